@@ -1,0 +1,3 @@
+// The wire contract: generated protobuf/gRPC types and the minibatch plan both sides share.
+export * from './gen/index.js';
+export * from './plan.js';
