@@ -1,0 +1,51 @@
+// The coordinator's failures, one class each; src/grpc/status.ts maps them to gRPC status codes.
+
+/** A job spec that cannot run; `field` is the path of the offending field (e.g. `model.layers[1].dense.units`). */
+export class InvalidSpecError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${field}: ${message}`, options);
+    this.name = 'InvalidSpecError';
+  }
+}
+
+/** A request that is malformed in a way other than its job spec (a missing job id, say). */
+export class InvalidRequestError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'InvalidRequestError';
+  }
+}
+
+export class JobNotFoundError extends Error {
+  constructor(readonly jobId: string, options?: { cause?: unknown }) {
+    super(`job ${JSON.stringify(jobId)} not found`, options);
+    this.name = 'JobNotFoundError';
+  }
+}
+
+export class ModelNotFoundError extends Error {
+  constructor(readonly model: string, options?: { cause?: unknown }) {
+    super(`model ${model} not found`, options);
+    this.name = 'ModelNotFoundError';
+  }
+}
+
+/** The request is valid but the job's state does not allow it (cancelling a finished job, say). */
+export class JobStateError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'JobStateError';
+  }
+}
+
+/** A worker stopped heartbeating or closed its stream while it held a job. */
+export class WorkerLostError extends Error {
+  constructor(readonly workerId: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'WorkerLostError';
+  }
+}
