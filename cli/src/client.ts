@@ -1,0 +1,58 @@
+// A promise-based JobService client for the CLI and tests.
+import { credentials } from '@grpc/grpc-js';
+import { JobServiceClient, JobState, type Job, type JobSpec, type PublishedModel, type StepMetrics, type WatchJobResponse } from '@syncline/proto';
+
+export class SynclineClient {
+  readonly raw: JobServiceClient;
+
+  constructor(address: string) {
+    this.raw = new JobServiceClient(address, credentials.createInsecure());
+  }
+
+  submit(spec: JobSpec): Promise<Job> {
+    return new Promise((resolve, reject) => this.raw.submitJob({ spec }, (err, res) => (err ? reject(err) : resolve(res.job!))));
+  }
+
+  get(jobId: string): Promise<Job> {
+    return new Promise((resolve, reject) => this.raw.getJob({ jobId }, (err, res) => (err ? reject(err) : resolve(res.job!))));
+  }
+
+  list(): Promise<Job[]> {
+    return new Promise((resolve, reject) => this.raw.listJobs({}, (err, res) => (err ? reject(err) : resolve(res.jobs))));
+  }
+
+  cancel(jobId: string): Promise<Job> {
+    return new Promise((resolve, reject) => this.raw.cancelJob({ jobId }, (err, res) => (err ? reject(err) : resolve(res.job!))));
+  }
+
+  models(): Promise<PublishedModel[]> {
+    return new Promise((resolve, reject) => this.raw.listModels({}, (err, res) => (err ? reject(err) : resolve(res.models))));
+  }
+
+  /** Follows a job until it ends; resolves with its final record. */
+  watch(jobId: string, on: { job?: (job: Job) => void; metrics?: (m: StepMetrics) => void } = {}): Promise<Job> {
+    return new Promise((resolve, reject) => {
+      let last: Job | undefined;
+      const stream = this.raw.watchJob({ jobId });
+      stream.on('data', (res: WatchJobResponse) => {
+        const e = res.event;
+        if (e?.$case === 'job') {
+          last = e.value;
+          on.job?.(e.value);
+        } else if (e?.$case === 'metrics') {
+          on.metrics?.(e.value);
+        }
+      });
+      stream.on('error', reject);
+      stream.on('end', () => (last ? resolve(last) : reject(new Error(`watch of ${jobId} ended without a job`))));
+    });
+  }
+
+  close(): void {
+    this.raw.close();
+  }
+}
+
+export function stateName(state: JobState): string {
+  return (JobState[state] ?? String(state)).replace('JOB_STATE_', '');
+}

@@ -1,0 +1,25 @@
+// `syncline jobs` and `syncline cancel <jobId>`.
+import { SynclineClient, stateName } from '../client.js';
+
+export async function jobs(opts: { coordinator: string }): Promise<void> {
+  const client = new SynclineClient(opts.coordinator);
+  try {
+    for (const job of await client.list()) {
+      const progress = job.lastMetrics ? `step ${job.lastMetrics.step}/${job.totalSteps}` : `0/${job.totalSteps} steps`;
+      const result = job.result ? ` accuracy=${job.result.accuracy.toFixed(4)}` : '';
+      console.log(`${job.id}  ${job.spec?.name ?? ''}  ${stateName(job.state)}  ${progress}${result}${job.error ? `  (${job.error})` : ''}`);
+    }
+  } finally {
+    client.close();
+  }
+}
+
+export async function cancel(jobId: string, opts: { coordinator: string }): Promise<void> {
+  const client = new SynclineClient(opts.coordinator);
+  try {
+    const job = await client.cancel(jobId);
+    console.log(`${job.id}  ${stateName(job.state)}`);
+  } finally {
+    client.close();
+  }
+}

@@ -1,0 +1,94 @@
+// A whole cluster on one machine: a nats-server with JetStream, the coordinator (in this
+// process) and worker child processes. Everything started is stopped by stop(), also when
+// starting fails half-way.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startCoordinator, type Coordinator } from '@syncline/coordinator';
+import { startNatsServer, type NatsServer } from './nats-server.js';
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const workerMain = join(repoRoot, 'worker', 'src', 'main.ts');
+
+export interface LocalClusterOptions {
+  workers: number;
+  /** Use this NATS server instead of starting one (env SYNCLINE_NATS_URL). */
+  natsUrl?: string;
+  grpcPort?: number;
+  httpPort?: number;
+  log?: (line: string) => void;
+  /** Where worker output goes (default: log, prefixed). */
+  workerOutput?: (line: string) => void;
+}
+
+export interface LocalCluster {
+  coordinator: Coordinator;
+  natsUrl: string;
+  workers: ChildProcess[];
+  stop(): Promise<void>;
+}
+
+function pipeLines(stream: NodeJS.ReadableStream | null, sink: (line: string) => void): void {
+  let buf = '';
+  stream?.on('data', (chunk: Buffer) => {
+    buf += chunk.toString();
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      sink(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+    }
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function startLocalCluster(opts: LocalClusterOptions): Promise<LocalCluster> {
+  const log = opts.log ?? (() => undefined);
+  let nats: NatsServer | undefined;
+  let coordinator: Coordinator | undefined;
+  const workers: ChildProcess[] = [];
+  const stop = async () => {
+    await Promise.all(workers.map(stopChild));
+    await coordinator?.stop();
+    await nats?.stop();
+  };
+  try {
+    const natsUrl = opts.natsUrl ?? (nats = await startNatsServer()).url;
+    log(`nats-server ready at ${natsUrl}`);
+    coordinator = await startCoordinator({
+      natsUrl,
+      log,
+      ...(opts.grpcPort !== undefined ? { grpcPort: opts.grpcPort } : {}),
+      ...(opts.httpPort !== undefined ? { httpPort: opts.httpPort } : {}),
+    });
+    const sink = opts.workerOutput ?? log;
+    for (let i = 0; i < opts.workers; i++) {
+      const child = spawn(process.execPath, ['--import', 'tsx', workerMain, '--coordinator', coordinator.grpcAddress], {
+        cwd: repoRoot,
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        env: { ...process.env, SYNCLINE_WORKER_ID: `local-${i}` },
+      });
+      pipeLines(child.stdout, sink);
+      pipeLines(child.stderr, sink);
+      workers.push(child);
+    }
+    const deadline = Date.now() + 60_000;
+    while (coordinator.workerCount() < opts.workers) {
+      const dead = workers.find((w) => w.exitCode !== null);
+      if (dead) throw new Error(`a worker process exited with code ${dead.exitCode} before joining`);
+      if (Date.now() > deadline) throw new Error(`only ${coordinator.workerCount()} of ${opts.workers} workers joined within 60 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return { coordinator, natsUrl, workers, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,38 @@
+// The `syncline` command line: start a local cluster, submit and watch jobs, list models.
+import { Command } from 'commander';
+import { cancel, jobs } from './commands/jobs.js';
+import { models } from './commands/models.js';
+import { submit } from './commands/submit.js';
+import { up } from './commands/up.js';
+
+const defaultCoordinator = process.env.SYNCLINE_COORDINATOR ?? '127.0.0.1:7070';
+const coordinatorOption = ['--coordinator <host:port>', 'coordinator gRPC address (env SYNCLINE_COORDINATOR)', defaultCoordinator] as const;
+
+const program = new Command().name('syncline').description('Syncline: data-parallel training on a cluster, inference at the edge');
+program
+  .command('up')
+  .description('start a local cluster (nats-server, coordinator, workers) until interrupted')
+  .option('--workers <n>', 'worker processes (env SYNCLINE_WORKERS)', process.env.SYNCLINE_WORKERS ?? '2')
+  .option('--grpc-port <port>', 'coordinator gRPC port (env SYNCLINE_GRPC_PORT)', process.env.SYNCLINE_GRPC_PORT ?? '7070')
+  .option('--http-port <port>', 'model registry HTTP port (env SYNCLINE_HTTP_PORT)', process.env.SYNCLINE_HTTP_PORT ?? '7080')
+  .action(up);
+program
+  .command('submit <job.json>')
+  .description('submit a job file; with --watch, follow it to the end')
+  .option('--watch', 'show progress; exit 0 only if the job succeeded; print its final metrics as JSON')
+  .option(...coordinatorOption)
+  .action(async (file: string, opts: { watch?: boolean; coordinator: string }) => {
+    process.exitCode = await submit(file, opts);
+  });
+program.command('jobs').description('list jobs').option(...coordinatorOption).action(jobs);
+program.command('cancel <jobId>').description('cancel a job').option(...coordinatorOption).action(cancel);
+program.command('models').description('list published models (latest versions) with their model.json URLs').option(...coordinatorOption).action(models);
+
+try {
+  await program.parseAsync();
+} catch (err) {
+  const e = err as { code?: number; details?: string; message?: string };
+  // gRPC errors carry a status code and the server's message naming the field.
+  console.error(`syncline: ${e.details ?? e.message ?? String(err)}`);
+  process.exitCode = 2;
+}

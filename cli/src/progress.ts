@@ -1,0 +1,45 @@
+// Live training progress: a bar on a terminal, a line per epoch otherwise (logs, CI).
+import { SingleBar, Presets } from 'cli-progress';
+import type { Job, StepMetrics } from '@syncline/proto';
+import { stateName, type SynclineClient } from './client.js';
+
+export async function watchWithProgress(client: SynclineClient, jobId: string, out: NodeJS.WriteStream = process.stderr): Promise<Job> {
+  const tty = Boolean(out.isTTY);
+  const bar = new SingleBar(
+    {
+      stream: out,
+      format: 'training |{bar}| {percentage}% | step {value}/{total} | epoch {epoch} | loss {loss} | acc {acc} | {sps} samples/s | {workers} workers',
+      hideCursor: tty,
+      noTTYOutput: false,
+    },
+    Presets.shades_classic,
+  );
+  let started = false;
+  let lastEpoch = 0;
+  let lastState = '';
+  const onMetrics = (m: StepMetrics) => {
+    const payload = { epoch: m.epoch, loss: m.loss.toFixed(4), acc: m.accuracy.toFixed(4), sps: Math.round(m.samplesPerSecond), workers: m.workers };
+    if (tty) {
+      if (!started) {
+        bar.start(m.totalSteps, m.step, payload);
+        started = true;
+      } else bar.update(m.step, payload);
+    } else if (m.epoch !== lastEpoch || m.step === m.totalSteps) {
+      lastEpoch = m.epoch;
+      out.write(`step ${m.step}/${m.totalSteps} epoch ${m.epoch} loss ${payload.loss} acc ${payload.acc} ${payload.sps} samples/s ${m.workers} workers\n`);
+    }
+  };
+  const onJob = (job: Job) => {
+    const state = stateName(job.state);
+    if (state === lastState) return;
+    lastState = state;
+    if (started) bar.stop();
+    started = false;
+    out.write(`job ${job.id}: ${state}${job.error ? ` (${job.error})` : ''}\n`);
+  };
+  try {
+    return await client.watch(jobId, { job: onJob, metrics: onMetrics });
+  } finally {
+    if (started) bar.stop();
+  }
+}

@@ -1,0 +1,100 @@
+// Wires the coordinator together: NATS (job store, model registry), the scheduler, the gRPC
+// services and the HTTP registry. One process; all state that matters lives in NATS.
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { JobServiceService, WorkerServiceService } from '@syncline/proto';
+import { connect, type NatsConnection } from 'nats';
+import { jobService } from './grpc/job-service.js';
+import { workerService } from './grpc/worker-service.js';
+import { JobEvents } from './job-events.js';
+import { createMetrics } from './metrics.js';
+import { startHttpEndpoint } from './registry/http.js';
+import { ModelRegistry, modelJsonUrl } from './registry/model-registry.js';
+import { Scheduler } from './scheduling/scheduler.js';
+import { WorkerPool } from './scheduling/worker-pool.js';
+import { KvJobStore } from './store/job-store.js';
+
+export interface CoordinatorOptions {
+  natsUrl: string;
+  /** NATS URL handed to workers (defaults to natsUrl). */
+  workerNatsUrl?: string;
+  host?: string;
+  grpcPort?: number;
+  httpPort?: number;
+  /** Base URL under which users and the SDK reach the HTTP registry (defaults to http://host:port). */
+  httpPublicUrl?: string;
+  heartbeatIntervalMs?: number;
+  heartbeatTimeoutMs?: number;
+  allreduceTimeoutSeconds?: number;
+  log?: (line: string) => void;
+}
+
+export interface Coordinator {
+  grpcAddress: string;
+  httpUrl: string;
+  nc: NatsConnection;
+  /** Workers with an open Join stream. */
+  workerCount(): number;
+  stop(): Promise<void>;
+}
+
+export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordinator> {
+  const host = opts.host ?? '127.0.0.1';
+  const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 1000;
+  const nc = await connect({ servers: opts.natsUrl, name: 'syncline-coordinator', maxReconnectAttempts: -1 });
+  const cleanups: (() => Promise<void>)[] = [async () => void (await nc.drain())];
+  const stop = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    const store = await KvJobStore.open(nc);
+    const registry = await ModelRegistry.open(nc);
+    const pool = new WorkerPool();
+    const events = new JobEvents();
+    const metrics = createMetrics(pool, store);
+    const http = await startHttpEndpoint({ registry, metrics: metrics.registry, host, port: opts.httpPort ?? 0, ...(opts.httpPublicUrl ? { publicUrl: opts.httpPublicUrl } : {}) });
+    cleanups.push(() => http.close());
+
+    const scheduler = new Scheduler({
+      store,
+      pool,
+      events,
+      allreduceTimeoutSeconds: opts.allreduceTimeoutSeconds ?? 60,
+      ...(opts.log ? { log: opts.log } : {}),
+      publisher: {
+        async publish(job, prefix, finalMetrics) {
+          const model = await registry.publish(job.spec!.name, job.id, prefix, finalMetrics);
+          return { name: model.name, version: model.version, url: modelJsonUrl(http.baseUrl, model.name, model.version) };
+        },
+      },
+    });
+
+    const server = new Server({ 'grpc.keepalive_permit_without_calls': 1 });
+    server.addService(JobServiceService, jobService({ scheduler, store, events, registry, httpBase: () => http.baseUrl }));
+    server.addService(
+      WorkerServiceService,
+      workerService({
+        scheduler,
+        pool,
+        natsUrl: opts.workerNatsUrl ?? opts.natsUrl,
+        heartbeatIntervalMs,
+        heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? heartbeatIntervalMs * 10,
+        ...(opts.log ? { log: opts.log } : {}),
+      }),
+    );
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`${host}:${opts.grpcPort ?? 0}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.forceShutdown();
+          resolve();
+        }),
+    );
+    await scheduler.recover();
+    return { grpcAddress: `${host}:${port}`, httpUrl: http.baseUrl, nc, workerCount: () => pool.all().length, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,4 @@
+// The coordinator as a library: start one in-process (tests, the local cluster).
+export { startCoordinator, type Coordinator, type CoordinatorOptions } from './coordinator.js';
+export { validateJobSpec } from './spec/validate.js';
+export * from './errors.js';

@@ -1,0 +1,132 @@
+// Published models: versions in a key-value bucket, files in the object store that rank 0
+// uploaded to. Publishing registers the next version of a name for a job's artifacts.
+import { FinalMetrics, PublishedModel } from '@syncline/proto';
+import type { KV, NatsConnection, ObjectStore } from 'nats';
+import { ModelNotFoundError } from '../errors.js';
+
+export const MODEL_BUCKET = 'syncline_models';
+export const ARTIFACT_BUCKET = 'syncline_artifacts';
+
+interface VersionRecord {
+  name: string;
+  version: number;
+  jobId: string;
+  artifactPrefix: string;
+  createdUnixMs: number;
+  metrics: unknown;
+}
+
+export interface ResolvedModel {
+  name: string;
+  version: number;
+  jobId: string;
+  artifactPrefix: string;
+  createdUnixMs: number;
+  metrics: FinalMetrics | undefined;
+}
+
+const key = (name: string, version: number) => `${name}.${String(version).padStart(8, '0')}`;
+
+export class ModelRegistry {
+  private constructor(
+    private readonly kv: KV,
+    private readonly store: ObjectStore,
+  ) {}
+
+  static async open(nc: NatsConnection): Promise<ModelRegistry> {
+    const js = nc.jetstream();
+    return new ModelRegistry(await js.views.kv(MODEL_BUCKET, { history: 1 }), await js.views.os(ARTIFACT_BUCKET));
+  }
+
+  /** Registers the artifacts under `artifactPrefix` as the next version of `name`. */
+  async publish(name: string, jobId: string, artifactPrefix: string, metrics: FinalMetrics | undefined): Promise<ResolvedModel> {
+    if (!(await this.store.info(`${artifactPrefix}/model.json`))) {
+      throw new Error(`no model.json under ${artifactPrefix} in ${ARTIFACT_BUCKET}`);
+    }
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const version = ((await this.latestVersion(name)) ?? 0) + 1;
+      const record: VersionRecord = {
+        name,
+        version,
+        jobId,
+        artifactPrefix,
+        createdUnixMs: Date.now(),
+        metrics: metrics ? FinalMetrics.toJSON(metrics) : undefined,
+      };
+      try {
+        // create() fails if another publisher took this version first; then try the next.
+        await this.kv.create(key(name, version), JSON.stringify(record));
+        return this.toResolved(record);
+      } catch {
+        continue;
+      }
+    }
+    throw new Error(`could not register a version of ${name}`);
+  }
+
+  async resolve(name: string, version: number | 'latest'): Promise<ResolvedModel> {
+    const v = version === 'latest' ? await this.latestVersion(name) : version;
+    if (v === undefined) throw new ModelNotFoundError(`${name}@${version}`);
+    const entry = await this.kv.get(key(name, v));
+    if (!entry || entry.operation !== 'PUT') throw new ModelNotFoundError(`${name}@${version}`);
+    return this.toResolved(entry.json<VersionRecord>());
+  }
+
+  /** The latest version of every model. */
+  async listLatest(): Promise<ResolvedModel[]> {
+    const latest = new Map<string, number>();
+    for (const k of await this.keys()) {
+      const dot = k.lastIndexOf('.');
+      const name = k.slice(0, dot);
+      const version = Number(k.slice(dot + 1));
+      if (version > (latest.get(name) ?? 0)) latest.set(name, version);
+    }
+    const out: ResolvedModel[] = [];
+    for (const [name, version] of [...latest].sort((a, b) => a[0].localeCompare(b[0]))) out.push(await this.resolve(name, version));
+    return out;
+  }
+
+  /** A file of a published version, or undefined when it does not exist. */
+  async readFile(model: ResolvedModel, file: string): Promise<Uint8Array | undefined> {
+    return (await this.store.getBlob(`${model.artifactPrefix}/${file}`)) ?? undefined;
+  }
+
+  toPublished(model: ResolvedModel, httpBase: string): PublishedModel {
+    return {
+      ref: { name: model.name, version: model.version, url: modelJsonUrl(httpBase, model.name, model.version) },
+      jobId: model.jobId,
+      createdUnixMs: model.createdUnixMs,
+      metrics: model.metrics,
+    };
+  }
+
+  private async latestVersion(name: string): Promise<number | undefined> {
+    let best: number | undefined;
+    for (const k of await this.keys(`${name}.>`)) {
+      const v = Number(k.slice(name.length + 1));
+      if (Number.isInteger(v) && (best === undefined || v > best)) best = v;
+    }
+    return best;
+  }
+
+  private async keys(filter?: string): Promise<string[]> {
+    const out: string[] = [];
+    for await (const k of await this.kv.keys(filter)) out.push(k);
+    return out;
+  }
+
+  private toResolved(r: VersionRecord): ResolvedModel {
+    return {
+      name: r.name,
+      version: r.version,
+      jobId: r.jobId,
+      artifactPrefix: r.artifactPrefix,
+      createdUnixMs: r.createdUnixMs,
+      metrics: r.metrics === undefined ? undefined : FinalMetrics.fromJSON(r.metrics),
+    };
+  }
+}
+
+export function modelJsonUrl(httpBase: string, name: string, version: number | 'latest'): string {
+  return `${httpBase.replace(/\/$/, '')}/v1/models/${encodeURIComponent(name)}/${version}/model.json`;
+}

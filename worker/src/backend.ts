@@ -1,0 +1,50 @@
+// Picks the fastest TF.js backend present: tensorflow (tfjs-node, optional), then wasm, then cpu.
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+
+interface BackendStrategy {
+  name: BackendName;
+  /** Loads what the backend needs; false when it is not available here. */
+  enabled(): Promise<boolean>;
+}
+
+const strategies: BackendStrategy[] = [
+  {
+    name: 'tensorflow',
+    async enabled() {
+      // tfjs-node downloads libtensorflow at install time and cannot install everywhere;
+      // it is an optional peer, loaded only when present. The specifier is kept in a
+      // variable so the type checker does not insist on the package.
+      const optionalPackage = '@tensorflow/tfjs-node';
+      try {
+        await import(optionalPackage);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  },
+  { name: 'wasm', enabled: async () => true },
+  { name: 'cpu', enabled: async () => true },
+];
+
+/**
+ * Selects and initialises a backend. `preferred` (or SYNCLINE_BACKEND) forces one; otherwise
+ * the first strategy that is enabled and initialises wins.
+ */
+export async function selectBackend(preferred: string | undefined = process.env.SYNCLINE_BACKEND): Promise<BackendName> {
+  const candidates = preferred ? strategies.filter((s) => s.name === preferred) : strategies;
+  if (preferred && candidates.length === 0) {
+    throw new Error(`unknown backend ${JSON.stringify(preferred)}; expected one of: ${strategies.map((s) => s.name).join(', ')}`);
+  }
+  for (const strategy of candidates) {
+    if (!(await strategy.enabled())) continue;
+    if (await tf.setBackend(strategy.name)) {
+      await tf.ready();
+      return strategy.name;
+    }
+  }
+  throw new Error(`no TF.js backend could be initialised (tried ${candidates.map((s) => s.name).join(', ')})`);
+}

@@ -1,0 +1,47 @@
+// Entry point of a worker process: `node --import tsx worker/src/main.ts --coordinator host:port`.
+import { Command } from 'commander';
+import { selectBackend } from './backend.js';
+import { WorkerNode } from './node.js';
+
+const program = new Command()
+  .name('syncline-worker')
+  .option('--coordinator <host:port>', 'coordinator gRPC address (env SYNCLINE_COORDINATOR)', process.env.SYNCLINE_COORDINATOR ?? '127.0.0.1:7070')
+  .option('--nats <url>', 'NATS URL, overriding the one the coordinator hands out (env SYNCLINE_NATS_URL)', process.env.SYNCLINE_NATS_URL)
+  .option('--backend <name>', 'tensorflow, wasm or cpu (env SYNCLINE_BACKEND); default: the fastest present', process.env.SYNCLINE_BACKEND)
+  .option('--id <id>', 'worker id (env SYNCLINE_WORKER_ID)', process.env.SYNCLINE_WORKER_ID)
+  .parse();
+const opts = program.opts<{ coordinator: string; nats?: string; backend?: string; id?: string }>();
+
+const backend = await selectBackend(opts.backend);
+const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+log(`worker pid ${process.pid}: backend ${backend}`);
+
+let stopping = false;
+// Started by `syncline up` with an IPC channel: never outlive the process that started us.
+if (process.send) process.on('disconnect', () => process.exit(0));
+let node: WorkerNode | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    stopping = true;
+    void (node?.stop() ?? Promise.resolve()).finally(() => process.exit(0));
+  });
+}
+
+// Reconnect with backoff: a restarted coordinator is re-joined, and a running job is abandoned
+// (the coordinator requeues it) rather than finished with nobody to report to.
+let delay = 250;
+while (!stopping) {
+  node = new WorkerNode({ coordinator: opts.coordinator, backend, log, ...(opts.nats ? { natsUrl: opts.nats } : {}), ...(opts.id ? { workerId: opts.id } : {}) });
+  try {
+    await node.start();
+    delay = 250;
+    const reason = await node.closed;
+    log(`disconnected: ${reason}`);
+  } catch (err) {
+    log(`cannot join ${opts.coordinator}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  await node.stop().catch(() => undefined);
+  if (stopping) break;
+  await new Promise((r) => setTimeout(r, delay));
+  delay = Math.min(delay * 2, 5000);
+}

@@ -1,0 +1,168 @@
+// A worker process's connection to the coordinator: it joins over a gRPC stream, heartbeats,
+// and trains each assignment it receives, one at a time.
+import { hostname } from 'node:os';
+import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import { WorkerServiceClient, type Assignment, type JoinRequest, type JoinResponse } from '@syncline/proto';
+import type { NatsConnection } from 'nats';
+import { Collective } from './allreduce/collective.js';
+import { NatsBus, connectNats } from './allreduce/nats-bus.js';
+import { modelFiles } from './artifacts/model-files.js';
+import { uploadModelFiles } from './artifacts/object-store.js';
+import type { BackendName } from './backend.js';
+import { loadDataset } from './data/registry.js';
+import { runJob } from './train/run-job.js';
+
+export interface WorkerNodeOptions {
+  /** host:port of the coordinator's gRPC endpoint. */
+  coordinator: string;
+  backend: BackendName;
+  /** Overrides the NATS URL the coordinator hands out. */
+  natsUrl?: string;
+  workerId?: string;
+  log?: (line: string) => void;
+}
+
+export class WorkerNode {
+  private client: WorkerServiceClient | undefined;
+  private stream: ClientDuplexStream<JoinRequest, JoinResponse> | undefined;
+  private nc: NatsConnection | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private current: { jobId: string; controller: AbortController; done: Promise<void> } | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private closedResolve!: (reason: string) => void;
+  /** Resolves with a reason when the Join stream ends. */
+  readonly closed = new Promise<string>((resolve) => (this.closedResolve = resolve));
+  id = '';
+
+  constructor(private readonly opts: WorkerNodeOptions) {}
+
+  private log(line: string): void {
+    this.opts.log?.(`[${this.id || 'worker'}] ${line}`);
+  }
+
+  /** Joins the coordinator; resolves once it has welcomed this worker. */
+  async start(): Promise<void> {
+    this.client = new WorkerServiceClient(this.opts.coordinator, credentials.createInsecure());
+    const stream = this.client.join();
+    this.stream = stream;
+    const welcomed = new Promise<void>((resolve, reject) => {
+      stream.on('data', (res: JoinResponse) => {
+        const msg = res.msg;
+        if (!msg) return;
+        switch (msg.$case) {
+          case 'welcome':
+            this.id = msg.value.workerId;
+            this.startHeartbeat(msg.value.heartbeatIntervalMs);
+            connectNats(this.opts.natsUrl ?? msg.value.natsUrl, `syncline-worker-${this.id}`).then(
+              (nc) => {
+                this.nc = nc;
+                this.log(`joined; NATS ${this.opts.natsUrl ?? msg.value.natsUrl}`);
+                resolve();
+              },
+              reject,
+            );
+            return;
+          case 'assignment':
+            this.enqueue(msg.value);
+            return;
+          case 'cancel':
+            if (this.current?.jobId === msg.value.jobId) {
+              this.log(`job ${msg.value.jobId}: cancelled (${msg.value.reason})`);
+              this.current.controller.abort(new Error(msg.value.reason));
+            }
+            return;
+        }
+      });
+      stream.on('error', (err) => {
+        reject(err);
+        this.onClosed(`stream error: ${err.message}`);
+      });
+      stream.on('end', () => {
+        reject(new Error('coordinator ended the Join stream'));
+        this.onClosed('coordinator ended the stream');
+      });
+    });
+    stream.write({ msg: { $case: 'hello', value: { workerId: this.opts.workerId ?? '', hostname: hostname(), backend: this.opts.backend, pid: process.pid } } });
+    await welcomed;
+  }
+
+  private startHeartbeat(intervalMs: number): void {
+    this.heartbeat = setInterval(() => this.send({ msg: { $case: 'heartbeat', value: {} } }), Math.max(100, intervalMs));
+  }
+
+  private send(req: JoinRequest): void {
+    if (this.stream && !this.stream.writableEnded && !this.stream.destroyed) this.stream.write(req);
+  }
+
+  private onClosed(reason: string): void {
+    clearInterval(this.heartbeat);
+    // Without the coordinator nobody collects the result: stop training.
+    this.current?.controller.abort(new Error(`lost the coordinator: ${reason}`));
+    this.closedResolve(reason);
+  }
+
+  private enqueue(assignment: Assignment): void {
+    const controller = new AbortController();
+    const done = this.queue.then(() => this.train(assignment, controller.signal));
+    this.current = { jobId: assignment.jobId, controller, done };
+    this.queue = done.catch(() => undefined);
+  }
+
+  private async train(a: Assignment, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return;
+    const nc = this.nc;
+    if (!nc) throw new Error('no NATS connection');
+    this.log(`job ${a.jobId}: rank ${a.rank}/${a.worldSize}, generation ${a.generation}`);
+    const collective = new Collective({
+      bus: new NatsBus(nc),
+      jobId: a.jobId,
+      generation: a.generation,
+      rank: a.rank,
+      worldSize: a.worldSize,
+      timeoutMs: a.allreduceTimeoutSeconds * 1000,
+    });
+    try {
+      await collective.start(signal);
+      const dataset = loadDataset(a.spec!.dataset!.name);
+      const { trainer, metrics } = await runJob({
+        assignment: a,
+        dataset,
+        collective,
+        signal,
+        onStep: (m) => {
+          if (a.rank === 0) this.send({ msg: { $case: 'step', value: { jobId: a.jobId, generation: a.generation, metrics: m } } });
+        },
+      });
+      let artifactPrefix = '';
+      try {
+        if (a.rank === 0) {
+          const { files } = await modelFiles(trainer.model, { name: a.spec!.name, jobId: a.jobId, generation: a.generation, metrics });
+          await uploadModelFiles(nc, a.artifactPrefix, files);
+          artifactPrefix = a.artifactPrefix;
+        }
+      } finally {
+        trainer.dispose();
+      }
+      this.log(`job ${a.jobId}: done, held-out accuracy ${metrics.accuracy.toFixed(4)}`);
+      this.send({ msg: { $case: 'finished', value: { jobId: a.jobId, generation: a.generation, metrics, artifactPrefix } } });
+    } catch (err) {
+      if (signal.aborted) return;
+      const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      this.log(`job ${a.jobId}: failed: ${message}`);
+      this.send({ msg: { $case: 'failed', value: { jobId: a.jobId, generation: a.generation, error: message } } });
+    } finally {
+      collective.close();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.current?.controller.abort(new Error('worker stopping'));
+    clearInterval(this.heartbeat);
+    await this.queue;
+    this.stream?.end();
+    this.stream?.cancel();
+    this.client?.close();
+    await this.nc?.close();
+    this.closedResolve('stopped');
+  }
+}

@@ -1,0 +1,47 @@
+// What every all-reduce test compares against: the rank-ordered float64 sum rounded once to float32,
+// checked bit for bit; plus reproducible test inputs spanning many magnitudes.
+
+export function referenceSum(inputs: readonly Float32Array[]): Float32Array {
+  const sums = new Float64Array(inputs[0]?.length ?? 0);
+  for (const input of inputs) {
+    for (let i = 0; i < sums.length; i++) sums[i]! += input[i]!;
+  }
+  return new Float32Array(sums);
+}
+
+/** Throws naming the first differing element; bitwise, so -0 ≠ 0 and NaN payloads count. */
+export function assertSameBits(actual: Float32Array, expected: Float32Array, label: string): void {
+  if (actual.length !== expected.length) {
+    throw new Error(`${label}: length ${actual.length}, expected ${expected.length}`);
+  }
+  const a = new Uint32Array(actual.buffer, actual.byteOffset, actual.length);
+  const e = new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== e[i]) throw new Error(`${label}: element ${i} is ${actual[i]}, expected ${expected[i]}`);
+  }
+}
+
+/** mulberry32: tiny seeded PRNG, so a failing fast-check seed reproduces the same data. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+/**
+ * Floats over ~60 binary orders of magnitude with the odd extreme one, so sums cancel and round
+ * differently depending on order: a rank-order bug shows up as a bit difference.
+ */
+export function randomFloats(length: number, random: () => number): Float32Array {
+  const values = new Float32Array(length);
+  for (let i = 0; i < length; i++) {
+    const exponent = random() < 1 / 16 ? random() * 250 - 125 : Math.floor(random() * 60 - 30);
+    values[i] = (random() * 2 - 1) * 2 ** exponent;
+  }
+  return values;
+}

@@ -1,0 +1,145 @@
+// In-memory MessageBus for unit tests: one shared server fans each message out to the exact-subject
+// subscribers that existed when it was published (no replay, like core NATS), delivers asynchronously,
+// and on request reorders, duplicates or drops messages. After each delivery it scribbles over the
+// delivered bytes, like a transport reusing its read buffer, so code that keeps views instead of copies fails.
+import type { MessageBus, Subscription } from '../../src/allreduce/bus.ts';
+
+export interface MemoryServerOptions {
+  /** Default 1 MiB, like nats-server. */
+  maxPayload?: number;
+  /** Deliver each batch shuffled and hold some messages back for a later batch. */
+  reorder?: boolean;
+  /** Probability that a delivery happens twice. */
+  duplicateRate?: number;
+  /** True drops the message for every subscriber. */
+  drop?: (subject: string, data: Uint8Array) => boolean;
+  /** Source of randomness in [0, 1); pass a seeded one so failures replay. */
+  random?: () => number;
+}
+
+type Handler = (data: Uint8Array) => void;
+
+interface Delivery {
+  subject: string;
+  handler: Handler;
+  data: Uint8Array;
+}
+
+const HOLD_BACK_RATE = 0.25;
+
+export class MemoryServer {
+  private readonly subscribers = new Map<string, Set<Handler>>();
+  private queue: Delivery[] = [];
+  private scheduled: ReturnType<typeof setImmediate> | undefined;
+  private readonly random: () => number;
+
+  constructor(private readonly opts: MemoryServerOptions = {}) {
+    this.random = opts.random ?? Math.random;
+  }
+
+  get maxPayload(): number {
+    return this.opts.maxPayload ?? 1024 * 1024;
+  }
+
+  /** A client connection: its own bus on the shared server. */
+  connect(): MessageBus {
+    return {
+      maxPayload: this.maxPayload,
+      publish: (subject, data) => this.publish(subject, data),
+      subscribe: (subject, onMessage) => this.subscribe(subject, onMessage),
+      flush: () => new Promise((resolve) => setImmediate(resolve)),
+    };
+  }
+
+  subscriptionCount(subject?: string): number {
+    if (subject !== undefined) return this.subscribers.get(subject)?.size ?? 0;
+    let count = 0;
+    for (const handlers of this.subscribers.values()) count += handlers.size;
+    return count;
+  }
+
+  private publish(subject: string, data: Uint8Array): void {
+    if (data.length > this.maxPayload) {
+      throw new Error(`MAX_PAYLOAD_EXCEEDED: ${data.length} > ${this.maxPayload} bytes on ${subject}`);
+    }
+    if (this.opts.drop?.(subject, data) === true) return;
+    const copy = data.slice();
+    for (const handler of this.subscribers.get(subject) ?? []) {
+      this.queue.push({ subject, handler, data: copy });
+      if (this.random() < (this.opts.duplicateRate ?? 0)) this.queue.push({ subject, handler, data: copy });
+    }
+    this.schedule();
+  }
+
+  private subscribe(subject: string, handler: Handler): Subscription {
+    // Wrapped so that one handler subscribed twice counts (and unsubscribes) twice, like separate NATS subscriptions.
+    const entry: Handler = (data) => handler(data);
+    let handlers = this.subscribers.get(subject);
+    if (handlers === undefined) this.subscribers.set(subject, (handlers = new Set()));
+    handlers.add(entry);
+    return {
+      unsubscribe: () => {
+        handlers.delete(entry);
+        if (handlers.size === 0 && this.subscribers.get(subject) === handlers) this.subscribers.delete(subject);
+      },
+    };
+  }
+
+  private schedule(): void {
+    this.scheduled ??= setImmediate(() => this.deliverBatch());
+  }
+
+  private deliverBatch(): void {
+    this.scheduled = undefined;
+    let batch = this.queue;
+    this.queue = [];
+    if (this.opts.reorder === true) {
+      shuffle(batch, this.random);
+      const now: Delivery[] = [];
+      for (const delivery of batch) (this.random() < HOLD_BACK_RATE ? this.queue : now).push(delivery);
+      batch = now;
+    }
+    for (const delivery of batch) {
+      if (!this.subscribers.get(delivery.subject)?.has(delivery.handler)) continue;
+      // An unaligned view into a scratch buffer, overwritten afterwards: receivers must copy what they keep.
+      const scratch = new Uint8Array(delivery.data.length + 1);
+      scratch.set(delivery.data, 1);
+      delivery.handler(scratch.subarray(1));
+      scratch.fill(0xff);
+    }
+    if (this.queue.length > 0) this.schedule();
+  }
+}
+
+/** Counts published messages and remembers the largest, to check chunking limits. */
+export class RecordingBus implements MessageBus {
+  count = 0;
+  largest = 0;
+
+  constructor(private readonly inner: MessageBus) {}
+
+  get maxPayload(): number {
+    return this.inner.maxPayload;
+  }
+
+  publish(subject: string, data: Uint8Array): void {
+    this.count++;
+    this.largest = Math.max(this.largest, data.length);
+    this.inner.publish(subject, data);
+  }
+
+  subscribe(subject: string, onMessage: (data: Uint8Array) => void): Subscription {
+    return this.inner.subscribe(subject, onMessage);
+  }
+
+  flush(): Promise<void> {
+    return this.inner.flush();
+  }
+}
+
+function shuffle<T>(items: T[], random: () => number): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+}
