@@ -73,7 +73,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       const child = spawn(process.execPath, ['--import', 'tsx', workerMain, '--coordinator', coordinator.grpcAddress], {
         cwd: repoRoot,
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        env: { ...process.env, SYNCLINE_WORKER_ID: `local-${i}` },
+        env: { ...process.env, SYNCLINE_WORKER_ID: `local-${i}`, SYNCLINE_LOG_PRETTY: '1' },
       });
       pipeLines(child.stdout, sink);
       pipeLines(child.stderr, sink);

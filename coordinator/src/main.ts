@@ -1,5 +1,6 @@
 // Entry point of the coordinator process.
 import { Command } from 'commander';
+import { pino } from 'pino';
 import { startCoordinator } from './coordinator.js';
 
 const env = process.env;
@@ -14,7 +15,9 @@ const program = new Command()
   .parse();
 const o = program.opts<{ nats: string; workerNats?: string; host: string; grpcPort: string; httpPort: string; httpPublicUrl?: string }>();
 
-const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+// JSON lines for log collectors; SYNCLINE_LOG_PRETTY=1 (set by `syncline up`) prints plain lines.
+const logger = pino({ name: 'syncline-coordinator', level: process.env.SYNCLINE_LOG_LEVEL ?? 'info' });
+const log = process.env.SYNCLINE_LOG_PRETTY ? (line: string) => console.log(line) : (line: string) => logger.info(line);
 const coordinator = await startCoordinator({
   natsUrl: o.nats,
   host: o.host,

@@ -65,7 +65,7 @@ async function fetchArtifacts(
   if (announced !== null && Number(announced) !== version) {
     throw new ModelLoadError(url.href, `${VERSION_HEADER} says ${announced} but model.json says ${version}`);
   }
-  const requested = /\/(\d+)\/model\.json$/.exec(url.pathname)?.[1];
+  const requested = /\/v1\/models\/[^/]+\/(\d+)\/model\.json$/.exec(url.pathname)?.[1];
   if (requested !== undefined && Number(requested) !== version) {
     throw new ModelLoadError(url.href, `asked for version ${requested}, model.json says ${version}`);
   }

@@ -2,13 +2,14 @@
 // freed, so edge callers never manage tfjs memory themselves.
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { BackendName } from './backend.js';
 import { toBatch, type ModelInput } from './input.js';
 
 export interface ModelInfo {
   name: string;
   version: number;
   /** The tfjs backend that was current when the model was loaded. */
-  backend: string;
+  backend: BackendName;
 }
 
 /** The per-sample dims of a symbolic shape; throws where one is unknown (flat input could not be reshaped). */
@@ -23,7 +24,7 @@ function sampleDims(shape: (number | null)[], what: string): number[] {
 export class SynclineModel {
   readonly name: string;
   readonly version: number;
-  readonly backend: string;
+  readonly backend: BackendName;
   /** Dims of one sample, without the batch dim (e.g. [784]). */
   readonly inputShape: number[];
   /** Values per sample in the output (e.g. 10 class probabilities). */

@@ -1,6 +1,6 @@
 // loadModel against a real HTTP server and models published by @tensorflow/tfjs: same numbers
 // as the reference, `latest` pinned to a version, progress, integrity failures, HTTP errors, memory.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -41,7 +41,7 @@ test.before(async (t) => {
     ['truncated', shard.subarray(0, shard.length - 4)],
   ] as const) {
     const dir = path.join(root, name, '1');
-    await publish(buildMlp(1), root, name, 1);
+    await mkdir(dir, { recursive: true });
     await writeFile(path.join(dir, 'model.json'), modelJson.replace('"name":"mlp"', `"name":"${name}"`));
     await writeFile(path.join(dir, 'group1-shard1of1.bin'), bytes);
   }
@@ -179,4 +179,28 @@ test.serial('dispose leaves no tensors behind', async (t) => {
     t.is(tf.memory().numTensors, before, backend);
     t.throws(() => model.predict(inputs), { message: /disposed/ });
   }
+});
+
+test.serial('a model.json that disagrees with the request is refused before any shard is fetched', async (t) => {
+  const { root } = t.context;
+  const published = JSON.parse(await readFile(path.join(root, 'mlp', '1', 'model.json'), 'utf8'));
+  const requested: string[] = [];
+  const serve = (body: unknown, headers: Record<string, string> = {}) => (input: string | URL | Request) => {
+    requested.push(String(input));
+    return Promise.resolve(new Response(JSON.stringify(body), { headers }));
+  };
+  const cases: [string, Parameters<typeof loadModel>, RegExp][] = [
+    ['another name', [{ baseUrl: 'http://h', name: 'other', version: 1 }, { fetch: serve(published) }], /asked for model "other"/],
+    ['another version', [{ baseUrl: 'http://h', name: 'mlp', version: 2 }, { fetch: serve(published) }], /asked for version 2/],
+    [
+      'a header that contradicts the body',
+      [{ baseUrl: 'http://h', name: 'mlp' }, { fetch: serve(published, { 'x-syncline-version': '3' }) }],
+      /x-syncline-version says 3/,
+    ],
+  ];
+  for (const [what, args, message] of cases) {
+    const error = await t.throwsAsync(loadModel(...args), { instanceOf: ModelLoadError }, what);
+    t.regex(error?.message ?? '', message, what);
+  }
+  t.true(requested.every((url) => url.endsWith('/model.json')));
 });
