@@ -1,5 +1,6 @@
 // Entry point of a worker process: `node --import tsx worker/src/main.ts --coordinator host:port`.
 import { Command } from 'commander';
+import { pino } from 'pino';
 import { selectBackend } from './backend.js';
 import { WorkerNode } from './node.js';
 
@@ -13,7 +14,9 @@ const program = new Command()
 const opts = program.opts<{ coordinator: string; nats?: string; backend?: string; id?: string }>();
 
 const backend = await selectBackend(opts.backend);
-const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+// JSON lines for log collectors; SYNCLINE_LOG_PRETTY=1 (set by `syncline up`) prints plain lines.
+const logger = pino({ name: 'syncline-worker', level: process.env.SYNCLINE_LOG_LEVEL ?? 'info' });
+const log = process.env.SYNCLINE_LOG_PRETTY ? (line: string) => console.log(line) : (line: string) => logger.info(line);
 log(`worker pid ${process.pid}: backend ${backend}`);
 
 let stopping = false;

@@ -2,7 +2,7 @@
 // A rank says hello after subscribing, so hearing its hello proves it is subscribed. Hellos that ask for
 // a reply get one (the Collective sends it, also after this barrier is done, for late joiners), and a
 // waiting rank repeats its hello with backoff, so any start order and lost messages still converge.
-import type { MissingFromRank } from './errors.ts';
+import type { MissingFromRank } from './errors.js';
 
 const FIRST_RETRY_MS = 20;
 const MAX_RETRY_MS = 1_000;

@@ -1,8 +1,8 @@
 // Broadcast: the root publishes its buffer in chunks; every other rank assembles it.
-import { sendChunks } from './chunking.ts';
-import { AllReduceMismatchError, type MissingFromRank } from './errors.ts';
-import { FrameKind, type Frame } from './messages.ts';
-import type { Round, RoundContext } from './round.ts';
+import { sendChunks } from './chunking.js';
+import { AllReduceMismatchError, type MissingFromRank } from './errors.js';
+import { FrameKind, type Frame } from './messages.js';
+import type { Round, RoundContext } from './round.js';
 
 /** The root's side: publishes `data` and settles at once. */
 export function sendBroadcast(ctx: RoundContext, data: Float32Array): Round {

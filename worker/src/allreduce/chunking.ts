@@ -1,7 +1,7 @@
 // How a buffer is cut into messages. Every rank derives the same layout from (length, elementsPerChunk),
 // which is what lets receivers check a chunk's offset and size instead of trusting them.
-import { encodeFrame, HEADER_BYTES, type FrameHeader, type FrameKind } from './messages.ts';
-import type { RoundContext } from './round.ts';
+import { encodeFrame, HEADER_BYTES, type FrameHeader, type FrameKind } from './messages.js';
+import type { RoundContext } from './round.js';
 
 export class ChunkLayout {
   /** Always at least 1: an empty buffer still sends one empty chunk, so the operation synchronises ranks. */

@@ -1,17 +1,19 @@
 // A rank's handle on one job generation's collective operations over a MessageBus: it owns the
 // subscription, routes incoming frames to the operation they belong to, and enforces timeouts,
 // aborts and close. The reduction algorithm itself lives in its own file (direct.ts).
-import type { MessageBus, Subscription } from './bus.ts';
-import { ChunkLayout, elementsPerChunk } from './chunking.ts';
-import { StartBarrier } from './barrier.ts';
-import { receiveBroadcast, sendBroadcast } from './broadcast.ts';
-import { directAllReduce } from './direct.ts';
-import { AllReduceAbortedError, AllReduceTimeoutError, CollectiveClosedError, type MissingFromRank } from './errors.ts';
-import { decodeFrame, encodeFrame, FrameKind, MAX_UINT32, MAX_WORLD_SIZE } from './messages.ts';
-import { Operation } from './operation.ts';
-import type { AllReduceAlgorithm, Round, RoundContext } from './round.ts';
-import { RoundRouter } from './round-router.ts';
-import { allReduceSubject } from './subject.ts';
+import type { MessageBus, Subscription } from './bus.js';
+import { ChunkLayout, elementsPerChunk } from './chunking.js';
+import { StartBarrier } from './barrier.js';
+import { receiveBroadcast, sendBroadcast } from './broadcast.js';
+import { directAllReduce } from './direct.js';
+import { AllReduceAbortedError, AllReduceTimeoutError, CollectiveClosedError, type MissingFromRank } from './errors.js';
+import { decodeFrame, encodeFrame, FrameKind, MAX_UINT32, MAX_WORLD_SIZE } from './messages.js';
+import { Operation } from './operation.js';
+import type { AllReduceAlgorithm, Round, RoundContext } from './round.js';
+import { RoundRouter } from './round-router.js';
+import { allReduceSubject } from './subject.js';
+
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 export interface CollectiveOptions {
   bus: MessageBus;
@@ -52,7 +54,10 @@ export class Collective {
       throw new RangeError(`rank must be an integer in 0..${worldSize - 1}, got ${rank}`);
     }
     assertUint32('generation', generation);
-    if (!(timeoutMs > 0 && Number.isFinite(timeoutMs))) throw new RangeError(`timeoutMs must be positive, got ${timeoutMs}`);
+    // setTimeout treats anything above 2^31-1 ms as 1 ms, which would fail every operation at once.
+    if (!(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
+      throw new RangeError(`timeoutMs must be in (0, ${MAX_TIMEOUT_MS}], got ${timeoutMs}`);
+    }
     const maxChunkBytes = opts.maxChunkBytes ?? bus.maxPayload;
     if (maxChunkBytes > bus.maxPayload) {
       throw new RangeError(`maxChunkBytes ${maxChunkBytes} exceeds the transport's max payload ${bus.maxPayload}`);
@@ -217,9 +222,19 @@ export class Collective {
     return op;
   }
 
-  /** Never throws: it runs inside the transport's subscription callback. */
+  /** Runs inside the transport's subscription callback, so it must never throw. */
   private onMessage(bytes: Uint8Array): void {
     if (this.closed) return;
+    try {
+      this.route(bytes);
+    } catch (err) {
+      // Escaping into nats.js would close the whole connection, the worker's other traffic included;
+      // failing this rank's pending operations keeps the bug visible without that.
+      for (const op of [...this.pending]) op.reject(err);
+    }
+  }
+
+  private route(bytes: Uint8Array): void {
     const frame = decodeFrame(bytes);
     // Our own frames come back from the server (NATS echoes); we already counted our contribution.
     if (frame === null || frame.generation !== this.generation || frame.sender === this.rank) return;

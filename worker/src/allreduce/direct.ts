@@ -3,10 +3,10 @@
 //
 // Determinism: each chunk is accumulated in float64 strictly in rank order (chunks arriving early
 // are parked), then rounded to float32 once, so every rank computes bit-identical sums.
-import { sendChunks } from './chunking.ts';
-import { AllReduceMismatchError, type MissingFromRank } from './errors.ts';
-import { FrameKind, type Frame } from './messages.ts';
-import type { AllReduceAlgorithm, Round, RoundContext } from './round.ts';
+import { sendChunks } from './chunking.js';
+import { AllReduceMismatchError, type MissingFromRank } from './errors.js';
+import { FrameKind, type Frame } from './messages.js';
+import type { AllReduceAlgorithm, Round, RoundContext } from './round.js';
 
 export const directAllReduce: AllReduceAlgorithm = (ctx, data) => new DirectRound(ctx, data);
 

@@ -92,8 +92,10 @@ export function decodeFrame(bytes: Uint8Array): Frame | null {
   if ((flags & ~FLAG_WANTS_REPLY) !== 0 || view.getUint16(14, true) !== 0) return null;
   if (bytes.length !== HEADER_BYTES + header.elementCount * 4) return null;
   if (!isConsistent(header)) return null;
-  // slice() copies into a fresh, aligned ArrayBuffer that the Float32Array can view directly.
-  const payload = new Float32Array(bytes.slice(HEADER_BYTES).buffer);
+  // Copied into a fresh, aligned buffer: the input may be an unaligned view into a reused read buffer
+  // (a Node Buffer, whose slice() would not copy).
+  const payload = new Float32Array(header.elementCount);
+  new Uint8Array(payload.buffer).set(bytes.subarray(HEADER_BYTES));
   return { ...header, payload };
 }
 

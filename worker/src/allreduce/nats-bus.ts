@@ -1,6 +1,6 @@
 // MessageBus over a core NATS connection (at-most-once, no replay: the collective's barrier copes with that).
 import { connect, type NatsConnection } from 'nats';
-import type { MessageBus, Subscription } from './bus.ts';
+import type { MessageBus, Subscription } from './bus.js';
 
 export class NatsBus implements MessageBus {
   readonly maxPayload: number;

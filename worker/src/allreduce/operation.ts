@@ -1,6 +1,6 @@
 // One pending collective call. It settles exactly once (result, timeout, abort or close) and then
 // drops its timer and abort listener, so nothing keeps the process alive after it.
-import { AllReduceAbortedError } from './errors.ts';
+import { AllReduceAbortedError } from './errors.js';
 
 export interface OperationOptions {
   timeoutMs: number;

@@ -1,7 +1,7 @@
 // Hands frames of one kind to the round for their step (or tag). A peer may run a step ahead of us,
 // so frames for steps we have not started yet are parked; frames for finished steps are dropped.
-import type { Frame } from './messages.ts';
-import type { Round } from './round.ts';
+import type { Frame } from './messages.js';
+import type { Round } from './round.js';
 
 export class RoundRouter {
   /** Steps below this are finished (or were skipped) on this rank. */

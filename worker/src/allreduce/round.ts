@@ -1,7 +1,7 @@
 // The contract between the Collective (routing, timeouts, cancellation) and one algorithm run for one step.
-import type { ChunkLayout } from './chunking.ts';
-import type { MissingFromRank } from './errors.ts';
-import type { Frame } from './messages.ts';
+import type { ChunkLayout } from './chunking.js';
+import type { MissingFromRank } from './errors.js';
+import type { Frame } from './messages.js';
 
 export interface RoundContext {
   readonly rank: number;

@@ -2,7 +2,7 @@
 // subscribers that existed when it was published (no replay, like core NATS), delivers asynchronously,
 // and on request reorders, duplicates or drops messages. After each delivery it scribbles over the
 // delivered bytes, like a transport reusing its read buffer, so code that keeps views instead of copies fails.
-import type { MessageBus, Subscription } from '../../src/allreduce/bus.ts';
+import type { MessageBus, Subscription } from '../../src/allreduce/bus.js';
 
 export interface MemoryServerOptions {
   /** Default 1 MiB, like nats-server. */
@@ -101,10 +101,11 @@ export class MemoryServer {
     }
     for (const delivery of batch) {
       if (!this.subscribers.get(delivery.subject)?.has(delivery.handler)) continue;
-      // An unaligned view into a scratch buffer, overwritten afterwards: receivers must copy what they keep.
-      const scratch = new Uint8Array(delivery.data.length + 1);
+      // Like nats.js: a Node Buffer, unaligned, inside a larger buffer that is overwritten afterwards.
+      // Receivers must copy what they keep, and not with Buffer#slice (which makes a view).
+      const scratch = Buffer.alloc(delivery.data.length + 2);
       scratch.set(delivery.data, 1);
-      delivery.handler(scratch.subarray(1));
+      delivery.handler(scratch.subarray(1, 1 + delivery.data.length));
       scratch.fill(0xff);
     }
     if (this.queue.length > 0) this.schedule();
