@@ -50,6 +50,7 @@ try {
   say(`published ${job.model.name} v${job.model.version}: ${job.model.url}`);
 
   const model = await loadModel({ baseUrl: cluster.coordinator.httpUrl, name: job.model.name, version: 'latest' });
+  let accuracy: number;
   try {
     const heldout = loadMnist().heldout;
     const predicted = model.predictClass(heldout.x);
@@ -57,12 +58,13 @@ try {
     predicted.forEach((cls, i) => {
       if (heldout.y[i * 10 + cls] === 1) correct++;
     });
-    say(`SDK loaded v${model.version} over HTTP and classified ${heldout.count} held-out digits`);
-    console.log(`accuracy=${(correct / heldout.count).toFixed(4)}`);
+    accuracy = correct / heldout.count;
+    say(`SDK loaded v${model.version} over HTTP (backend ${model.backend}) and classified ${heldout.count} held-out digits`);
   } finally {
     model.dispose();
   }
   await shutdown();
+  console.log(`accuracy=${accuracy.toFixed(4)}`);
 } catch (err) {
   say(`failed: ${err instanceof Error ? err.message : String(err)}`);
   await shutdown();

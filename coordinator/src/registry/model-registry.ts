@@ -3,6 +3,7 @@
 import { FinalMetrics, PublishedModel } from '@syncline/proto';
 import type { KV, NatsConnection, ObjectStore } from 'nats';
 import { ModelNotFoundError } from '../errors.js';
+import { kvKeys } from '../store/kv-keys.js';
 
 export const MODEL_BUCKET = 'syncline_models';
 export const ARTIFACT_BUCKET = 'syncline_artifacts';
@@ -29,13 +30,14 @@ const key = (name: string, version: number) => `${name}.${String(version).padSta
 
 export class ModelRegistry {
   private constructor(
+    private readonly nc: NatsConnection,
     private readonly kv: KV,
     private readonly store: ObjectStore,
   ) {}
 
   static async open(nc: NatsConnection): Promise<ModelRegistry> {
     const js = nc.jetstream();
-    return new ModelRegistry(await js.views.kv(MODEL_BUCKET, { history: 1 }), await js.views.os(ARTIFACT_BUCKET));
+    return new ModelRegistry(nc, await js.views.kv(MODEL_BUCKET, { history: 1 }), await js.views.os(ARTIFACT_BUCKET));
   }
 
   /** Registers the artifacts under `artifactPrefix` as the next version of `name`. */
@@ -110,9 +112,7 @@ export class ModelRegistry {
   }
 
   private async keys(filter?: string): Promise<string[]> {
-    const out: string[] = [];
-    for await (const k of await this.kv.keys(filter)) out.push(k);
-    return out;
+    return kvKeys(this.nc, MODEL_BUCKET, filter);
   }
 
   private toResolved(r: VersionRecord): ResolvedModel {

@@ -3,6 +3,7 @@
 import { Job } from '@syncline/proto';
 import type { KV, NatsConnection } from 'nats';
 import { JobNotFoundError } from '../errors.js';
+import { kvKeys } from './kv-keys.js';
 
 export const JOB_BUCKET = 'syncline_jobs';
 
@@ -15,10 +16,13 @@ export interface JobStore {
 }
 
 export class KvJobStore implements JobStore {
-  private constructor(private readonly kv: KV) {}
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly kv: KV,
+  ) {}
 
   static async open(nc: NatsConnection): Promise<KvJobStore> {
-    return new KvJobStore(await nc.jetstream().views.kv(JOB_BUCKET, { history: 1 }));
+    return new KvJobStore(nc, await nc.jetstream().views.kv(JOB_BUCKET, { history: 1 }));
   }
 
   async create(job: Job): Promise<void> {
@@ -33,7 +37,7 @@ export class KvJobStore implements JobStore {
 
   async list(): Promise<Job[]> {
     const jobs: Job[] = [];
-    for await (const key of await this.kv.keys()) {
+    for (const key of await kvKeys(this.nc, JOB_BUCKET)) {
       const job = await this.get(key);
       if (job) jobs.push(job);
     }
