@@ -18,6 +18,7 @@ const MNIST_MLP: JobSpec = {
   dataset: { name: 'mnist', trainLimit: 0 },
   training: { epochs: 5, globalBatchSize: 64, seed: 1, maxSteps: 0 },
   workers: { min: 2, max: 2 },
+  communication: undefined,
 };
 
 /** A fresh copy of the valid spec, changed by `mutate`. */
@@ -52,7 +53,10 @@ function sgd(spec: JobSpec): SgdOptimizer {
 test('accepts the MNIST MLP and fills in the full training set', (t) => {
   const input = structuredClone(MNIST_MLP);
   const normalized = validateJobSpec(input);
-  t.deepEqual(normalized, specWith((s) => { dataset(s).trainLimit = 8000; }));
+  t.deepEqual(normalized, specWith((s) => {
+    dataset(s).trainLimit = 8000;
+    s.communication = { algorithm: 'auto', compression: 'none' };
+  }));
   t.deepEqual(input, MNIST_MLP, 'the input is not modified');
 });
 
@@ -202,3 +206,11 @@ for (const { title, spec, field, mentions } of invalid) {
     if (mentions !== undefined) t.true(error.message.includes(mentions), error.message);
   });
 }
+
+test('rejects an unknown all-reduce algorithm and compression', (t) => {
+  const alg = t.throws(() => validateJobSpec(specWith((s) => { s.communication = { algorithm: 'tree', compression: '' }; })), { instanceOf: InvalidSpecError });
+  t.is(alg?.field, 'communication.algorithm');
+  t.regex(alg?.message ?? '', /"tree"/);
+  const comp = t.throws(() => validateJobSpec(specWith((s) => { s.communication = { algorithm: 'ring', compression: 'fp8' }; })), { instanceOf: InvalidSpecError });
+  t.is(comp?.field, 'communication.compression');
+});

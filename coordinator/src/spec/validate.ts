@@ -2,7 +2,7 @@
 // Hand-written rather than a schema library: most rules relate fields to each other (loss and last layer,
 // batch size and worker count), and the error must name the proto3 JSON path of the offending field.
 
-import type { DatasetSpec, DenseLayer, JobSpec, Layer, ModelSpec, Optimizer, TrainingSpec, WorkersSpec } from '@syncline/proto';
+import type { CommunicationSpec, DatasetSpec, DenseLayer, JobSpec, Layer, ModelSpec, Optimizer, TrainingSpec, WorkersSpec } from '@syncline/proto';
 import { InvalidSpecError } from '../errors.js';
 
 export const ACTIVATIONS = ['sigmoid', 'relu', 'tanh', 'softmax', 'linear'] as const;
@@ -47,7 +47,23 @@ export function validateJobSpec(spec: JobSpec | undefined): JobSpec {
   const training = validateTraining(spec.training);
   const workers = validateWorkers(spec.workers);
   checkGlobalBatch(training.globalBatchSize, workers.max, dataset.trainLimit);
-  return { name, model, dataset, training, workers };
+  const communication = validateCommunication(spec.communication);
+  return { name, model, dataset, training, workers, communication };
+}
+
+export const ALLREDUCE_ALGORITHMS = ['auto', 'direct', 'ring', 'sharded'] as const;
+export const COMPRESSIONS = ['none', 'fp16', 'int8'] as const;
+
+function validateCommunication(communication: CommunicationSpec | undefined): CommunicationSpec {
+  const algorithm = communication?.algorithm || 'auto';
+  const compression = communication?.compression || 'none';
+  if (!isOneOf(ALLREDUCE_ALGORITHMS, algorithm)) {
+    throw new InvalidSpecError('communication.algorithm', notOneOf('all-reduce algorithm', algorithm, ALLREDUCE_ALGORITHMS));
+  }
+  if (!isOneOf(COMPRESSIONS, compression)) {
+    throw new InvalidSpecError('communication.compression', notOneOf('compression', compression, COMPRESSIONS));
+  }
+  return { algorithm, compression };
 }
 
 function validateName(name: string): string {

@@ -19,6 +19,7 @@ export interface JobSpec {
   dataset: DatasetSpec | undefined;
   training: TrainingSpec | undefined;
   workers: WorkersSpec | undefined;
+  communication: CommunicationSpec | undefined;
 }
 
 /** ModelSpec is a sequential network: layers in order, a loss and an optimizer. */
@@ -78,8 +79,23 @@ export interface WorkersSpec {
   max: number;
 }
 
+/** CommunicationSpec tunes the gradient all-reduce; empty fields choose automatically. */
+export interface CommunicationSpec {
+  /** One of: "" or "auto" (chosen by buffer size and world size), "direct", "ring", "sharded". */
+  algorithm: string;
+  /** One of: "" or "none", "fp16", "int8" (int8 carries its quantization error into the next step). */
+  compression: string;
+}
+
 function createBaseJobSpec(): JobSpec {
-  return { name: "", model: undefined, dataset: undefined, training: undefined, workers: undefined };
+  return {
+    name: "",
+    model: undefined,
+    dataset: undefined,
+    training: undefined,
+    workers: undefined,
+    communication: undefined,
+  };
 }
 
 export const JobSpec: MessageFns<JobSpec> = {
@@ -98,6 +114,9 @@ export const JobSpec: MessageFns<JobSpec> = {
     }
     if (message.workers !== undefined) {
       WorkersSpec.encode(message.workers, writer.uint32(42).fork()).join();
+    }
+    if (message.communication !== undefined) {
+      CommunicationSpec.encode(message.communication, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -155,6 +174,14 @@ export const JobSpec: MessageFns<JobSpec> = {
             message.workers = WorkersSpec.decode(reader, reader.uint32());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.communication = CommunicationSpec.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -174,6 +201,7 @@ export const JobSpec: MessageFns<JobSpec> = {
       dataset: isSet(object.dataset) ? DatasetSpec.fromJSON(object.dataset) : undefined,
       training: isSet(object.training) ? TrainingSpec.fromJSON(object.training) : undefined,
       workers: isSet(object.workers) ? WorkersSpec.fromJSON(object.workers) : undefined,
+      communication: isSet(object.communication) ? CommunicationSpec.fromJSON(object.communication) : undefined,
     };
   },
 
@@ -193,6 +221,9 @@ export const JobSpec: MessageFns<JobSpec> = {
     }
     if (message.workers !== undefined) {
       obj.workers = WorkersSpec.toJSON(message.workers);
+    }
+    if (message.communication !== undefined) {
+      obj.communication = CommunicationSpec.toJSON(message.communication);
     }
     return obj;
   },
@@ -214,6 +245,9 @@ export const JobSpec: MessageFns<JobSpec> = {
       : undefined;
     message.workers = (object.workers !== undefined && object.workers !== null)
       ? WorkersSpec.fromPartial(object.workers)
+      : undefined;
+    message.communication = (object.communication !== undefined && object.communication !== null)
+      ? CommunicationSpec.fromPartial(object.communication)
       : undefined;
     return message;
   },
@@ -943,6 +977,91 @@ export const WorkersSpec: MessageFns<WorkersSpec> = {
     const message = createBaseWorkersSpec();
     message.min = object.min ?? 0;
     message.max = object.max ?? 0;
+    return message;
+  },
+};
+
+function createBaseCommunicationSpec(): CommunicationSpec {
+  return { algorithm: "", compression: "" };
+}
+
+export const CommunicationSpec: MessageFns<CommunicationSpec> = {
+  encode(message: CommunicationSpec, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.algorithm !== "") {
+      writer.uint32(10).string(message.algorithm);
+    }
+    if (message.compression !== "") {
+      writer.uint32(18).string(message.compression);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CommunicationSpec {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCommunicationSpec();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.algorithm = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.compression = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CommunicationSpec {
+    return {
+      algorithm: isSet(object.algorithm) ? globalThis.String(object.algorithm) : "",
+      compression: isSet(object.compression) ? globalThis.String(object.compression) : "",
+    };
+  },
+
+  toJSON(message: CommunicationSpec): unknown {
+    const obj: any = {};
+    if (message.algorithm !== "") {
+      obj.algorithm = message.algorithm;
+    }
+    if (message.compression !== "") {
+      obj.compression = message.compression;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CommunicationSpec>): CommunicationSpec {
+    return CommunicationSpec.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CommunicationSpec>): CommunicationSpec {
+    const message = createBaseCommunicationSpec();
+    message.algorithm = object.algorithm ?? "";
+    message.compression = object.compression ?? "";
     return message;
   },
 };
