@@ -14,10 +14,16 @@ test.after.always(async (t) => {
   await t.context.fx?.stop();
 });
 
+function dense(s: JobSpec, i: number) {
+  const kind = s.model!.layers[i]!.kind;
+  if (kind?.$case !== 'dense') throw new Error(`layer ${i} is not dense`);
+  return kind.value;
+}
+
 const cases: { title: string; field: string; mutate: (s: JobSpec) => void }[] = [
   { title: 'unknown (missing) layer type', field: 'model.layers[0]', mutate: (s) => (s.model!.layers[0]!.kind = undefined) },
-  { title: 'unknown activation', field: 'model.layers[0].dense.activation', mutate: (s) => (s.model!.layers[0]!.kind!.value.activation = 'swish') },
-  { title: 'non-positive units', field: 'model.layers[0].dense.units', mutate: (s) => (s.model!.layers[0]!.kind!.value.units = 0) },
+  { title: 'unknown activation', field: 'model.layers[0].dense.activation', mutate: (s) => (dense(s, 0).activation = 'swish') },
+  { title: 'non-positive units', field: 'model.layers[0].dense.units', mutate: (s) => (dense(s, 0).units = 0) },
   { title: 'non-positive epochs', field: 'training.epochs', mutate: (s) => (s.training!.epochs = 0) },
   { title: 'non-positive global batch', field: 'training.globalBatchSize', mutate: (s) => (s.training!.globalBatchSize = 0) },
   { title: 'global batch smaller than the worker count', field: 'training.globalBatchSize', mutate: (s) => (s.training!.globalBatchSize = 1) },

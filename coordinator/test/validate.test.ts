@@ -9,16 +9,18 @@ const MNIST_MLP: JobSpec = {
   name: 'mnist-mlp',
   model: {
     layers: [
-      { kind: { $case: 'dense', value: { units: 128, activation: 'relu' } } },
-      { kind: { $case: 'dense', value: { units: 10, activation: 'softmax' } } },
+      { kind: { $case: 'dense', value: { units: 128, activation: 'relu', kernelInitializer: '' } } },
+      { kind: { $case: 'dense', value: { units: 10, activation: 'softmax', kernelInitializer: '' } } },
     ],
     loss: 'categoricalCrossentropy',
-    optimizer: { kind: { $case: 'sgd', value: { learningRate: 0.1, momentum: 0.9 } } },
+    optimizer: { kind: { $case: 'sgd', value: { learningRate: 0.1, momentum: 0.9, nesterov: false } } },
+    metrics: [],
   },
   dataset: { name: 'mnist', trainLimit: 0 },
-  training: { epochs: 5, globalBatchSize: 64, seed: 1, maxSteps: 0 },
+  training: { epochs: 5, globalBatchSize: 64, seed: 1, maxSteps: 0, learningRateSchedule: undefined, clipGlobalNorm: 0 },
   workers: { min: 2, max: 2 },
   communication: undefined,
+  gan: undefined,
 };
 
 /** A fresh copy of the valid spec, changed by `mutate`. */
@@ -56,6 +58,9 @@ test('accepts the MNIST MLP and fills in the full training set', (t) => {
   t.deepEqual(normalized, specWith((s) => {
     dataset(s).trainLimit = 8000;
     s.communication = { algorithm: 'auto', compression: 'none' };
+    dense(s, 0).kernelInitializer = 'glorotUniform';
+    dense(s, 1).kernelInitializer = 'glorotUniform';
+    model(s).metrics = ['accuracy'];
   }));
   t.deepEqual(input, MNIST_MLP, 'the input is not modified');
 });
@@ -148,7 +153,7 @@ const invalid: InvalidCase[] = [
     title: 'last layer units that do not match the classes',
     spec: specWith((s) => { dense(s, 1).units = 12; }),
     field: 'model.layers[1].dense.units',
-    mentions: 'got 12',
+    mentions: 'output shape is [12]',
   },
   {
     title: 'categoricalCrossentropy without softmax',

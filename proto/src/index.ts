@@ -1,3 +1,4 @@
 // The wire contract: generated protobuf/gRPC types and the minibatch plan both sides share.
 export * from './gen/index.js';
 export * from './plan.js';
+export * from './datasets.js';

@@ -124,7 +124,7 @@ export class WorkerNode {
     try {
       await collective.start(signal);
       const dataset = loadDataset(a.spec!.dataset!.name);
-      const { trainer, metrics } = await runJob({
+      const { replica, metrics } = await runJob({
         assignment: a,
         dataset,
         collective,
@@ -136,12 +136,13 @@ export class WorkerNode {
       let artifactPrefix = '';
       try {
         if (a.rank === 0) {
-          const { files } = await modelFiles(trainer.model, { name: a.spec!.name, jobId: a.jobId, generation: a.generation, metrics });
+          const kind = a.spec!.gan ? { kind: 'gan-generator', latentDim: a.spec!.gan.latentDim } : { kind: 'model' };
+          const { files } = await modelFiles(replica.publishedModel(), { name: a.spec!.name, jobId: a.jobId, generation: a.generation, ...kind });
           await uploadModelFiles(nc, a.artifactPrefix, files);
           artifactPrefix = a.artifactPrefix;
         }
       } finally {
-        trainer.dispose();
+        replica.dispose();
       }
       this.log(`job ${a.jobId}: done, held-out accuracy ${metrics.accuracy.toFixed(4)}`);
       this.send({ msg: { $case: 'finished', value: { jobId: a.jobId, generation: a.generation, metrics, artifactPrefix } } });

@@ -45,7 +45,7 @@ function spec(): JobSpec {
 function reference(initial: Float32Array[]): Float32Array[] {
   const s = spec();
   const data = loadMnist();
-  const train = limitSplit(data.train, data.featureSize, data.classes, TRAIN);
+  const train = limitSplit(data.train, data, TRAIN);
   const model = tf.sequential({
     layers: [
       tf.layers.dense({ inputShape: [784], units: 32, activation: 'tanh' }),
@@ -59,7 +59,7 @@ function reference(initial: Float32Array[]): Float32Array[] {
   for (let step = 0; step < STEPS; step++) {
     const order = epochOrder(s.training!.seed, Math.floor(step / perEpoch), TRAIN);
     const start = (step % perEpoch) * BATCH;
-    const rows = gatherRows(train, 784, 10, order.slice(start, Math.min(TRAIN, start + BATCH)));
+    const rows = gatherRows(train, data, order.slice(start, Math.min(TRAIN, start + BATCH)));
     const n = rows.x.length / 784;
     const xs = tf.tensor2d(rows.x, [n, 784]);
     const ys = tf.tensor2d(rows.y, [n, 10]);
@@ -89,8 +89,8 @@ async function distributed(t: { context: { nats: NatsServer } }, shares: number[
       }),
     );
     // Initial weights as broadcast by rank 0: rebuild rank 0's model from the same seed.
-    const weights = results.map((r) => r.trainer.model.getWeights().map((w) => w.dataSync() as Float32Array));
-    for (const r of results) r.trainer.dispose();
+    const weights = results.map((r) => r.replica.publishedModel().getWeights().map((w) => w.dataSync() as Float32Array));
+    for (const r of results) r.replica.dispose();
     const { Trainer } = await import('../src/train/trainer.js');
     const fresh = new Trainer(spec(), loadMnist());
     const initial = fresh.model.getWeights().map((w) => w.dataSync() as Float32Array);

@@ -1,69 +1,59 @@
 // Checks a submitted JobSpec before anything is stored and fills in the defaults proto3 cannot express.
 // Hand-written rather than a schema library: most rules relate fields to each other (loss and last layer,
-// batch size and worker count), and the error must name the proto3 JSON path of the offending field.
+// batch size and worker count, each layer's input and the previous layer's output), and the error must
+// name the proto3 JSON path of the offending field.
 
-import type { CommunicationSpec, DatasetSpec, DenseLayer, JobSpec, Layer, ModelSpec, Optimizer, TrainingSpec, WorkersSpec } from '@syncline/proto';
+import { datasetInfo, BUILTIN_DATASETS, type CommunicationSpec, type DatasetInfo, type DatasetSpec, type GanSpec, type JobSpec, type ModelSpec, type TrainingSpec, type WorkersSpec } from '@syncline/proto';
 import { InvalidSpecError } from '../errors.js';
+import { integerIn, notOneOf, numberIn, oneOf, quote, shapeText } from './checks.js';
+import { checkStack, type CheckedStack } from './layers.js';
+import { validateOptimizer, validateSchedule } from './optimizer.js';
 
-export const ACTIVATIONS = ['sigmoid', 'relu', 'tanh', 'softmax', 'linear'] as const;
-export type Activation = (typeof ACTIVATIONS)[number];
-
-export const LOSSES = ['meanSquaredError', 'binaryCrossentropy', 'categoricalCrossentropy'] as const;
+export { ACTIVATIONS, type Activation } from './layers.js';
+export const LOSSES = ['meanSquaredError', 'binaryCrossentropy', 'categoricalCrossentropy', 'sparseCategoricalCrossentropy'] as const;
 export type Loss = (typeof LOSSES)[number];
+export const METRICS = ['accuracy', 'mae'] as const;
+export const ALLREDUCE_ALGORITHMS = ['auto', 'direct', 'ring', 'sharded'] as const;
+export const COMPRESSIONS = ['none', 'fp16', 'int8'] as const;
 
-export const DATASETS = { mnist: { inputShape: [784], classes: 10, train: 8000, heldout: 2000 } } as const;
-export type DatasetName = keyof typeof DATASETS;
-
-const LAYER_TYPES = ['dense'] as const;
-const OPTIMIZER_TYPES = ['sgd'] as const;
-const DEFAULT_ACTIVATION: Activation = 'linear';
-
-// The name becomes a URL path segment and a NATS subject token, hence no dots, slashes or spaces.
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 const MAX_NAME_LENGTH = 64;
-const MAX_UNITS = 65536;
 const MAX_EPOCHS = 10000;
 const MAX_WORKERS = 256;
 const UINT32_MAX = 0xffff_ffff;
 
-/** What each loss needs of the last layer: an activation, and one unit per dataset class for classification. */
-const LOSS_OUTPUT: Record<Loss, { activation?: Activation; unitPerClass: boolean }> = {
-  // Built-in datasets have one-hot targets, so every loss compares one output per class.
-  meanSquaredError: { unitPerClass: true },
-  binaryCrossentropy: { activation: 'sigmoid', unitPerClass: true },
-  categoricalCrossentropy: { activation: 'softmax', unitPerClass: true },
+/** What the last layer must produce for each loss. */
+const LOSS_OUTPUT: Record<Loss, { activation?: string; classification: boolean }> = {
+  meanSquaredError: { classification: false },
+  binaryCrossentropy: { activation: 'sigmoid', classification: true },
+  categoricalCrossentropy: { activation: 'softmax', classification: true },
+  sparseCategoricalCrossentropy: { activation: 'softmax', classification: true },
 };
 
 /**
- * Returns a normalized copy (defaults filled in: empty activation -> 'linear'; workers.max 0 -> workers.min;
- * dataset.train_limit 0 -> full train set) or throws InvalidSpecError naming the first bad field.
+ * Returns a normalized copy (defaults filled in) or throws InvalidSpecError naming the first bad field.
  */
 export function validateJobSpec(spec: JobSpec | undefined): JobSpec {
   if (spec === undefined) throw new InvalidSpecError('spec', 'a job spec is required');
   const name = validateName(spec.name);
-  const { model, loss } = validateModel(spec.model);
-  const { dataset, datasetName } = validateDataset(spec.dataset);
-  checkOutputLayer(model, loss, datasetName);
+  const { dataset, info } = validateDataset(spec.dataset);
+  let model: ModelSpec | undefined;
+  let gan: GanSpec | undefined;
+  if (spec.model && spec.gan) throw new InvalidSpecError('gan', 'set either model or gan, not both');
+  if (spec.gan) gan = validateGan(spec.gan, info);
+  else model = validateModel(spec.model, info, dataset.name);
   const training = validateTraining(spec.training);
   const workers = validateWorkers(spec.workers);
   checkGlobalBatch(training.globalBatchSize, workers.max, dataset.trainLimit);
   const communication = validateCommunication(spec.communication);
-  return { name, model, dataset, training, workers, communication };
+  return { name, model, dataset, training, workers, communication, gan };
 }
 
-export const ALLREDUCE_ALGORITHMS = ['auto', 'direct', 'ring', 'sharded'] as const;
-export const COMPRESSIONS = ['none', 'fp16', 'int8'] as const;
-
 function validateCommunication(communication: CommunicationSpec | undefined): CommunicationSpec {
-  const algorithm = communication?.algorithm || 'auto';
-  const compression = communication?.compression || 'none';
-  if (!isOneOf(ALLREDUCE_ALGORITHMS, algorithm)) {
-    throw new InvalidSpecError('communication.algorithm', notOneOf('all-reduce algorithm', algorithm, ALLREDUCE_ALGORITHMS));
-  }
-  if (!isOneOf(COMPRESSIONS, compression)) {
-    throw new InvalidSpecError('communication.compression', notOneOf('compression', compression, COMPRESSIONS));
-  }
-  return { algorithm, compression };
+  return {
+    algorithm: oneOf('communication.algorithm', 'all-reduce algorithm', communication?.algorithm || 'auto', ALLREDUCE_ALGORITHMS),
+    compression: oneOf('communication.compression', 'compression', communication?.compression || 'none', COMPRESSIONS),
+  };
 }
 
 function validateName(name: string): string {
@@ -80,92 +70,78 @@ function validateName(name: string): string {
   return name;
 }
 
-function validateModel(model: ModelSpec | undefined): { model: ModelSpec; loss: Loss } {
-  if (model === undefined) throw new InvalidSpecError('model', 'is required');
-  if (model.layers.length === 0) throw new InvalidSpecError('model.layers', 'at least one layer is required');
-  const layers = model.layers.map((layer, i) => validateLayer(layer, `model.layers[${i}]`));
-  if (!isOneOf(LOSSES, model.loss)) throw new InvalidSpecError('model.loss', notOneOf('loss', model.loss, LOSSES));
-  const optimizer = validateOptimizer(model.optimizer);
-  return { model: { layers, loss: model.loss, optimizer }, loss: model.loss };
+function validateModel(model: ModelSpec | undefined, info: DatasetInfo, datasetName: string): ModelSpec {
+  if (model === undefined) throw new InvalidSpecError('model', 'is required (or gan)');
+  const stack = checkStack(model.layers, 'model.layers', { shape: info.inputShape, kind: info.input, ...(info.vocabulary ? { vocabulary: info.vocabulary } : {}) });
+  const loss = oneOf('model.loss', 'loss', model.loss, LOSSES);
+  checkOutput(stack, loss, info, datasetName);
+  const classification = info.target.kind === 'classes';
+  const metrics = model.metrics.length ? model.metrics.map((m, i) => oneOf(`model.metrics[${i}]`, 'metric', m, METRICS)) : [classification ? 'accuracy' : 'mae'];
+  metrics.forEach((m, i) => {
+    if (m === 'accuracy' && !classification) throw new InvalidSpecError(`model.metrics[${i}]`, `accuracy needs a classification dataset; ${quote(datasetName)} is a regression task (use mae)`);
+  });
+  return { layers: stack.layers, loss, optimizer: validateOptimizer(model.optimizer, 'model.optimizer'), metrics };
 }
 
-function validateLayer(layer: Layer, field: string): Layer {
-  const kind = layer.kind;
-  switch (kind?.$case) {
-    case 'dense':
-      return { kind: { $case: 'dense', value: validateDense(kind.value, `${field}.dense`) } };
-    default:
-      throw new InvalidSpecError(field, `unknown or missing layer type; expected one of: ${LAYER_TYPES.join(', ')}`);
+/** The last layer must produce what the loss compares against the dataset's targets. */
+function checkOutput(stack: CheckedStack, loss: Loss, info: DatasetInfo, datasetName: string): void {
+  const field = stack.outputField;
+  const needs = LOSS_OUTPUT[loss];
+  const target = info.target;
+  if (needs.classification && target.kind !== 'classes') {
+    throw new InvalidSpecError('model.loss', `${loss} needs a classification dataset; ${quote(datasetName)} has real-valued targets (use meanSquaredError)`);
+  }
+  const expected = target.kind === 'classes' ? (loss === 'binaryCrossentropy' && target.classes === 2 ? [1, 2] : [target.classes]) : [target.size];
+  const out = stack.outputShape;
+  if (out.length !== 1 || !expected.includes(out[0]!)) {
+    const what = target.kind === 'classes' ? `one unit per class of dataset ${quote(datasetName)} (${target.classes})` : `${target.size} output(s), the target size of ${quote(datasetName)}`;
+    throw new InvalidSpecError(field, `the model must output ${what}; its output shape is ${shapeText(out)}`);
+  }
+  if (needs.activation !== undefined && stack.lastActivation?.value !== needs.activation) {
+    throw new InvalidSpecError(
+      stack.lastActivation?.field ?? field,
+      `loss ${loss} needs a ${needs.activation} activation on the last layer, got ${quote(stack.lastActivation?.value ?? 'none')}`,
+    );
   }
 }
 
-function validateDense(dense: DenseLayer, field: string): DenseLayer {
-  const units = integerIn(`${field}.units`, dense.units, 1, MAX_UNITS);
-  const activation = dense.activation === '' ? DEFAULT_ACTIVATION : dense.activation;
-  if (!isOneOf(ACTIVATIONS, activation)) {
-    throw new InvalidSpecError(`${field}.activation`, notOneOf('activation', activation, ACTIVATIONS));
+function validateGan(gan: GanSpec, info: DatasetInfo): GanSpec {
+  if (info.input !== 'float') throw new InvalidSpecError('dataset.name', 'a GAN needs a dataset of real-valued samples');
+  const latentDim = integerIn('gan.latentDim', gan.latentDim, 1, 65536);
+  const generator = checkStack(gan.generator, 'gan.generator', { shape: [latentDim], kind: 'float' });
+  if (shapeText(generator.outputShape) !== shapeText(info.inputShape)) {
+    throw new InvalidSpecError(
+      `gan.generator[${gan.generator.length - 1}]`,
+      `the generator must output samples of the dataset's shape ${shapeText(info.inputShape)}; it outputs ${shapeText(generator.outputShape)}`,
+    );
   }
-  return { units, activation };
+  const discriminator = checkStack(gan.discriminator, 'gan.discriminator', { shape: info.inputShape, kind: 'float' });
+  if (shapeText(discriminator.outputShape) !== '[1]' || discriminator.lastActivation?.value !== 'sigmoid') {
+    throw new InvalidSpecError(
+      `gan.discriminator[${gan.discriminator.length - 1}]`,
+      `the discriminator must end in one sigmoid unit (the probability that its input is real); it outputs ${shapeText(discriminator.outputShape)} with activation ${quote(discriminator.lastActivation?.value ?? 'none')}`,
+    );
+  }
+  return {
+    latentDim,
+    generator: generator.layers,
+    discriminator: discriminator.layers,
+    generatorOptimizer: validateOptimizer(gan.generatorOptimizer, 'gan.generatorOptimizer'),
+    discriminatorOptimizer: validateOptimizer(gan.discriminatorOptimizer, 'gan.discriminatorOptimizer'),
+  };
 }
 
-function validateOptimizer(optimizer: Optimizer | undefined): Optimizer {
-  const field = 'model.optimizer';
-  const kind = optimizer?.kind;
-  switch (kind?.$case) {
-    case 'sgd': {
-      const { learningRate, momentum } = kind.value;
-      if (!Number.isFinite(learningRate) || learningRate <= 0) {
-        throw new InvalidSpecError(`${field}.sgd.learningRate`, `must be a positive finite number, got ${show(learningRate)}`);
-      }
-      if (!Number.isFinite(momentum) || momentum < 0 || momentum >= 1) {
-        throw new InvalidSpecError(`${field}.sgd.momentum`, `must be a finite number in [0, 1), got ${show(momentum)}`);
-      }
-      return { kind: { $case: 'sgd', value: { learningRate, momentum } } };
-    }
-    default:
-      throw new InvalidSpecError(
-        field,
-        `${optimizer === undefined ? 'is required' : 'unknown or missing optimizer type'}; expected one of: ${OPTIMIZER_TYPES.join(', ')}`,
-      );
-  }
-}
-
-function validateDataset(dataset: DatasetSpec | undefined): { dataset: DatasetSpec; datasetName: DatasetName } {
+function validateDataset(dataset: DatasetSpec | undefined): { dataset: DatasetSpec; info: DatasetInfo } {
   if (dataset === undefined) throw new InvalidSpecError('dataset', 'is required');
-  const name = dataset.name;
-  if (!isDatasetName(name)) {
-    throw new InvalidSpecError('dataset.name', notOneOf('dataset', name, Object.keys(DATASETS)));
-  }
-  const train = DATASETS[name].train;
-  if (!Number.isInteger(dataset.trainLimit) || dataset.trainLimit < 0 || dataset.trainLimit > train) {
+  const info = datasetInfo(dataset.name);
+  if (!info) throw new InvalidSpecError('dataset.name', notOneOf('dataset', dataset.name, Object.keys(BUILTIN_DATASETS)));
+  if (!Number.isInteger(dataset.trainLimit) || dataset.trainLimit < 0 || dataset.trainLimit > info.train) {
     throw new InvalidSpecError(
       'dataset.trainLimit',
-      `must be an integer from 0 (all) to ${train}, the training examples in ${quote(name)}; got ${show(dataset.trainLimit)}`,
+      `must be an integer from 0 (all) to ${info.train}, the training examples in ${quote(dataset.name)}; got ${dataset.trainLimit}`,
     );
   }
-  return { dataset: { name, trainLimit: dataset.trainLimit === 0 ? train : dataset.trainLimit }, datasetName: name };
-}
-
-/** The last layer must produce what the loss compares against the dataset's labels. */
-function checkOutputLayer(model: ModelSpec, loss: Loss, datasetName: DatasetName): void {
-  const index = model.layers.length - 1;
-  const last = model.layers[index]?.kind;
-  if (last?.$case !== 'dense') return;
-  const field = `model.layers[${index}].dense`;
-  const needs = LOSS_OUTPUT[loss];
-  const classes = DATASETS[datasetName].classes;
-  if (needs.unitPerClass && last.value.units !== classes) {
-    throw new InvalidSpecError(
-      `${field}.units`,
-      `loss ${loss} needs the last layer to have one unit per class of dataset ${quote(datasetName)} (${classes}), got ${last.value.units}`,
-    );
-  }
-  if (needs.activation !== undefined && last.value.activation !== needs.activation) {
-    throw new InvalidSpecError(
-      `${field}.activation`,
-      `loss ${loss} needs a ${needs.activation} activation on the last layer, got ${quote(last.value.activation)}`,
-    );
-  }
+  return { dataset: { name: dataset.name, trainLimit: dataset.trainLimit === 0 ? info.train : dataset.trainLimit }, info };
 }
 
 function validateTraining(training: TrainingSpec | undefined): TrainingSpec {
@@ -175,6 +151,8 @@ function validateTraining(training: TrainingSpec | undefined): TrainingSpec {
     globalBatchSize: integerIn('training.globalBatchSize', training.globalBatchSize, 1, UINT32_MAX),
     seed: integerIn('training.seed', training.seed, 0, UINT32_MAX),
     maxSteps: integerIn('training.maxSteps', training.maxSteps, 0, UINT32_MAX),
+    learningRateSchedule: validateSchedule(training.learningRateSchedule, 'training.learningRateSchedule'),
+    clipGlobalNorm: training.clipGlobalNorm === 0 ? 0 : numberIn('training.clipGlobalNorm', training.clipGlobalNorm, Number.MIN_VALUE, Number.MAX_VALUE),
   };
 }
 
@@ -200,33 +178,4 @@ function checkGlobalBatch(globalBatchSize: number, workers: number, trainSize: n
   if (globalBatchSize > trainSize) {
     throw new InvalidSpecError(field, `must be at most the training set size (${trainSize}), got ${globalBatchSize}`);
   }
-}
-
-function integerIn(field: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidSpecError(field, `must be an integer from ${min} to ${max}, got ${show(value)}`);
-  }
-  return value;
-}
-
-function isOneOf<T extends string>(allowed: readonly T[], value: string): value is T {
-  return (allowed as readonly string[]).includes(value);
-}
-
-function isDatasetName(name: string): name is DatasetName {
-  return Object.hasOwn(DATASETS, name);
-}
-
-function notOneOf(what: string, value: string, allowed: readonly string[]): string {
-  const problem = value === '' ? `missing ${what}` : `unknown ${what} ${quote(value)}`;
-  return `${problem}; expected one of: ${allowed.join(', ')}`;
-}
-
-/** Strings are quoted so an empty or blank value is visible; numbers print as-is so NaN and Infinity stay legible. */
-function show(value: unknown): string {
-  return typeof value === 'string' ? quote(value) : String(value);
-}
-
-function quote(value: string): string {
-  return JSON.stringify(value);
 }

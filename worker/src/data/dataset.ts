@@ -1,36 +1,51 @@
-// A dataset as workers hold it in memory: dense float features and one-hot targets.
+// A dataset as workers hold it in memory: dense float samples (token ids for token datasets)
+// and targets (one-hot for classes).
+import type { DatasetTarget } from '@syncline/proto';
 
 export interface Split {
-  /** Row-major features, `count x featureSize`. */
+  /** Row-major samples, `count x featureSize`. */
   x: Float32Array;
-  /** Row-major one-hot targets, `count x classes`. */
+  /** Row-major targets, `count x targetSize`. */
   y: Float32Array;
   count: number;
 }
 
 export interface Dataset {
   name: string;
+  /** Shape of one sample, without the batch dimension. */
   inputShape: number[];
   featureSize: number;
-  classes: number;
+  target: DatasetTarget;
+  targetSize: number;
   train: Split;
   heldout: Split;
 }
 
+export type DatasetShape = Pick<Dataset, 'inputShape' | 'featureSize' | 'target' | 'targetSize'>;
+
 /** Copies the rows `indices` of a split into new contiguous arrays. */
-export function gatherRows(split: Split, featureSize: number, classes: number, indices: ArrayLike<number>): { x: Float32Array; y: Float32Array } {
+export function gatherRows(split: Split, shape: DatasetShape, indices: ArrayLike<number>): { x: Float32Array; y: Float32Array } {
+  const { featureSize, targetSize } = shape;
   const x = new Float32Array(indices.length * featureSize);
-  const y = new Float32Array(indices.length * classes);
+  const y = new Float32Array(indices.length * targetSize);
   for (let i = 0; i < indices.length; i++) {
     const row = indices[i]!;
     x.set(split.x.subarray(row * featureSize, (row + 1) * featureSize), i * featureSize);
-    y.set(split.y.subarray(row * classes, (row + 1) * classes), i * classes);
+    y.set(split.y.subarray(row * targetSize, (row + 1) * targetSize), i * targetSize);
   }
   return { x, y };
 }
 
 /** The first `limit` rows of a split (all of them when limit is 0). */
-export function limitSplit(split: Split, featureSize: number, classes: number, limit: number): Split {
+export function limitSplit(split: Split, shape: DatasetShape, limit: number): Split {
   if (limit <= 0 || limit >= split.count) return split;
-  return { x: split.x.subarray(0, limit * featureSize), y: split.y.subarray(0, limit * classes), count: limit };
+  return { x: split.x.subarray(0, limit * shape.featureSize), y: split.y.subarray(0, limit * shape.targetSize), count: limit };
+}
+
+/** Builds a split of `count` rows from a per-row generator. */
+export function generateSplit(count: number, featureSize: number, targetSize: number, fill: (x: Float32Array, y: Float32Array) => void): Split {
+  const x = new Float32Array(count * featureSize);
+  const y = new Float32Array(count * targetSize);
+  for (let i = 0; i < count; i++) fill(x.subarray(i * featureSize, (i + 1) * featureSize), y.subarray(i * targetSize, (i + 1) * targetSize));
+  return { x, y, count };
 }

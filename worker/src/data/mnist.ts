@@ -44,7 +44,8 @@ export function loadMnist(): Dataset {
     name: 'mnist',
     inputShape: [FEATURES],
     featureSize: FEATURES,
-    classes: CLASSES,
+    target: { kind: 'classes', classes: CLASSES },
+    targetSize: CLASSES,
     train: toSplit(samples.slice(0, MNIST_TRAIN)),
     heldout: toSplit(samples.slice(MNIST_TRAIN, MNIST_TRAIN + MNIST_HELDOUT)),
   };

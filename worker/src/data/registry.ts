@@ -1,13 +1,24 @@
-// Built-in datasets by name; one registration list.
+// Built-in datasets by name; one registration list. Each must match its entry in
+// BUILTIN_DATASETS (proto/src/datasets.ts), which the coordinator validates against.
+import { BUILTIN_DATASETS } from '@syncline/proto';
+import { loadAdding } from './adding.js';
 import type { Dataset } from './dataset.js';
+import { loadKeywords } from './keywords.js';
 import { loadMnist } from './mnist.js';
 
 const builtins: Record<string, () => Dataset> = {
   mnist: loadMnist,
+  adding: loadAdding,
+  keywords: loadKeywords,
 };
 
 export function loadDataset(name: string): Dataset {
-  const load = builtins[name];
+  const load = Object.hasOwn(builtins, name) ? builtins[name] : undefined;
   if (!load) throw new Error(`unknown dataset ${JSON.stringify(name)}; built-in: ${Object.keys(builtins).join(', ')}`);
-  return load();
+  const dataset = load();
+  const info = BUILTIN_DATASETS[name];
+  if (!info || info.train !== dataset.train.count || info.heldout !== dataset.heldout.count || info.inputShape.join() !== dataset.inputShape.join()) {
+    throw new Error(`dataset ${name} does not match its catalogue entry`);
+  }
+  return dataset;
 }

@@ -1,38 +1,121 @@
-// Builds a TF.js model from a job's ModelSpec; one builder per layer kind, in one list.
+// Builds a TF.js model from a job's layer specs; one builder per layer kind, in one table.
+// Specs arrive validated and normalized by the coordinator (defaults filled in).
 import * as tf from '@tensorflow/tfjs';
-import type { Layer, ModelSpec } from '@syncline/proto';
+import type { Layer } from '@syncline/proto';
 
-type LayerKind = NonNullable<Layer['kind']>['$case'];
-type LayerBuilder<K extends LayerKind> = (
-  value: Extract<NonNullable<Layer['kind']>, { $case: K }>['value'],
-  ctx: { seed: number; inputShape?: number[] },
-) => tf.layers.Layer;
+type Kind = NonNullable<Layer['kind']>;
+type Case = Kind['$case'];
+type ValueOf<C extends Case> = Extract<Kind, { $case: C }>['value'];
 
-const layerBuilders: { [K in LayerKind]: LayerBuilder<K> } = {
-  dense: (dense, ctx) =>
-    tf.layers.dense({
-      units: dense.units,
-      activation: (dense.activation || 'linear') as 'relu',
-      kernelInitializer: tf.initializers.glorotUniform({ seed: ctx.seed }),
-      biasInitializer: 'zeros',
-      ...(ctx.inputShape ? { inputShape: ctx.inputShape } : {}),
-    }),
-};
+interface BuildContext {
+  seed: number;
+  inputShape?: number[];
+}
 
-function buildLayer(layer: Layer, ctx: { seed: number; inputShape?: number[] }): tf.layers.Layer {
-  const kind = layer.kind;
-  if (!kind) throw new Error('layer without a kind');
-  switch (kind.$case) {
-    case 'dense':
-      return layerBuilders.dense(kind.value, ctx);
+type LayerBuilder<V> = (value: V, ctx: BuildContext) => tf.layers.Layer[];
+
+/** Negative-side slope of leakyRelu (Keras' LeakyReLU default is 0.3; GANs commonly use 0.2). */
+const LEAKY_ALPHA = 0.2;
+
+function initializer(name: string, seed: number): ReturnType<typeof tf.initializers.zeros> {
+  switch (name) {
+    case 'glorotNormal':
+      return tf.initializers.glorotNormal({ seed });
+    case 'heUniform':
+      return tf.initializers.heUniform({ seed });
+    case 'heNormal':
+      return tf.initializers.heNormal({ seed });
+    case 'leCunUniform':
+      return tf.initializers.leCunUniform({ seed });
+    case 'leCunNormal':
+      return tf.initializers.leCunNormal({ seed });
+    case 'zeros':
+      return tf.initializers.zeros();
+    default:
+      return tf.initializers.glorotUniform({ seed });
   }
 }
 
+/**
+ * TF.js names most activations as Keras does; leakyRelu is a separate layer there, so a
+ * layer with it becomes (layer with linear activation, LeakyReLU layer).
+ */
+function withActivation(activation: string, build: (act: string) => tf.layers.Layer): tf.layers.Layer[] {
+  if (activation === 'leakyRelu') return [build('linear'), tf.layers.leakyReLU({ alpha: LEAKY_ALPHA })];
+  return [build(activation || 'linear')];
+}
+
+const input = (ctx: BuildContext) => (ctx.inputShape ? { inputShape: ctx.inputShape } : {});
+type ActivationName = Parameters<typeof tf.layers.dense>[0]['activation'];
+
+const pooling =
+  (make: (args: Parameters<typeof tf.layers.maxPooling2d>[0]) => tf.layers.Layer): LayerBuilder<ValueOf<'maxPooling2d'>> =>
+  (v, ctx) => [
+    make({
+      poolSize: v.poolSize as [number, number],
+      strides: v.strides as [number, number],
+      padding: v.padding as 'valid' | 'same',
+      ...input(ctx),
+    }),
+  ];
+
+const recurrent =
+  (make: (args: Parameters<typeof tf.layers.lstm>[0]) => tf.layers.Layer): LayerBuilder<ValueOf<'lstm'>> =>
+  (v, ctx) =>
+    withActivation(v.activation, (activation) =>
+      make({
+        units: v.units,
+        activation: activation as ActivationName,
+        returnSequences: v.returnSequences,
+        kernelInitializer: initializer(v.kernelInitializer, ctx.seed),
+        recurrentInitializer: tf.initializers.orthogonal({ seed: ctx.seed + 1 }),
+        ...input(ctx),
+      }),
+    );
+
+const builders: { [C in Case]: LayerBuilder<ValueOf<C>> } = {
+  dense: (v, ctx) =>
+    withActivation(v.activation, (activation) =>
+      tf.layers.dense({ units: v.units, activation: activation as ActivationName, kernelInitializer: initializer(v.kernelInitializer, ctx.seed), ...input(ctx) }),
+    ),
+  conv2d: (v, ctx) =>
+    withActivation(v.activation, (activation) =>
+      tf.layers.conv2d({
+        filters: v.filters,
+        kernelSize: v.kernelSize as [number, number],
+        strides: v.strides as [number, number],
+        padding: v.padding as 'valid' | 'same',
+        activation: activation as ActivationName,
+        kernelInitializer: initializer(v.kernelInitializer, ctx.seed),
+        ...input(ctx),
+      }),
+    ),
+  maxPooling2d: pooling(tf.layers.maxPooling2d),
+  averagePooling2d: pooling(tf.layers.averagePooling2d),
+  flatten: (_v, ctx) => [tf.layers.flatten(input(ctx))],
+  reshape: (v, ctx) => [tf.layers.reshape({ targetShape: v.targetShape, ...input(ctx) })],
+  dropout: (v, ctx) => [tf.layers.dropout({ rate: v.rate, seed: ctx.seed, ...input(ctx) })],
+  batchNormalization: (v, ctx) => [tf.layers.batchNormalization({ momentum: v.momentum, epsilon: v.epsilon, ...input(ctx) })],
+  embedding: (v, ctx) => [
+    tf.layers.embedding({ inputDim: v.inputDim, outputDim: v.outputDim, embeddingsInitializer: initializer(v.embeddingsInitializer, ctx.seed), ...input(ctx) }),
+  ],
+  simpleRnn: recurrent(tf.layers.simpleRNN),
+  lstm: recurrent(tf.layers.lstm),
+  gru: recurrent(tf.layers.gru),
+};
+
+function buildLayer(layer: Layer, ctx: BuildContext): tf.layers.Layer[] {
+  const kind = layer.kind;
+  if (!kind) throw new Error('layer without a kind');
+  const build = builders[kind.$case] as LayerBuilder<typeof kind.value>;
+  return build(kind.value, ctx);
+}
+
 /** A sequential model whose initial weights depend only on `seed`. */
-export function buildModel(spec: ModelSpec, inputShape: number[], seed: number): tf.Sequential {
+export function buildModel(layers: Layer[], inputShape: number[], seed: number): tf.Sequential {
   const model = tf.sequential();
-  spec.layers.forEach((layer, i) => {
-    model.add(buildLayer(layer, { seed: (seed * 1000 + i) >>> 0, ...(i === 0 ? { inputShape } : {}) }));
+  layers.forEach((layer, i) => {
+    for (const l of buildLayer(layer, { seed: (Math.imul(seed, 1000) + i * 7) >>> 0, ...(i === 0 ? { inputShape } : {}) })) model.add(l);
   });
   return model;
 }

@@ -3,7 +3,9 @@ import type { Assignment, FinalMetrics, StepMetrics } from '@syncline/proto';
 import { epochOrder, stepSlice, stepsPerEpoch } from '@syncline/proto';
 import type { Collective } from '../allreduce/collective.js';
 import { gatherRows, limitSplit, type Dataset } from '../data/dataset.js';
-import { Trainer } from './trainer.js';
+import { scheduleFactor } from '../model/schedule.js';
+import { GanTrainer } from './gan-trainer.js';
+import { Trainer, type Replica } from './trainer.js';
 
 export interface RunJobOptions {
   assignment: Assignment;
@@ -15,8 +17,13 @@ export interface RunJobOptions {
 }
 
 export interface RunJobResult {
-  trainer: Trainer;
+  replica: Replica;
   metrics: FinalMetrics;
+}
+
+export function createReplica(assignment: Assignment, dataset: Dataset): Replica {
+  const spec = assignment.spec!;
+  return spec.gan ? new GanTrainer(spec, dataset, assignment.rank) : new Trainer(spec, dataset);
 }
 
 /** Tag of the initial-weights broadcast; steps use their own numbers. */
@@ -33,28 +40,30 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
   const spec = assignment.spec;
   if (!spec?.training || !spec.dataset) throw new Error('assignment without training or dataset spec');
   const { globalBatchSize: batchSize, seed } = spec.training;
-  const train = limitSplit(dataset.train, dataset.featureSize, dataset.classes, spec.dataset.trainLimit);
+  const train = limitSplit(dataset.train, dataset, spec.dataset.trainLimit);
   const steps = totalSteps(assignment, train.count);
   const perEpoch = stepsPerEpoch(train.count, batchSize);
   const started = performance.now();
 
-  const trainer = new Trainer(spec, dataset);
+  const replica = createReplica(assignment, dataset);
   try {
     // Every replica starts from rank 0's weights, whatever its own initialiser produced.
     const initial = await collective.broadcast(
-      assignment.rank === 0 ? trainer.getWeights() : null,
-      trainer.gradientLength,
+      assignment.rank === 0 ? replica.getWeights() : null,
+      replica.weightLength,
       0,
       INITIAL_WEIGHTS,
       signal,
     );
-    if (assignment.rank !== 0) trainer.setWeights(initial);
+    if (assignment.rank !== 0) replica.setWeights(initial);
 
     let order: Uint32Array | undefined;
     let orderEpoch = -1;
     let epochLoss = 0;
     let epochCorrect = 0;
+    let epochAbsError = 0;
     let epochSamples = 0;
+    let commMs = 0;
     for (let step = 0; step < steps; step++) {
       signal?.throwIfAborted();
       const stepStart = performance.now();
@@ -62,17 +71,21 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
       if (epoch !== orderEpoch) {
         order = epochOrder(seed, epoch, train.count);
         orderEpoch = epoch;
-        epochLoss = epochCorrect = epochSamples = 0;
+        epochLoss = epochCorrect = epochAbsError = epochSamples = 0;
       }
       const slice = stepSlice({ seed, n: train.count, batchSize, shares: assignment.shares, rank: assignment.rank, step, order: order! });
-      const rows = gatherRows(train, dataset.featureSize, dataset.classes, slice.indices);
-      const local = trainer.localGradients(rows.x, rows.y, slice.indices.length);
-      const commStart = performance.now();
-      const summed = await collective.allReduceSum(local, step + 1, signal);
-      const commMs = performance.now() - commStart;
-      const stats = trainer.applySummed(summed);
+      const rows = gatherRows(train, dataset, slice.indices);
+      commMs = 0;
+      const stats = await replica.step(rows.x, rows.y, slice.indices.length, scheduleFactor(spec.training.learningRateSchedule, step, steps), async (buffer, phase) => {
+        const commStart = performance.now();
+        // Collective step ids increase across phases and steps.
+        const summed = await collective.allReduceSum(buffer, step * replica.phases + phase + 1, signal);
+        commMs += performance.now() - commStart;
+        return summed;
+      });
       epochLoss += stats.loss * stats.samples;
       epochCorrect += stats.accuracy * stats.samples;
+      epochAbsError += stats.mae * stats.samples;
       epochSamples += stats.samples;
       const stepMs = performance.now() - stepStart;
       opts.onStep?.({
@@ -80,6 +93,8 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
         epoch: epoch + 1,
         loss: stats.loss,
         accuracy: stats.accuracy,
+        mae: stats.mae,
+        generatorLoss: stats.generatorLoss ?? 0,
         samplesPerSecond: stats.samples / (stepMs / 1000),
         workers: assignment.worldSize,
         totalSteps: steps,
@@ -87,21 +102,25 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
       });
     }
 
-    const heldout = trainer.evaluate(dataset.heldout);
+    const heldout = replica.evaluate(dataset.heldout);
+    const mean = (sum: number) => (epochSamples > 0 ? sum / epochSamples : 0);
     return {
-      trainer,
+      replica,
       metrics: {
         loss: heldout.loss,
         accuracy: heldout.accuracy,
+        mae: heldout.mae,
+        generatorLoss: heldout.generatorLoss ?? 0,
         heldoutExamples: dataset.heldout.count,
-        trainLoss: epochSamples > 0 ? epochLoss / epochSamples : 0,
-        trainAccuracy: epochSamples > 0 ? epochCorrect / epochSamples : 0,
+        trainLoss: mean(epochLoss),
+        trainAccuracy: mean(epochCorrect),
+        trainMae: mean(epochAbsError),
         steps,
         seconds: (performance.now() - started) / 1000,
       },
     };
   } catch (err) {
-    trainer.dispose();
+    replica.dispose();
     throw err;
   }
 }

@@ -1,69 +1,180 @@
 // One replica's model and optimizer. Gradients travel as one flat "fusion buffer" in variable
-// order, followed by three statistics: [ ...gradients, lossSum, correct, samples ]. Summing
-// the buffers of all replicas (the all-reduce) gives the global gradient of the summed loss
-// and the global statistics at once; every replica then divides by the global sample count
-// and applies the same update, so replicas stay identical.
+// order, followed by the step statistics: [ ...gradients, lossSum, correct, absErrorSum,
+// samples ]. Summing the buffers of all replicas (the all-reduce) gives the global gradient
+// of the summed loss and the global statistics at once; every replica then divides by the
+// global sample count, clips, and applies the same update, so replicas stay identical.
 import * as tf from '@tensorflow/tfjs';
 import type { JobSpec } from '@syncline/proto';
-import type { Dataset, Split } from '../data/dataset.js';
+import type { DatasetShape, Split } from '../data/dataset.js';
 import { buildModel, trainableVariables } from '../model/build.js';
-import { correctCount, lossFunction } from '../model/loss.js';
-import { buildOptimizer } from '../model/optimizer.js';
+import { absoluteErrorSum, correctCount, lossFunction } from '../model/loss.js';
+import { baseLearningRate, buildOptimizer, setLearningRate } from '../model/optimizer.js';
 
-export const STATS = 3;
+export const STATS = 4;
 
 export interface StepStats {
   loss: number;
   accuracy: number;
+  mae: number;
   samples: number;
+  /** GAN jobs: the generator's mean loss. */
+  generatorLoss?: number;
 }
 
-export class Trainer {
+export interface Evaluation {
+  loss: number;
+  accuracy: number;
+  mae: number;
+  generatorLoss?: number;
+}
+
+/** Sums one all-reduce phase of a step over all replicas. */
+export type AllReduce = (buffer: Float32Array, phase: number) => Promise<Float32Array>;
+
+/** What the training loop needs of a replica, whatever the job kind. */
+export interface Replica {
+  /** Elements in the weight vector that rank 0 broadcasts. */
+  readonly weightLength: number;
+  /** All-reduce phases per step (1, or 2 for a GAN). */
+  readonly phases: number;
+  getWeights(): Float32Array;
+  setWeights(flat: Float32Array): void;
+  /** One synchronous step on this replica's `count` samples. */
+  step(x: Float32Array, y: Float32Array, count: number, learningRateFactor: number, allReduce: AllReduce): Promise<StepStats>;
+  evaluate(split: Split): Evaluation;
+  /** The model to publish. */
+  publishedModel(): tf.LayersModel;
+  dispose(): void;
+}
+
+/** A flat view of a set of variables: packing gradients, unpacking updates, clipping. */
+export class VariableSet {
+  readonly sizes: number[];
+  readonly length: number;
+
+  constructor(readonly variables: tf.Variable[]) {
+    this.sizes = variables.map((v) => v.size);
+    this.length = this.sizes.reduce((a, b) => a + b, 0);
+  }
+
+  pack(grads: tf.NamedTensorMap, into: Float32Array, at = 0): void {
+    let offset = at;
+    for (const v of this.variables) {
+      const g = grads[v.name];
+      if (!g) throw new Error(`no gradient for ${v.name}`);
+      into.set(g.dataSync() as Float32Array, offset);
+      offset += v.size;
+    }
+  }
+
+  /**
+   * The mean gradients from an all-reduced sum: divided by the global sample count and, when
+   * `clipNorm` > 0, scaled down to that global L2 norm (computed in float64, the same on every replica).
+   */
+  meanGradients(summed: Float32Array, samples: number, clipNorm: number, at = 0): tf.NamedTensorMap {
+    const mean = new Float32Array(this.length);
+    for (let i = 0; i < this.length; i++) mean[i] = summed[at + i]! / samples;
+    if (clipNorm > 0) {
+      let sq = 0;
+      for (let i = 0; i < this.length; i++) sq += mean[i]! * mean[i]!;
+      const norm = Math.sqrt(sq);
+      if (norm > clipNorm) {
+        const scale = clipNorm / norm;
+        for (let i = 0; i < this.length; i++) mean[i] = mean[i]! * scale;
+      }
+    }
+    const grads: tf.NamedTensorMap = {};
+    let offset = 0;
+    for (const v of this.variables) {
+      grads[v.name] = tf.tensor(mean.subarray(offset, offset + v.size), v.shape);
+      offset += v.size;
+    }
+    return grads;
+  }
+
+  read(into: Float32Array, at = 0): void {
+    let offset = at;
+    for (const v of this.variables) {
+      into.set(v.dataSync() as Float32Array, offset);
+      offset += v.size;
+    }
+  }
+
+  assign(flat: Float32Array, at = 0): void {
+    let offset = at;
+    for (const v of this.variables) {
+      const t = tf.tensor(flat.subarray(offset, offset + v.size), v.shape);
+      v.assign(t);
+      t.dispose();
+      offset += v.size;
+    }
+  }
+}
+
+/** Non-trainable state every replica must share too (batch-norm moving statistics). */
+function stateVariables(model: tf.LayersModel): tf.Variable[] {
+  return model.nonTrainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+}
+
+export class Trainer implements Replica {
   readonly model: tf.Sequential;
   readonly variables: tf.Variable[];
   readonly sizes: number[];
   /** Elements of gradient in the fusion buffer (without the statistics). */
   readonly gradientLength: number;
+  readonly weightLength: number;
+  readonly phases = 1;
+  private readonly trainable: VariableSet;
+  private readonly all: VariableSet;
   private readonly optimizer: tf.Optimizer;
+  private readonly baseRate: number;
   private readonly loss: (t: tf.Tensor, p: tf.Tensor) => tf.Scalar;
+  private readonly clipNorm: number;
 
   constructor(
     spec: JobSpec,
-    readonly dataset: Pick<Dataset, 'inputShape' | 'featureSize' | 'classes'>,
+    readonly dataset: DatasetShape,
   ) {
     if (!spec.model || !spec.training) throw new Error('spec without model or training');
-    this.model = buildModel(spec.model, dataset.inputShape, spec.training.seed);
+    this.model = buildModel(spec.model.layers, dataset.inputShape, spec.training.seed);
     this.variables = trainableVariables(this.model);
-    this.sizes = this.variables.map((v) => v.size);
-    this.gradientLength = this.sizes.reduce((a, b) => a + b, 0);
+    this.trainable = new VariableSet(this.variables);
+    this.all = new VariableSet([...this.variables, ...stateVariables(this.model)]);
+    this.sizes = this.trainable.sizes;
+    this.gradientLength = this.trainable.length;
+    this.weightLength = this.all.length;
     this.optimizer = buildOptimizer(spec.model.optimizer);
+    this.baseRate = baseLearningRate(spec.model.optimizer);
     this.loss = lossFunction(spec.model.loss);
+    this.clipNorm = spec.training.clipGlobalNorm;
+  }
+
+  private inputs(x: Float32Array, count: number): tf.Tensor {
+    return tf.tensor(x, [count, ...this.dataset.inputShape]);
   }
 
   /** The fusion buffer for `count` samples: gradients of the summed loss, then the statistics. */
   localGradients(x: Float32Array, y: Float32Array, count: number): Float32Array {
     const buffer = new Float32Array(this.gradientLength + STATS);
     if (count === 0) return buffer;
-    const xs = tf.tensor2d(x, [count, this.dataset.featureSize]);
-    const ys = tf.tensor2d(y, [count, this.dataset.classes]);
+    const xs = this.inputs(x, count);
+    const ys = tf.tensor2d(y, [count, this.dataset.targetSize]);
     try {
       let correct: tf.Scalar | undefined;
+      let absError: tf.Scalar | undefined;
       const { value, grads } = tf.variableGrads(() => {
         const pred = this.model.apply(xs, { training: true }) as tf.Tensor2D;
         correct = tf.keep(correctCount(ys, pred));
+        absError = tf.keep(absoluteErrorSum(ys, pred));
         return this.loss(ys, pred);
       }, this.variables);
-      let offset = 0;
-      for (const v of this.variables) {
-        const g = grads[v.name];
-        if (!g) throw new Error(`no gradient for ${v.name}`);
-        buffer.set(g.dataSync() as Float32Array, offset);
-        offset += v.size;
-      }
-      buffer[offset] = value.dataSync()[0]!;
-      buffer[offset + 1] = correct!.dataSync()[0]!;
-      buffer[offset + 2] = count;
-      tf.dispose([value, correct!, ...Object.values(grads)]);
+      this.trainable.pack(grads, buffer);
+      const at = this.gradientLength;
+      buffer[at] = value.dataSync()[0]!;
+      buffer[at + 1] = correct!.dataSync()[0]!;
+      buffer[at + 2] = absError!.dataSync()[0]!;
+      buffer[at + 3] = count;
+      tf.dispose([value, correct!, absError!, ...Object.values(grads)]);
       return buffer;
     } finally {
       tf.dispose([xs, ys]);
@@ -72,63 +183,67 @@ export class Trainer {
 
   /** Applies the update from the all-reduced fusion buffer; returns the global step statistics. */
   applySummed(summed: Float32Array): StepStats {
-    const samples = summed[this.gradientLength + 2]!;
+    const at = this.gradientLength;
+    const samples = summed[at + 3]!;
     if (!(samples > 0)) throw new Error('all-reduced step has no samples');
-    const grads: tf.NamedTensorMap = {};
-    let offset = 0;
-    for (const v of this.variables) {
-      const mean = new Float32Array(v.size);
-      for (let i = 0; i < v.size; i++) mean[i] = summed[offset + i]! / samples;
-      grads[v.name] = tf.tensor(mean, v.shape);
-      offset += v.size;
-    }
+    const grads = this.trainable.meanGradients(summed, samples, this.clipNorm);
     this.optimizer.applyGradients(grads);
     tf.dispose(Object.values(grads));
     return {
-      loss: summed[this.gradientLength]! / samples,
-      accuracy: summed[this.gradientLength + 1]! / samples,
+      loss: summed[at]! / samples,
+      accuracy: this.classification ? summed[at + 1]! / samples : 0,
+      mae: summed[at + 2]! / samples,
       samples,
     };
   }
 
+  async step(x: Float32Array, y: Float32Array, count: number, learningRateFactor: number, allReduce: AllReduce): Promise<StepStats> {
+    setLearningRate(this.optimizer, this.baseRate * learningRateFactor);
+    const summed = await allReduce(this.localGradients(x, y, count), 0);
+    return this.applySummed(summed);
+  }
+
   getWeights(): Float32Array {
-    const flat = new Float32Array(this.gradientLength);
-    let offset = 0;
-    for (const v of this.variables) {
-      flat.set(v.dataSync() as Float32Array, offset);
-      offset += v.size;
-    }
+    const flat = new Float32Array(this.weightLength);
+    this.all.read(flat);
     return flat;
   }
 
   setWeights(flat: Float32Array): void {
-    if (flat.length !== this.gradientLength) throw new Error(`weights of length ${flat.length}, model has ${this.gradientLength}`);
-    let offset = 0;
-    for (const v of this.variables) {
-      const t = tf.tensor(flat.subarray(offset, offset + v.size), v.shape);
-      v.assign(t);
-      t.dispose();
-      offset += v.size;
-    }
+    if (flat.length !== this.weightLength) throw new Error(`weights of length ${flat.length}, model has ${this.weightLength}`);
+    this.all.assign(flat);
   }
 
-  /** Mean loss and accuracy over a split, in batches. */
-  evaluate(split: Split, batchSize = 500): { loss: number; accuracy: number } {
+  /** Mean loss and metrics over a split, in batches. */
+  evaluate(split: Split, batchSize = 500): Evaluation {
     let lossSum = 0;
     let correct = 0;
+    let absError = 0;
+    const { featureSize, targetSize } = this.dataset;
     for (let start = 0; start < split.count; start += batchSize) {
       const n = Math.min(batchSize, split.count - start);
-      const [l, c] = tf.tidy(() => {
-        const xs = tf.tensor2d(split.x.subarray(start * this.dataset.featureSize, (start + n) * this.dataset.featureSize), [n, this.dataset.featureSize]);
-        const ys = tf.tensor2d(split.y.subarray(start * this.dataset.classes, (start + n) * this.dataset.classes), [n, this.dataset.classes]);
+      const sums = tf.tidy(() => {
+        const xs = this.inputs(split.x.subarray(start * featureSize, (start + n) * featureSize), n);
+        const ys = tf.tensor2d(split.y.subarray(start * targetSize, (start + n) * targetSize), [n, targetSize]);
         const pred = this.model.predict(xs) as tf.Tensor2D;
-        return [this.loss(ys, pred), correctCount(ys, pred)];
+        return tf.stack([this.loss(ys, pred), correctCount(ys, pred), absoluteErrorSum(ys, pred)]);
       });
-      lossSum += l!.dataSync()[0]!;
-      correct += c!.dataSync()[0]!;
-      tf.dispose([l!, c!]);
+      const [l, c, a] = sums.dataSync();
+      sums.dispose();
+      lossSum += l!;
+      correct += c!;
+      absError += a!;
     }
-    return { loss: lossSum / split.count, accuracy: correct / split.count };
+    return { loss: lossSum / split.count, accuracy: this.classification ? correct / split.count : 0, mae: absError / split.count };
+  }
+
+  /** Accuracy means something only for class targets; regression jobs report mae. */
+  private get classification(): boolean {
+    return this.dataset.target.kind === 'classes';
+  }
+
+  publishedModel(): tf.LayersModel {
+    return this.model;
   }
 
   dispose(): void {

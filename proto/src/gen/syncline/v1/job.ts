@@ -101,6 +101,10 @@ export interface StepMetrics {
   totalSteps: number;
   /** Share of the step's wall time spent in the gradient all-reduce. */
   commFraction: number;
+  /** Mean absolute error over the step's global minibatch (when the job reports mae). */
+  mae: number;
+  /** GAN jobs: `loss` is the discriminator's, this is the generator's. */
+  generatorLoss: number;
 }
 
 /** FinalMetrics describe a finished job; loss and accuracy are on held-out data. */
@@ -112,6 +116,10 @@ export interface FinalMetrics {
   trainAccuracy: number;
   steps: number;
   seconds: number;
+  mae: number;
+  trainMae: number;
+  /** GAN jobs: `loss` is the discriminator's held-out loss, this is the generator's. */
+  generatorLoss: number;
 }
 
 /** ModelRef names a published model version. */
@@ -403,7 +411,18 @@ export const Job: MessageFns<Job> = {
 };
 
 function createBaseStepMetrics(): StepMetrics {
-  return { step: 0, epoch: 0, loss: 0, accuracy: 0, samplesPerSecond: 0, workers: 0, totalSteps: 0, commFraction: 0 };
+  return {
+    step: 0,
+    epoch: 0,
+    loss: 0,
+    accuracy: 0,
+    samplesPerSecond: 0,
+    workers: 0,
+    totalSteps: 0,
+    commFraction: 0,
+    mae: 0,
+    generatorLoss: 0,
+  };
 }
 
 export const StepMetrics: MessageFns<StepMetrics> = {
@@ -431,6 +450,12 @@ export const StepMetrics: MessageFns<StepMetrics> = {
     }
     if (message.commFraction !== 0) {
       writer.uint32(65).double(message.commFraction);
+    }
+    if (message.mae !== 0) {
+      writer.uint32(73).double(message.mae);
+    }
+    if (message.generatorLoss !== 0) {
+      writer.uint32(81).double(message.generatorLoss);
     }
     return writer;
   },
@@ -512,6 +537,22 @@ export const StepMetrics: MessageFns<StepMetrics> = {
             message.commFraction = reader.double();
             continue;
           }
+          case 9: {
+            if (tag !== 73) {
+              break;
+            }
+
+            message.mae = reader.double();
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.generatorLoss = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -546,6 +587,12 @@ export const StepMetrics: MessageFns<StepMetrics> = {
         : isSet(object.comm_fraction)
         ? globalThis.Number(object.comm_fraction)
         : 0,
+      mae: isSet(object.mae) ? globalThis.Number(object.mae) : 0,
+      generatorLoss: isSet(object.generatorLoss)
+        ? globalThis.Number(object.generatorLoss)
+        : isSet(object.generator_loss)
+        ? globalThis.Number(object.generator_loss)
+        : 0,
     };
   },
 
@@ -575,6 +622,12 @@ export const StepMetrics: MessageFns<StepMetrics> = {
     if (message.commFraction !== 0) {
       obj.commFraction = floatToJson(message.commFraction);
     }
+    if (message.mae !== 0) {
+      obj.mae = floatToJson(message.mae);
+    }
+    if (message.generatorLoss !== 0) {
+      obj.generatorLoss = floatToJson(message.generatorLoss);
+    }
     return obj;
   },
 
@@ -591,12 +644,25 @@ export const StepMetrics: MessageFns<StepMetrics> = {
     message.workers = object.workers ?? 0;
     message.totalSteps = object.totalSteps ?? 0;
     message.commFraction = object.commFraction ?? 0;
+    message.mae = object.mae ?? 0;
+    message.generatorLoss = object.generatorLoss ?? 0;
     return message;
   },
 };
 
 function createBaseFinalMetrics(): FinalMetrics {
-  return { loss: 0, accuracy: 0, heldoutExamples: 0, trainLoss: 0, trainAccuracy: 0, steps: 0, seconds: 0 };
+  return {
+    loss: 0,
+    accuracy: 0,
+    heldoutExamples: 0,
+    trainLoss: 0,
+    trainAccuracy: 0,
+    steps: 0,
+    seconds: 0,
+    mae: 0,
+    trainMae: 0,
+    generatorLoss: 0,
+  };
 }
 
 export const FinalMetrics: MessageFns<FinalMetrics> = {
@@ -621,6 +687,15 @@ export const FinalMetrics: MessageFns<FinalMetrics> = {
     }
     if (message.seconds !== 0) {
       writer.uint32(57).double(message.seconds);
+    }
+    if (message.mae !== 0) {
+      writer.uint32(65).double(message.mae);
+    }
+    if (message.trainMae !== 0) {
+      writer.uint32(73).double(message.trainMae);
+    }
+    if (message.generatorLoss !== 0) {
+      writer.uint32(81).double(message.generatorLoss);
     }
     return writer;
   },
@@ -694,6 +769,30 @@ export const FinalMetrics: MessageFns<FinalMetrics> = {
             message.seconds = reader.double();
             continue;
           }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.mae = reader.double();
+            continue;
+          }
+          case 9: {
+            if (tag !== 73) {
+              break;
+            }
+
+            message.trainMae = reader.double();
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.generatorLoss = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -727,6 +826,17 @@ export const FinalMetrics: MessageFns<FinalMetrics> = {
         : 0,
       steps: isSet(object.steps) ? globalThis.Number(object.steps) : 0,
       seconds: isSet(object.seconds) ? globalThis.Number(object.seconds) : 0,
+      mae: isSet(object.mae) ? globalThis.Number(object.mae) : 0,
+      trainMae: isSet(object.trainMae)
+        ? globalThis.Number(object.trainMae)
+        : isSet(object.train_mae)
+        ? globalThis.Number(object.train_mae)
+        : 0,
+      generatorLoss: isSet(object.generatorLoss)
+        ? globalThis.Number(object.generatorLoss)
+        : isSet(object.generator_loss)
+        ? globalThis.Number(object.generator_loss)
+        : 0,
     };
   },
 
@@ -753,6 +863,15 @@ export const FinalMetrics: MessageFns<FinalMetrics> = {
     if (message.seconds !== 0) {
       obj.seconds = floatToJson(message.seconds);
     }
+    if (message.mae !== 0) {
+      obj.mae = floatToJson(message.mae);
+    }
+    if (message.trainMae !== 0) {
+      obj.trainMae = floatToJson(message.trainMae);
+    }
+    if (message.generatorLoss !== 0) {
+      obj.generatorLoss = floatToJson(message.generatorLoss);
+    }
     return obj;
   },
 
@@ -768,6 +887,9 @@ export const FinalMetrics: MessageFns<FinalMetrics> = {
     message.trainAccuracy = object.trainAccuracy ?? 0;
     message.steps = object.steps ?? 0;
     message.seconds = object.seconds ?? 0;
+    message.mae = object.mae ?? 0;
+    message.trainMae = object.trainMae ?? 0;
+    message.generatorLoss = object.generatorLoss ?? 0;
     return message;
   },
 };

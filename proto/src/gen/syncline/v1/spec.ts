@@ -15,48 +15,175 @@ export const protobufFileName = "syncline/v1/spec.proto";
 export interface JobSpec {
   /** Name under which the trained model is published (letters, digits, '-', '_'). */
   name: string;
+  /** The network to train. Exactly one of `model` and `gan` is set. */
   model: ModelSpec | undefined;
   dataset: DatasetSpec | undefined;
   training: TrainingSpec | undefined;
   workers: WorkersSpec | undefined;
-  communication: CommunicationSpec | undefined;
+  communication:
+    | CommunicationSpec
+    | undefined;
+  /** A generative adversarial pair trained with alternating updates (instead of `model`). */
+  gan: GanSpec | undefined;
 }
 
 /** ModelSpec is a sequential network: layers in order, a loss and an optimizer. */
 export interface ModelSpec {
   layers: Layer[];
-  /** One of: meanSquaredError, binaryCrossentropy, categoricalCrossentropy. */
+  /**
+   * One of: meanSquaredError, binaryCrossentropy, categoricalCrossentropy,
+   * sparseCategoricalCrossentropy.
+   */
   loss: string;
-  optimizer: Optimizer | undefined;
+  optimizer:
+    | Optimizer
+    | undefined;
+  /**
+   * Reported besides the loss; any of: accuracy, mae. Empty means accuracy for
+   * classification losses and mae for meanSquaredError.
+   */
+  metrics: string[];
+}
+
+/**
+ * GanSpec is a generator (latent vector to sample) and a discriminator (sample to
+ * probability of being real). Each step updates the discriminator, then the generator;
+ * both gradient sets are all-reduced. The published model is the generator.
+ */
+export interface GanSpec {
+  latentDim: number;
+  generator: Layer[];
+  discriminator: Layer[];
+  generatorOptimizer: Optimizer | undefined;
+  discriminatorOptimizer: Optimizer | undefined;
 }
 
 /** Layer is one layer of a sequential model; exactly one kind is set. */
 export interface Layer {
-  kind: { $case: "dense"; value: DenseLayer } | undefined;
+  kind:
+    | { $case: "dense"; value: DenseLayer }
+    | { $case: "conv2d"; value: Conv2DLayer }
+    | { $case: "maxPooling2d"; value: Pooling2DLayer }
+    | { $case: "averagePooling2d"; value: Pooling2DLayer }
+    | { $case: "flatten"; value: FlattenLayer }
+    | { $case: "reshape"; value: ReshapeLayer }
+    | { $case: "dropout"; value: DropoutLayer }
+    | { $case: "batchNormalization"; value: BatchNormalizationLayer }
+    | { $case: "embedding"; value: EmbeddingLayer }
+    | { $case: "simpleRnn"; value: RecurrentLayer }
+    | { $case: "lstm"; value: RecurrentLayer }
+    | { $case: "gru"; value: RecurrentLayer }
+    | undefined;
 }
 
 /** DenseLayer is a fully connected layer. */
 export interface DenseLayer {
   units: number;
-  /** One of: sigmoid, relu, tanh, softmax, linear. Empty means linear. */
   activation: string;
+  kernelInitializer: string;
+}
+
+/** Conv2DLayer is a 2-D convolution over (height, width, channels) inputs. */
+export interface Conv2DLayer {
+  filters: number;
+  /** One value (square) or two (height, width). */
+  kernelSize: number[];
+  /** One value or two; empty means 1. */
+  strides: number[];
+  /** "valid" (default) or "same". */
+  padding: string;
+  activation: string;
+  kernelInitializer: string;
+}
+
+/** Pooling2DLayer is max or average pooling over (height, width, channels) inputs. */
+export interface Pooling2DLayer {
+  /** One value or two; empty means 2. */
+  poolSize: number[];
+  /** One value or two; empty means the pool size. */
+  strides: number[];
+  /** "valid" (default) or "same". */
+  padding: string;
+}
+
+/** FlattenLayer flattens all but the batch dimension. */
+export interface FlattenLayer {
+}
+
+/** ReshapeLayer reshapes each sample to `target_shape` (same number of elements). */
+export interface ReshapeLayer {
+  targetShape: number[];
+}
+
+/** DropoutLayer drops a fraction of its inputs while training. */
+export interface DropoutLayer {
+  /** In [0, 1). */
+  rate: number;
+}
+
+/** BatchNormalizationLayer normalizes over the batch (statistics of each worker's share). */
+export interface BatchNormalizationLayer {
+  /** Moving-average momentum in (0, 1); 0 means 0.99. */
+  momentum: number;
+  /** 0 means 0.001. */
+  epsilon: number;
+}
+
+/** EmbeddingLayer maps integer tokens in [0, input_dim) to vectors. */
+export interface EmbeddingLayer {
+  inputDim: number;
+  outputDim: number;
+  embeddingsInitializer: string;
+}
+
+/** RecurrentLayer is a simpleRNN, lstm or gru layer over (time, features) inputs. */
+export interface RecurrentLayer {
+  units: number;
+  activation: string;
+  /** Output the whole sequence (time, units) instead of the last step (units). */
+  returnSequences: boolean;
+  kernelInitializer: string;
 }
 
 /** Optimizer picks the update rule; exactly one kind is set. */
 export interface Optimizer {
-  kind: { $case: "sgd"; value: SgdOptimizer } | undefined;
+  kind: { $case: "sgd"; value: SgdOptimizer } | { $case: "adam"; value: AdamOptimizer } | {
+    $case: "rmsprop";
+    value: RmspropOptimizer;
+  } | undefined;
 }
 
-/** SgdOptimizer is stochastic gradient descent with optional momentum. */
+/** SgdOptimizer is stochastic gradient descent with optional (Nesterov) momentum. */
 export interface SgdOptimizer {
   learningRate: number;
   /** 0 means plain SGD; otherwise in [0, 1). */
   momentum: number;
+  nesterov: boolean;
+}
+
+/** AdamOptimizer is Adam; zero fields take Keras' defaults (0.9, 0.999, 1e-7). */
+export interface AdamOptimizer {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+}
+
+/** RmspropOptimizer is RMSProp; zero fields take defaults (rho 0.9, no momentum, 1e-7). */
+export interface RmspropOptimizer {
+  learningRate: number;
+  rho: number;
+  momentum: number;
+  epsilon: number;
 }
 
 /** DatasetSpec names a dataset. */
 export interface DatasetSpec {
-  /** Built-in datasets: "mnist" (10,000 real digits: 8,000 for training, 2,000 held out). */
+  /**
+   * Built-in: "mnist" (10,000 real digits: 8,000 for training, 2,000 held out),
+   * "adding" (the adding problem: a sequence task that needs memory),
+   * "keywords" (token sequences for embedding + recurrent layers).
+   */
   name: string;
   /** Use at most this many training examples (0 means all); for quick runs and tests. */
   trainLimit: number;
@@ -71,6 +198,33 @@ export interface TrainingSpec {
   seed: number;
   /** Stop after this many steps (0 means no limit besides epochs). */
   maxSteps: number;
+  learningRateSchedule:
+    | LearningRateSchedule
+    | undefined;
+  /**
+   * Scale the all-reduced gradient down to this global L2 norm when it is larger
+   * (0 means no clipping). Applied identically on every worker, after the all-reduce.
+   */
+  clipGlobalNorm: number;
+}
+
+/** LearningRateSchedule scales the optimizer's learning rate by step; none set means constant. */
+export interface LearningRateSchedule {
+  kind: { $case: "stepDecay"; value: StepDecaySchedule } | { $case: "cosine"; value: CosineDecaySchedule } | undefined;
+}
+
+/** StepDecaySchedule multiplies the rate by `factor` every `every_steps` steps. */
+export interface StepDecaySchedule {
+  factor: number;
+  everySteps: number;
+}
+
+/** CosineDecaySchedule decays the rate along a half cosine to `min_factor` of it. */
+export interface CosineDecaySchedule {
+  /** Steps over which to decay; 0 means the whole job. */
+  decaySteps: number;
+  /** In [0, 1); the rate never goes below min_factor x the initial rate. */
+  minFactor: number;
 }
 
 /** WorkersSpec bounds how many workers train the job at once. */
@@ -95,6 +249,7 @@ function createBaseJobSpec(): JobSpec {
     training: undefined,
     workers: undefined,
     communication: undefined,
+    gan: undefined,
   };
 }
 
@@ -117,6 +272,9 @@ export const JobSpec: MessageFns<JobSpec> = {
     }
     if (message.communication !== undefined) {
       CommunicationSpec.encode(message.communication, writer.uint32(50).fork()).join();
+    }
+    if (message.gan !== undefined) {
+      GanSpec.encode(message.gan, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -182,6 +340,14 @@ export const JobSpec: MessageFns<JobSpec> = {
             message.communication = CommunicationSpec.decode(reader, reader.uint32());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.gan = GanSpec.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -202,6 +368,7 @@ export const JobSpec: MessageFns<JobSpec> = {
       training: isSet(object.training) ? TrainingSpec.fromJSON(object.training) : undefined,
       workers: isSet(object.workers) ? WorkersSpec.fromJSON(object.workers) : undefined,
       communication: isSet(object.communication) ? CommunicationSpec.fromJSON(object.communication) : undefined,
+      gan: isSet(object.gan) ? GanSpec.fromJSON(object.gan) : undefined,
     };
   },
 
@@ -224,6 +391,9 @@ export const JobSpec: MessageFns<JobSpec> = {
     }
     if (message.communication !== undefined) {
       obj.communication = CommunicationSpec.toJSON(message.communication);
+    }
+    if (message.gan !== undefined) {
+      obj.gan = GanSpec.toJSON(message.gan);
     }
     return obj;
   },
@@ -249,12 +419,13 @@ export const JobSpec: MessageFns<JobSpec> = {
     message.communication = (object.communication !== undefined && object.communication !== null)
       ? CommunicationSpec.fromPartial(object.communication)
       : undefined;
+    message.gan = (object.gan !== undefined && object.gan !== null) ? GanSpec.fromPartial(object.gan) : undefined;
     return message;
   },
 };
 
 function createBaseModelSpec(): ModelSpec {
-  return { layers: [], loss: "", optimizer: undefined };
+  return { layers: [], loss: "", optimizer: undefined, metrics: [] };
 }
 
 export const ModelSpec: MessageFns<ModelSpec> = {
@@ -267,6 +438,9 @@ export const ModelSpec: MessageFns<ModelSpec> = {
     }
     if (message.optimizer !== undefined) {
       Optimizer.encode(message.optimizer, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.metrics) {
+      writer.uint32(34).string(v!);
     }
     return writer;
   },
@@ -308,6 +482,14 @@ export const ModelSpec: MessageFns<ModelSpec> = {
             message.optimizer = Optimizer.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.metrics.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -325,6 +507,7 @@ export const ModelSpec: MessageFns<ModelSpec> = {
       layers: globalThis.Array.isArray(object?.layers) ? object.layers.map((e: any) => Layer.fromJSON(e)) : [],
       loss: isSet(object.loss) ? globalThis.String(object.loss) : "",
       optimizer: isSet(object.optimizer) ? Optimizer.fromJSON(object.optimizer) : undefined,
+      metrics: globalThis.Array.isArray(object?.metrics) ? object.metrics.map((e: any) => globalThis.String(e)) : [],
     };
   },
 
@@ -339,6 +522,9 @@ export const ModelSpec: MessageFns<ModelSpec> = {
     if (message.optimizer !== undefined) {
       obj.optimizer = Optimizer.toJSON(message.optimizer);
     }
+    if (message.metrics?.length) {
+      obj.metrics = message.metrics;
+    }
     return obj;
   },
 
@@ -352,6 +538,165 @@ export const ModelSpec: MessageFns<ModelSpec> = {
     message.optimizer = (object.optimizer !== undefined && object.optimizer !== null)
       ? Optimizer.fromPartial(object.optimizer)
       : undefined;
+    message.metrics = object.metrics?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseGanSpec(): GanSpec {
+  return {
+    latentDim: 0,
+    generator: [],
+    discriminator: [],
+    generatorOptimizer: undefined,
+    discriminatorOptimizer: undefined,
+  };
+}
+
+export const GanSpec: MessageFns<GanSpec> = {
+  encode(message: GanSpec, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.latentDim !== 0) {
+      writer.uint32(8).uint32(message.latentDim);
+    }
+    for (const v of message.generator) {
+      Layer.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.discriminator) {
+      Layer.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.generatorOptimizer !== undefined) {
+      Optimizer.encode(message.generatorOptimizer, writer.uint32(34).fork()).join();
+    }
+    if (message.discriminatorOptimizer !== undefined) {
+      Optimizer.encode(message.discriminatorOptimizer, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GanSpec {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGanSpec();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.latentDim = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.generator.push(Layer.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.discriminator.push(Layer.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.generatorOptimizer = Optimizer.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.discriminatorOptimizer = Optimizer.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GanSpec {
+    return {
+      latentDim: isSet(object.latentDim)
+        ? globalThis.Number(object.latentDim)
+        : isSet(object.latent_dim)
+        ? globalThis.Number(object.latent_dim)
+        : 0,
+      generator: globalThis.Array.isArray(object?.generator) ? object.generator.map((e: any) => Layer.fromJSON(e)) : [],
+      discriminator: globalThis.Array.isArray(object?.discriminator)
+        ? object.discriminator.map((e: any) => Layer.fromJSON(e))
+        : [],
+      generatorOptimizer: isSet(object.generatorOptimizer)
+        ? Optimizer.fromJSON(object.generatorOptimizer)
+        : isSet(object.generator_optimizer)
+        ? Optimizer.fromJSON(object.generator_optimizer)
+        : undefined,
+      discriminatorOptimizer: isSet(object.discriminatorOptimizer)
+        ? Optimizer.fromJSON(object.discriminatorOptimizer)
+        : isSet(object.discriminator_optimizer)
+        ? Optimizer.fromJSON(object.discriminator_optimizer)
+        : undefined,
+    };
+  },
+
+  toJSON(message: GanSpec): unknown {
+    const obj: any = {};
+    if (message.latentDim !== 0) {
+      obj.latentDim = Math.round(message.latentDim);
+    }
+    if (message.generator?.length) {
+      obj.generator = message.generator.map((e) => Layer.toJSON(e));
+    }
+    if (message.discriminator?.length) {
+      obj.discriminator = message.discriminator.map((e) => Layer.toJSON(e));
+    }
+    if (message.generatorOptimizer !== undefined) {
+      obj.generatorOptimizer = Optimizer.toJSON(message.generatorOptimizer);
+    }
+    if (message.discriminatorOptimizer !== undefined) {
+      obj.discriminatorOptimizer = Optimizer.toJSON(message.discriminatorOptimizer);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GanSpec>): GanSpec {
+    return GanSpec.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GanSpec>): GanSpec {
+    const message = createBaseGanSpec();
+    message.latentDim = object.latentDim ?? 0;
+    message.generator = object.generator?.map((e) => Layer.fromPartial(e)) || [];
+    message.discriminator = object.discriminator?.map((e) => Layer.fromPartial(e)) || [];
+    message.generatorOptimizer = (object.generatorOptimizer !== undefined && object.generatorOptimizer !== null)
+      ? Optimizer.fromPartial(object.generatorOptimizer)
+      : undefined;
+    message.discriminatorOptimizer =
+      (object.discriminatorOptimizer !== undefined && object.discriminatorOptimizer !== null)
+        ? Optimizer.fromPartial(object.discriminatorOptimizer)
+        : undefined;
     return message;
   },
 };
@@ -365,6 +710,39 @@ export const Layer: MessageFns<Layer> = {
     switch (message.kind?.$case) {
       case "dense":
         DenseLayer.encode(message.kind.value, writer.uint32(10).fork()).join();
+        break;
+      case "conv2d":
+        Conv2DLayer.encode(message.kind.value, writer.uint32(18).fork()).join();
+        break;
+      case "maxPooling2d":
+        Pooling2DLayer.encode(message.kind.value, writer.uint32(26).fork()).join();
+        break;
+      case "averagePooling2d":
+        Pooling2DLayer.encode(message.kind.value, writer.uint32(34).fork()).join();
+        break;
+      case "flatten":
+        FlattenLayer.encode(message.kind.value, writer.uint32(42).fork()).join();
+        break;
+      case "reshape":
+        ReshapeLayer.encode(message.kind.value, writer.uint32(50).fork()).join();
+        break;
+      case "dropout":
+        DropoutLayer.encode(message.kind.value, writer.uint32(58).fork()).join();
+        break;
+      case "batchNormalization":
+        BatchNormalizationLayer.encode(message.kind.value, writer.uint32(66).fork()).join();
+        break;
+      case "embedding":
+        EmbeddingLayer.encode(message.kind.value, writer.uint32(74).fork()).join();
+        break;
+      case "simpleRnn":
+        RecurrentLayer.encode(message.kind.value, writer.uint32(82).fork()).join();
+        break;
+      case "lstm":
+        RecurrentLayer.encode(message.kind.value, writer.uint32(90).fork()).join();
+        break;
+      case "gru":
+        RecurrentLayer.encode(message.kind.value, writer.uint32(98).fork()).join();
         break;
     }
     return writer;
@@ -391,6 +769,97 @@ export const Layer: MessageFns<Layer> = {
             message.kind = { $case: "dense", value: DenseLayer.decode(reader, reader.uint32()) };
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = { $case: "conv2d", value: Conv2DLayer.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.kind = { $case: "maxPooling2d", value: Pooling2DLayer.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.kind = { $case: "averagePooling2d", value: Pooling2DLayer.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.kind = { $case: "flatten", value: FlattenLayer.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.kind = { $case: "reshape", value: ReshapeLayer.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.kind = { $case: "dropout", value: DropoutLayer.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.kind = {
+              $case: "batchNormalization",
+              value: BatchNormalizationLayer.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.kind = { $case: "embedding", value: EmbeddingLayer.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.kind = { $case: "simpleRnn", value: RecurrentLayer.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.kind = { $case: "lstm", value: RecurrentLayer.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.kind = { $case: "gru", value: RecurrentLayer.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -404,13 +873,69 @@ export const Layer: MessageFns<Layer> = {
   },
 
   fromJSON(object: any): Layer {
-    return { kind: isSet(object.dense) ? { $case: "dense", value: DenseLayer.fromJSON(object.dense) } : undefined };
+    return {
+      kind: isSet(object.dense)
+        ? { $case: "dense", value: DenseLayer.fromJSON(object.dense) }
+        : isSet(object.conv2d)
+        ? { $case: "conv2d", value: Conv2DLayer.fromJSON(object.conv2d) }
+        : isSet(object.maxPooling2d)
+        ? { $case: "maxPooling2d", value: Pooling2DLayer.fromJSON(object.maxPooling2d) }
+        : isSet(object.max_pooling2d)
+        ? { $case: "maxPooling2d", value: Pooling2DLayer.fromJSON(object.max_pooling2d) }
+        : isSet(object.averagePooling2d)
+        ? { $case: "averagePooling2d", value: Pooling2DLayer.fromJSON(object.averagePooling2d) }
+        : isSet(object.average_pooling2d)
+        ? { $case: "averagePooling2d", value: Pooling2DLayer.fromJSON(object.average_pooling2d) }
+        : isSet(object.flatten)
+        ? { $case: "flatten", value: FlattenLayer.fromJSON(object.flatten) }
+        : isSet(object.reshape)
+        ? { $case: "reshape", value: ReshapeLayer.fromJSON(object.reshape) }
+        : isSet(object.dropout)
+        ? { $case: "dropout", value: DropoutLayer.fromJSON(object.dropout) }
+        : isSet(object.batchNormalization)
+        ? { $case: "batchNormalization", value: BatchNormalizationLayer.fromJSON(object.batchNormalization) }
+        : isSet(object.batch_normalization)
+        ? { $case: "batchNormalization", value: BatchNormalizationLayer.fromJSON(object.batch_normalization) }
+        : isSet(object.embedding)
+        ? { $case: "embedding", value: EmbeddingLayer.fromJSON(object.embedding) }
+        : isSet(object.simpleRNN)
+        ? { $case: "simpleRnn", value: RecurrentLayer.fromJSON(object.simpleRNN) }
+        : isSet(object.simple_rnn)
+        ? { $case: "simpleRnn", value: RecurrentLayer.fromJSON(object.simple_rnn) }
+        : isSet(object.lstm)
+        ? { $case: "lstm", value: RecurrentLayer.fromJSON(object.lstm) }
+        : isSet(object.gru)
+        ? { $case: "gru", value: RecurrentLayer.fromJSON(object.gru) }
+        : undefined,
+    };
   },
 
   toJSON(message: Layer): unknown {
     const obj: any = {};
     if (message.kind?.$case === "dense") {
       obj.dense = DenseLayer.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "conv2d") {
+      obj.conv2d = Conv2DLayer.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "maxPooling2d") {
+      obj.maxPooling2d = Pooling2DLayer.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "averagePooling2d") {
+      obj.averagePooling2d = Pooling2DLayer.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "flatten") {
+      obj.flatten = FlattenLayer.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "reshape") {
+      obj.reshape = ReshapeLayer.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "dropout") {
+      obj.dropout = DropoutLayer.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "batchNormalization") {
+      obj.batchNormalization = BatchNormalizationLayer.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "embedding") {
+      obj.embedding = EmbeddingLayer.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "simpleRnn") {
+      obj.simpleRNN = RecurrentLayer.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "lstm") {
+      obj.lstm = RecurrentLayer.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "gru") {
+      obj.gru = RecurrentLayer.toJSON(message.kind.value);
     }
     return obj;
   },
@@ -427,13 +952,79 @@ export const Layer: MessageFns<Layer> = {
         }
         break;
       }
+      case "conv2d": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "conv2d", value: Conv2DLayer.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "maxPooling2d": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "maxPooling2d", value: Pooling2DLayer.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "averagePooling2d": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "averagePooling2d", value: Pooling2DLayer.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "flatten": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "flatten", value: FlattenLayer.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "reshape": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "reshape", value: ReshapeLayer.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "dropout": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "dropout", value: DropoutLayer.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "batchNormalization": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "batchNormalization", value: BatchNormalizationLayer.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "embedding": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "embedding", value: EmbeddingLayer.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "simpleRnn": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "simpleRnn", value: RecurrentLayer.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "lstm": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "lstm", value: RecurrentLayer.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "gru": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "gru", value: RecurrentLayer.fromPartial(object.kind.value) };
+        }
+        break;
+      }
     }
     return message;
   },
 };
 
 function createBaseDenseLayer(): DenseLayer {
-  return { units: 0, activation: "" };
+  return { units: 0, activation: "", kernelInitializer: "" };
 }
 
 export const DenseLayer: MessageFns<DenseLayer> = {
@@ -443,6 +1034,9 @@ export const DenseLayer: MessageFns<DenseLayer> = {
     }
     if (message.activation !== "") {
       writer.uint32(18).string(message.activation);
+    }
+    if (message.kernelInitializer !== "") {
+      writer.uint32(26).string(message.kernelInitializer);
     }
     return writer;
   },
@@ -476,6 +1070,14 @@ export const DenseLayer: MessageFns<DenseLayer> = {
             message.activation = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.kernelInitializer = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -492,6 +1094,11 @@ export const DenseLayer: MessageFns<DenseLayer> = {
     return {
       units: isSet(object.units) ? globalThis.Number(object.units) : 0,
       activation: isSet(object.activation) ? globalThis.String(object.activation) : "",
+      kernelInitializer: isSet(object.kernelInitializer)
+        ? globalThis.String(object.kernelInitializer)
+        : isSet(object.kernel_initializer)
+        ? globalThis.String(object.kernel_initializer)
+        : "",
     };
   },
 
@@ -503,6 +1110,9 @@ export const DenseLayer: MessageFns<DenseLayer> = {
     if (message.activation !== "") {
       obj.activation = message.activation;
     }
+    if (message.kernelInitializer !== "") {
+      obj.kernelInitializer = message.kernelInitializer;
+    }
     return obj;
   },
 
@@ -513,6 +1123,854 @@ export const DenseLayer: MessageFns<DenseLayer> = {
     const message = createBaseDenseLayer();
     message.units = object.units ?? 0;
     message.activation = object.activation ?? "";
+    message.kernelInitializer = object.kernelInitializer ?? "";
+    return message;
+  },
+};
+
+function createBaseConv2DLayer(): Conv2DLayer {
+  return { filters: 0, kernelSize: [], strides: [], padding: "", activation: "", kernelInitializer: "" };
+}
+
+export const Conv2DLayer: MessageFns<Conv2DLayer> = {
+  encode(message: Conv2DLayer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.filters !== 0) {
+      writer.uint32(8).uint32(message.filters);
+    }
+    if (message.kernelSize.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.kernelSize) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.strides.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.strides) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.padding !== "") {
+      writer.uint32(34).string(message.padding);
+    }
+    if (message.activation !== "") {
+      writer.uint32(42).string(message.activation);
+    }
+    if (message.kernelInitializer !== "") {
+      writer.uint32(50).string(message.kernelInitializer);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Conv2DLayer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConv2DLayer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.filters = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.kernelSize.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.kernelSize.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag === 24) {
+              message.strides.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.strides.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.padding = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.activation = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.kernelInitializer = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Conv2DLayer {
+    return {
+      filters: isSet(object.filters) ? globalThis.Number(object.filters) : 0,
+      kernelSize: globalThis.Array.isArray(object?.kernelSize)
+        ? object.kernelSize.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.kernel_size)
+        ? object.kernel_size.map((e: any) => globalThis.Number(e))
+        : [],
+      strides: globalThis.Array.isArray(object?.strides) ? object.strides.map((e: any) => globalThis.Number(e)) : [],
+      padding: isSet(object.padding) ? globalThis.String(object.padding) : "",
+      activation: isSet(object.activation) ? globalThis.String(object.activation) : "",
+      kernelInitializer: isSet(object.kernelInitializer)
+        ? globalThis.String(object.kernelInitializer)
+        : isSet(object.kernel_initializer)
+        ? globalThis.String(object.kernel_initializer)
+        : "",
+    };
+  },
+
+  toJSON(message: Conv2DLayer): unknown {
+    const obj: any = {};
+    if (message.filters !== 0) {
+      obj.filters = Math.round(message.filters);
+    }
+    if (message.kernelSize?.length) {
+      obj.kernelSize = message.kernelSize.map((e) => Math.round(e));
+    }
+    if (message.strides?.length) {
+      obj.strides = message.strides.map((e) => Math.round(e));
+    }
+    if (message.padding !== "") {
+      obj.padding = message.padding;
+    }
+    if (message.activation !== "") {
+      obj.activation = message.activation;
+    }
+    if (message.kernelInitializer !== "") {
+      obj.kernelInitializer = message.kernelInitializer;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Conv2DLayer>): Conv2DLayer {
+    return Conv2DLayer.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Conv2DLayer>): Conv2DLayer {
+    const message = createBaseConv2DLayer();
+    message.filters = object.filters ?? 0;
+    message.kernelSize = object.kernelSize?.map((e) => e) || [];
+    message.strides = object.strides?.map((e) => e) || [];
+    message.padding = object.padding ?? "";
+    message.activation = object.activation ?? "";
+    message.kernelInitializer = object.kernelInitializer ?? "";
+    return message;
+  },
+};
+
+function createBasePooling2DLayer(): Pooling2DLayer {
+  return { poolSize: [], strides: [], padding: "" };
+}
+
+export const Pooling2DLayer: MessageFns<Pooling2DLayer> = {
+  encode(message: Pooling2DLayer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.poolSize.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.poolSize) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.strides.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.strides) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.padding !== "") {
+      writer.uint32(26).string(message.padding);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Pooling2DLayer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePooling2DLayer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.poolSize.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.poolSize.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.strides.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.strides.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.padding = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Pooling2DLayer {
+    return {
+      poolSize: globalThis.Array.isArray(object?.poolSize)
+        ? object.poolSize.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.pool_size)
+        ? object.pool_size.map((e: any) => globalThis.Number(e))
+        : [],
+      strides: globalThis.Array.isArray(object?.strides) ? object.strides.map((e: any) => globalThis.Number(e)) : [],
+      padding: isSet(object.padding) ? globalThis.String(object.padding) : "",
+    };
+  },
+
+  toJSON(message: Pooling2DLayer): unknown {
+    const obj: any = {};
+    if (message.poolSize?.length) {
+      obj.poolSize = message.poolSize.map((e) => Math.round(e));
+    }
+    if (message.strides?.length) {
+      obj.strides = message.strides.map((e) => Math.round(e));
+    }
+    if (message.padding !== "") {
+      obj.padding = message.padding;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Pooling2DLayer>): Pooling2DLayer {
+    return Pooling2DLayer.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Pooling2DLayer>): Pooling2DLayer {
+    const message = createBasePooling2DLayer();
+    message.poolSize = object.poolSize?.map((e) => e) || [];
+    message.strides = object.strides?.map((e) => e) || [];
+    message.padding = object.padding ?? "";
+    return message;
+  },
+};
+
+function createBaseFlattenLayer(): FlattenLayer {
+  return {};
+}
+
+export const FlattenLayer: MessageFns<FlattenLayer> = {
+  encode(_: FlattenLayer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FlattenLayer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFlattenLayer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): FlattenLayer {
+    return {};
+  },
+
+  toJSON(_: FlattenLayer): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<FlattenLayer>): FlattenLayer {
+    return FlattenLayer.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<FlattenLayer>): FlattenLayer {
+    const message = createBaseFlattenLayer();
+    return message;
+  },
+};
+
+function createBaseReshapeLayer(): ReshapeLayer {
+  return { targetShape: [] };
+}
+
+export const ReshapeLayer: MessageFns<ReshapeLayer> = {
+  encode(message: ReshapeLayer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.targetShape.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.targetShape) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReshapeLayer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReshapeLayer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.targetShape.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.targetShape.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReshapeLayer {
+    return {
+      targetShape: globalThis.Array.isArray(object?.targetShape)
+        ? object.targetShape.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.target_shape)
+        ? object.target_shape.map((e: any) => globalThis.Number(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ReshapeLayer): unknown {
+    const obj: any = {};
+    if (message.targetShape?.length) {
+      obj.targetShape = message.targetShape.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReshapeLayer>): ReshapeLayer {
+    return ReshapeLayer.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReshapeLayer>): ReshapeLayer {
+    const message = createBaseReshapeLayer();
+    message.targetShape = object.targetShape?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseDropoutLayer(): DropoutLayer {
+  return { rate: 0 };
+}
+
+export const DropoutLayer: MessageFns<DropoutLayer> = {
+  encode(message: DropoutLayer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rate !== 0) {
+      writer.uint32(9).double(message.rate);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DropoutLayer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDropoutLayer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.rate = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DropoutLayer {
+    return { rate: isSet(object.rate) ? globalThis.Number(object.rate) : 0 };
+  },
+
+  toJSON(message: DropoutLayer): unknown {
+    const obj: any = {};
+    if (message.rate !== 0) {
+      obj.rate = floatToJson(message.rate);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DropoutLayer>): DropoutLayer {
+    return DropoutLayer.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DropoutLayer>): DropoutLayer {
+    const message = createBaseDropoutLayer();
+    message.rate = object.rate ?? 0;
+    return message;
+  },
+};
+
+function createBaseBatchNormalizationLayer(): BatchNormalizationLayer {
+  return { momentum: 0, epsilon: 0 };
+}
+
+export const BatchNormalizationLayer: MessageFns<BatchNormalizationLayer> = {
+  encode(message: BatchNormalizationLayer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.momentum !== 0) {
+      writer.uint32(9).double(message.momentum);
+    }
+    if (message.epsilon !== 0) {
+      writer.uint32(17).double(message.epsilon);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchNormalizationLayer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchNormalizationLayer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.momentum = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.epsilon = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchNormalizationLayer {
+    return {
+      momentum: isSet(object.momentum) ? globalThis.Number(object.momentum) : 0,
+      epsilon: isSet(object.epsilon) ? globalThis.Number(object.epsilon) : 0,
+    };
+  },
+
+  toJSON(message: BatchNormalizationLayer): unknown {
+    const obj: any = {};
+    if (message.momentum !== 0) {
+      obj.momentum = floatToJson(message.momentum);
+    }
+    if (message.epsilon !== 0) {
+      obj.epsilon = floatToJson(message.epsilon);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BatchNormalizationLayer>): BatchNormalizationLayer {
+    return BatchNormalizationLayer.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BatchNormalizationLayer>): BatchNormalizationLayer {
+    const message = createBaseBatchNormalizationLayer();
+    message.momentum = object.momentum ?? 0;
+    message.epsilon = object.epsilon ?? 0;
+    return message;
+  },
+};
+
+function createBaseEmbeddingLayer(): EmbeddingLayer {
+  return { inputDim: 0, outputDim: 0, embeddingsInitializer: "" };
+}
+
+export const EmbeddingLayer: MessageFns<EmbeddingLayer> = {
+  encode(message: EmbeddingLayer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.inputDim !== 0) {
+      writer.uint32(8).uint32(message.inputDim);
+    }
+    if (message.outputDim !== 0) {
+      writer.uint32(16).uint32(message.outputDim);
+    }
+    if (message.embeddingsInitializer !== "") {
+      writer.uint32(26).string(message.embeddingsInitializer);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EmbeddingLayer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEmbeddingLayer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.inputDim = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.outputDim = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.embeddingsInitializer = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EmbeddingLayer {
+    return {
+      inputDim: isSet(object.inputDim)
+        ? globalThis.Number(object.inputDim)
+        : isSet(object.input_dim)
+        ? globalThis.Number(object.input_dim)
+        : 0,
+      outputDim: isSet(object.outputDim)
+        ? globalThis.Number(object.outputDim)
+        : isSet(object.output_dim)
+        ? globalThis.Number(object.output_dim)
+        : 0,
+      embeddingsInitializer: isSet(object.embeddingsInitializer)
+        ? globalThis.String(object.embeddingsInitializer)
+        : isSet(object.embeddings_initializer)
+        ? globalThis.String(object.embeddings_initializer)
+        : "",
+    };
+  },
+
+  toJSON(message: EmbeddingLayer): unknown {
+    const obj: any = {};
+    if (message.inputDim !== 0) {
+      obj.inputDim = Math.round(message.inputDim);
+    }
+    if (message.outputDim !== 0) {
+      obj.outputDim = Math.round(message.outputDim);
+    }
+    if (message.embeddingsInitializer !== "") {
+      obj.embeddingsInitializer = message.embeddingsInitializer;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EmbeddingLayer>): EmbeddingLayer {
+    return EmbeddingLayer.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EmbeddingLayer>): EmbeddingLayer {
+    const message = createBaseEmbeddingLayer();
+    message.inputDim = object.inputDim ?? 0;
+    message.outputDim = object.outputDim ?? 0;
+    message.embeddingsInitializer = object.embeddingsInitializer ?? "";
+    return message;
+  },
+};
+
+function createBaseRecurrentLayer(): RecurrentLayer {
+  return { units: 0, activation: "", returnSequences: false, kernelInitializer: "" };
+}
+
+export const RecurrentLayer: MessageFns<RecurrentLayer> = {
+  encode(message: RecurrentLayer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.units !== 0) {
+      writer.uint32(8).uint32(message.units);
+    }
+    if (message.activation !== "") {
+      writer.uint32(18).string(message.activation);
+    }
+    if (message.returnSequences !== false) {
+      writer.uint32(24).bool(message.returnSequences);
+    }
+    if (message.kernelInitializer !== "") {
+      writer.uint32(34).string(message.kernelInitializer);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecurrentLayer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecurrentLayer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.units = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.activation = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.returnSequences = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.kernelInitializer = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecurrentLayer {
+    return {
+      units: isSet(object.units) ? globalThis.Number(object.units) : 0,
+      activation: isSet(object.activation) ? globalThis.String(object.activation) : "",
+      returnSequences: isSet(object.returnSequences)
+        ? globalThis.Boolean(object.returnSequences)
+        : isSet(object.return_sequences)
+        ? globalThis.Boolean(object.return_sequences)
+        : false,
+      kernelInitializer: isSet(object.kernelInitializer)
+        ? globalThis.String(object.kernelInitializer)
+        : isSet(object.kernel_initializer)
+        ? globalThis.String(object.kernel_initializer)
+        : "",
+    };
+  },
+
+  toJSON(message: RecurrentLayer): unknown {
+    const obj: any = {};
+    if (message.units !== 0) {
+      obj.units = Math.round(message.units);
+    }
+    if (message.activation !== "") {
+      obj.activation = message.activation;
+    }
+    if (message.returnSequences !== false) {
+      obj.returnSequences = message.returnSequences;
+    }
+    if (message.kernelInitializer !== "") {
+      obj.kernelInitializer = message.kernelInitializer;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RecurrentLayer>): RecurrentLayer {
+    return RecurrentLayer.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RecurrentLayer>): RecurrentLayer {
+    const message = createBaseRecurrentLayer();
+    message.units = object.units ?? 0;
+    message.activation = object.activation ?? "";
+    message.returnSequences = object.returnSequences ?? false;
+    message.kernelInitializer = object.kernelInitializer ?? "";
     return message;
   },
 };
@@ -526,6 +1984,12 @@ export const Optimizer: MessageFns<Optimizer> = {
     switch (message.kind?.$case) {
       case "sgd":
         SgdOptimizer.encode(message.kind.value, writer.uint32(10).fork()).join();
+        break;
+      case "adam":
+        AdamOptimizer.encode(message.kind.value, writer.uint32(18).fork()).join();
+        break;
+      case "rmsprop":
+        RmspropOptimizer.encode(message.kind.value, writer.uint32(26).fork()).join();
         break;
     }
     return writer;
@@ -552,6 +2016,22 @@ export const Optimizer: MessageFns<Optimizer> = {
             message.kind = { $case: "sgd", value: SgdOptimizer.decode(reader, reader.uint32()) };
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = { $case: "adam", value: AdamOptimizer.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.kind = { $case: "rmsprop", value: RmspropOptimizer.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -565,13 +2045,25 @@ export const Optimizer: MessageFns<Optimizer> = {
   },
 
   fromJSON(object: any): Optimizer {
-    return { kind: isSet(object.sgd) ? { $case: "sgd", value: SgdOptimizer.fromJSON(object.sgd) } : undefined };
+    return {
+      kind: isSet(object.sgd)
+        ? { $case: "sgd", value: SgdOptimizer.fromJSON(object.sgd) }
+        : isSet(object.adam)
+        ? { $case: "adam", value: AdamOptimizer.fromJSON(object.adam) }
+        : isSet(object.rmsprop)
+        ? { $case: "rmsprop", value: RmspropOptimizer.fromJSON(object.rmsprop) }
+        : undefined,
+    };
   },
 
   toJSON(message: Optimizer): unknown {
     const obj: any = {};
     if (message.kind?.$case === "sgd") {
       obj.sgd = SgdOptimizer.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "adam") {
+      obj.adam = AdamOptimizer.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "rmsprop") {
+      obj.rmsprop = RmspropOptimizer.toJSON(message.kind.value);
     }
     return obj;
   },
@@ -588,13 +2080,25 @@ export const Optimizer: MessageFns<Optimizer> = {
         }
         break;
       }
+      case "adam": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "adam", value: AdamOptimizer.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "rmsprop": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "rmsprop", value: RmspropOptimizer.fromPartial(object.kind.value) };
+        }
+        break;
+      }
     }
     return message;
   },
 };
 
 function createBaseSgdOptimizer(): SgdOptimizer {
-  return { learningRate: 0, momentum: 0 };
+  return { learningRate: 0, momentum: 0, nesterov: false };
 }
 
 export const SgdOptimizer: MessageFns<SgdOptimizer> = {
@@ -604,6 +2108,9 @@ export const SgdOptimizer: MessageFns<SgdOptimizer> = {
     }
     if (message.momentum !== 0) {
       writer.uint32(17).double(message.momentum);
+    }
+    if (message.nesterov !== false) {
+      writer.uint32(24).bool(message.nesterov);
     }
     return writer;
   },
@@ -637,6 +2144,14 @@ export const SgdOptimizer: MessageFns<SgdOptimizer> = {
             message.momentum = reader.double();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.nesterov = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -657,6 +2172,7 @@ export const SgdOptimizer: MessageFns<SgdOptimizer> = {
         ? globalThis.Number(object.learning_rate)
         : 0,
       momentum: isSet(object.momentum) ? globalThis.Number(object.momentum) : 0,
+      nesterov: isSet(object.nesterov) ? globalThis.Boolean(object.nesterov) : false,
     };
   },
 
@@ -668,6 +2184,9 @@ export const SgdOptimizer: MessageFns<SgdOptimizer> = {
     if (message.momentum !== 0) {
       obj.momentum = floatToJson(message.momentum);
     }
+    if (message.nesterov !== false) {
+      obj.nesterov = message.nesterov;
+    }
     return obj;
   },
 
@@ -678,6 +2197,249 @@ export const SgdOptimizer: MessageFns<SgdOptimizer> = {
     const message = createBaseSgdOptimizer();
     message.learningRate = object.learningRate ?? 0;
     message.momentum = object.momentum ?? 0;
+    message.nesterov = object.nesterov ?? false;
+    return message;
+  },
+};
+
+function createBaseAdamOptimizer(): AdamOptimizer {
+  return { learningRate: 0, beta1: 0, beta2: 0, epsilon: 0 };
+}
+
+export const AdamOptimizer: MessageFns<AdamOptimizer> = {
+  encode(message: AdamOptimizer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.learningRate !== 0) {
+      writer.uint32(9).double(message.learningRate);
+    }
+    if (message.beta1 !== 0) {
+      writer.uint32(17).double(message.beta1);
+    }
+    if (message.beta2 !== 0) {
+      writer.uint32(25).double(message.beta2);
+    }
+    if (message.epsilon !== 0) {
+      writer.uint32(33).double(message.epsilon);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdamOptimizer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdamOptimizer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.learningRate = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.beta1 = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.beta2 = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.epsilon = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AdamOptimizer {
+    return {
+      learningRate: isSet(object.learningRate)
+        ? globalThis.Number(object.learningRate)
+        : isSet(object.learning_rate)
+        ? globalThis.Number(object.learning_rate)
+        : 0,
+      beta1: isSet(object.beta1) ? globalThis.Number(object.beta1) : 0,
+      beta2: isSet(object.beta2) ? globalThis.Number(object.beta2) : 0,
+      epsilon: isSet(object.epsilon) ? globalThis.Number(object.epsilon) : 0,
+    };
+  },
+
+  toJSON(message: AdamOptimizer): unknown {
+    const obj: any = {};
+    if (message.learningRate !== 0) {
+      obj.learningRate = floatToJson(message.learningRate);
+    }
+    if (message.beta1 !== 0) {
+      obj.beta1 = floatToJson(message.beta1);
+    }
+    if (message.beta2 !== 0) {
+      obj.beta2 = floatToJson(message.beta2);
+    }
+    if (message.epsilon !== 0) {
+      obj.epsilon = floatToJson(message.epsilon);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AdamOptimizer>): AdamOptimizer {
+    return AdamOptimizer.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AdamOptimizer>): AdamOptimizer {
+    const message = createBaseAdamOptimizer();
+    message.learningRate = object.learningRate ?? 0;
+    message.beta1 = object.beta1 ?? 0;
+    message.beta2 = object.beta2 ?? 0;
+    message.epsilon = object.epsilon ?? 0;
+    return message;
+  },
+};
+
+function createBaseRmspropOptimizer(): RmspropOptimizer {
+  return { learningRate: 0, rho: 0, momentum: 0, epsilon: 0 };
+}
+
+export const RmspropOptimizer: MessageFns<RmspropOptimizer> = {
+  encode(message: RmspropOptimizer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.learningRate !== 0) {
+      writer.uint32(9).double(message.learningRate);
+    }
+    if (message.rho !== 0) {
+      writer.uint32(17).double(message.rho);
+    }
+    if (message.momentum !== 0) {
+      writer.uint32(25).double(message.momentum);
+    }
+    if (message.epsilon !== 0) {
+      writer.uint32(33).double(message.epsilon);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RmspropOptimizer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRmspropOptimizer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.learningRate = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.rho = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.momentum = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.epsilon = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RmspropOptimizer {
+    return {
+      learningRate: isSet(object.learningRate)
+        ? globalThis.Number(object.learningRate)
+        : isSet(object.learning_rate)
+        ? globalThis.Number(object.learning_rate)
+        : 0,
+      rho: isSet(object.rho) ? globalThis.Number(object.rho) : 0,
+      momentum: isSet(object.momentum) ? globalThis.Number(object.momentum) : 0,
+      epsilon: isSet(object.epsilon) ? globalThis.Number(object.epsilon) : 0,
+    };
+  },
+
+  toJSON(message: RmspropOptimizer): unknown {
+    const obj: any = {};
+    if (message.learningRate !== 0) {
+      obj.learningRate = floatToJson(message.learningRate);
+    }
+    if (message.rho !== 0) {
+      obj.rho = floatToJson(message.rho);
+    }
+    if (message.momentum !== 0) {
+      obj.momentum = floatToJson(message.momentum);
+    }
+    if (message.epsilon !== 0) {
+      obj.epsilon = floatToJson(message.epsilon);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RmspropOptimizer>): RmspropOptimizer {
+    return RmspropOptimizer.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RmspropOptimizer>): RmspropOptimizer {
+    const message = createBaseRmspropOptimizer();
+    message.learningRate = object.learningRate ?? 0;
+    message.rho = object.rho ?? 0;
+    message.momentum = object.momentum ?? 0;
+    message.epsilon = object.epsilon ?? 0;
     return message;
   },
 };
@@ -772,7 +2534,7 @@ export const DatasetSpec: MessageFns<DatasetSpec> = {
 };
 
 function createBaseTrainingSpec(): TrainingSpec {
-  return { epochs: 0, globalBatchSize: 0, seed: 0, maxSteps: 0 };
+  return { epochs: 0, globalBatchSize: 0, seed: 0, maxSteps: 0, learningRateSchedule: undefined, clipGlobalNorm: 0 };
 }
 
 export const TrainingSpec: MessageFns<TrainingSpec> = {
@@ -788,6 +2550,12 @@ export const TrainingSpec: MessageFns<TrainingSpec> = {
     }
     if (message.maxSteps !== 0) {
       writer.uint32(32).uint32(message.maxSteps);
+    }
+    if (message.learningRateSchedule !== undefined) {
+      LearningRateSchedule.encode(message.learningRateSchedule, writer.uint32(42).fork()).join();
+    }
+    if (message.clipGlobalNorm !== 0) {
+      writer.uint32(49).double(message.clipGlobalNorm);
     }
     return writer;
   },
@@ -837,6 +2605,22 @@ export const TrainingSpec: MessageFns<TrainingSpec> = {
             message.maxSteps = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.learningRateSchedule = LearningRateSchedule.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.clipGlobalNorm = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -863,6 +2647,16 @@ export const TrainingSpec: MessageFns<TrainingSpec> = {
         : isSet(object.max_steps)
         ? globalThis.Number(object.max_steps)
         : 0,
+      learningRateSchedule: isSet(object.learningRateSchedule)
+        ? LearningRateSchedule.fromJSON(object.learningRateSchedule)
+        : isSet(object.learning_rate_schedule)
+        ? LearningRateSchedule.fromJSON(object.learning_rate_schedule)
+        : undefined,
+      clipGlobalNorm: isSet(object.clipGlobalNorm)
+        ? globalThis.Number(object.clipGlobalNorm)
+        : isSet(object.clip_global_norm)
+        ? globalThis.Number(object.clip_global_norm)
+        : 0,
     };
   },
 
@@ -880,6 +2674,12 @@ export const TrainingSpec: MessageFns<TrainingSpec> = {
     if (message.maxSteps !== 0) {
       obj.maxSteps = Math.round(message.maxSteps);
     }
+    if (message.learningRateSchedule !== undefined) {
+      obj.learningRateSchedule = LearningRateSchedule.toJSON(message.learningRateSchedule);
+    }
+    if (message.clipGlobalNorm !== 0) {
+      obj.clipGlobalNorm = floatToJson(message.clipGlobalNorm);
+    }
     return obj;
   },
 
@@ -892,6 +2692,295 @@ export const TrainingSpec: MessageFns<TrainingSpec> = {
     message.globalBatchSize = object.globalBatchSize ?? 0;
     message.seed = object.seed ?? 0;
     message.maxSteps = object.maxSteps ?? 0;
+    message.learningRateSchedule = (object.learningRateSchedule !== undefined && object.learningRateSchedule !== null)
+      ? LearningRateSchedule.fromPartial(object.learningRateSchedule)
+      : undefined;
+    message.clipGlobalNorm = object.clipGlobalNorm ?? 0;
+    return message;
+  },
+};
+
+function createBaseLearningRateSchedule(): LearningRateSchedule {
+  return { kind: undefined };
+}
+
+export const LearningRateSchedule: MessageFns<LearningRateSchedule> = {
+  encode(message: LearningRateSchedule, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.kind?.$case) {
+      case "stepDecay":
+        StepDecaySchedule.encode(message.kind.value, writer.uint32(10).fork()).join();
+        break;
+      case "cosine":
+        CosineDecaySchedule.encode(message.kind.value, writer.uint32(18).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LearningRateSchedule {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLearningRateSchedule();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = { $case: "stepDecay", value: StepDecaySchedule.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = { $case: "cosine", value: CosineDecaySchedule.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LearningRateSchedule {
+    return {
+      kind: isSet(object.stepDecay)
+        ? { $case: "stepDecay", value: StepDecaySchedule.fromJSON(object.stepDecay) }
+        : isSet(object.step_decay)
+        ? { $case: "stepDecay", value: StepDecaySchedule.fromJSON(object.step_decay) }
+        : isSet(object.cosine)
+        ? { $case: "cosine", value: CosineDecaySchedule.fromJSON(object.cosine) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: LearningRateSchedule): unknown {
+    const obj: any = {};
+    if (message.kind?.$case === "stepDecay") {
+      obj.stepDecay = StepDecaySchedule.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "cosine") {
+      obj.cosine = CosineDecaySchedule.toJSON(message.kind.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LearningRateSchedule>): LearningRateSchedule {
+    return LearningRateSchedule.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LearningRateSchedule>): LearningRateSchedule {
+    const message = createBaseLearningRateSchedule();
+    switch (object.kind?.$case) {
+      case "stepDecay": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "stepDecay", value: StepDecaySchedule.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "cosine": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "cosine", value: CosineDecaySchedule.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseStepDecaySchedule(): StepDecaySchedule {
+  return { factor: 0, everySteps: 0 };
+}
+
+export const StepDecaySchedule: MessageFns<StepDecaySchedule> = {
+  encode(message: StepDecaySchedule, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.factor !== 0) {
+      writer.uint32(9).double(message.factor);
+    }
+    if (message.everySteps !== 0) {
+      writer.uint32(16).uint32(message.everySteps);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StepDecaySchedule {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStepDecaySchedule();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.factor = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.everySteps = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StepDecaySchedule {
+    return {
+      factor: isSet(object.factor) ? globalThis.Number(object.factor) : 0,
+      everySteps: isSet(object.everySteps)
+        ? globalThis.Number(object.everySteps)
+        : isSet(object.every_steps)
+        ? globalThis.Number(object.every_steps)
+        : 0,
+    };
+  },
+
+  toJSON(message: StepDecaySchedule): unknown {
+    const obj: any = {};
+    if (message.factor !== 0) {
+      obj.factor = floatToJson(message.factor);
+    }
+    if (message.everySteps !== 0) {
+      obj.everySteps = Math.round(message.everySteps);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StepDecaySchedule>): StepDecaySchedule {
+    return StepDecaySchedule.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StepDecaySchedule>): StepDecaySchedule {
+    const message = createBaseStepDecaySchedule();
+    message.factor = object.factor ?? 0;
+    message.everySteps = object.everySteps ?? 0;
+    return message;
+  },
+};
+
+function createBaseCosineDecaySchedule(): CosineDecaySchedule {
+  return { decaySteps: 0, minFactor: 0 };
+}
+
+export const CosineDecaySchedule: MessageFns<CosineDecaySchedule> = {
+  encode(message: CosineDecaySchedule, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.decaySteps !== 0) {
+      writer.uint32(8).uint32(message.decaySteps);
+    }
+    if (message.minFactor !== 0) {
+      writer.uint32(17).double(message.minFactor);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CosineDecaySchedule {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCosineDecaySchedule();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.decaySteps = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.minFactor = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CosineDecaySchedule {
+    return {
+      decaySteps: isSet(object.decaySteps)
+        ? globalThis.Number(object.decaySteps)
+        : isSet(object.decay_steps)
+        ? globalThis.Number(object.decay_steps)
+        : 0,
+      minFactor: isSet(object.minFactor)
+        ? globalThis.Number(object.minFactor)
+        : isSet(object.min_factor)
+        ? globalThis.Number(object.min_factor)
+        : 0,
+    };
+  },
+
+  toJSON(message: CosineDecaySchedule): unknown {
+    const obj: any = {};
+    if (message.decaySteps !== 0) {
+      obj.decaySteps = Math.round(message.decaySteps);
+    }
+    if (message.minFactor !== 0) {
+      obj.minFactor = floatToJson(message.minFactor);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CosineDecaySchedule>): CosineDecaySchedule {
+    return CosineDecaySchedule.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CosineDecaySchedule>): CosineDecaySchedule {
+    const message = createBaseCosineDecaySchedule();
+    message.decaySteps = object.decaySteps ?? 0;
+    message.minFactor = object.minFactor ?? 0;
     return message;
   },
 };
