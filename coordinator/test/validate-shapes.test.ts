@@ -1,0 +1,201 @@
+// Submit-time shape inference and the newer spec features: a mismatch between layers is
+// refused with the offending layer's field path, never first found on a worker.
+import test from 'ava';
+import { JobSpec } from '@syncline/proto';
+import { InvalidSpecError } from '../src/errors.js';
+import { validateJobSpec } from '../src/spec/validate.js';
+
+const base = {
+  name: 'shapes',
+  dataset: { name: 'mnist' },
+  training: { epochs: 1, globalBatchSize: 32, seed: 1 },
+  workers: { min: 1, max: 2 },
+};
+const sgd = { sgd: { learningRate: 0.05 } };
+
+function spec(extra: Record<string, unknown>): JobSpec {
+  return JobSpec.fromJSON({ ...base, ...extra });
+}
+
+function cnn(layers: unknown[]): JobSpec {
+  return spec({ model: { layers, loss: 'categoricalCrossentropy', optimizer: sgd } });
+}
+
+const softmax10 = { dense: { units: 10, activation: 'softmax' } };
+
+test('a Keras-style CNN on mnist passes and gets its defaults', (t) => {
+  const s = validateJobSpec(
+    cnn([
+      { reshape: { targetShape: [28, 28, 1] } },
+      { conv2d: { filters: 8, kernelSize: [3], activation: 'relu' } },
+      { maxPooling2d: {} },
+      { batchNormalization: {} },
+      { dropout: { rate: 0.25 } },
+      { flatten: {} },
+      softmax10,
+    ]),
+  );
+  const conv = s.model!.layers[1]!.kind;
+  t.deepEqual(conv?.$case === 'conv2d' && conv.value, { filters: 8, kernelSize: [3, 3], strides: [1, 1], padding: 'valid', activation: 'relu', kernelInitializer: 'glorotUniform' });
+  const pool = s.model!.layers[2]!.kind;
+  t.deepEqual(pool?.$case === 'maxPooling2d' && pool.value, { poolSize: [2, 2], strides: [2, 2], padding: 'valid' });
+  const bn = s.model!.layers[3]!.kind;
+  t.deepEqual(bn?.$case === 'batchNormalization' && bn.value, { momentum: 0.99, epsilon: 1e-3 });
+});
+
+const mismatches: { title: string; spec: JobSpec; field: string; mentions: string }[] = [
+  {
+    title: 'conv2d on flat input',
+    spec: cnn([{ conv2d: { filters: 8, kernelSize: [3] } }, { flatten: {} }, softmax10]),
+    field: 'model.layers[0].conv2d',
+    mentions: 'got shape [784]',
+  },
+  {
+    title: 'a reshape that changes the element count',
+    spec: cnn([{ reshape: { targetShape: [28, 27, 1] } }, { flatten: {} }, softmax10]),
+    field: 'model.layers[0].reshape.targetShape',
+    mentions: '756 elements',
+  },
+  {
+    title: 'a kernel larger than its input',
+    spec: cnn([{ reshape: { targetShape: [28, 28, 1] } }, { maxPooling2d: { poolSize: [8] } }, { maxPooling2d: { poolSize: [8] } }, { flatten: {} }, softmax10]),
+    field: 'model.layers[2].maxPooling2d',
+    mentions: 'does not fit an input of size 3',
+  },
+  {
+    title: 'a dense output that is not flat',
+    spec: cnn([{ reshape: { targetShape: [28, 28, 1] } }, softmax10]),
+    field: 'model.layers[1].dense.units',
+    mentions: 'output shape is [28, 28, 10]',
+  },
+  {
+    title: 'an lstm on flat input',
+    spec: cnn([{ lstm: { units: 8 } }, softmax10]),
+    field: 'model.layers[0].lstm',
+    mentions: 'rank 2',
+  },
+  {
+    title: 'an embedding on float data',
+    spec: cnn([{ embedding: { inputDim: 10, outputDim: 4 } }, { flatten: {} }, softmax10]),
+    field: 'model.layers[0].embedding',
+    mentions: 'integer tokens',
+  },
+  {
+    title: 'a token dataset without an embedding',
+    spec: JobSpec.fromJSON({ ...base, dataset: { name: 'keywords' }, model: { layers: [{ lstm: { units: 8 } }, { dense: { units: 4, activation: 'softmax' } }], loss: 'categoricalCrossentropy', optimizer: sgd } }),
+    field: 'model.layers[0].lstm',
+    mentions: 'the first layer must be an embedding',
+  },
+  {
+    title: 'an embedding smaller than the vocabulary',
+    spec: JobSpec.fromJSON({ ...base, dataset: { name: 'keywords' }, model: { layers: [{ embedding: { inputDim: 8, outputDim: 4 } }, { gru: { units: 8 } }, { dense: { units: 4, activation: 'softmax' } }], loss: 'categoricalCrossentropy', optimizer: sgd } }),
+    field: 'model.layers[0].embedding.inputDim',
+    mentions: 'vocabulary (32)',
+  },
+  {
+    title: 'a classification loss on a regression dataset',
+    spec: JobSpec.fromJSON({ ...base, dataset: { name: 'adding' }, model: { layers: [{ lstm: { units: 8 } }, { dense: { units: 1, activation: 'sigmoid' } }], loss: 'binaryCrossentropy', optimizer: sgd } }),
+    field: 'model.loss',
+    mentions: 'real-valued targets',
+  },
+  {
+    title: 'accuracy on a regression dataset',
+    spec: JobSpec.fromJSON({ ...base, dataset: { name: 'adding' }, model: { layers: [{ lstm: { units: 8 } }, { dense: { units: 1 } }], loss: 'meanSquaredError', optimizer: sgd, metrics: ['accuracy'] } }),
+    field: 'model.metrics[0]',
+    mentions: 'regression',
+  },
+  {
+    title: 'a GAN generator of the wrong sample shape',
+    spec: spec({
+      gan: {
+        latentDim: 8,
+        generator: [{ dense: { units: 100, activation: 'sigmoid' } }],
+        discriminator: [{ dense: { units: 1, activation: 'sigmoid' } }],
+        generatorOptimizer: sgd,
+        discriminatorOptimizer: sgd,
+      },
+    }),
+    field: 'gan.generator[0]',
+    mentions: 'outputs [100]',
+  },
+  {
+    title: 'a GAN discriminator without one sigmoid output',
+    spec: spec({
+      gan: {
+        latentDim: 8,
+        generator: [{ dense: { units: 784, activation: 'sigmoid' } }],
+        discriminator: [{ dense: { units: 2, activation: 'softmax' } }],
+        generatorOptimizer: sgd,
+        discriminatorOptimizer: sgd,
+      },
+    }),
+    field: 'gan.discriminator[0]',
+    mentions: 'one sigmoid unit',
+  },
+  {
+    title: 'Nesterov without momentum',
+    spec: spec({ model: { layers: [softmax10], loss: 'categoricalCrossentropy', optimizer: { sgd: { learningRate: 0.1, nesterov: true } } } }),
+    field: 'model.optimizer.sgd.nesterov',
+    mentions: 'momentum above 0',
+  },
+  {
+    title: 'an adam beta1 of 1',
+    spec: spec({ model: { layers: [softmax10], loss: 'categoricalCrossentropy', optimizer: { adam: { learningRate: 0.1, beta1: 1 } } } }),
+    field: 'model.optimizer.adam.beta1',
+    mentions: 'got 1',
+  },
+  {
+    title: 'a step decay that never steps',
+    spec: JobSpec.fromJSON({ ...base, training: { ...base.training, learningRateSchedule: { stepDecay: { factor: 0.5, everySteps: 0 } } }, model: { layers: [softmax10], loss: 'categoricalCrossentropy', optimizer: sgd } }),
+    field: 'training.learningRateSchedule.stepDecay.everySteps',
+    mentions: 'got 0',
+  },
+  {
+    title: 'a negative clipping norm',
+    spec: JobSpec.fromJSON({ ...base, training: { ...base.training, clipGlobalNorm: -1 }, model: { layers: [softmax10], loss: 'categoricalCrossentropy', optimizer: sgd } }),
+    field: 'training.clipGlobalNorm',
+    mentions: 'got -1',
+  },
+  {
+    title: 'an unknown initializer',
+    spec: cnn([{ dense: { units: 10, activation: 'softmax', kernelInitializer: 'ones' } }]),
+    field: 'model.layers[0].dense.kernelInitializer',
+    mentions: '"ones"',
+  },
+  {
+    title: 'both model and gan',
+    spec: spec({ model: { layers: [softmax10], loss: 'categoricalCrossentropy', optimizer: sgd }, gan: { latentDim: 2 } }),
+    field: 'gan',
+    mentions: 'not both',
+  },
+];
+
+for (const c of mismatches) {
+  test(`rejects ${c.title}`, (t) => {
+    const err = t.throws(() => validateJobSpec(c.spec), { instanceOf: InvalidSpecError });
+    t.is(err?.field, c.field, err?.message);
+    t.true(err!.message.includes(c.mentions), err!.message);
+  });
+}
+
+test('recurrent, embedding and GAN specs that fit pass', (t) => {
+  t.notThrows(() =>
+    validateJobSpec(JobSpec.fromJSON({ ...base, dataset: { name: 'keywords' }, model: { layers: [{ embedding: { inputDim: 32, outputDim: 8 } }, { simpleRNN: { units: 8, returnSequences: true } }, { gru: { units: 8 } }, { dense: { units: 4, activation: 'softmax' } }], loss: 'sparseCategoricalCrossentropy', optimizer: { rmsprop: { learningRate: 0.01 } } } })),
+  );
+  t.notThrows(() =>
+    validateJobSpec(JobSpec.fromJSON({ ...base, dataset: { name: 'adding' }, training: { ...base.training, clipGlobalNorm: 1, learningRateSchedule: { cosine: { minFactor: 0.1 } } }, model: { layers: [{ lstm: { units: 8 } }, { dense: { units: 1 } }], loss: 'meanSquaredError', optimizer: { adam: { learningRate: 0.01 } } } })),
+  );
+  const gan = validateJobSpec(
+    spec({
+      gan: {
+        latentDim: 8,
+        generator: [{ dense: { units: 32, activation: 'leakyRelu' } }, { dense: { units: 784, activation: 'sigmoid' } }],
+        discriminator: [{ reshape: { targetShape: [28, 28, 1] } }, { conv2d: { filters: 4, kernelSize: [3], strides: [2] } }, { flatten: {} }, { dense: { units: 1, activation: 'sigmoid' } }],
+        generatorOptimizer: { adam: { learningRate: 0.001, beta1: 0.5 } },
+        discriminatorOptimizer: { adam: { learningRate: 0.001, beta1: 0.5 } },
+      },
+    }),
+  );
+  t.is(gan.model, undefined);
+  t.is(gan.gan?.latentDim, 8);
+});
