@@ -29,6 +29,11 @@ export class SynclineClient {
     return new Promise((resolve, reject) => this.raw.listModels({}, (err, res) => (err ? reject(err) : resolve(res.models))));
   }
 
+  /** The job's timeline as Chrome trace JSON. */
+  timeline(jobId: string): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => this.raw.getTimeline({ jobId }, (err, res) => (err ? reject(err) : resolve(res.traceJson))));
+  }
+
   /** Follows a job until it ends; resolves with its final record. */
   watch(jobId: string, on: { job?: (job: Job) => void; metrics?: (m: StepMetrics) => void } = {}): Promise<Job> {
     return new Promise((resolve, reject) => {

@@ -20,8 +20,9 @@ program
   .command('submit <job.json>')
   .description('submit a job file; with --watch, follow it to the end')
   .option('--watch', 'show progress; exit 0 only if the job succeeded; print its final metrics as JSON')
+  .option('--timeline <file>', 'record a per-step timeline and write it (Chrome trace JSON) when the job ends; needs --watch')
   .option(...coordinatorOption)
-  .action(async (file: string, opts: { watch?: boolean; coordinator: string }) => {
+  .action(async (file: string, opts: { watch?: boolean; coordinator: string; timeline?: string }) => {
     process.exitCode = await submit(file, opts);
   });
 program.command('jobs').description('list jobs').option(...coordinatorOption).action(jobs);

@@ -90,3 +90,33 @@ test.serial('a second job of the same name publishes version 2; GetJob and ListJ
   t.is(latest.headers.get('x-syncline-version'), '2');
   t.is(latest.headers.get('access-control-allow-origin'), '*');
 });
+
+test.serial('a job with a timeline records every part of every step on both workers; metrics carry shares and speeds', async (t) => {
+  const { client } = t.context;
+  const spec = smallJob('e2e-timeline');
+  spec.training!.maxSteps = 5;
+  spec.training!.timeline = true;
+  const metrics: StepMetrics[] = [];
+  const submitted = await client.submit(spec);
+  const job = await client.watch(submitted.id, { metrics: (m) => metrics.push(m) });
+  t.is(job.state, JobState.JOB_STATE_SUCCEEDED, job.error);
+  for (const m of metrics) {
+    t.is(m.shares.length, 2);
+    t.is(m.rankSamplesPerSecond.length, 2);
+    t.true(m.rankSamplesPerSecond.every((s) => s > 0));
+    t.true(m.commFraction >= 0 && m.commFraction <= 1);
+  }
+  const trace = JSON.parse(new TextDecoder().decode(await client.timeline(job.id))) as { traceEvents: { name: string; ph: string; pid: number; args?: { step?: number } }[] };
+  for (const rank of [0, 1]) {
+    const spans = trace.traceEvents.filter((e) => e.pid === rank && e.ph === 'X');
+    for (const name of ['data', 'forward/backward', 'all-reduce', 'update']) {
+      t.deepEqual(
+        spans.filter((s) => s.name === name).map((s) => s.args?.step),
+        [1, 2, 3, 4, 5],
+        `rank ${rank} ${name}`,
+      );
+    }
+  }
+  const noTimeline = await client.timeline('job-unknown').catch((e: { code: number }) => e.code);
+  t.is(noTimeline, 5); // NOT_FOUND
+});

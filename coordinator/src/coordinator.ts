@@ -12,6 +12,7 @@ import { ModelRegistry, modelJsonUrl } from './registry/model-registry.js';
 import { Scheduler } from './scheduling/scheduler.js';
 import { WorkerPool } from './scheduling/worker-pool.js';
 import { KvJobStore } from './store/job-store.js';
+import { TimelineStore } from './store/timeline-store.js';
 
 export interface CoordinatorOptions {
   natsUrl: string;
@@ -48,6 +49,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
   try {
     const store = await KvJobStore.open(nc);
     const registry = await ModelRegistry.open(nc);
+    const timelines = await TimelineStore.open(nc);
     const pool = new WorkerPool();
     const events = new JobEvents();
     const metrics = createMetrics(pool, store);
@@ -59,6 +61,8 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
       pool,
       events,
       allreduceTimeoutSeconds: opts.allreduceTimeoutSeconds ?? 60,
+      saveTimeline: (jobId, generation, rank, events) => timelines.put(jobId, generation, rank, events),
+      onStep: () => metrics.steps.inc(),
       ...(opts.log ? { log: opts.log } : {}),
       publisher: {
         async publish(job, prefix, finalMetrics) {
@@ -69,7 +73,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
     });
 
     const server = new Server({ 'grpc.keepalive_permit_without_calls': 1 });
-    server.addService(JobServiceService, jobService({ scheduler, store, events, registry, httpBase: () => http.baseUrl }));
+    server.addService(JobServiceService, jobService({ scheduler, store, events, registry, timelines, httpBase: () => http.baseUrl }));
     server.addService(
       WorkerServiceService,
       workerService({

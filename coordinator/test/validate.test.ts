@@ -17,7 +17,7 @@ const MNIST_MLP: JobSpec = {
     metrics: [],
   },
   dataset: { name: 'mnist', trainLimit: 0 },
-  training: { epochs: 5, globalBatchSize: 64, seed: 1, maxSteps: 0, learningRateSchedule: undefined, clipGlobalNorm: 0 },
+  training: { epochs: 5, globalBatchSize: 64, seed: 1, maxSteps: 0, learningRateSchedule: undefined, clipGlobalNorm: 0, fixedShares: false, timeline: false },
   workers: { min: 2, max: 2 },
   communication: undefined,
   gan: undefined,

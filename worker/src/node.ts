@@ -6,6 +6,7 @@ import { WorkerServiceClient, type Assignment, type JoinRequest, type JoinRespon
 import type { NatsConnection } from 'nats';
 import { Collective } from './allreduce/collective.js';
 import { NatsBus, connectNats } from './allreduce/nats-bus.js';
+import { communicationOptions } from './allreduce/select.js';
 import { modelFiles } from './artifacts/model-files.js';
 import { uploadModelFiles } from './artifacts/object-store.js';
 import type { BackendName } from './backend.js';
@@ -120,15 +121,17 @@ export class WorkerNode {
       rank: a.rank,
       worldSize: a.worldSize,
       timeoutMs: a.allreduceTimeoutSeconds * 1000,
+      ...communicationOptions(a.spec?.communication),
     });
     try {
       await collective.start(signal);
       const dataset = loadDataset(a.spec!.dataset!.name);
-      const { replica, metrics } = await runJob({
+      const { replica, metrics, timeline } = await runJob({
         assignment: a,
         dataset,
         collective,
         signal,
+        workerLabel: this.id,
         onStep: (m) => {
           if (a.rank === 0) this.send({ msg: { $case: 'step', value: { jobId: a.jobId, generation: a.generation, metrics: m } } });
         },
@@ -145,7 +148,8 @@ export class WorkerNode {
         replica.dispose();
       }
       this.log(`job ${a.jobId}: done, held-out accuracy ${metrics.accuracy.toFixed(4)}`);
-      this.send({ msg: { $case: 'finished', value: { jobId: a.jobId, generation: a.generation, metrics, artifactPrefix } } });
+      const trace = Buffer.from(timeline ? JSON.stringify(timeline) : '');
+      this.send({ msg: { $case: 'finished', value: { jobId: a.jobId, generation: a.generation, metrics, artifactPrefix, timeline: trace } } });
     } catch (err) {
       if (signal.aborted) return;
       const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);

@@ -2,10 +2,15 @@
 import { SynclineClient, stateName } from '../client.js';
 import { readJobFile } from '../job-file.js';
 import { watchWithProgress } from '../progress.js';
+import { writeFile } from 'node:fs/promises';
 import { JobState } from '@syncline/proto';
 
-export async function submit(file: string, opts: { watch?: boolean; coordinator: string }): Promise<number> {
+export async function submit(file: string, opts: { watch?: boolean; coordinator: string; timeline?: string }): Promise<number> {
   const spec = await readJobFile(file);
+  if (opts.timeline) {
+    if (!opts.watch) throw new Error('--timeline needs --watch (the timeline is fetched when the job ends)');
+    spec.training = { ...spec.training!, timeline: true };
+  }
   const client = new SynclineClient(opts.coordinator);
   try {
     const job = await client.submit(spec);
@@ -15,6 +20,10 @@ export async function submit(file: string, opts: { watch?: boolean; coordinator:
       return 0;
     }
     const final = await watchWithProgress(client, job.id);
+    if (opts.timeline && final.state === JobState.JOB_STATE_SUCCEEDED) {
+      await writeFile(opts.timeline, await completeTimeline(client, job.id, final.workers.length));
+      console.error(`timeline written to ${opts.timeline} (open it in chrome://tracing or Perfetto)`);
+    }
     console.log(
       JSON.stringify({
         jobId: final.id,
@@ -35,3 +44,15 @@ export async function submit(file: string, opts: { watch?: boolean; coordinator:
     client.close();
   }
 }
+
+/** Ranks report their timelines as they finish, rank 0 last or not: wait briefly for all of them. */
+async function completeTimeline(client: SynclineClient, jobId: string, ranks: number): Promise<Uint8Array> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const bytes = await client.timeline(jobId);
+    const events = (JSON.parse(new TextDecoder().decode(bytes)) as { traceEvents: { ph: string }[] }).traceEvents;
+    if (events.filter((e) => e.ph === 'M').length >= ranks || Date.now() > deadline) return bytes;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+

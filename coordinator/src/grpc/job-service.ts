@@ -6,6 +6,7 @@ import type { JobEvents } from '../job-events.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import { isTerminal, type Scheduler } from '../scheduling/scheduler.js';
 import type { JobStore } from '../store/job-store.js';
+import type { TimelineStore } from '../store/timeline-store.js';
 import { toServiceError } from './status.js';
 
 function unary<Req, Res>(fn: (req: Req) => Promise<Res>) {
@@ -27,6 +28,7 @@ export function jobService(deps: {
   store: JobStore;
   events: JobEvents;
   registry: ModelRegistry;
+  timelines: TimelineStore;
   httpBase: () => string;
 }): JobServiceServer {
   const getJob = async (jobId: string) => {
@@ -40,6 +42,10 @@ export function jobService(deps: {
     getJob: unary(async (req) => ({ job: await getJob(req.jobId) })),
     listJobs: unary(async () => ({ jobs: await deps.store.list() })),
     cancelJob: unary(async (req) => ({ job: await deps.scheduler.cancel(requireJobId(req.jobId)) })),
+    getTimeline: unary(async (req) => {
+      await getJob(req.jobId);
+      return { traceJson: Buffer.from(await deps.timelines.merged(req.jobId)) };
+    }),
     listModels: unary(async () => ({
       models: (await deps.registry.listLatest()).map((m) => deps.registry.toPublished(m, deps.httpBase())),
     })),

@@ -33,12 +33,26 @@ export interface SchedulerOptions {
   log?: (line: string) => void;
   /** Minimum milliseconds between two writes of a running job's latest step metrics. */
   metricsPersistIntervalMs?: number;
+  /** Keeps a rank's timeline (JSON trace events) of a job that asked for one. */
+  saveTimeline?: (jobId: string, generation: number, rank: number, events: Uint8Array) => Promise<void>;
+  /** Called for every step report of a running job (metrics export). */
+  onStep?: () => void;
 }
 
 const TERMINAL: ReadonlySet<JobState> = new Set([JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED]);
 
 export function isTerminal(state: JobState): boolean {
   return TERMINAL.has(state);
+}
+
+/**
+ * Shares in proportion to each worker's last measured speed (equal where none is known yet);
+ * the workers refine them while training.
+ */
+export function initialShares(speeds: (number | undefined)[]): number[] {
+  if (speeds.some((s) => !(s && s > 0))) return speeds.map(() => 1);
+  const total = speeds.reduce<number>((a, b) => a + b!, 0);
+  return speeds.map((s) => Math.max(1, Math.round((1000 * s!) / total)));
 }
 
 export function plannedSteps(spec: JobSpec): number {
@@ -150,6 +164,12 @@ export class Scheduler {
   stepReported(workerId: string, report: StepReport): void {
     const run = this.running.get(report.jobId);
     if (!run || run.generation !== report.generation || run.workers[0] !== workerId || !report.metrics) return;
+    this.opts.onStep?.();
+    // Remember each worker's measured speed: the next job starts from shares in proportion.
+    report.metrics.rankSamplesPerSecond.forEach((speed, rank) => {
+      const w = this.opts.pool.get(run.workers[rank] ?? '');
+      if (w && speed > 0) w.samplesPerSecond = speed;
+    });
     this.opts.events.emit(report.jobId, { kind: 'metrics', metrics: report.metrics });
     const now = Date.now();
     const last = report.metrics.step >= report.metrics.totalSteps;
@@ -169,6 +189,16 @@ export class Scheduler {
     return this.serial(async () => {
       const run = this.running.get(msg.jobId);
       const worker = this.opts.pool.get(workerId);
+      if (msg.timeline.length > 0 && this.opts.saveTimeline) {
+        // Ranks finish in any order, also after rank 0 ended the job: find the rank in the record.
+        const record = await this.opts.store.get(msg.jobId);
+        const rank = record && record.generation === msg.generation ? record.workers.indexOf(workerId) : -1;
+        if (rank >= 0) {
+          await this.opts.saveTimeline(msg.jobId, msg.generation, rank, msg.timeline).catch((err) =>
+            this.log(`job ${msg.jobId}: could not store a timeline: ${String(err)}`),
+          );
+        }
+      }
       if (!run || run.generation !== msg.generation) {
         if (worker?.jobId === msg.jobId) worker.jobId = undefined;
         await this.scheduleLocked();
@@ -249,7 +279,7 @@ export class Scheduler {
         j.workers = ids;
       });
       this.log(`job ${job.id}: running on ${ids.length} workers (generation ${generation})`);
-      const shares = chosen.map(() => 1);
+      const shares = initialShares(chosen.map((w) => w.samplesPerSecond));
       chosen.forEach((w, rank) => {
         w.send({
           msg: {

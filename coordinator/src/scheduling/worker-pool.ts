@@ -7,6 +7,8 @@ export interface ConnectedWorker {
   joinedAt: number;
   /** The job this worker trains, if any. */
   jobId?: string;
+  /** Compute speed measured in its last job (samples per second). */
+  samplesPerSecond?: number;
   send(message: JoinResponse): void;
 }
 

@@ -153,6 +153,8 @@ function validateTraining(training: TrainingSpec | undefined): TrainingSpec {
     maxSteps: integerIn('training.maxSteps', training.maxSteps, 0, UINT32_MAX),
     learningRateSchedule: validateSchedule(training.learningRateSchedule, 'training.learningRateSchedule'),
     clipGlobalNorm: training.clipGlobalNorm === 0 ? 0 : numberIn('training.clipGlobalNorm', training.clipGlobalNorm, Number.MIN_VALUE, Number.MAX_VALUE),
+    fixedShares: training.fixedShares,
+    timeline: training.timeline,
   };
 }
 

@@ -4,7 +4,9 @@ import { epochOrder, stepSlice, stepsPerEpoch } from '@syncline/proto';
 import type { Collective } from '../allreduce/collective.js';
 import { gatherRows, limitSplit, type Dataset } from '../data/dataset.js';
 import { scheduleFactor } from '../model/schedule.js';
+import { ShareBalancer } from './balance.js';
 import { GanTrainer } from './gan-trainer.js';
+import { Timeline, type TraceEvent } from './timeline.js';
 import { Trainer, type Replica } from './trainer.js';
 
 export interface RunJobOptions {
@@ -14,11 +16,15 @@ export interface RunJobOptions {
   signal?: AbortSignal;
   /** Called after every step, on every rank, with the global step metrics. */
   onStep?: (metrics: StepMetrics) => void;
+  /** Names this worker's track in the timeline. */
+  workerLabel?: string;
 }
 
 export interface RunJobResult {
   replica: Replica;
   metrics: FinalMetrics;
+  /** This rank's timeline events, when the job asked for a timeline. */
+  timeline?: TraceEvent[];
 }
 
 export function createReplica(assignment: Assignment, dataset: Dataset): Replica {
@@ -64,25 +70,52 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
     let epochAbsError = 0;
     let epochSamples = 0;
     let commMs = 0;
+    const world = assignment.worldSize;
+    const balancer = new ShareBalancer(assignment.shares);
+    const timeline = spec.training.timeline ? new Timeline(assignment.rank, opts.workerLabel ?? `rank ${assignment.rank}`) : undefined;
     for (let step = 0; step < steps; step++) {
       signal?.throwIfAborted();
       const stepStart = performance.now();
+      const wallStart = Timeline.now();
       const epoch = Math.floor(step / perEpoch);
       if (epoch !== orderEpoch) {
         order = epochOrder(seed, epoch, train.count);
         orderEpoch = epoch;
         epochLoss = epochCorrect = epochAbsError = epochSamples = 0;
       }
-      const slice = stepSlice({ seed, n: train.count, batchSize, shares: assignment.shares, rank: assignment.rank, step, order: order! });
+      const shares = [...balancer.shares];
+      const slice = stepSlice({ seed, n: train.count, batchSize, shares, rank: assignment.rank, step, order: order! });
       const rows = gatherRows(train, dataset, slice.indices);
+      const count = slice.indices.length;
+      const dataEnd = Timeline.now();
+      timeline?.span('data', wallStart, dataEnd, step + 1);
       commMs = 0;
-      const stats = await replica.step(rows.x, rows.y, slice.indices.length, scheduleFactor(spec.training.learningRateSchedule, step, steps), async (buffer, phase) => {
-        const commStart = performance.now();
+      let computeMs = 0;
+      let msPerSample: Float32Array | undefined;
+      let phaseStart = dataEnd;
+      const stats = await replica.step(rows.x, rows.y, count, scheduleFactor(spec.training.learningRateSchedule, step, steps), async (buffer, phase) => {
+        const commStart = Timeline.now();
+        computeMs += commStart - phaseStart;
+        timeline?.span(phase === 0 ? 'forward/backward' : `forward/backward ${phase + 1}`, phaseStart, commStart, step + 1);
+        // The last phase carries one slot per rank: this rank's compute time per sample.
+        const last = phase === replica.phases - 1;
+        let payload = buffer;
+        if (last) {
+          payload = new Float32Array(buffer.length + world);
+          payload.set(buffer);
+          payload[buffer.length + assignment.rank] = count > 0 ? computeMs / count : 0;
+        }
         // Collective step ids increase across phases and steps.
-        const summed = await collective.allReduceSum(buffer, step * replica.phases + phase + 1, signal);
-        commMs += performance.now() - commStart;
-        return summed;
+        const summed = await collective.allReduceSum(payload, step * replica.phases + phase + 1, signal);
+        phaseStart = Timeline.now();
+        commMs += phaseStart - commStart;
+        timeline?.span('all-reduce', commStart, phaseStart, step + 1);
+        if (!last) return summed;
+        msPerSample = summed.slice(buffer.length);
+        return summed.subarray(0, buffer.length);
       });
+      timeline?.span('update', phaseStart, Timeline.now(), step + 1);
+      if (!spec.training.fixedShares && msPerSample) balancer.observe(msPerSample);
       epochLoss += stats.loss * stats.samples;
       epochCorrect += stats.accuracy * stats.samples;
       epochAbsError += stats.mae * stats.samples;
@@ -99,6 +132,8 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
         workers: assignment.worldSize,
         totalSteps: steps,
         commFraction: commMs / stepMs,
+        shares,
+        rankSamplesPerSecond: msPerSample ? [...msPerSample].map((ms) => (ms > 0 ? 1000 / ms : 0)) : [],
       });
     }
 
@@ -106,6 +141,7 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
     const mean = (sum: number) => (epochSamples > 0 ? sum / epochSamples : 0);
     return {
       replica,
+      ...(timeline ? { timeline: timeline.toEvents() } : {}),
       metrics: {
         loss: heldout.loss,
         accuracy: heldout.accuracy,

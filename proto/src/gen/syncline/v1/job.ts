@@ -105,6 +105,13 @@ export interface StepMetrics {
   mae: number;
   /** GAN jobs: `loss` is the discriminator's, this is the generator's. */
   generatorLoss: number;
+  /** Each rank's share of the global minibatch this step (by rank). */
+  shares: number[];
+  /**
+   * Each rank's compute speed (samples per second of forward and backward, by rank),
+   * which the workers rebalance the shares by.
+   */
+  rankSamplesPerSecond: number[];
 }
 
 /** FinalMetrics describe a finished job; loss and accuracy are on held-out data. */
@@ -422,6 +429,8 @@ function createBaseStepMetrics(): StepMetrics {
     commFraction: 0,
     mae: 0,
     generatorLoss: 0,
+    shares: [],
+    rankSamplesPerSecond: [],
   };
 }
 
@@ -456,6 +465,20 @@ export const StepMetrics: MessageFns<StepMetrics> = {
     }
     if (message.generatorLoss !== 0) {
       writer.uint32(81).double(message.generatorLoss);
+    }
+    if (message.shares.length !== 0) {
+      writer.uint32(90).fork();
+      for (const v of message.shares) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.rankSamplesPerSecond.length !== 0) {
+      writer.uint32(98).fork();
+      for (const v of message.rankSamplesPerSecond) {
+        writer.double(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -553,6 +576,42 @@ export const StepMetrics: MessageFns<StepMetrics> = {
             message.generatorLoss = reader.double();
             continue;
           }
+          case 11: {
+            if (tag === 88) {
+              message.shares.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 90) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.shares.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 12: {
+            if (tag === 97) {
+              message.rankSamplesPerSecond.push(reader.double());
+
+              continue;
+            }
+
+            if (tag === 98) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.rankSamplesPerSecond.push(reader.double());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -593,6 +652,14 @@ export const StepMetrics: MessageFns<StepMetrics> = {
         : isSet(object.generator_loss)
         ? globalThis.Number(object.generator_loss)
         : 0,
+      shares: globalThis.Array.isArray(object?.shares)
+        ? object.shares.map((e: any) => globalThis.Number(e))
+        : [],
+      rankSamplesPerSecond: globalThis.Array.isArray(object?.rankSamplesPerSecond)
+        ? object.rankSamplesPerSecond.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.rank_samples_per_second)
+        ? object.rank_samples_per_second.map((e: any) => globalThis.Number(e))
+        : [],
     };
   },
 
@@ -628,6 +695,12 @@ export const StepMetrics: MessageFns<StepMetrics> = {
     if (message.generatorLoss !== 0) {
       obj.generatorLoss = floatToJson(message.generatorLoss);
     }
+    if (message.shares?.length) {
+      obj.shares = message.shares.map((e) => Math.round(e));
+    }
+    if (message.rankSamplesPerSecond?.length) {
+      obj.rankSamplesPerSecond = message.rankSamplesPerSecond.map((e) => floatToJson(e));
+    }
     return obj;
   },
 
@@ -646,6 +719,8 @@ export const StepMetrics: MessageFns<StepMetrics> = {
     message.commFraction = object.commFraction ?? 0;
     message.mae = object.mae ?? 0;
     message.generatorLoss = object.generatorLoss ?? 0;
+    message.shares = object.shares?.map((e) => e) || [];
+    message.rankSamplesPerSecond = object.rankSamplesPerSecond?.map((e) => e) || [];
     return message;
   },
 };

@@ -83,6 +83,15 @@ export interface PublishedModel {
   metrics: FinalMetrics | undefined;
 }
 
+export interface GetTimelineRequest {
+  jobId: string;
+}
+
+export interface GetTimelineResponse {
+  /** {"traceEvents": [...]}: open in chrome://tracing or Perfetto. */
+  traceJson: Buffer;
+}
+
 function createBaseSubmitJobRequest(): SubmitJobRequest {
   return { spec: undefined };
 }
@@ -1038,6 +1047,152 @@ export const PublishedModel: MessageFns<PublishedModel> = {
   },
 };
 
+function createBaseGetTimelineRequest(): GetTimelineRequest {
+  return { jobId: "" };
+}
+
+export const GetTimelineRequest: MessageFns<GetTimelineRequest> = {
+  encode(message: GetTimelineRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobId !== "") {
+      writer.uint32(10).string(message.jobId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTimelineRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTimelineRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jobId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetTimelineRequest {
+    return {
+      jobId: isSet(object.jobId)
+        ? globalThis.String(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.String(object.job_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetTimelineRequest): unknown {
+    const obj: any = {};
+    if (message.jobId !== "") {
+      obj.jobId = message.jobId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetTimelineRequest>): GetTimelineRequest {
+    return GetTimelineRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetTimelineRequest>): GetTimelineRequest {
+    const message = createBaseGetTimelineRequest();
+    message.jobId = object.jobId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetTimelineResponse(): GetTimelineResponse {
+  return { traceJson: Buffer.alloc(0) };
+}
+
+export const GetTimelineResponse: MessageFns<GetTimelineResponse> = {
+  encode(message: GetTimelineResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.traceJson.length !== 0) {
+      writer.uint32(10).bytes(message.traceJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTimelineResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTimelineResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.traceJson = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetTimelineResponse {
+    return {
+      traceJson: isSet(object.traceJson)
+        ? Buffer.from(bytesFromBase64(object.traceJson))
+        : isSet(object.trace_json)
+        ? Buffer.from(bytesFromBase64(object.trace_json))
+        : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: GetTimelineResponse): unknown {
+    const obj: any = {};
+    if (message.traceJson.length !== 0) {
+      obj.traceJson = base64FromBytes(message.traceJson);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetTimelineResponse>): GetTimelineResponse {
+    return GetTimelineResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetTimelineResponse>): GetTimelineResponse {
+    const message = createBaseGetTimelineResponse();
+    message.traceJson = object.traceJson ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
 /** JobService is what users call. */
 export type JobServiceService = typeof JobServiceService;
 export const JobServiceService = {
@@ -1096,6 +1251,16 @@ export const JobServiceService = {
     responseSerialize: (value: ListModelsResponse): Buffer => Buffer.from(ListModelsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListModelsResponse => ListModelsResponse.decode(value),
   },
+  /** The job's per-step timeline in Chrome trace-event format (jobs submitted with training.timeline). */
+  getTimeline: {
+    path: "/syncline.v1.JobService/GetTimeline" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetTimelineRequest): Buffer => Buffer.from(GetTimelineRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetTimelineRequest => GetTimelineRequest.decode(value),
+    responseSerialize: (value: GetTimelineResponse): Buffer => Buffer.from(GetTimelineResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetTimelineResponse => GetTimelineResponse.decode(value),
+  },
 } as const;
 
 export interface JobServiceServer extends UntypedServiceImplementation {
@@ -1106,6 +1271,8 @@ export interface JobServiceServer extends UntypedServiceImplementation {
   /** Streams the job as it is now, then every state change and every step's metrics. */
   watchJob: handleServerStreamingCall<WatchJobRequest, WatchJobResponse>;
   listModels: handleUnaryCall<ListModelsRequest, ListModelsResponse>;
+  /** The job's per-step timeline in Chrome trace-event format (jobs submitted with training.timeline). */
+  getTimeline: handleUnaryCall<GetTimelineRequest, GetTimelineResponse>;
 }
 
 export interface JobServiceClient extends Client {
@@ -1191,6 +1358,22 @@ export interface JobServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListModelsResponse) => void,
   ): ClientUnaryCall;
+  /** The job's per-step timeline in Chrome trace-event format (jobs submitted with training.timeline). */
+  getTimeline(
+    request: GetTimelineRequest,
+    callback: (error: ServiceError | null, response: GetTimelineResponse) => void,
+  ): ClientUnaryCall;
+  getTimeline(
+    request: GetTimelineRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetTimelineResponse) => void,
+  ): ClientUnaryCall;
+  getTimeline(
+    request: GetTimelineRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetTimelineResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const JobServiceClient = makeGenericClientConstructor(
@@ -1201,6 +1384,14 @@ export const JobServiceClient = makeGenericClientConstructor(
   service: typeof JobServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 

@@ -206,6 +206,13 @@ export interface TrainingSpec {
    * (0 means no clipping). Applied identically on every worker, after the all-reduce.
    */
   clipGlobalNorm: number;
+  /**
+   * Keep each worker's share of the global minibatch fixed instead of rebalancing it by
+   * measured speed (rebalancing never changes the result, only who computes what).
+   */
+  fixedShares: boolean;
+  /** Record a per-step timeline (Chrome trace format), fetched with `syncline submit --timeline`. */
+  timeline: boolean;
 }
 
 /** LearningRateSchedule scales the optimizer's learning rate by step; none set means constant. */
@@ -2534,7 +2541,16 @@ export const DatasetSpec: MessageFns<DatasetSpec> = {
 };
 
 function createBaseTrainingSpec(): TrainingSpec {
-  return { epochs: 0, globalBatchSize: 0, seed: 0, maxSteps: 0, learningRateSchedule: undefined, clipGlobalNorm: 0 };
+  return {
+    epochs: 0,
+    globalBatchSize: 0,
+    seed: 0,
+    maxSteps: 0,
+    learningRateSchedule: undefined,
+    clipGlobalNorm: 0,
+    fixedShares: false,
+    timeline: false,
+  };
 }
 
 export const TrainingSpec: MessageFns<TrainingSpec> = {
@@ -2556,6 +2572,12 @@ export const TrainingSpec: MessageFns<TrainingSpec> = {
     }
     if (message.clipGlobalNorm !== 0) {
       writer.uint32(49).double(message.clipGlobalNorm);
+    }
+    if (message.fixedShares !== false) {
+      writer.uint32(56).bool(message.fixedShares);
+    }
+    if (message.timeline !== false) {
+      writer.uint32(64).bool(message.timeline);
     }
     return writer;
   },
@@ -2621,6 +2643,22 @@ export const TrainingSpec: MessageFns<TrainingSpec> = {
             message.clipGlobalNorm = reader.double();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.fixedShares = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.timeline = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2657,6 +2695,12 @@ export const TrainingSpec: MessageFns<TrainingSpec> = {
         : isSet(object.clip_global_norm)
         ? globalThis.Number(object.clip_global_norm)
         : 0,
+      fixedShares: isSet(object.fixedShares)
+        ? globalThis.Boolean(object.fixedShares)
+        : isSet(object.fixed_shares)
+        ? globalThis.Boolean(object.fixed_shares)
+        : false,
+      timeline: isSet(object.timeline) ? globalThis.Boolean(object.timeline) : false,
     };
   },
 
@@ -2680,6 +2724,12 @@ export const TrainingSpec: MessageFns<TrainingSpec> = {
     if (message.clipGlobalNorm !== 0) {
       obj.clipGlobalNorm = floatToJson(message.clipGlobalNorm);
     }
+    if (message.fixedShares !== false) {
+      obj.fixedShares = message.fixedShares;
+    }
+    if (message.timeline !== false) {
+      obj.timeline = message.timeline;
+    }
     return obj;
   },
 
@@ -2696,6 +2746,8 @@ export const TrainingSpec: MessageFns<TrainingSpec> = {
       ? LearningRateSchedule.fromPartial(object.learningRateSchedule)
       : undefined;
     message.clipGlobalNorm = object.clipGlobalNorm ?? 0;
+    message.fixedShares = object.fixedShares ?? false;
+    message.timeline = object.timeline ?? false;
     return message;
   },
 };

@@ -63,6 +63,8 @@ export interface JobFinished {
     | undefined;
   /** Object-store prefix under which rank 0 stored model.json and its weight shards. */
   artifactPrefix: string;
+  /** This rank's timeline events (a JSON array in Chrome trace-event format), when asked for. */
+  timeline: Buffer;
 }
 
 /** JobFailed says that the worker could not go on with the job. */
@@ -557,7 +559,7 @@ export const StepReport: MessageFns<StepReport> = {
 };
 
 function createBaseJobFinished(): JobFinished {
-  return { jobId: "", generation: 0, metrics: undefined, artifactPrefix: "" };
+  return { jobId: "", generation: 0, metrics: undefined, artifactPrefix: "", timeline: Buffer.alloc(0) };
 }
 
 export const JobFinished: MessageFns<JobFinished> = {
@@ -573,6 +575,9 @@ export const JobFinished: MessageFns<JobFinished> = {
     }
     if (message.artifactPrefix !== "") {
       writer.uint32(34).string(message.artifactPrefix);
+    }
+    if (message.timeline.length !== 0) {
+      writer.uint32(42).bytes(message.timeline);
     }
     return writer;
   },
@@ -622,6 +627,14 @@ export const JobFinished: MessageFns<JobFinished> = {
             message.artifactPrefix = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.timeline = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -648,6 +661,7 @@ export const JobFinished: MessageFns<JobFinished> = {
         : isSet(object.artifact_prefix)
         ? globalThis.String(object.artifact_prefix)
         : "",
+      timeline: isSet(object.timeline) ? Buffer.from(bytesFromBase64(object.timeline)) : Buffer.alloc(0),
     };
   },
 
@@ -665,6 +679,9 @@ export const JobFinished: MessageFns<JobFinished> = {
     if (message.artifactPrefix !== "") {
       obj.artifactPrefix = message.artifactPrefix;
     }
+    if (message.timeline.length !== 0) {
+      obj.timeline = base64FromBytes(message.timeline);
+    }
     return obj;
   },
 
@@ -679,6 +696,7 @@ export const JobFinished: MessageFns<JobFinished> = {
       ? FinalMetrics.fromPartial(object.metrics)
       : undefined;
     message.artifactPrefix = object.artifactPrefix ?? "";
+    message.timeline = object.timeline ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -1367,6 +1385,14 @@ export const WorkerServiceClient = makeGenericClientConstructor(
   service: typeof WorkerServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
