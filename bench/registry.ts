@@ -1,4 +1,6 @@
 // Every benchmark, in one registration list. A benchmark emits one line per result.
+import { scalingBench } from '../cli/bench/scaling.js';
+
 export type Emit = (figures: Record<string, unknown>) => void;
 
 export interface Bench {
@@ -7,4 +9,4 @@ export interface Bench {
   run(emit: Emit): Promise<void>;
 }
 
-export const benches: Bench[] = [];
+export const benches: Bench[] = [scalingBench];
