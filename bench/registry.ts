@@ -1,5 +1,8 @@
 // Every benchmark, in one registration list. A benchmark emits one line per result.
 import { scalingBench } from '../cli/bench/scaling.js';
+import { allreduceBench } from '../worker/bench/allreduce.js';
+import { trainBenches } from '../worker/bench/train.js';
+import { sdkBenches } from '../sdk/bench/index.js';
 
 export type Emit = (figures: Record<string, unknown>) => void;
 
@@ -9,4 +12,4 @@ export interface Bench {
   run(emit: Emit): Promise<void>;
 }
 
-export const benches: Bench[] = [scalingBench];
+export const benches: Bench[] = [scalingBench, allreduceBench, ...trainBenches, ...sdkBenches];

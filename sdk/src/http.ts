@@ -41,11 +41,11 @@ async function errorMessage(response: Response): Promise<string | undefined> {
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
-export async function readJson(response: Response, url: URL): Promise<unknown> {
+export async function readText(response: Response, url: URL): Promise<string> {
   try {
-    return await response.json();
+    return await response.text();
   } catch (cause) {
-    throw new ModelLoadError(url.href, 'body is not valid JSON', { cause });
+    throw new ModelLoadError(url.href, 'reading the response body failed', { cause });
   }
 }
 

@@ -1,5 +1,6 @@
-// Checks downloaded shards against their manifest group before any byte reaches tfjs: a
-// corrupt weight would otherwise load silently and predict garbage.
+// Checks shards against their manifest group before any byte reaches tfjs, whether they came
+// from the network or from a cache: a corrupt weight would otherwise load silently and predict
+// garbage.
 import { IntegrityCheck, ModelIntegrityError, ModelLoadError } from './errors.js';
 import type { ShardGroup, ShardSpec } from './manifest.js';
 
@@ -10,21 +11,22 @@ export interface Shard extends ShardSpec {
 }
 
 /**
- * Throws ModelIntegrityError for the first shard of `group` that fails. A single-shard group's
- * size is known exactly, so it is checked before its digest (a truncation reads better as
- * "expected N bytes, got M"); across several shards only the total is known, checked last.
+ * Throws ModelIntegrityError when `shard` is not what `group` lists. A single-shard group's
+ * size is known exactly, so it is checked before the digest (a truncation reads better as
+ * "expected N bytes, got M"); across several shards only the total is known (verifyGroupLength).
  */
-export async function verifyGroup(group: ShardGroup, shards: Shard[]): Promise<void> {
-  const [only, ...others] = shards;
-  if (only !== undefined && others.length === 0 && only.bytes.byteLength !== group.byteLength) {
-    throw new ModelIntegrityError(only.path, only.url.href, IntegrityCheck.ByteLength, group.byteLength, only.bytes.byteLength);
+export async function verifyShard(group: ShardGroup, shard: Shard): Promise<void> {
+  if (group.shards.length === 1 && shard.bytes.byteLength !== group.byteLength) {
+    throw new ModelIntegrityError(shard.path, shard.url.href, IntegrityCheck.ByteLength, group.byteLength, shard.bytes.byteLength);
   }
-  for (const shard of shards) {
-    const actual = await sha256Hex(shard);
-    if (actual !== shard.sha256) {
-      throw new ModelIntegrityError(shard.path, shard.url.href, IntegrityCheck.Sha256, shard.sha256, actual);
-    }
+  const actual = await sha256Hex(shard.bytes, shard.url);
+  if (actual !== shard.sha256) {
+    throw new ModelIntegrityError(shard.path, shard.url.href, IntegrityCheck.Sha256, shard.sha256, actual);
   }
+}
+
+/** Throws ModelIntegrityError when the group's verified shards do not add up to its weights. */
+export function verifyGroupLength(group: ShardGroup, shards: Shard[]): void {
   const total = shards.reduce((n, s) => n + s.bytes.byteLength, 0);
   if (total !== group.byteLength) {
     const paths = shards.map((s) => s.path).join(', ');
@@ -33,12 +35,18 @@ export async function verifyGroup(group: ShardGroup, shards: Shard[]): Promise<v
   }
 }
 
-async function sha256Hex(shard: Shard): Promise<string> {
+/** Whether `bytes` are what `shard` promises (for entries read back from a cache). */
+export async function matchesShard(group: ShardGroup, spec: ShardSpec, url: URL, bytes: ArrayBuffer): Promise<boolean> {
+  if (group.shards.length === 1 && bytes.byteLength !== group.byteLength) return false;
+  return (await sha256Hex(bytes, url)) === spec.sha256;
+}
+
+async function sha256Hex(bytes: ArrayBuffer, url: URL): Promise<string> {
   // WebCrypto is global in Node 20 and browsers; React Native needs a polyfill for it.
   const subtle = globalThis.crypto?.subtle;
   if (subtle === undefined) {
-    throw new ModelLoadError(shard.url.href, 'cannot verify the shard: WebCrypto (crypto.subtle) is not available here');
+    throw new ModelLoadError(url.href, 'cannot verify the shard: WebCrypto (crypto.subtle) is not available here');
   }
-  const digest = new Uint8Array(await subtle.digest('SHA-256', shard.bytes));
+  const digest = new Uint8Array(await subtle.digest('SHA-256', bytes));
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }

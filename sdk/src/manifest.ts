@@ -3,6 +3,7 @@
 // bundle down to tfjs alone.
 import type { io } from '@tensorflow/tfjs-core';
 import { ModelLoadError } from './errors.js';
+import { isQuantization, type Quantization } from './source.js';
 
 /** A weight file as model.json lists it: its path (relative to model.json) and promised digest. */
 export interface ShardSpec {
@@ -24,7 +25,8 @@ export interface SynclineModelJson {
   convertedBy?: string;
   modelTopology: object;
   weightsManifest: ShardGroup[];
-  syncline: { name: string; version: number; jobId: string };
+  /** `quantization` is set by the coordinator on the variants it derives; absent means float32. */
+  syncline: { name: string; version: number; jobId: string; quantization: Quantization };
 }
 
 const DTYPES = ['float32', 'int32', 'bool', 'complex64'] as const;
@@ -64,19 +66,20 @@ export function parseModelJson(body: unknown, url: string): SynclineModelJson {
   if (!isObject(modelTopology)) invalid(url, 'modelTopology is missing');
   if (!Array.isArray(weightsManifest)) invalid(url, 'weightsManifest is missing');
   if (!isObject(syncline)) invalid(url, 'the syncline block is missing');
-  const { name, version, jobId } = syncline;
+  const { name, version, jobId, quantization = 'float32' } = syncline;
   if (typeof name !== 'string') invalid(url, 'syncline.name is not a string');
   if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
     invalid(url, 'syncline.version is not a positive integer');
   }
   if (typeof jobId !== 'string') invalid(url, 'syncline.jobId is not a string');
+  if (!isQuantization(quantization)) invalid(url, `syncline.quantization ${JSON.stringify(quantization)} is not understood`);
   return {
     format,
     ...(typeof generatedBy === 'string' && { generatedBy }),
     ...(typeof convertedBy === 'string' && { convertedBy }),
     modelTopology,
     weightsManifest: weightsManifest.map((group: unknown, i) => parseGroup(group, url, `weightsManifest[${i}]`)),
-    syncline: { name, version, jobId },
+    syncline: { name, version, jobId, quantization },
   };
 }
 

@@ -1,15 +1,53 @@
-// A loaded model behind a tensor-free API: numbers in, numbers out, every intermediate tensor
-// freed, so edge callers never manage tfjs memory themselves.
+// A loaded model behind a tensor-free API: numbers or images in, numbers out, every
+// intermediate tensor freed, so edge callers never manage tfjs memory themselves. It can
+// replace its own weights with a newer published version while the page keeps running.
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { BackendName } from './backend.js';
+import { ModelLoadError } from './errors.js';
+import type { ImageOptions } from './image.js';
 import { toBatch, type ModelInput } from './input.js';
+import type { Quantization } from './source.js';
 
 export interface ModelInfo {
   name: string;
   version: number;
   /** The tfjs backend that was current when the model was loaded. */
-  backend: BackendName;
+  backend: string;
+  quantization?: Quantization;
+}
+
+/** One of a sample's largest outputs: the class index and its output (a probability, for softmax). */
+export interface ClassScore {
+  index: number;
+  score: number;
+}
+
+/** A version fetched and built, not yet in use. */
+export interface LoadedVersion {
+  model: LayersModel;
+  version: number;
+  cacheKeys: string[];
+}
+
+/** How a model finds and fetches newer versions of itself (see load.ts). */
+export interface ModelUpdates {
+  latestVersion(): Promise<number>;
+  /** The newest version when it is newer than `current`, else undefined. */
+  loadNewer(current: number): Promise<LoadedVersion | undefined>;
+  evict(cacheKeys: string[]): Promise<void>;
+}
+
+export interface WatchOptions {
+  intervalMs: number;
+  /** Called after each swap to a newer version. */
+  onUpdate?: (model: SynclineModel) => void;
+  /** Called when a check or download fails; the model keeps its current version and the watch goes on. */
+  onError?: (error: unknown) => void;
+}
+
+interface Shapes {
+  inputShape: number[];
+  outputSize: number;
 }
 
 /** The per-sample dims of a symbolic shape; throws where one is unknown (flat input could not be reshaped). */
@@ -21,38 +59,79 @@ function sampleDims(shape: (number | null)[], what: string): number[] {
   return dims;
 }
 
+/** The shapes the SDK needs; throws unless the model has one fixed-size input and output. */
+function shapesOf(model: LayersModel): Shapes {
+  const [input, ...moreInputs] = model.inputs;
+  const [output, ...moreOutputs] = model.outputs;
+  if (input === undefined || output === undefined || moreInputs.length > 0 || moreOutputs.length > 0) {
+    throw new Error(`model has ${model.inputs.length} inputs and ${model.outputs.length} outputs; one of each is supported`);
+  }
+  return {
+    inputShape: sampleDims(input.shape, 'input'),
+    outputSize: sampleDims(output.shape, 'output').reduce((n, d) => n * d, 1),
+  };
+}
+
+/** Copies a tensor's values out and frees it (never hand a large typed array back from tf.tidy: it walks it). */
+function take(tensor: tf.Tensor): Float32Array {
+  try {
+    return Float32Array.from(tensor.dataSync());
+  } finally {
+    tensor.dispose();
+  }
+}
+
 export class SynclineModel {
   readonly name: string;
-  readonly version: number;
-  readonly backend: BackendName;
+  readonly backend: string;
+  /** float32 unless a quantized variant was loaded. */
+  readonly quantization: Quantization;
   /** Dims of one sample, without the batch dim (e.g. [784]). */
   readonly inputShape: number[];
   /** Values per sample in the output (e.g. 10 class probabilities). */
   readonly outputSize: number;
-  readonly #model: LayersModel;
+  #model: LayersModel;
+  #version: number;
+  #cacheKeys: string[];
   readonly #sampleSize: number;
+  readonly #updates: ModelUpdates | undefined;
+  /** Updates run one at a time, so two calls never swap twice or race a dispose. */
+  #updating: Promise<boolean> = Promise.resolve(false);
+  readonly #watches = new Set<ReturnType<typeof setInterval>>();
   #disposed = false;
 
-  /** Takes ownership of `model`; throws, owning nothing, unless it has one fixed-size input and output. */
-  constructor(model: LayersModel, info: ModelInfo) {
-    const [input, ...moreInputs] = model.inputs;
-    const [output, ...moreOutputs] = model.outputs;
-    if (input === undefined || output === undefined || moreInputs.length > 0 || moreOutputs.length > 0) {
-      throw new Error(`model has ${model.inputs.length} inputs and ${model.outputs.length} outputs; one of each is supported`);
-    }
+  /**
+   * Takes ownership of `model`; throws, owning nothing, unless it has one fixed-size input and
+   * output. `updates` is absent for a model loaded from a URL outside the coordinator's layout.
+   */
+  constructor(model: LayersModel, info: ModelInfo, options: { updates?: ModelUpdates; cacheKeys?: string[] } = {}) {
+    const { inputShape, outputSize } = shapesOf(model);
     this.name = info.name;
-    this.version = info.version;
+    this.#version = info.version;
     this.backend = info.backend;
-    this.inputShape = sampleDims(input.shape, 'input');
-    this.outputSize = sampleDims(output.shape, 'output').reduce((n, d) => n * d, 1);
-    this.#sampleSize = this.inputShape.reduce((n, d) => n * d, 1);
+    this.quantization = info.quantization ?? 'float32';
+    this.inputShape = inputShape;
+    this.outputSize = outputSize;
+    this.#sampleSize = inputShape.reduce((n, d) => n * d, 1);
     this.#model = model;
+    this.#updates = options.updates;
+    this.#cacheKeys = options.cacheKeys ?? [];
+  }
+
+  /** The version whose weights predict() uses now; rises when update() swaps. */
+  get version(): number {
+    return this.#version;
   }
 
   /** Outputs for one sample or a batch (see ModelInput), flattened row-major: outputSize values per sample. */
-  predict(input: ModelInput): Float32Array {
-    const batch = toBatch(input, this.#sampleSize);
+  predict(input: ModelInput, imageOptions?: ImageOptions): Float32Array {
+    const batch = toBatch(input, this.inputShape, imageOptions);
     return this.#run(batch.data, batch.size);
+  }
+
+  /** The values predict() feeds the model for `input` (an image resized and normalised, say), flattened. */
+  prepareInput(input: ModelInput, imageOptions?: ImageOptions): Float32Array {
+    return toBatch(input, this.inputShape, imageOptions).data;
   }
 
   /** Outputs for `batchSize` samples laid end to end in `input`. */
@@ -64,37 +143,165 @@ export class SynclineModel {
   }
 
   /** The index of the largest output of each sample (the predicted class, for a classifier). */
-  predictClass(input: ModelInput): number[] {
-    const outputs = this.predict(input);
-    const classes: number[] = [];
-    for (let start = 0; start < outputs.length; start += this.outputSize) {
-      let best = 0;
-      let bestValue = -Infinity;
-      outputs.subarray(start, start + this.outputSize).forEach((value, j) => {
-        if (value > bestValue) [best, bestValue] = [j, value];
-      });
-      classes.push(best);
-    }
-    return classes;
+  predictClass(input: ModelInput, imageOptions?: ImageOptions): number[] {
+    return this.predictTopK(input, 1, imageOptions).map(([best]) => best?.index ?? 0);
   }
 
-  /** Frees the model's weights; later predictions throw. Safe to call twice. */
+  /** The `k` largest outputs of each sample, largest first (ties: the lower index first). */
+  predictTopK(input: ModelInput, k = 3, imageOptions?: ImageOptions): ClassScore[][] {
+    if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be a positive integer, got ${k}`);
+    const outputs = this.predict(input, imageOptions);
+    const samples: ClassScore[][] = [];
+    for (let start = 0; start < outputs.length; start += this.outputSize) {
+      const scores = Array.from(outputs.subarray(start, start + this.outputSize), (score, index) => ({ index, score }));
+      samples.push(scores.sort((a, b) => b.score - a.score || a.index - b.index).slice(0, k));
+    }
+    return samples;
+  }
+
+  /**
+   * Gradient saliency: |∂ output[classIndex] / ∂ input| for each input value, in the input's
+   * layout (samples × inputShape, flattened). Large values mark the inputs the class's score is
+   * most sensitive to.
+   */
+  saliency(input: ModelInput, classIndex: number, imageOptions?: ImageOptions): Float32Array {
+    this.#assertLive();
+    if (!Number.isInteger(classIndex) || classIndex < 0 || classIndex >= this.outputSize) {
+      throw new RangeError(`class index ${classIndex} is not in [0, ${this.outputSize})`);
+    }
+    const batch = toBatch(input, this.inputShape, imageOptions);
+    const model = this.#model;
+    return take(
+      tf.tidy(() => {
+        const x = tf.tensor(batch.data, [batch.size, ...this.inputShape], 'float32');
+        // Samples are independent at inference, so the gradient of the sum is each sample's own.
+        const score = (input: tf.Tensor) => {
+          const y = model.apply(input, { training: false });
+          const output = Array.isArray(y) ? y[0] : y;
+          if (!(output instanceof tf.Tensor)) throw new Error('model produced no output');
+          return tf.sum(tf.slice(tf.reshape(output, [batch.size, this.outputSize]), [0, classIndex], [batch.size, 1]));
+        };
+        return tf.abs(tf.grad(score)(x));
+      }),
+    );
+  }
+
+  /**
+   * Runs one prediction on zeros, so the first real one does not pay for shader compilation
+   * (webgl, webgpu) or the first memory allocation.
+   */
+  async warmup(): Promise<void> {
+    this.#assertLive();
+    await warm(this.#model, this.inputShape);
+  }
+
+  /** Whether a newer version than this one is published (one small request for `latest`'s model.json). */
+  async checkForUpdate(): Promise<boolean> {
+    return (await this.#requireUpdates().latestVersion()) > this.#version;
+  }
+
+  /**
+   * Swaps to the newest published version of the same model and variant, without a page
+   * reload: the new weights are downloaded, verified, built and warmed up first, then replace
+   * the old ones, which are freed and dropped from the cache. Resolves to whether it swapped.
+   * Throws ModelLoadError (keeping the current version) when the new version takes or gives
+   * differently shaped data, since callers are built around the current shapes.
+   */
+  update(): Promise<boolean> {
+    const run = async (): Promise<boolean> => {
+      const updates = this.#requireUpdates();
+      this.#assertLive();
+      const next = await updates.loadNewer(this.#version);
+      if (next === undefined) return false;
+      if (this.#disposed) {
+        next.model.dispose();
+        return false;
+      }
+      try {
+        const shapes = shapesOf(next.model);
+        if (shapes.inputShape.join() !== this.inputShape.join() || shapes.outputSize !== this.outputSize) {
+          throw new ModelLoadError(
+            this.name,
+            `version ${next.version} takes [${shapes.inputShape.join(', ')}] and gives ${shapes.outputSize} values; version ${this.#version} takes [${this.inputShape.join(', ')}] and gives ${this.outputSize}`,
+          );
+        }
+        await warm(next.model, this.inputShape);
+      } catch (error) {
+        next.model.dispose();
+        throw error;
+      }
+      const previous = { model: this.#model, cacheKeys: this.#cacheKeys };
+      this.#model = next.model;
+      this.#version = next.version;
+      this.#cacheKeys = next.cacheKeys;
+      previous.model.dispose();
+      await updates.evict(previous.cacheKeys.filter((key) => !next.cacheKeys.includes(key)));
+      return true;
+    };
+    const result = this.#updating.then(run, run);
+    this.#updating = result.catch(() => false);
+    return result;
+  }
+
+  /** Calls update() every `intervalMs` until the returned function is called or the model is disposed. */
+  watchForUpdates(options: WatchOptions): () => void {
+    this.#requireUpdates();
+    this.#assertLive();
+    const timer = setInterval(() => {
+      this.update().then(
+        (swapped) => swapped && options.onUpdate?.(this),
+        (error: unknown) => options.onError?.(error),
+      );
+    }, options.intervalMs);
+    this.#watches.add(timer);
+    return () => {
+      clearInterval(timer);
+      this.#watches.delete(timer);
+    };
+  }
+
+  /** Frees the model's weights and stops update watches; later predictions throw. Safe to call twice. */
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    for (const timer of this.#watches) clearInterval(timer);
+    this.#watches.clear();
     this.#model.dispose();
   }
 
+  #assertLive(): void {
+    if (this.#disposed) throw new Error(`model ${this.name} v${this.#version} has been disposed`);
+  }
+
+  #requireUpdates(): ModelUpdates {
+    if (this.#updates === undefined) throw new TypeError(`model ${this.name} was not loaded from a coordinator URL, so it has no latest version to check`);
+    return this.#updates;
+  }
+
   #run(data: Float32Array, batchSize: number): Float32Array {
-    if (this.#disposed) throw new Error(`model ${this.name} v${this.version} has been disposed`);
-    return tf.tidy(() => {
-      const x = tf.tensor(data, [batchSize, ...this.inputShape], 'float32');
-      const y = this.#model.predict(x);
-      // The constructor admitted only single-output models, so this is one tensor.
-      const output = Array.isArray(y) ? y[0] : y;
-      if (output === undefined) throw new Error('model produced no output');
-      const values = output.dataSync();
-      return values instanceof Float32Array ? values : Float32Array.from(values);
-    });
+    this.#assertLive();
+    const model = this.#model;
+    return take(
+      tf.tidy(() => {
+        const y = model.predict(tf.tensor(data, [batchSize, ...this.inputShape], 'float32'));
+        // Only single-output models are admitted, so this is one tensor.
+        const output = Array.isArray(y) ? y[0] : y;
+        if (output === undefined) throw new Error('model produced no output');
+        return output;
+      }),
+    );
+  }
+}
+
+async function warm(model: LayersModel, inputShape: number[]): Promise<void> {
+  const output = tf.tidy(() => {
+    const y = model.predict(tf.zeros([1, ...inputShape]));
+    return Array.isArray(y) ? y[0] : y;
+  });
+  if (output === undefined) return;
+  try {
+    await output.data();
+  } finally {
+    output.dispose();
   }
 }

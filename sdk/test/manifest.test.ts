@@ -28,7 +28,7 @@ function modelJson(change: (json: Record<string, any>) => void = () => {}): Reco
 
 test('a valid model.json pairs paths with digests and counts the weight bytes', (t) => {
   const parsed = parseModelJson(modelJson(), URL);
-  t.deepEqual(parsed.syncline, { name: 'm', version: 1, jobId: 'j' });
+  t.deepEqual(parsed.syncline, { name: 'm', version: 1, jobId: 'j', quantization: 'float32' });
   const [group] = parsed.weightsManifest;
   t.deepEqual(group?.shards, [
     { path: 'group1-shard1of2.bin', sha256: DIGEST },
@@ -42,6 +42,7 @@ const broken: [string, (json: Record<string, any>) => void, RegExp][] = [
   ['not a layers model', (j) => (j.format = 'graph-model'), /format/],
   ['no syncline block', (j) => delete j.syncline, /syncline block/],
   ['a version that is not a positive integer', (j) => (j.syncline.version = '2'), /syncline\.version/],
+  ['an unknown variant', (j) => (j.syncline.quantization = 'int4'), /syncline\.quantization/],
   ['no sha256', (j) => delete j.weightsManifest[0].sha256, /sha256 is missing/],
   ['fewer digests than paths', (j) => j.weightsManifest[0].sha256.pop(), /2 paths but 1 sha256/],
   ['an uppercase digest', (j) => (j.weightsManifest[0].sha256[1] = DIGEST.toUpperCase()), /sha256\[1\]/],

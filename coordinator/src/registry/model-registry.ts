@@ -4,6 +4,7 @@ import { FinalMetrics, PublishedModel } from '@syncline/proto';
 import type { KV, NatsConnection, ObjectStore } from 'nats';
 import { ModelNotFoundError } from '../errors.js';
 import { kvKeys } from '../store/kv-keys.js';
+import { quantizeModel, type Quantization } from './quantize.js';
 
 export const MODEL_BUCKET = 'syncline_models';
 export const ARTIFACT_BUCKET = 'syncline_artifacts';
@@ -29,6 +30,10 @@ export interface ResolvedModel {
 const key = (name: string, version: number) => `${name}.${String(version).padStart(8, '0')}`;
 
 export class ModelRegistry {
+  /** Variants known to be complete in the object store, and generations under way, by prefix. */
+  private readonly variantsReady = new Set<string>();
+  private readonly variantsPending = new Map<string, Promise<void>>();
+
   private constructor(
     private readonly nc: NatsConnection,
     private readonly kv: KV,
@@ -91,6 +96,38 @@ export class ModelRegistry {
   /** A file of a published version, or undefined when it does not exist. */
   async readFile(model: ResolvedModel, file: string): Promise<Uint8Array | undefined> {
     return (await this.store.getBlob(`${model.artifactPrefix}/${file}`)) ?? undefined;
+  }
+
+  /**
+   * A file of a published version's quantized variant. The variant is generated from the
+   * float32 files on first request and kept in the object store next to them
+   * (`<prefix>/<variant>/<file>`), so it is made once per version, survives restarts, and its
+   * versioned URLs can be cached as immutable.
+   */
+  async readVariantFile(model: ResolvedModel, variant: Quantization, file: string): Promise<Uint8Array | undefined> {
+    const prefix = `${model.artifactPrefix}/${variant}`;
+    if (!this.variantsReady.has(prefix)) {
+      let pending = this.variantsPending.get(prefix);
+      if (pending === undefined) {
+        pending = this.generateVariant(model, variant, prefix).finally(() => this.variantsPending.delete(prefix));
+        this.variantsPending.set(prefix, pending);
+      }
+      await pending;
+      this.variantsReady.add(prefix);
+    }
+    return (await this.store.getBlob(`${prefix}/${file}`)) ?? undefined;
+  }
+
+  private async generateVariant(model: ResolvedModel, variant: Quantization, prefix: string): Promise<void> {
+    // Another coordinator (or this one before a restart) may have made it already.
+    if (await this.store.info(`${prefix}/model.json`)) return;
+    const source = await this.readFile(model, 'model.json');
+    if (!source) throw new ModelNotFoundError(`${model.name}@${model.version} (its model.json is missing)`);
+    const modelJson = JSON.parse(new TextDecoder().decode(source)) as Record<string, unknown>;
+    const files = await quantizeModel(modelJson, (path) => this.readFile(model, path), variant);
+    // model.json last: a reader that finds it finds its shards.
+    const names = [...files.keys()].sort((a, b) => Number(a === 'model.json') - Number(b === 'model.json'));
+    for (const name of names) await this.store.putBlob({ name: `${prefix}/${name}` }, files.get(name)!);
   }
 
   toPublished(model: ResolvedModel, httpBase: string): PublishedModel {
