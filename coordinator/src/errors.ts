@@ -49,3 +49,18 @@ export class WorkerLostError extends Error {
     this.name = 'WorkerLostError';
   }
 }
+
+/** An uploaded dataset file that cannot be used; the message names the row or byte offset. */
+export class DatasetFileError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DatasetFileError';
+  }
+}
+
+export class DatasetExistsError extends Error {
+  constructor(readonly dataset: string, options?: { cause?: unknown }) {
+    super(`dataset ${JSON.stringify(dataset)} already exists; datasets are immutable, upload under a new name`, options);
+    this.name = 'DatasetExistsError';
+  }
+}

@@ -2,3 +2,4 @@
 export * from './gen/index.js';
 export * from './plan.js';
 export * from './datasets.js';
+export * from './tensor-file.js';

@@ -13,6 +13,8 @@ import {
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type ClientWritableStream,
+  type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -90,6 +92,58 @@ export interface GetTimelineRequest {
 export interface GetTimelineResponse {
   /** {"traceEvents": [...]}: open in chrome://tracing or Perfetto. */
   traceJson: Buffer;
+}
+
+/** DatasetUploadHeader describes an uploaded file. */
+export interface DatasetUploadHeader {
+  /** Name jobs refer to in dataset.name (letters, digits, '-', '_'; not a built-in name). */
+  name: string;
+  /**
+   * "csv" (a header row, then one sample per row) or "tensor" (Syncline's binary format,
+   * see proto/src/tensor-file.ts).
+   */
+  format: string;
+  /** Shape of one sample; empty means the flat feature count. */
+  inputShape: number[];
+  /**
+   * Classification: the number of classes. CSV labels are integers in [0, classes) in the
+   * column named `label_column` (default "label"). Tensor files carry one-hot targets.
+   */
+  classes: number;
+  labelColumn: string;
+  /** Regression (classes = 0): CSV columns holding the targets. */
+  targetColumns: string[];
+  /** Share of the samples held out for evaluation, from the end of the file (0 means 0.2). */
+  heldoutFraction: number;
+}
+
+export interface UploadDatasetRequest {
+  part: { $case: "header"; value: DatasetUploadHeader } | { $case: "chunk"; value: Buffer } | undefined;
+}
+
+/** UserDataset is a stored user dataset. */
+export interface UserDataset {
+  name: string;
+  inputShape: number[];
+  /** 0 for regression. */
+  classes: number;
+  targetSize: number;
+  train: number;
+  heldout: number;
+  /** sha256 of the stored tensor file. */
+  sha256: string;
+  createdUnixMs: number;
+}
+
+export interface UploadDatasetResponse {
+  dataset: UserDataset | undefined;
+}
+
+export interface ListDatasetsRequest {
+}
+
+export interface ListDatasetsResponse {
+  datasets: UserDataset[];
 }
 
 function createBaseSubmitJobRequest(): SubmitJobRequest {
@@ -1193,6 +1247,701 @@ export const GetTimelineResponse: MessageFns<GetTimelineResponse> = {
   },
 };
 
+function createBaseDatasetUploadHeader(): DatasetUploadHeader {
+  return { name: "", format: "", inputShape: [], classes: 0, labelColumn: "", targetColumns: [], heldoutFraction: 0 };
+}
+
+export const DatasetUploadHeader: MessageFns<DatasetUploadHeader> = {
+  encode(message: DatasetUploadHeader, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.format !== "") {
+      writer.uint32(18).string(message.format);
+    }
+    if (message.inputShape.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.inputShape) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.classes !== 0) {
+      writer.uint32(32).uint32(message.classes);
+    }
+    if (message.labelColumn !== "") {
+      writer.uint32(42).string(message.labelColumn);
+    }
+    for (const v of message.targetColumns) {
+      writer.uint32(50).string(v!);
+    }
+    if (message.heldoutFraction !== 0) {
+      writer.uint32(57).double(message.heldoutFraction);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DatasetUploadHeader {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDatasetUploadHeader();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.format = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag === 24) {
+              message.inputShape.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.inputShape.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.classes = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.labelColumn = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.targetColumns.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.heldoutFraction = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DatasetUploadHeader {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      format: isSet(object.format) ? globalThis.String(object.format) : "",
+      inputShape: globalThis.Array.isArray(object?.inputShape)
+        ? object.inputShape.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.input_shape)
+        ? object.input_shape.map((e: any) => globalThis.Number(e))
+        : [],
+      classes: isSet(object.classes) ? globalThis.Number(object.classes) : 0,
+      labelColumn: isSet(object.labelColumn)
+        ? globalThis.String(object.labelColumn)
+        : isSet(object.label_column)
+        ? globalThis.String(object.label_column)
+        : "",
+      targetColumns: globalThis.Array.isArray(object?.targetColumns)
+        ? object.targetColumns.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.target_columns)
+        ? object.target_columns.map((e: any) => globalThis.String(e))
+        : [],
+      heldoutFraction: isSet(object.heldoutFraction)
+        ? globalThis.Number(object.heldoutFraction)
+        : isSet(object.heldout_fraction)
+        ? globalThis.Number(object.heldout_fraction)
+        : 0,
+    };
+  },
+
+  toJSON(message: DatasetUploadHeader): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.format !== "") {
+      obj.format = message.format;
+    }
+    if (message.inputShape?.length) {
+      obj.inputShape = message.inputShape.map((e) => Math.round(e));
+    }
+    if (message.classes !== 0) {
+      obj.classes = Math.round(message.classes);
+    }
+    if (message.labelColumn !== "") {
+      obj.labelColumn = message.labelColumn;
+    }
+    if (message.targetColumns?.length) {
+      obj.targetColumns = message.targetColumns;
+    }
+    if (message.heldoutFraction !== 0) {
+      obj.heldoutFraction = floatToJson(message.heldoutFraction);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DatasetUploadHeader>): DatasetUploadHeader {
+    return DatasetUploadHeader.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DatasetUploadHeader>): DatasetUploadHeader {
+    const message = createBaseDatasetUploadHeader();
+    message.name = object.name ?? "";
+    message.format = object.format ?? "";
+    message.inputShape = object.inputShape?.map((e) => e) || [];
+    message.classes = object.classes ?? 0;
+    message.labelColumn = object.labelColumn ?? "";
+    message.targetColumns = object.targetColumns?.map((e) => e) || [];
+    message.heldoutFraction = object.heldoutFraction ?? 0;
+    return message;
+  },
+};
+
+function createBaseUploadDatasetRequest(): UploadDatasetRequest {
+  return { part: undefined };
+}
+
+export const UploadDatasetRequest: MessageFns<UploadDatasetRequest> = {
+  encode(message: UploadDatasetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.part?.$case) {
+      case "header":
+        DatasetUploadHeader.encode(message.part.value, writer.uint32(10).fork()).join();
+        break;
+      case "chunk":
+        writer.uint32(18).bytes(message.part.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UploadDatasetRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUploadDatasetRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.part = { $case: "header", value: DatasetUploadHeader.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.part = { $case: "chunk", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UploadDatasetRequest {
+    return {
+      part: isSet(object.header)
+        ? { $case: "header", value: DatasetUploadHeader.fromJSON(object.header) }
+        : isSet(object.chunk)
+        ? { $case: "chunk", value: Buffer.from(bytesFromBase64(object.chunk)) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: UploadDatasetRequest): unknown {
+    const obj: any = {};
+    if (message.part?.$case === "header") {
+      obj.header = DatasetUploadHeader.toJSON(message.part.value);
+    } else if (message.part?.$case === "chunk") {
+      obj.chunk = base64FromBytes(message.part.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UploadDatasetRequest>): UploadDatasetRequest {
+    return UploadDatasetRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UploadDatasetRequest>): UploadDatasetRequest {
+    const message = createBaseUploadDatasetRequest();
+    switch (object.part?.$case) {
+      case "header": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "header", value: DatasetUploadHeader.fromPartial(object.part.value) };
+        }
+        break;
+      }
+      case "chunk": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "chunk", value: object.part.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseUserDataset(): UserDataset {
+  return { name: "", inputShape: [], classes: 0, targetSize: 0, train: 0, heldout: 0, sha256: "", createdUnixMs: 0 };
+}
+
+export const UserDataset: MessageFns<UserDataset> = {
+  encode(message: UserDataset, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.inputShape.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.inputShape) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.classes !== 0) {
+      writer.uint32(24).uint32(message.classes);
+    }
+    if (message.targetSize !== 0) {
+      writer.uint32(32).uint32(message.targetSize);
+    }
+    if (message.train !== 0) {
+      writer.uint32(40).uint32(message.train);
+    }
+    if (message.heldout !== 0) {
+      writer.uint32(48).uint32(message.heldout);
+    }
+    if (message.sha256 !== "") {
+      writer.uint32(58).string(message.sha256);
+    }
+    if (message.createdUnixMs !== 0) {
+      writer.uint32(64).int64(message.createdUnixMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UserDataset {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUserDataset();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.inputShape.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.inputShape.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.classes = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.targetSize = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.train = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.heldout = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.sha256 = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.createdUnixMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UserDataset {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      inputShape: globalThis.Array.isArray(object?.inputShape)
+        ? object.inputShape.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.input_shape)
+        ? object.input_shape.map((e: any) => globalThis.Number(e))
+        : [],
+      classes: isSet(object.classes) ? globalThis.Number(object.classes) : 0,
+      targetSize: isSet(object.targetSize)
+        ? globalThis.Number(object.targetSize)
+        : isSet(object.target_size)
+        ? globalThis.Number(object.target_size)
+        : 0,
+      train: isSet(object.train) ? globalThis.Number(object.train) : 0,
+      heldout: isSet(object.heldout) ? globalThis.Number(object.heldout) : 0,
+      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+      createdUnixMs: isSet(object.createdUnixMs)
+        ? globalThis.Number(object.createdUnixMs)
+        : isSet(object.created_unix_ms)
+        ? globalThis.Number(object.created_unix_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: UserDataset): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.inputShape?.length) {
+      obj.inputShape = message.inputShape.map((e) => Math.round(e));
+    }
+    if (message.classes !== 0) {
+      obj.classes = Math.round(message.classes);
+    }
+    if (message.targetSize !== 0) {
+      obj.targetSize = Math.round(message.targetSize);
+    }
+    if (message.train !== 0) {
+      obj.train = Math.round(message.train);
+    }
+    if (message.heldout !== 0) {
+      obj.heldout = Math.round(message.heldout);
+    }
+    if (message.sha256 !== "") {
+      obj.sha256 = message.sha256;
+    }
+    if (message.createdUnixMs !== 0) {
+      obj.createdUnixMs = Math.round(message.createdUnixMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UserDataset>): UserDataset {
+    return UserDataset.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UserDataset>): UserDataset {
+    const message = createBaseUserDataset();
+    message.name = object.name ?? "";
+    message.inputShape = object.inputShape?.map((e) => e) || [];
+    message.classes = object.classes ?? 0;
+    message.targetSize = object.targetSize ?? 0;
+    message.train = object.train ?? 0;
+    message.heldout = object.heldout ?? 0;
+    message.sha256 = object.sha256 ?? "";
+    message.createdUnixMs = object.createdUnixMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseUploadDatasetResponse(): UploadDatasetResponse {
+  return { dataset: undefined };
+}
+
+export const UploadDatasetResponse: MessageFns<UploadDatasetResponse> = {
+  encode(message: UploadDatasetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.dataset !== undefined) {
+      UserDataset.encode(message.dataset, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UploadDatasetResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUploadDatasetResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.dataset = UserDataset.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UploadDatasetResponse {
+    return { dataset: isSet(object.dataset) ? UserDataset.fromJSON(object.dataset) : undefined };
+  },
+
+  toJSON(message: UploadDatasetResponse): unknown {
+    const obj: any = {};
+    if (message.dataset !== undefined) {
+      obj.dataset = UserDataset.toJSON(message.dataset);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UploadDatasetResponse>): UploadDatasetResponse {
+    return UploadDatasetResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UploadDatasetResponse>): UploadDatasetResponse {
+    const message = createBaseUploadDatasetResponse();
+    message.dataset = (object.dataset !== undefined && object.dataset !== null)
+      ? UserDataset.fromPartial(object.dataset)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListDatasetsRequest(): ListDatasetsRequest {
+  return {};
+}
+
+export const ListDatasetsRequest: MessageFns<ListDatasetsRequest> = {
+  encode(_: ListDatasetsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDatasetsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDatasetsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListDatasetsRequest {
+    return {};
+  },
+
+  toJSON(_: ListDatasetsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListDatasetsRequest>): ListDatasetsRequest {
+    return ListDatasetsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ListDatasetsRequest>): ListDatasetsRequest {
+    const message = createBaseListDatasetsRequest();
+    return message;
+  },
+};
+
+function createBaseListDatasetsResponse(): ListDatasetsResponse {
+  return { datasets: [] };
+}
+
+export const ListDatasetsResponse: MessageFns<ListDatasetsResponse> = {
+  encode(message: ListDatasetsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.datasets) {
+      UserDataset.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDatasetsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDatasetsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.datasets.push(UserDataset.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListDatasetsResponse {
+    return {
+      datasets: globalThis.Array.isArray(object?.datasets)
+        ? object.datasets.map((e: any) => UserDataset.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListDatasetsResponse): unknown {
+    const obj: any = {};
+    if (message.datasets?.length) {
+      obj.datasets = message.datasets.map((e) => UserDataset.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListDatasetsResponse>): ListDatasetsResponse {
+    return ListDatasetsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListDatasetsResponse>): ListDatasetsResponse {
+    const message = createBaseListDatasetsResponse();
+    message.datasets = object.datasets?.map((e) => UserDataset.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /** JobService is what users call. */
 export type JobServiceService = typeof JobServiceService;
 export const JobServiceService = {
@@ -1261,6 +2010,30 @@ export const JobServiceService = {
     responseSerialize: (value: GetTimelineResponse): Buffer => Buffer.from(GetTimelineResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetTimelineResponse => GetTimelineResponse.decode(value),
   },
+  /**
+   * Uploads a user dataset: the first message is the header, the rest carry the file's bytes.
+   * The file is parsed and checked whole before anything is stored.
+   */
+  uploadDataset: {
+    path: "/syncline.v1.JobService/UploadDataset" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: UploadDatasetRequest): Buffer => Buffer.from(UploadDatasetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UploadDatasetRequest => UploadDatasetRequest.decode(value),
+    responseSerialize: (value: UploadDatasetResponse): Buffer =>
+      Buffer.from(UploadDatasetResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UploadDatasetResponse => UploadDatasetResponse.decode(value),
+  },
+  listDatasets: {
+    path: "/syncline.v1.JobService/ListDatasets" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListDatasetsRequest): Buffer => Buffer.from(ListDatasetsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListDatasetsRequest => ListDatasetsRequest.decode(value),
+    responseSerialize: (value: ListDatasetsResponse): Buffer =>
+      Buffer.from(ListDatasetsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListDatasetsResponse => ListDatasetsResponse.decode(value),
+  },
 } as const;
 
 export interface JobServiceServer extends UntypedServiceImplementation {
@@ -1273,6 +2046,12 @@ export interface JobServiceServer extends UntypedServiceImplementation {
   listModels: handleUnaryCall<ListModelsRequest, ListModelsResponse>;
   /** The job's per-step timeline in Chrome trace-event format (jobs submitted with training.timeline). */
   getTimeline: handleUnaryCall<GetTimelineRequest, GetTimelineResponse>;
+  /**
+   * Uploads a user dataset: the first message is the header, the rest carry the file's bytes.
+   * The file is parsed and checked whole before anything is stored.
+   */
+  uploadDataset: handleClientStreamingCall<UploadDatasetRequest, UploadDatasetResponse>;
+  listDatasets: handleUnaryCall<ListDatasetsRequest, ListDatasetsResponse>;
 }
 
 export interface JobServiceClient extends Client {
@@ -1374,6 +2153,41 @@ export interface JobServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetTimelineResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Uploads a user dataset: the first message is the header, the rest carry the file's bytes.
+   * The file is parsed and checked whole before anything is stored.
+   */
+  uploadDataset(
+    callback: (error: ServiceError | null, response: UploadDatasetResponse) => void,
+  ): ClientWritableStream<UploadDatasetRequest>;
+  uploadDataset(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UploadDatasetResponse) => void,
+  ): ClientWritableStream<UploadDatasetRequest>;
+  uploadDataset(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UploadDatasetResponse) => void,
+  ): ClientWritableStream<UploadDatasetRequest>;
+  uploadDataset(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UploadDatasetResponse) => void,
+  ): ClientWritableStream<UploadDatasetRequest>;
+  listDatasets(
+    request: ListDatasetsRequest,
+    callback: (error: ServiceError | null, response: ListDatasetsResponse) => void,
+  ): ClientUnaryCall;
+  listDatasets(
+    request: ListDatasetsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListDatasetsResponse) => void,
+  ): ClientUnaryCall;
+  listDatasets(
+    request: ListDatasetsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListDatasetsResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const JobServiceClient = makeGenericClientConstructor(
@@ -1391,6 +2205,10 @@ function bytesFromBase64(b64: string): Uint8Array {
 
 function base64FromBytes(arr: Uint8Array): string {
   return globalThis.Buffer.from(arr).toString("base64");
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
