@@ -1,6 +1,6 @@
 // A promise-based JobService client for the CLI and tests.
 import { credentials } from '@grpc/grpc-js';
-import { JobServiceClient, JobState, type Job, type JobSpec, type PublishedModel, type StepMetrics, type WatchJobResponse } from '@syncline/proto';
+import { JobServiceClient, JobState, type DatasetUploadHeader, type UserDataset, type Job, type JobSpec, type PublishedModel, type StepMetrics, type WatchJobResponse } from '@syncline/proto';
 
 export class SynclineClient {
   readonly raw: JobServiceClient;
@@ -32,6 +32,22 @@ export class SynclineClient {
   /** The job's timeline as Chrome trace JSON. */
   timeline(jobId: string): Promise<Uint8Array> {
     return new Promise((resolve, reject) => this.raw.getTimeline({ jobId }, (err, res) => (err ? reject(err) : resolve(res.traceJson))));
+  }
+
+  /** Streams a dataset file to the coordinator in 1 MiB chunks. */
+  uploadDataset(header: DatasetUploadHeader, bytes: Uint8Array): Promise<UserDataset> {
+    return new Promise((resolve, reject) => {
+      const call = this.raw.uploadDataset((err, res) => (err ? reject(err) : resolve(res.dataset!)));
+      call.write({ part: { $case: 'header', value: header } });
+      for (let at = 0; at < bytes.length; at += 1 << 20) {
+        call.write({ part: { $case: 'chunk', value: Buffer.from(bytes.subarray(at, at + (1 << 20))) } });
+      }
+      call.end();
+    });
+  }
+
+  datasets(): Promise<UserDataset[]> {
+    return new Promise((resolve, reject) => this.raw.listDatasets({}, (err, res) => (err ? reject(err) : resolve(res.datasets))));
   }
 
   /** Follows a job until it ends; resolves with its final record. */

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startCoordinator, type Coordinator } from '@syncline/coordinator';
+import { startCoordinator, type Coordinator, type CoordinatorOptions } from '@syncline/coordinator';
 import { startNatsServer, type NatsServer } from './nats-server.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -16,6 +16,10 @@ export interface LocalClusterOptions {
   natsUrl?: string;
   grpcPort?: number;
   httpPort?: number;
+  /** Failure-detection settings of the coordinator (tests make them small). */
+  timeouts?: Pick<CoordinatorOptions, 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'allreduceTimeoutSeconds'>;
+  /** Aborting it while the cluster starts stops what was started, and startLocalCluster rejects. */
+  signal?: AbortSignal;
   log?: (line: string) => void;
   /** Where worker output goes (default: log, prefixed). */
   workerOutput?: (line: string) => void;
@@ -60,11 +64,14 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     await nats?.stop();
   };
   try {
+    opts.signal?.throwIfAborted();
     const natsUrl = opts.natsUrl ?? (nats = await startNatsServer()).url;
+    opts.signal?.throwIfAborted();
     log(`nats-server ready at ${natsUrl}`);
     coordinator = await startCoordinator({
       natsUrl,
       log,
+      ...opts.timeouts,
       ...(opts.grpcPort !== undefined ? { grpcPort: opts.grpcPort } : {}),
       ...(opts.httpPort !== undefined ? { httpPort: opts.httpPort } : {}),
     });
@@ -81,6 +88,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     }
     const deadline = Date.now() + 60_000;
     while (coordinator.workerCount() < opts.workers) {
+      opts.signal?.throwIfAborted();
       const dead = workers.find((w) => w.exitCode !== null);
       if (dead) throw new Error(`a worker process exited with code ${dead.exitCode} before joining`);
       if (Date.now() > deadline) throw new Error(`only ${coordinator.workerCount()} of ${opts.workers} workers joined within 60 s`);

@@ -1,5 +1,6 @@
 // The `syncline` command line: start a local cluster, submit and watch jobs, list models.
 import { Command } from 'commander';
+import { datasets, upload } from './commands/datasets.js';
 import { cancel, jobs } from './commands/jobs.js';
 import { models } from './commands/models.js';
 import { submit } from './commands/submit.js';
@@ -25,6 +26,19 @@ program
   .action(async (file: string, opts: { watch?: boolean; coordinator: string; timeline?: string }) => {
     process.exitCode = await submit(file, opts);
   });
+program
+  .command('upload <file>')
+  .description('upload a dataset (CSV with a header row, or a Syncline tensor file) for jobs to name in dataset.name')
+  .requiredOption('--name <name>', 'dataset name')
+  .option('--format <format>', 'csv or tensor (default: by file extension)')
+  .option('--classes <n>', 'classification: number of classes (labels 0..n-1); 0 for regression', '0')
+  .option('--label-column <column>', 'CSV column with the class label (default "label")')
+  .option('--target-columns <a,b>', 'regression: CSV columns with the targets')
+  .option('--input-shape <d1,d2,...>', 'shape of one sample (default: flat)')
+  .option('--heldout <fraction>', 'share of samples held out, from the end (default 0.2)')
+  .option(...coordinatorOption)
+  .action(upload);
+program.command('datasets').description('list uploaded datasets').option(...coordinatorOption).action(datasets);
 program.command('jobs').description('list jobs').option(...coordinatorOption).action(jobs);
 program.command('cancel <jobId>').description('cancel a job').option(...coordinatorOption).action(cancel);
 program.command('models').description('list published models (latest versions) with their model.json URLs').option(...coordinatorOption).action(models);

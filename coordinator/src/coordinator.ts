@@ -11,6 +11,7 @@ import { startHttpEndpoint } from './registry/http.js';
 import { ModelRegistry, modelJsonUrl } from './registry/model-registry.js';
 import { Scheduler } from './scheduling/scheduler.js';
 import { WorkerPool } from './scheduling/worker-pool.js';
+import { DatasetStore } from './datasets/dataset-store.js';
 import { KvJobStore } from './store/job-store.js';
 import { TimelineStore } from './store/timeline-store.js';
 
@@ -43,13 +44,17 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
   const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 1000;
   const nc = await connect({ servers: opts.natsUrl, name: 'syncline-coordinator', maxReconnectAttempts: -1 });
   const cleanups: (() => Promise<void>)[] = [async () => void (await nc.drain())];
-  const stop = async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  };
+  // Once only: a local cluster stops its coordinator again after a test restarted it.
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    })());
   try {
     const store = await KvJobStore.open(nc);
     const registry = await ModelRegistry.open(nc);
     const timelines = await TimelineStore.open(nc);
+    const datasets = await DatasetStore.open(nc);
     const pool = new WorkerPool();
     const events = new JobEvents();
     const metrics = createMetrics(pool, store);
@@ -73,7 +78,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
     });
 
     const server = new Server({ 'grpc.keepalive_permit_without_calls': 1 });
-    server.addService(JobServiceService, jobService({ scheduler, store, events, registry, timelines, httpBase: () => http.baseUrl }));
+    server.addService(JobServiceService, jobService({ scheduler, store, events, registry, timelines, datasets, httpBase: () => http.baseUrl }));
     server.addService(
       WorkerServiceService,
       workerService({

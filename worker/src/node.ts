@@ -10,7 +10,8 @@ import { communicationOptions } from './allreduce/select.js';
 import { modelFiles } from './artifacts/model-files.js';
 import { uploadModelFiles } from './artifacts/object-store.js';
 import type { BackendName } from './backend.js';
-import { loadDataset } from './data/registry.js';
+import { isBuiltinDataset, loadDataset } from './data/registry.js';
+import { loadUserDataset } from './data/user-datasets.js';
 import { runJob } from './train/run-job.js';
 
 export interface WorkerNodeOptions {
@@ -125,7 +126,8 @@ export class WorkerNode {
     });
     try {
       await collective.start(signal);
-      const dataset = loadDataset(a.spec!.dataset!.name);
+      const datasetName = a.spec!.dataset!.name;
+      const dataset = isBuiltinDataset(datasetName) ? loadDataset(datasetName) : await loadUserDataset(nc, datasetName);
       const { replica, metrics, timeline } = await runJob({
         assignment: a,
         dataset,

@@ -1,6 +1,7 @@
 // syncline.v1.JobService: thin handlers over the scheduler and the stores.
-import type { sendUnaryData, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
-import { JobState, type JobServiceServer, type WatchJobRequest, type WatchJobResponse } from '@syncline/proto';
+import type { sendUnaryData, ServerReadableStream, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import { JobState, datasetInfo, type DatasetUploadHeader, type JobServiceServer, type UploadDatasetRequest, type UploadDatasetResponse, type WatchJobRequest, type WatchJobResponse } from '@syncline/proto';
+import { DatasetStore, MAX_UPLOAD_BYTES, userDatasetInfo } from '../datasets/dataset-store.js';
 import { InvalidRequestError, JobNotFoundError } from '../errors.js';
 import type { JobEvents } from '../job-events.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
@@ -29,6 +30,7 @@ export function jobService(deps: {
   events: JobEvents;
   registry: ModelRegistry;
   timelines: TimelineStore;
+  datasets: DatasetStore;
   httpBase: () => string;
 }): JobServiceServer {
   const getJob = async (jobId: string) => {
@@ -38,7 +40,41 @@ export function jobService(deps: {
   };
 
   return {
-    submitJob: unary(async (req) => ({ job: await deps.scheduler.submit(req.spec) })),
+    submitJob: unary(async (req) => {
+      const name = req.spec?.dataset?.name ?? '';
+      const user = name && !datasetInfo(name) ? await deps.datasets.get(name) : undefined;
+      return { job: await deps.scheduler.submit(req.spec, user ? { [name]: userDatasetInfo(user) } : {}) };
+    }),
+    listDatasets: unary(async () => ({ datasets: await deps.datasets.list() })),
+    uploadDataset(call: ServerReadableStream<UploadDatasetRequest, UploadDatasetResponse>, callback: sendUnaryData<UploadDatasetResponse>) {
+      let header: DatasetUploadHeader | undefined;
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      let failed = false;
+      const fail = (err: unknown) => {
+        if (failed) return;
+        failed = true;
+        callback(toServiceError(err));
+      };
+      call.on('data', (req: UploadDatasetRequest) => {
+        if (failed) return;
+        const part = req.part;
+        if (part?.$case === 'header') {
+          if (header || chunks.length) return fail(new InvalidRequestError('the header must come once, first'));
+          header = part.value;
+        } else if (part?.$case === 'chunk') {
+          if (!header) return fail(new InvalidRequestError('the first UploadDataset message must be the header'));
+          size += part.value.length;
+          if (size > MAX_UPLOAD_BYTES) return fail(new InvalidRequestError(`upload larger than ${MAX_UPLOAD_BYTES} bytes`));
+          chunks.push(part.value);
+        }
+      });
+      call.on('error', fail);
+      call.on('end', () => {
+        if (failed) return;
+        deps.datasets.upload(header, Buffer.concat(chunks)).then((dataset) => callback(null, { dataset }), fail);
+      });
+    },
     getJob: unary(async (req) => ({ job: await getJob(req.jobId) })),
     listJobs: unary(async () => ({ jobs: await deps.store.list() })),
     cancelJob: unary(async (req) => ({ job: await deps.scheduler.cancel(requireJobId(req.jobId)) })),
@@ -80,7 +116,9 @@ export function jobService(deps: {
         },
         (err: unknown) => {
           stop();
-          call.destroy(toServiceError(err) as Error);
+          // grpc-js sends a streaming call's status from an 'error' event; destroy() would end
+          // the stream without one, and the client would wait forever.
+          call.emit('error', toServiceError(err));
         },
       );
     },

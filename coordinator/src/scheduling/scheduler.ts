@@ -12,6 +12,7 @@ import {
   type JobFinished,
   type JobSpec,
   type StepReport,
+  type DatasetInfo,
 } from '@syncline/proto';
 import { JobNotFoundError, JobStateError } from '../errors.js';
 import type { JobEvents } from '../job-events.js';
@@ -56,6 +57,7 @@ export function initialShares(speeds: (number | undefined)[]): number[] {
 }
 
 export function plannedSteps(spec: JobSpec): number {
+  // Datasets are validated by now: trainLimit holds the training examples actually used.
   const t = spec.training!;
   const all = t.epochs * stepsPerEpoch(spec.dataset!.trainLimit, t.globalBatchSize);
   return t.maxSteps > 0 ? Math.min(all, t.maxSteps) : all;
@@ -65,6 +67,8 @@ interface Running {
   generation: number;
   workers: string[];
   lastPersist: number;
+  /** The last step rank 0 reported (the stored one lags by up to metricsPersistIntervalMs). */
+  step: number;
 }
 
 export class Scheduler {
@@ -106,8 +110,9 @@ export class Scheduler {
     });
   }
 
-  submit(spec: JobSpec | undefined): Promise<Job> {
-    const normalized = validateJobSpec(spec);
+  /** `userDatasets`: descriptions of uploaded datasets the spec may name. */
+  submit(spec: JobSpec | undefined, userDatasets: Readonly<Record<string, DatasetInfo>> = {}): Promise<Job> {
+    const normalized = validateJobSpec(spec, userDatasets);
     return this.serial(async () => {
       const now = Date.now();
       const job = Job.fromPartial({
@@ -147,8 +152,9 @@ export class Scheduler {
     return this.serial(async () => {
       const worker = this.opts.pool.remove(workerId);
       const jobId = worker?.jobId;
-      if (jobId && this.running.has(jobId)) {
-        const step = (await this.opts.store.get(jobId))?.lastMetrics?.step ?? 0;
+      const run = jobId === undefined ? undefined : this.running.get(jobId);
+      if (jobId && run) {
+        const step = run.step;
         this.log(`job ${jobId}: worker ${workerId} lost (${reason})`);
         await this.finish(
           jobId,
@@ -164,6 +170,7 @@ export class Scheduler {
   stepReported(workerId: string, report: StepReport): void {
     const run = this.running.get(report.jobId);
     if (!run || run.generation !== report.generation || run.workers[0] !== workerId || !report.metrics) return;
+    run.step = report.metrics.step;
     this.opts.onStep?.();
     // Remember each worker's measured speed: the next job starts from shares in proportion.
     report.metrics.rankSamplesPerSecond.forEach((speed, rank) => {
@@ -238,7 +245,15 @@ export class Scheduler {
       if (worker?.jobId === msg.jobId) worker.jobId = undefined;
       if (run && run.generation === msg.generation) {
         const rank = run.workers.indexOf(workerId);
-        await this.finish(msg.jobId, JobState.JOB_STATE_FAILED, `rank ${rank} (worker ${workerId}) failed: ${msg.error}`, 'another rank failed');
+        // A rank's error speaks of ranks (an all-reduce timeout names the ranks it waited for);
+        // only the coordinator knows which workers those are.
+        const ranks = run.workers.map((id, r) => `${r}=${id}`).join(', ');
+        await this.finish(
+          msg.jobId,
+          JobState.JOB_STATE_FAILED,
+          `rank ${rank} (worker ${workerId}) failed: ${msg.error} (ranks of generation ${run.generation}: ${ranks})`,
+          'another rank failed',
+        );
       }
       await this.scheduleLocked();
     });
@@ -272,7 +287,7 @@ export class Scheduler {
       const generation = job.generation + 1;
       const ids = chosen.map((w) => w.id);
       for (const w of chosen) w.jobId = job.id;
-      this.running.set(job.id, { generation, workers: ids, lastPersist: 0 });
+      this.running.set(job.id, { generation, workers: ids, lastPersist: 0, step: 0 });
       const updated = await this.opts.store.update(job.id, (j) => {
         j.state = JobState.JOB_STATE_RUNNING;
         j.generation = generation;

@@ -33,10 +33,10 @@ const LOSS_OUTPUT: Record<Loss, { activation?: string; classification: boolean }
 /**
  * Returns a normalized copy (defaults filled in) or throws InvalidSpecError naming the first bad field.
  */
-export function validateJobSpec(spec: JobSpec | undefined): JobSpec {
+export function validateJobSpec(spec: JobSpec | undefined, userDatasets: Readonly<Record<string, DatasetInfo>> = {}): JobSpec {
   if (spec === undefined) throw new InvalidSpecError('spec', 'a job spec is required');
   const name = validateName(spec.name);
-  const { dataset, info } = validateDataset(spec.dataset);
+  const { dataset, info } = validateDataset(spec.dataset, userDatasets);
   let model: ModelSpec | undefined;
   let gan: GanSpec | undefined;
   if (spec.model && spec.gan) throw new InvalidSpecError('gan', 'set either model or gan, not both');
@@ -131,10 +131,12 @@ function validateGan(gan: GanSpec, info: DatasetInfo): GanSpec {
   };
 }
 
-function validateDataset(dataset: DatasetSpec | undefined): { dataset: DatasetSpec; info: DatasetInfo } {
+function validateDataset(dataset: DatasetSpec | undefined, userDatasets: Readonly<Record<string, DatasetInfo>>): { dataset: DatasetSpec; info: DatasetInfo } {
   if (dataset === undefined) throw new InvalidSpecError('dataset', 'is required');
-  const info = datasetInfo(dataset.name);
-  if (!info) throw new InvalidSpecError('dataset.name', notOneOf('dataset', dataset.name, Object.keys(BUILTIN_DATASETS)));
+  const info = datasetInfo(dataset.name) ?? (Object.hasOwn(userDatasets, dataset.name) ? userDatasets[dataset.name] : undefined);
+  if (!info) {
+    throw new InvalidSpecError('dataset.name', `${notOneOf('dataset', dataset.name, Object.keys(BUILTIN_DATASETS))} (built in), or the name of an uploaded dataset`);
+  }
   if (!Number.isInteger(dataset.trainLimit) || dataset.trainLimit < 0 || dataset.trainLimit > info.train) {
     throw new InvalidSpecError(
       'dataset.trainLimit',

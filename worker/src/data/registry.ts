@@ -12,6 +12,10 @@ const builtins: Record<string, () => Dataset> = {
   keywords: loadKeywords,
 };
 
+export function isBuiltinDataset(name: string): boolean {
+  return Object.hasOwn(builtins, name);
+}
+
 export function loadDataset(name: string): Dataset {
   const load = Object.hasOwn(builtins, name) ? builtins[name] : undefined;
   if (!load) throw new Error(`unknown dataset ${JSON.stringify(name)}; built-in: ${Object.keys(builtins).join(', ')}`);

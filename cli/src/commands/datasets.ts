@@ -1,0 +1,51 @@
+// `syncline upload <file>` and `syncline datasets`.
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { SynclineClient } from '../client.js';
+
+export interface UploadOptions {
+  name: string;
+  format?: string;
+  classes?: string;
+  labelColumn?: string;
+  targetColumns?: string;
+  inputShape?: string;
+  heldout?: string;
+  coordinator: string;
+}
+
+const numbers = (text: string | undefined) => (text ? text.split(',').map((v) => Number(v.trim())) : []);
+
+export async function upload(file: string, opts: UploadOptions): Promise<void> {
+  const bytes = await readFile(file);
+  const format = opts.format ?? (extname(file).toLowerCase() === '.csv' ? 'csv' : 'tensor');
+  const client = new SynclineClient(opts.coordinator);
+  try {
+    const d = await client.uploadDataset(
+      {
+        name: opts.name,
+        format,
+        inputShape: numbers(opts.inputShape),
+        classes: Number(opts.classes ?? 0),
+        labelColumn: opts.labelColumn ?? '',
+        targetColumns: opts.targetColumns ? opts.targetColumns.split(',').map((c) => c.trim()) : [],
+        heldoutFraction: Number(opts.heldout ?? 0),
+      },
+      bytes,
+    );
+    console.log(`${d.name}  input [${d.inputShape.join(', ')}]  ${d.classes > 0 ? `${d.classes} classes` : `${d.targetSize} targets`}  train ${d.train}  held out ${d.heldout}  sha256 ${d.sha256}`);
+  } finally {
+    client.close();
+  }
+}
+
+export async function datasets(opts: { coordinator: string }): Promise<void> {
+  const client = new SynclineClient(opts.coordinator);
+  try {
+    for (const d of await client.datasets()) {
+      console.log(`${d.name}  input [${d.inputShape.join(', ')}]  ${d.classes > 0 ? `${d.classes} classes` : `${d.targetSize} targets`}  train ${d.train}  held out ${d.heldout}`);
+    }
+  } finally {
+    client.close();
+  }
+}
