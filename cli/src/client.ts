@@ -34,6 +34,17 @@ export class SynclineClient {
     return new Promise((resolve, reject) => this.raw.getTimeline({ jobId }, (err, res) => (err ? reject(err) : resolve(res.traceJson))));
   }
 
+  /** Ranks report their timelines as they finish, rank 0 last or not: waits briefly for all `ranks`. */
+  async completeTimeline(jobId: string, ranks: number, waitMs = 10_000): Promise<Uint8Array> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const bytes = await this.timeline(jobId);
+      const events = (JSON.parse(new TextDecoder().decode(bytes)) as { traceEvents: { ph: string }[] }).traceEvents;
+      if (events.filter((e) => e.ph === 'M').length >= ranks || Date.now() > deadline) return bytes;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
   /** Streams a dataset file to the coordinator in 1 MiB chunks. */
   uploadDataset(header: DatasetUploadHeader, bytes: Uint8Array): Promise<UserDataset> {
     return new Promise((resolve, reject) => {

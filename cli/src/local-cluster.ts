@@ -28,7 +28,10 @@ export interface LocalClusterOptions {
 export interface LocalCluster {
   coordinator: Coordinator;
   natsUrl: string;
+  /** Worker processes; the one at index i joined as worker `local-<i>`. */
   workers: ChildProcess[];
+  /** Starts one more worker process and resolves once it joined; returns its index. */
+  addWorker(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -76,8 +79,10 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       ...(opts.httpPort !== undefined ? { httpPort: opts.httpPort } : {}),
     });
     const sink = opts.workerOutput ?? log;
-    for (let i = 0; i < opts.workers; i++) {
-      const child = spawn(process.execPath, ['--import', 'tsx', workerMain, '--coordinator', coordinator.grpcAddress], {
+    const running = coordinator;
+    const spawnWorker = () => {
+      const i = workers.length;
+      const child = spawn(process.execPath, ['--import', 'tsx', workerMain, '--coordinator', running.grpcAddress], {
         cwd: repoRoot,
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         env: { ...process.env, SYNCLINE_WORKER_ID: `local-${i}`, SYNCLINE_LOG_PRETTY: '1' },
@@ -85,16 +90,32 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       pipeLines(child.stdout, sink);
       pipeLines(child.stderr, sink);
       workers.push(child);
-    }
-    const deadline = Date.now() + 60_000;
-    while (coordinator.workerCount() < opts.workers) {
-      opts.signal?.throwIfAborted();
-      const dead = workers.find((w) => w.exitCode !== null);
-      if (dead) throw new Error(`a worker process exited with code ${dead.exitCode} before joining`);
-      if (Date.now() > deadline) throw new Error(`only ${coordinator.workerCount()} of ${opts.workers} workers joined within 60 s`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return { coordinator, natsUrl, workers, stop };
+      return i;
+    };
+    const joined = async (count: number) => {
+      const deadline = Date.now() + 60_000;
+      while (running.workerCount() < count) {
+        opts.signal?.throwIfAborted();
+        const dead = workers.find((w) => w.exitCode !== null && w.signalCode === null);
+        if (dead) throw new Error(`a worker process exited with code ${dead.exitCode} before joining`);
+        if (Date.now() > deadline) throw new Error(`only ${running.workerCount()} of ${count} workers joined within 60 s`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    for (let i = 0; i < opts.workers; i++) spawnWorker();
+    await joined(opts.workers);
+    const addWorker = async () => {
+      const i = spawnWorker();
+      const deadline = Date.now() + 60_000;
+      while (!running.workerIds().includes(`local-${i}`)) {
+        const child = workers[i]!;
+        if (child.exitCode !== null) throw new Error(`worker process local-${i} exited with code ${child.exitCode} before joining`);
+        if (Date.now() > deadline) throw new Error(`worker local-${i} did not join within 60 s`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return i;
+    };
+    return { coordinator, natsUrl, workers, addWorker, stop };
   } catch (err) {
     await stop();
     throw err;

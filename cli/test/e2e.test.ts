@@ -106,7 +106,7 @@ test.serial('a job with a timeline records every part of every step on both work
     t.true(m.rankSamplesPerSecond.every((s) => s > 0));
     t.true(m.commFraction >= 0 && m.commFraction <= 1);
   }
-  const trace = JSON.parse(new TextDecoder().decode(await client.timeline(job.id))) as { traceEvents: { name: string; ph: string; pid: number; args?: { step?: number } }[] };
+  const trace = JSON.parse(new TextDecoder().decode(await client.completeTimeline(job.id, 2))) as { traceEvents: { name: string; ph: string; pid: number; args?: { step?: number } }[] };
   for (const rank of [0, 1]) {
     const spans = trace.traceEvents.filter((e) => e.pid === rank && e.ph === 'X');
     for (const name of ['data', 'forward/backward', 'all-reduce', 'update']) {

@@ -36,6 +36,8 @@ export interface Coordinator {
   nc: NatsConnection;
   /** Workers with an open Join stream. */
   workerCount(): number;
+  /** Ids of the workers with an open Join stream. */
+  workerIds(): string[];
   stop(): Promise<void>;
 }
 
@@ -101,7 +103,9 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
         }),
     );
     await scheduler.recover();
-    return { grpcAddress: `${host}:${port}`, httpUrl: http.baseUrl, nc, workerCount: () => pool.all().length, stop };
+    scheduler.startTicker();
+    cleanups.push(async () => scheduler.stopTicker());
+    return { grpcAddress: `${host}:${port}`, httpUrl: http.baseUrl, nc, workerCount: () => pool.all().length, workerIds: () => pool.all().map((w) => w.id), stop };
   } catch (err) {
     await stop();
     throw err;

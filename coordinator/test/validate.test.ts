@@ -17,7 +17,7 @@ const MNIST_MLP: JobSpec = {
     metrics: [],
   },
   dataset: { name: 'mnist', trainLimit: 0 },
-  training: { epochs: 5, globalBatchSize: 64, seed: 1, maxSteps: 0, learningRateSchedule: undefined, clipGlobalNorm: 0, fixedShares: false, timeline: false },
+  training: { epochs: 5, globalBatchSize: 64, seed: 1, maxSteps: 0, learningRateSchedule: undefined, clipGlobalNorm: 0, fixedShares: false, timeline: false, checkpointEverySteps: 0 },
   workers: { min: 2, max: 2 },
   communication: undefined,
   gan: undefined,
@@ -57,6 +57,7 @@ test('accepts the MNIST MLP and fills in the full training set', (t) => {
   const normalized = validateJobSpec(input);
   t.deepEqual(normalized, specWith((s) => {
     dataset(s).trainLimit = 8000;
+    training(s).checkpointEverySteps = 100;
     s.communication = { algorithm: 'auto', compression: 'none' };
     dense(s, 0).kernelInitializer = 'glorotUniform';
     dense(s, 1).kernelInitializer = 'glorotUniform';

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { pino } from 'pino';
 import { selectBackend } from './backend.js';
 import { WorkerNode } from './node.js';
+import { JobSessions } from './train/sessions.js';
 
 const program = new Command()
   .name('syncline-worker')
@@ -13,6 +14,13 @@ const program = new Command()
   .parse();
 const opts = program.opts<{ coordinator: string; nats?: string; backend?: string; id?: string }>();
 
+// Started by `syncline up` with an IPC channel: never outlive the process that started us. The
+// channel may have closed already, while this process loaded: the event would not come again.
+if (process.send) {
+  if (!process.connected) process.exit(0);
+  process.on('disconnect', () => process.exit(0));
+}
+
 const backend = await selectBackend(opts.backend);
 // JSON lines for log collectors; SYNCLINE_LOG_PRETTY=1 (set by `syncline up`) prints plain lines.
 const logger = pino({ name: 'syncline-worker', level: process.env.SYNCLINE_LOG_LEVEL ?? 'info' });
@@ -20,8 +28,6 @@ const log = process.env.SYNCLINE_LOG_PRETTY ? (line: string) => console.log(line
 log(`worker pid ${process.pid}: backend ${backend}`);
 
 let stopping = false;
-// Started by `syncline up` with an IPC channel: never outlive the process that started us.
-if (process.send) process.on('disconnect', () => process.exit(0));
 let node: WorkerNode | undefined;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
@@ -33,8 +39,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 // Reconnect with backoff: a restarted coordinator is re-joined, and a running job is abandoned
 // (the coordinator requeues it) rather than finished with nobody to report to.
 let delay = 250;
+// Job state outlives a connection: after a reconnect the worker can go on from it.
+const sessions = new JobSessions();
 while (!stopping) {
-  node = new WorkerNode({ coordinator: opts.coordinator, backend, log, ...(opts.nats ? { natsUrl: opts.nats } : {}), ...(opts.id ? { workerId: opts.id } : {}) });
+  node = new WorkerNode({ coordinator: opts.coordinator, backend, log, sessions, ...(opts.nats ? { natsUrl: opts.nats } : {}), ...(opts.id ? { workerId: opts.id } : {}) });
   try {
     await node.start();
     delay = 250;

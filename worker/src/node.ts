@@ -12,7 +12,24 @@ import { uploadModelFiles } from './artifacts/object-store.js';
 import type { BackendName } from './backend.js';
 import { isBuiltinDataset, loadDataset } from './data/registry.js';
 import { loadUserDataset } from './data/user-datasets.js';
-import { runJob } from './train/run-job.js';
+import { GenerationChangedError, JobCancelledError, CoordinatorLostError } from './errors.js';
+import { runJob, type StateStore } from './train/run-job.js';
+import { JobSessions } from './train/sessions.js';
+
+const STATE_BUCKET = 'syncline_artifacts';
+
+/** Checkpoints and generation states in the JetStream object store. */
+function objectStates(nc: NatsConnection): StateStore {
+  const store = nc.jetstream().views.os(STATE_BUCKET);
+  return {
+    async save(name, bytes) {
+      await (await store).putBlob({ name }, bytes);
+    },
+    async load(name) {
+      return (await (await store).getBlob(name)) ?? undefined;
+    },
+  };
+}
 
 export interface WorkerNodeOptions {
   /** host:port of the coordinator's gRPC endpoint. */
@@ -22,12 +39,16 @@ export interface WorkerNodeOptions {
   natsUrl?: string;
   workerId?: string;
   log?: (line: string) => void;
+  /** Job state kept across generations; share one between the nodes of successive reconnects. */
+  sessions?: JobSessions;
 }
 
 export class WorkerNode {
   private client: WorkerServiceClient | undefined;
   private stream: ClientDuplexStream<JoinRequest, JoinResponse> | undefined;
   private nc: NatsConnection | undefined;
+  /** The NATS connection the welcome starts; assignments wait for it. */
+  private nats: Promise<NatsConnection> | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private current: { jobId: string; controller: AbortController; done: Promise<void> } | undefined;
   private queue: Promise<void> = Promise.resolve();
@@ -36,7 +57,11 @@ export class WorkerNode {
   readonly closed = new Promise<string>((resolve) => (this.closedResolve = resolve));
   id = '';
 
-  constructor(private readonly opts: WorkerNodeOptions) {}
+  private readonly sessions: JobSessions;
+
+  constructor(private readonly opts: WorkerNodeOptions) {
+    this.sessions = opts.sessions ?? new JobSessions();
+  }
 
   private log(line: string): void {
     this.opts.log?.(`[${this.id || 'worker'}] ${line}`);
@@ -55,7 +80,8 @@ export class WorkerNode {
           case 'welcome':
             this.id = msg.value.workerId;
             this.startHeartbeat(msg.value.heartbeatIntervalMs);
-            connectNats(this.opts.natsUrl ?? msg.value.natsUrl, `syncline-worker-${this.id}`).then(
+            this.nats = connectNats(this.opts.natsUrl ?? msg.value.natsUrl, `syncline-worker-${this.id}`);
+            this.nats.then(
               (nc) => {
                 this.nc = nc;
                 this.log(`joined; NATS ${this.opts.natsUrl ?? msg.value.natsUrl}`);
@@ -65,12 +91,17 @@ export class WorkerNode {
             );
             return;
           case 'assignment':
+            // A new generation of the job in hand replaces the running one at once: it is
+            // stuck waiting for a lost peer, or must make room for a new one.
+            if (this.current && !this.current.controller.signal.aborted) {
+              this.current.controller.abort(new GenerationChangedError(msg.value.jobId, msg.value.generation));
+            }
             this.enqueue(msg.value);
             return;
           case 'cancel':
             if (this.current?.jobId === msg.value.jobId) {
               this.log(`job ${msg.value.jobId}: cancelled (${msg.value.reason})`);
-              this.current.controller.abort(new Error(msg.value.reason));
+              this.current.controller.abort(new JobCancelledError(msg.value.jobId, msg.value.reason));
             }
             return;
         }
@@ -99,7 +130,7 @@ export class WorkerNode {
   private onClosed(reason: string): void {
     clearInterval(this.heartbeat);
     // Without the coordinator nobody collects the result: stop training.
-    this.current?.controller.abort(new Error(`lost the coordinator: ${reason}`));
+    this.current?.controller.abort(new CoordinatorLostError(reason));
     this.closedResolve(reason);
   }
 
@@ -112,7 +143,8 @@ export class WorkerNode {
 
   private async train(a: Assignment, signal: AbortSignal): Promise<void> {
     if (signal.aborted) return;
-    const nc = this.nc;
+    // The coordinator assigns work as soon as it has welcomed us, maybe before NATS is connected.
+    const nc = await this.nats;
     if (!nc) throw new Error('no NATS connection');
     this.log(`job ${a.jobId}: rank ${a.rank}/${a.worldSize}, generation ${a.generation}`);
     const collective = new Collective({
@@ -124,6 +156,8 @@ export class WorkerNode {
       timeoutMs: a.allreduceTimeoutSeconds * 1000,
       ...communicationOptions(a.spec?.communication),
     });
+    const session = this.sessions.for(a.jobId);
+    const states = objectStates(nc);
     try {
       await collective.start(signal);
       const datasetName = a.spec!.dataset!.name;
@@ -134,6 +168,9 @@ export class WorkerNode {
         collective,
         signal,
         workerLabel: this.id,
+        session,
+        states,
+        onCheckpoint: (step, object) => this.send({ msg: { $case: 'checkpoint', value: { jobId: a.jobId, generation: a.generation, step, object } } }),
         onStep: (m) => {
           if (a.rank === 0) this.send({ msg: { $case: 'step', value: { jobId: a.jobId, generation: a.generation, metrics: m } } });
         },
@@ -147,13 +184,18 @@ export class WorkerNode {
           artifactPrefix = a.artifactPrefix;
         }
       } finally {
-        replica.dispose();
+        this.sessions.drop(a.jobId);
       }
       this.log(`job ${a.jobId}: done, held-out accuracy ${metrics.accuracy.toFixed(4)}`);
       const trace = Buffer.from(timeline ? JSON.stringify(timeline) : '');
       this.send({ msg: { $case: 'finished', value: { jobId: a.jobId, generation: a.generation, metrics, artifactPrefix, timeline: trace } } });
     } catch (err) {
-      if (signal.aborted) return;
+      if (signal.aborted) {
+        // A new generation or a reconnect goes on from this state; a cancellation frees it.
+        if (signal.reason instanceof JobCancelledError) this.sessions.drop(a.jobId);
+        return;
+      }
+      this.sessions.drop(a.jobId);
       const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       this.log(`job ${a.jobId}: failed: ${message}`);
       this.send({ msg: { $case: 'failed', value: { jobId: a.jobId, generation: a.generation, error: message } } });

@@ -21,7 +21,7 @@ export async function submit(file: string, opts: { watch?: boolean; coordinator:
     }
     const final = await watchWithProgress(client, job.id);
     if (opts.timeline && final.state === JobState.JOB_STATE_SUCCEEDED) {
-      await writeFile(opts.timeline, await completeTimeline(client, job.id, final.workers.length));
+      await writeFile(opts.timeline, await client.completeTimeline(job.id, final.workers.length));
       console.error(`timeline written to ${opts.timeline} (open it in chrome://tracing or Perfetto)`);
     }
     console.log(
@@ -44,15 +44,3 @@ export async function submit(file: string, opts: { watch?: boolean; coordinator:
     client.close();
   }
 }
-
-/** Ranks report their timelines as they finish, rank 0 last or not: wait briefly for all of them. */
-async function completeTimeline(client: SynclineClient, jobId: string, ranks: number): Promise<Uint8Array> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const bytes = await client.timeline(jobId);
-    const events = (JSON.parse(new TextDecoder().decode(bytes)) as { traceEvents: { ph: string }[] }).traceEvents;
-    if (events.filter((e) => e.ph === 'M').length >= ranks || Date.now() > deadline) return bytes;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-

@@ -74,6 +74,9 @@ export function workerService(deps: {
           case 'failed':
             void deps.scheduler.jobFailed(workerId, msg.value);
             return;
+          case 'checkpoint':
+            void deps.scheduler.checkpointSaved(workerId, msg.value);
+            return;
         }
       });
       call.on('end', () => close('stream ended'));

@@ -13,12 +13,13 @@ import {
   type JobSpec,
   type StepReport,
   type DatasetInfo,
+  type CheckpointSaved,
 } from '@syncline/proto';
 import { JobNotFoundError, JobStateError } from '../errors.js';
 import type { JobEvents } from '../job-events.js';
 import { validateJobSpec } from '../spec/validate.js';
 import type { JobStore } from '../store/job-store.js';
-import type { WorkerPool } from './worker-pool.js';
+import type { ConnectedWorker, WorkerPool } from './worker-pool.js';
 
 export interface Publisher {
   /** Registers rank 0's artifacts as the next version of the job's model; returns its reference. */
@@ -69,13 +70,35 @@ interface Running {
   lastPersist: number;
   /** The last step rank 0 reported (the stored one lags by up to metricsPersistIntervalMs). */
   step: number;
+  startedAt: number;
+  /** Some rank reported the end of training: the generation must not change any more. */
+  finishing?: boolean;
 }
+
+/** A running generation is at least this old before idle workers join it. */
+const GROW_AFTER_MS = 3000;
+/** Membership changes after which a job is failed rather than restarted again. */
+const MAX_MEMBERSHIP_CHANGES = 50;
 
 export class Scheduler {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly running = new Map<string, Running>();
 
+  private ticker: NodeJS.Timeout | undefined;
+
   constructor(private readonly opts: SchedulerOptions) {}
+
+  /** Re-checks waiting and growable jobs now and then (a generation becomes old enough to grow). */
+  startTicker(intervalMs = 1000): void {
+    this.ticker = setInterval(() => {
+      if (this.opts.pool.idle().length > 0) void this.serial(() => this.scheduleLocked()).catch((err) => this.log(`scheduling failed: ${String(err)}`));
+    }, intervalMs);
+    this.ticker.unref();
+  }
+
+  stopTicker(): void {
+    clearInterval(this.ticker);
+  }
 
   /** Runs `fn` after every transition already queued, so transitions never interleave. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -101,7 +124,10 @@ export class Scheduler {
         const updated = await this.opts.store.update(job.id, (j) => {
           j.state = JobState.JOB_STATE_PENDING;
           j.workers = [];
-          j.error = `coordinator restarted during generation ${j.generation}; the job restarts from step 0`;
+          j.error =
+            j.checkpointStep > 0
+              ? `coordinator restarted during generation ${j.generation}; the job resumes from its checkpoint at step ${j.checkpointStep}`
+              : `coordinator restarted during generation ${j.generation}; the job restarts from step 0 (no checkpoint yet)`;
         });
         this.log(`job ${job.id}: requeued after coordinator restart`);
         this.announce(updated);
@@ -148,22 +174,65 @@ export class Scheduler {
     return this.serial(() => this.scheduleLocked());
   }
 
+  /**
+   * A worker closed its stream or stopped heartbeating. Its job goes on without it: a new
+   * generation of the survivors (and idle workers, up to the maximum) continues from the last
+   * completed step; with too few workers left the job waits (PENDING) and later resumes from
+   * its last checkpoint. Nothing half-trained is ever published.
+   */
   workerLost(workerId: string, reason: string): Promise<void> {
     return this.serial(async () => {
       const worker = this.opts.pool.remove(workerId);
       const jobId = worker?.jobId;
       const run = jobId === undefined ? undefined : this.running.get(jobId);
       if (jobId && run) {
-        const step = run.step;
-        this.log(`job ${jobId}: worker ${workerId} lost (${reason})`);
-        await this.finish(
-          jobId,
-          JobState.JOB_STATE_FAILED,
-          `worker ${workerId} was lost after step ${step} (${reason}); the job stopped so that no partial model is published`,
-          `worker ${workerId} lost`,
-        );
+        this.log(`job ${jobId}: worker ${workerId} lost after step ${run.step} (${reason})`);
+        const job = await this.opts.store.get(jobId);
+        if (job) await this.recoverFromLoss(job, run, workerId, reason);
       }
       await this.scheduleLocked();
+    });
+  }
+
+  private async recoverFromLoss(job: Job, run: Running, lostId: string, reason: string): Promise<void> {
+    const lost = `worker ${lostId} was lost after step ${run.step} (${reason})`;
+    if (job.membershipChanges >= MAX_MEMBERSHIP_CHANGES) {
+      await this.finish(job.id, JobState.JOB_STATE_FAILED, `${lost}; the job already changed membership ${job.membershipChanges} times, giving up`, 'too many membership changes');
+      return;
+    }
+    const survivors = run.workers
+      .filter((id) => id !== lostId)
+      .map((id) => this.opts.pool.get(id))
+      .filter((w): w is ConnectedWorker => w !== undefined && w.jobId === job.id);
+    const { min, max } = job.spec!.workers!;
+    const candidates = [...survivors, ...this.opts.pool.idle()].slice(0, max);
+    if (candidates.length >= min) {
+      await this.startGeneration(job, candidates, `${lost}; continuing with ${candidates.length}`);
+      return;
+    }
+    // Too few workers: free the survivors and wait; the job resumes from its checkpoint.
+    this.running.delete(job.id);
+    for (const w of survivors) {
+      w.send({ msg: { $case: 'cancel', value: { jobId: job.id, reason: 'waiting for workers' } } });
+      w.jobId = undefined;
+    }
+    const updated = await this.opts.store.update(job.id, (j) => {
+      j.state = JobState.JOB_STATE_PENDING;
+      j.workers = [];
+      j.error = `${lost}; waiting for ${min} workers, then resuming from ${j.checkpointStep > 0 ? `the checkpoint at step ${j.checkpointStep}` : 'step 0 (no checkpoint yet)'}`;
+    });
+    this.announce(updated);
+  }
+
+  /** Rank 0 stored a checkpoint: remember it, so a restart resumes from there. */
+  checkpointSaved(workerId: string, msg: CheckpointSaved): Promise<void> {
+    return this.serial(async () => {
+      const run = this.running.get(msg.jobId);
+      if (!run || run.generation !== msg.generation || run.workers[0] !== workerId) return;
+      await this.opts.store.update(msg.jobId, (j) => {
+        j.checkpointStep = msg.step;
+        j.checkpointObject = msg.object;
+      });
     });
   }
 
@@ -213,6 +282,7 @@ export class Scheduler {
       }
       if (run.workers[0] !== workerId) {
         // Other ranks are done; rank 0 publishes and decides the outcome.
+        run.finishing = true;
         if (worker) worker.jobId = undefined;
         await this.scheduleLocked();
         return;
@@ -277,42 +347,65 @@ export class Scheduler {
     return updated;
   }
 
+  /**
+   * Puts `chosen` on the job as a new generation; the first is rank 0. A worker that trained
+   * the previous generation goes on from its own state, handed to the others by rank 0; rank 0
+   * without one starts from the job's last checkpoint.
+   */
+  private async startGeneration(job: Job, chosen: ConnectedWorker[], why: string): Promise<void> {
+    const generation = job.generation + 1;
+    const ids = chosen.map((w) => w.id);
+    for (const w of chosen) w.jobId = job.id;
+    this.running.set(job.id, { generation, workers: ids, lastPersist: 0, step: job.checkpointStep, startedAt: Date.now() });
+    const changed = job.generation > 0;
+    const updated = await this.opts.store.update(job.id, (j) => {
+      j.state = JobState.JOB_STATE_RUNNING;
+      j.generation = generation;
+      j.workers = ids;
+      if (changed) j.membershipChanges += 1;
+    });
+    this.log(`job ${job.id}: running on ${ids.length} workers (generation ${generation}${why ? `: ${why}` : ''})`);
+    const shares = initialShares(chosen.map((w) => w.samplesPerSecond));
+    chosen.forEach((w, rank) => {
+      w.send({
+        msg: {
+          $case: 'assignment',
+          value: {
+            jobId: job.id,
+            spec: job.spec,
+            rank,
+            worldSize: chosen.length,
+            generation,
+            shares,
+            artifactPrefix: `jobs/${job.id}/g${generation}`,
+            allreduceTimeoutSeconds: this.opts.allreduceTimeoutSeconds,
+            checkpoint: job.checkpointStep > 0 ? job.checkpointObject : '',
+            checkpointObject: `jobs/${job.id}/checkpoint`,
+          },
+        },
+      });
+    });
+    this.announce(updated);
+  }
+
   private async scheduleLocked(): Promise<void> {
-    const pending = (await this.opts.store.list()).filter((j) => j.state === JobState.JOB_STATE_PENDING);
-    for (const job of pending) {
+    const jobs = await this.opts.store.list();
+    for (const job of jobs.filter((j) => j.state === JobState.JOB_STATE_PENDING)) {
       const idle = this.opts.pool.idle();
       const { min, max } = job.spec!.workers!;
       if (idle.length < min) continue;
-      const chosen = idle.slice(0, max);
-      const generation = job.generation + 1;
-      const ids = chosen.map((w) => w.id);
-      for (const w of chosen) w.jobId = job.id;
-      this.running.set(job.id, { generation, workers: ids, lastPersist: 0, step: 0 });
-      const updated = await this.opts.store.update(job.id, (j) => {
-        j.state = JobState.JOB_STATE_RUNNING;
-        j.generation = generation;
-        j.workers = ids;
-      });
-      this.log(`job ${job.id}: running on ${ids.length} workers (generation ${generation})`);
-      const shares = initialShares(chosen.map((w) => w.samplesPerSecond));
-      chosen.forEach((w, rank) => {
-        w.send({
-          msg: {
-            $case: 'assignment',
-            value: {
-              jobId: job.id,
-              spec: job.spec,
-              rank,
-              worldSize: chosen.length,
-              generation,
-              shares,
-              artifactPrefix: `jobs/${job.id}/g${generation}`,
-              allreduceTimeoutSeconds: this.opts.allreduceTimeoutSeconds,
-            },
-          },
-        });
-      });
-      this.announce(updated);
+      await this.startGeneration(job, idle.slice(0, max), job.generation > 0 ? 'resumed' : '');
+    }
+    // Elastic growth: a running job below its maximum takes idle workers in a new generation,
+    // once its current generation has run for a while (so joins in a burst become one change).
+    for (const job of jobs.filter((j) => j.state === JobState.JOB_STATE_RUNNING)) {
+      const run = this.running.get(job.id);
+      const max = job.spec!.workers!.max;
+      if (!run || run.finishing || run.workers.length >= max || Date.now() - run.startedAt < GROW_AFTER_MS) continue;
+      const idle = this.opts.pool.idle().filter((w) => !run.workers.includes(w.id));
+      if (idle.length === 0) continue;
+      const current = run.workers.map((id) => this.opts.pool.get(id)).filter((w): w is ConnectedWorker => w !== undefined);
+      await this.startGeneration(job, [...current, ...idle].slice(0, max), `${Math.min(idle.length, max - current.length)} worker(s) joined`);
     }
   }
 }

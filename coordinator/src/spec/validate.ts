@@ -157,6 +157,7 @@ function validateTraining(training: TrainingSpec | undefined): TrainingSpec {
     clipGlobalNorm: training.clipGlobalNorm === 0 ? 0 : numberIn('training.clipGlobalNorm', training.clipGlobalNorm, Number.MIN_VALUE, Number.MAX_VALUE),
     fixedShares: training.fixedShares,
     timeline: training.timeline,
+    checkpointEverySteps: training.checkpointEverySteps === 0 ? 100 : integerIn('training.checkpointEverySteps', training.checkpointEverySteps, 1, UINT32_MAX),
   };
 }
 

@@ -7,7 +7,8 @@ import type { JobSpec } from '@syncline/proto';
 import type { DatasetShape, Split } from '../data/dataset.js';
 import { buildModel, trainableVariables } from '../model/build.js';
 import { baseLearningRate, buildOptimizer, setLearningRate } from '../model/optimizer.js';
-import { VariableSet, type AllReduce, type Evaluation, type Replica, type StepStats } from './trainer.js';
+import type { OptimizerTensor } from './checkpoint.js';
+import { VariableSet, optimizerState, restoreOptimizer, type AllReduce, type Evaluation, type Replica, type StepStats } from './trainer.js';
 
 const EPS = 1e-7;
 
@@ -150,6 +151,20 @@ export class GanTrainer implements Replica {
 
   publishedModel(): tf.LayersModel {
     return this.generator;
+  }
+
+  async optimizerStates(): Promise<OptimizerTensor[][]> {
+    return [await optimizerState(this.gOptimizer), await optimizerState(this.dOptimizer)];
+  }
+
+  async restoreOptimizers(states: OptimizerTensor[][]): Promise<void> {
+    await restoreOptimizer(this.gOptimizer, states[0] ?? []);
+    await restoreOptimizer(this.dOptimizer, states[1] ?? []);
+  }
+
+  resumedAt(step: number): void {
+    // The noise sequence continues where the state left it.
+    this.steps = step;
   }
 
   dispose(): void {

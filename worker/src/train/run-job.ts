@@ -5,6 +5,7 @@ import type { Collective } from '../allreduce/collective.js';
 import { gatherRows, limitSplit, type Dataset } from '../data/dataset.js';
 import { scheduleFactor } from '../model/schedule.js';
 import { ShareBalancer } from './balance.js';
+import { decodeState, encodeState } from './checkpoint.js';
 import { GanTrainer } from './gan-trainer.js';
 import { Timeline, type TraceEvent } from './timeline.js';
 import { Trainer, type Replica } from './trainer.js';
@@ -18,6 +19,26 @@ export interface RunJobOptions {
   onStep?: (metrics: StepMetrics) => void;
   /** Names this worker's track in the timeline. */
   workerLabel?: string;
+  /**
+   * This worker's state of the job, kept across generations: the replica and its completed
+   * steps. runJob creates the replica when there is none and advances `step` after every
+   * completed step, so a worker whose generation ends keeps a consistent state to go on from.
+   */
+  session?: JobSession;
+  /** Where checkpoints and the state of a new generation are exchanged (the object store). */
+  states?: StateStore;
+  /** Called on rank 0 after each periodic checkpoint. */
+  onCheckpoint?: (step: number, object: string) => void;
+}
+
+export interface JobSession {
+  replica?: Replica;
+  step: number;
+}
+
+export interface StateStore {
+  save(name: string, bytes: Uint8Array): Promise<void>;
+  load(name: string): Promise<Uint8Array | undefined>;
 }
 
 export interface RunJobResult {
@@ -32,8 +53,56 @@ export function createReplica(assignment: Assignment, dataset: Dataset): Replica
   return spec.gan ? new GanTrainer(spec, dataset, assignment.rank) : new Trainer(spec, dataset);
 }
 
-/** Tag of the initial-weights broadcast; steps use their own numbers. */
-const INITIAL_WEIGHTS = 0;
+/** Tag of the broadcast that starts a generation; steps use their own numbers. */
+const START = 0;
+
+async function saveState(store: StateStore, name: string, replica: Replica, step: number): Promise<void> {
+  await store.save(name, encodeState({ step, weights: replica.getWeights(), optimizers: await replica.optimizerStates() }));
+}
+
+async function restoreState(replica: Replica, bytes: Uint8Array): Promise<number> {
+  const state = decodeState(bytes);
+  replica.setWeights(state.weights);
+  await replica.restoreOptimizers(state.optimizers);
+  replica.resumedAt(state.step);
+  return state.step;
+}
+
+/**
+ * Brings every replica of a generation to one consistent state and returns its step.
+ * Generation 1 of a new job: rank 0's initial weights, broadcast. Later generations (workers
+ * lost or added, a restart): rank 0's state — its own from the previous generation, else the
+ * job's last checkpoint, else a fresh start — stored and loaded by everyone, weights and
+ * optimizer state alike. Survivors of a generation may differ by one step (a peer died
+ * between delivering its last chunks to some ranks and not others); adopting rank 0's state
+ * makes them identical again.
+ */
+async function startGeneration(opts: RunJobOptions, session: JobSession, replica: Replica): Promise<number> {
+  const { assignment: a, collective, signal } = opts;
+  const fresh = a.generation === 1 && !a.checkpoint;
+  if (fresh || !opts.states) {
+    const initial = await collective.broadcast(a.rank === 0 ? replica.getWeights() : null, replica.weightLength, 0, START, signal);
+    if (a.rank !== 0) replica.setWeights(initial);
+    return 0;
+  }
+  const resync = `jobs/${a.jobId}/g${a.generation}/start`;
+  if (a.rank === 0) {
+    let step = session.replica === replica ? session.step : 0;
+    if (step === 0 && a.checkpoint) {
+      const bytes = await opts.states.load(a.checkpoint);
+      if (bytes) step = await restoreState(replica, bytes);
+    }
+    await saveState(opts.states, resync, replica, step);
+    await collective.broadcast(Float32Array.of(step), 1, 0, START, signal);
+    return step;
+  }
+  const [step] = await collective.broadcast(null, 1, 0, START, signal);
+  const bytes = await opts.states.load(resync);
+  if (!bytes) throw new Error(`the state of generation ${a.generation} is missing from the object store`);
+  const restored = await restoreState(replica, bytes);
+  if (restored !== step) throw new Error(`generation ${a.generation} state is for step ${restored}, rank 0 announced ${step}`);
+  return restored;
+}
 
 export function totalSteps(assignment: Assignment, trainCount: number): number {
   const training = assignment.spec!.training!;
@@ -51,17 +120,13 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
   const perEpoch = stepsPerEpoch(train.count, batchSize);
   const started = performance.now();
 
-  const replica = createReplica(assignment, dataset);
+  const session = opts.session ?? { step: 0 };
+  const replica = session.replica ?? createReplica(assignment, dataset);
   try {
-    // Every replica starts from rank 0's weights, whatever its own initialiser produced.
-    const initial = await collective.broadcast(
-      assignment.rank === 0 ? replica.getWeights() : null,
-      replica.weightLength,
-      0,
-      INITIAL_WEIGHTS,
-      signal,
-    );
-    if (assignment.rank !== 0) replica.setWeights(initial);
+    const startStep = await startGeneration(opts, session, replica);
+    session.replica = replica;
+    session.step = startStep;
+    const checkpointEvery = spec.training.checkpointEverySteps || 100;
 
     let order: Uint32Array | undefined;
     let orderEpoch = -1;
@@ -73,7 +138,7 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
     const world = assignment.worldSize;
     const balancer = new ShareBalancer(assignment.shares);
     const timeline = spec.training.timeline ? new Timeline(assignment.rank, opts.workerLabel ?? `rank ${assignment.rank}`) : undefined;
-    for (let step = 0; step < steps; step++) {
+    for (let step = startStep; step < steps; step++) {
       signal?.throwIfAborted();
       const stepStart = performance.now();
       const wallStart = Timeline.now();
@@ -115,6 +180,11 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
         return summed.subarray(0, buffer.length);
       });
       timeline?.span('update', phaseStart, Timeline.now(), step + 1);
+      session.step = step + 1;
+      if (assignment.rank === 0 && opts.states && assignment.checkpointObject && session.step % checkpointEvery === 0 && session.step < steps) {
+        await saveState(opts.states, assignment.checkpointObject, replica, session.step);
+        opts.onCheckpoint?.(session.step, assignment.checkpointObject);
+      }
       if (!spec.training.fixedShares && msPerSample) balancer.observe(msPerSample);
       epochLoss += stats.loss * stats.samples;
       epochCorrect += stats.accuracy * stats.samples;
@@ -156,7 +226,8 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
       },
     };
   } catch (err) {
-    replica.dispose();
+    // The caller decides whether the state lives on (a new generation of the same job) or goes.
+    session.replica = replica;
     throw err;
   }
 }

@@ -9,6 +9,20 @@ import type { DatasetShape, Split } from '../data/dataset.js';
 import { buildModel, trainableVariables } from '../model/build.js';
 import { absoluteErrorSum, correctCount, lossFunction } from '../model/loss.js';
 import { baseLearningRate, buildOptimizer, setLearningRate } from '../model/optimizer.js';
+import type { OptimizerTensor } from './checkpoint.js';
+
+/** An optimizer's state tensors, in its own order (iterations first). */
+export async function optimizerState(optimizer: tf.Optimizer): Promise<OptimizerTensor[]> {
+  const weights = await optimizer.getWeights();
+  return weights.map((w) => ({ shape: [...w.tensor.shape], values: Float32Array.from(w.tensor.dataSync()) }));
+}
+
+/** Restores by position: TF.js optimizers match their slots to variables by index, not name. */
+export async function restoreOptimizer(optimizer: tf.Optimizer, state: OptimizerTensor[]): Promise<void> {
+  const tensors = state.map((t, i) => ({ name: `slot${i}`, tensor: tf.tensor(t.values, t.shape) }));
+  await optimizer.setWeights(tensors);
+  tf.dispose(tensors.map((t) => t.tensor));
+}
 
 export const STATS = 4;
 
@@ -42,6 +56,11 @@ export interface Replica {
   /** One synchronous step on this replica's `count` samples. */
   step(x: Float32Array, y: Float32Array, count: number, learningRateFactor: number, allReduce: AllReduce): Promise<StepStats>;
   evaluate(split: Split): Evaluation;
+  /** Every optimizer's state, for checkpoints and for replicas joining a later generation. */
+  optimizerStates(): Promise<OptimizerTensor[][]>;
+  restoreOptimizers(states: OptimizerTensor[][]): Promise<void>;
+  /** Tells the replica it continues after `step` completed steps (restored state). */
+  resumedAt(step: number): void;
   /** The model to publish. */
   publishedModel(): tf.LayersModel;
   dispose(): void;
@@ -51,6 +70,7 @@ export interface Replica {
 export class VariableSet {
   readonly sizes: number[];
   readonly length: number;
+  private scratch: Float32Array | undefined;
 
   constructor(readonly variables: tf.Variable[]) {
     this.sizes = variables.map((v) => v.size);
@@ -70,9 +90,14 @@ export class VariableSet {
   /**
    * The mean gradients from an all-reduced sum: divided by the global sample count and, when
    * `clipNorm` > 0, scaled down to that global L2 norm (computed in float64, the same on every replica).
+   * Apply and dispose them before the next call: they may share its buffer.
    */
   meanGradients(summed: Float32Array, samples: number, clipNorm: number, at = 0): tf.NamedTensorMap {
-    const mean = new Float32Array(this.length);
+    // One scratch buffer for every step: a fresh 4-bytes-per-weight array costs page faults
+    // on first touch, 5x the division loop itself. The cpu backend keeps the array of a
+    // tensor made from it, so callers apply and dispose the result before the next call.
+    this.scratch ??= new Float32Array(this.length);
+    const mean = this.scratch;
     for (let i = 0; i < this.length; i++) mean[i] = summed[at + i]! / samples;
     if (clipNorm > 0) {
       let sq = 0;
@@ -244,6 +269,18 @@ export class Trainer implements Replica {
 
   publishedModel(): tf.LayersModel {
     return this.model;
+  }
+
+  async optimizerStates(): Promise<OptimizerTensor[][]> {
+    return [await optimizerState(this.optimizer)];
+  }
+
+  async restoreOptimizers(states: OptimizerTensor[][]): Promise<void> {
+    await restoreOptimizer(this.optimizer, states[0] ?? []);
+  }
+
+  resumedAt(): void {
+    // Nothing depends on the step count besides the optimizer, restored with its state.
   }
 
   dispose(): void {

@@ -87,6 +87,11 @@ export interface Job {
   result: FinalMetrics | undefined;
   model: ModelRef | undefined;
   totalSteps: number;
+  /** The job's last checkpoint: completed steps, and where it is stored. */
+  checkpointStep: number;
+  checkpointObject: string;
+  /** Generations started after losing or gaining workers. */
+  membershipChanges: number;
 }
 
 /** StepMetrics describe one synchronous training step over all workers. */
@@ -151,6 +156,9 @@ function createBaseJob(): Job {
     result: undefined,
     model: undefined,
     totalSteps: 0,
+    checkpointStep: 0,
+    checkpointObject: "",
+    membershipChanges: 0,
   };
 }
 
@@ -191,6 +199,15 @@ export const Job: MessageFns<Job> = {
     }
     if (message.totalSteps !== 0) {
       writer.uint32(96).uint32(message.totalSteps);
+    }
+    if (message.checkpointStep !== 0) {
+      writer.uint32(104).uint32(message.checkpointStep);
+    }
+    if (message.checkpointObject !== "") {
+      writer.uint32(114).string(message.checkpointObject);
+    }
+    if (message.membershipChanges !== 0) {
+      writer.uint32(120).uint32(message.membershipChanges);
     }
     return writer;
   },
@@ -304,6 +321,30 @@ export const Job: MessageFns<Job> = {
             message.totalSteps = reader.uint32();
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.checkpointStep = reader.uint32();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.checkpointObject = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.membershipChanges = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -346,6 +387,21 @@ export const Job: MessageFns<Job> = {
         : isSet(object.total_steps)
         ? globalThis.Number(object.total_steps)
         : 0,
+      checkpointStep: isSet(object.checkpointStep)
+        ? globalThis.Number(object.checkpointStep)
+        : isSet(object.checkpoint_step)
+        ? globalThis.Number(object.checkpoint_step)
+        : 0,
+      checkpointObject: isSet(object.checkpointObject)
+        ? globalThis.String(object.checkpointObject)
+        : isSet(object.checkpoint_object)
+        ? globalThis.String(object.checkpoint_object)
+        : "",
+      membershipChanges: isSet(object.membershipChanges)
+        ? globalThis.Number(object.membershipChanges)
+        : isSet(object.membership_changes)
+        ? globalThis.Number(object.membership_changes)
+        : 0,
     };
   },
 
@@ -387,6 +443,15 @@ export const Job: MessageFns<Job> = {
     if (message.totalSteps !== 0) {
       obj.totalSteps = Math.round(message.totalSteps);
     }
+    if (message.checkpointStep !== 0) {
+      obj.checkpointStep = Math.round(message.checkpointStep);
+    }
+    if (message.checkpointObject !== "") {
+      obj.checkpointObject = message.checkpointObject;
+    }
+    if (message.membershipChanges !== 0) {
+      obj.membershipChanges = Math.round(message.membershipChanges);
+    }
     return obj;
   },
 
@@ -413,6 +478,9 @@ export const Job: MessageFns<Job> = {
       ? ModelRef.fromPartial(object.model)
       : undefined;
     message.totalSteps = object.totalSteps ?? 0;
+    message.checkpointStep = object.checkpointStep ?? 0;
+    message.checkpointObject = object.checkpointObject ?? "";
+    message.membershipChanges = object.membershipChanges ?? 0;
     return message;
   },
 };

@@ -213,6 +213,11 @@ export interface TrainingSpec {
   fixedShares: boolean;
   /** Record a per-step timeline (Chrome trace format), fetched with `syncline submit --timeline`. */
   timeline: boolean;
+  /**
+   * Rank 0 stores the job's state (weights, optimizer state, step) every this many steps,
+   * for a restart when every worker is lost or the coordinator restarts (0 means 100).
+   */
+  checkpointEverySteps: number;
 }
 
 /** LearningRateSchedule scales the optimizer's learning rate by step; none set means constant. */
@@ -2550,6 +2555,7 @@ function createBaseTrainingSpec(): TrainingSpec {
     clipGlobalNorm: 0,
     fixedShares: false,
     timeline: false,
+    checkpointEverySteps: 0,
   };
 }
 
@@ -2578,6 +2584,9 @@ export const TrainingSpec: MessageFns<TrainingSpec> = {
     }
     if (message.timeline !== false) {
       writer.uint32(64).bool(message.timeline);
+    }
+    if (message.checkpointEverySteps !== 0) {
+      writer.uint32(72).uint32(message.checkpointEverySteps);
     }
     return writer;
   },
@@ -2659,6 +2668,14 @@ export const TrainingSpec: MessageFns<TrainingSpec> = {
             message.timeline = reader.bool();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.checkpointEverySteps = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2701,6 +2718,11 @@ export const TrainingSpec: MessageFns<TrainingSpec> = {
         ? globalThis.Boolean(object.fixed_shares)
         : false,
       timeline: isSet(object.timeline) ? globalThis.Boolean(object.timeline) : false,
+      checkpointEverySteps: isSet(object.checkpointEverySteps)
+        ? globalThis.Number(object.checkpointEverySteps)
+        : isSet(object.checkpoint_every_steps)
+        ? globalThis.Number(object.checkpoint_every_steps)
+        : 0,
     };
   },
 
@@ -2730,6 +2752,9 @@ export const TrainingSpec: MessageFns<TrainingSpec> = {
     if (message.timeline !== false) {
       obj.timeline = message.timeline;
     }
+    if (message.checkpointEverySteps !== 0) {
+      obj.checkpointEverySteps = Math.round(message.checkpointEverySteps);
+    }
     return obj;
   },
 
@@ -2748,6 +2773,7 @@ export const TrainingSpec: MessageFns<TrainingSpec> = {
     message.clipGlobalNorm = object.clipGlobalNorm ?? 0;
     message.fixedShares = object.fixedShares ?? false;
     message.timeline = object.timeline ?? false;
+    message.checkpointEverySteps = object.checkpointEverySteps ?? 0;
     return message;
   },
 };

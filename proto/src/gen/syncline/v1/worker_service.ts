@@ -32,7 +32,17 @@ export interface JoinRequest {
     | { $case: "step"; value: StepReport }
     | { $case: "finished"; value: JobFinished }
     | { $case: "failed"; value: JobFailed }
+    | { $case: "checkpoint"; value: CheckpointSaved }
     | undefined;
+}
+
+/** CheckpointSaved says that rank 0 stored the job's state after `step` completed steps. */
+export interface CheckpointSaved {
+  jobId: string;
+  generation: number;
+  step: number;
+  /** Object-store name of the checkpoint. */
+  object: string;
 }
 
 /** WorkerHello opens the stream with the worker's identity and capabilities. */
@@ -106,6 +116,13 @@ export interface Assignment {
   artifactPrefix: string;
   /** Seconds an all-reduce may wait for a peer before the step fails. */
   allreduceTimeoutSeconds: number;
+  /**
+   * Where rank 0 resumes from when it holds no newer state of the job in memory: the
+   * object-store name of the job's last checkpoint ("" means from the start).
+   */
+  checkpoint: string;
+  /** Object-store name under which rank 0 keeps the job's periodic checkpoint. */
+  checkpointObject: string;
 }
 
 /** CancelAssignment tells a worker to stop a job. */
@@ -135,6 +152,9 @@ export const JoinRequest: MessageFns<JoinRequest> = {
         break;
       case "failed":
         JobFailed.encode(message.msg.value, writer.uint32(42).fork()).join();
+        break;
+      case "checkpoint":
+        CheckpointSaved.encode(message.msg.value, writer.uint32(50).fork()).join();
         break;
     }
     return writer;
@@ -193,6 +213,14 @@ export const JoinRequest: MessageFns<JoinRequest> = {
             message.msg = { $case: "failed", value: JobFailed.decode(reader, reader.uint32()) };
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.msg = { $case: "checkpoint", value: CheckpointSaved.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -217,6 +245,8 @@ export const JoinRequest: MessageFns<JoinRequest> = {
         ? { $case: "finished", value: JobFinished.fromJSON(object.finished) }
         : isSet(object.failed)
         ? { $case: "failed", value: JobFailed.fromJSON(object.failed) }
+        : isSet(object.checkpoint)
+        ? { $case: "checkpoint", value: CheckpointSaved.fromJSON(object.checkpoint) }
         : undefined,
     };
   },
@@ -233,6 +263,8 @@ export const JoinRequest: MessageFns<JoinRequest> = {
       obj.finished = JobFinished.toJSON(message.msg.value);
     } else if (message.msg?.$case === "failed") {
       obj.failed = JobFailed.toJSON(message.msg.value);
+    } else if (message.msg?.$case === "checkpoint") {
+      obj.checkpoint = CheckpointSaved.toJSON(message.msg.value);
     }
     return obj;
   },
@@ -273,7 +305,134 @@ export const JoinRequest: MessageFns<JoinRequest> = {
         }
         break;
       }
+      case "checkpoint": {
+        if (object.msg?.value !== undefined && object.msg?.value !== null) {
+          message.msg = { $case: "checkpoint", value: CheckpointSaved.fromPartial(object.msg.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseCheckpointSaved(): CheckpointSaved {
+  return { jobId: "", generation: 0, step: 0, object: "" };
+}
+
+export const CheckpointSaved: MessageFns<CheckpointSaved> = {
+  encode(message: CheckpointSaved, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobId !== "") {
+      writer.uint32(10).string(message.jobId);
+    }
+    if (message.generation !== 0) {
+      writer.uint32(16).uint32(message.generation);
+    }
+    if (message.step !== 0) {
+      writer.uint32(24).uint32(message.step);
+    }
+    if (message.object !== "") {
+      writer.uint32(34).string(message.object);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CheckpointSaved {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckpointSaved();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jobId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.generation = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.step = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.object = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CheckpointSaved {
+    return {
+      jobId: isSet(object.jobId)
+        ? globalThis.String(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.String(object.job_id)
+        : "",
+      generation: isSet(object.generation) ? globalThis.Number(object.generation) : 0,
+      step: isSet(object.step) ? globalThis.Number(object.step) : 0,
+      object: isSet(object.object) ? globalThis.String(object.object) : "",
+    };
+  },
+
+  toJSON(message: CheckpointSaved): unknown {
+    const obj: any = {};
+    if (message.jobId !== "") {
+      obj.jobId = message.jobId;
+    }
+    if (message.generation !== 0) {
+      obj.generation = Math.round(message.generation);
+    }
+    if (message.step !== 0) {
+      obj.step = Math.round(message.step);
+    }
+    if (message.object !== "") {
+      obj.object = message.object;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CheckpointSaved>): CheckpointSaved {
+    return CheckpointSaved.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CheckpointSaved>): CheckpointSaved {
+    const message = createBaseCheckpointSaved();
+    message.jobId = object.jobId ?? "";
+    message.generation = object.generation ?? 0;
+    message.step = object.step ?? 0;
+    message.object = object.object ?? "";
     return message;
   },
 };
@@ -1051,6 +1210,8 @@ function createBaseAssignment(): Assignment {
     shares: [],
     artifactPrefix: "",
     allreduceTimeoutSeconds: 0,
+    checkpoint: "",
+    checkpointObject: "",
   };
 }
 
@@ -1083,6 +1244,12 @@ export const Assignment: MessageFns<Assignment> = {
     }
     if (message.allreduceTimeoutSeconds !== 0) {
       writer.uint32(64).uint32(message.allreduceTimeoutSeconds);
+    }
+    if (message.checkpoint !== "") {
+      writer.uint32(74).string(message.checkpoint);
+    }
+    if (message.checkpointObject !== "") {
+      writer.uint32(82).string(message.checkpointObject);
     }
     return writer;
   },
@@ -1174,6 +1341,22 @@ export const Assignment: MessageFns<Assignment> = {
             message.allreduceTimeoutSeconds = reader.uint32();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.checkpoint = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.checkpointObject = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1212,6 +1395,12 @@ export const Assignment: MessageFns<Assignment> = {
         : isSet(object.allreduce_timeout_seconds)
         ? globalThis.Number(object.allreduce_timeout_seconds)
         : 0,
+      checkpoint: isSet(object.checkpoint) ? globalThis.String(object.checkpoint) : "",
+      checkpointObject: isSet(object.checkpointObject)
+        ? globalThis.String(object.checkpointObject)
+        : isSet(object.checkpoint_object)
+        ? globalThis.String(object.checkpoint_object)
+        : "",
     };
   },
 
@@ -1241,6 +1430,12 @@ export const Assignment: MessageFns<Assignment> = {
     if (message.allreduceTimeoutSeconds !== 0) {
       obj.allreduceTimeoutSeconds = Math.round(message.allreduceTimeoutSeconds);
     }
+    if (message.checkpoint !== "") {
+      obj.checkpoint = message.checkpoint;
+    }
+    if (message.checkpointObject !== "") {
+      obj.checkpointObject = message.checkpointObject;
+    }
     return obj;
   },
 
@@ -1257,6 +1452,8 @@ export const Assignment: MessageFns<Assignment> = {
     message.shares = object.shares?.map((e) => e) || [];
     message.artifactPrefix = object.artifactPrefix ?? "";
     message.allreduceTimeoutSeconds = object.allreduceTimeoutSeconds ?? 0;
+    message.checkpoint = object.checkpoint ?? "";
+    message.checkpointObject = object.checkpointObject ?? "";
     return message;
   },
 };
