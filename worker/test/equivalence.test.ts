@@ -84,7 +84,7 @@ async function distributed(t: { context: { nats: NatsServer } }, shares: number[
     await Promise.all(collectives.map((c) => c.start()));
     const results = await Promise.all(
       collectives.map((collective, rank) => {
-        const assignment: Assignment = { jobId, spec: spec(), rank, worldSize: shares.length, generation: 1, shares, artifactPrefix: '', allreduceTimeoutSeconds: 20 };
+        const assignment: Assignment = { jobId, spec: spec(), rank, worldSize: shares.length, generation: 1, shares, artifactPrefix: '', allreduceTimeoutSeconds: 20, checkpoint: '', checkpointObject: '' };
         return runJob({ assignment, dataset: loadMnist(), collective });
       }),
     );

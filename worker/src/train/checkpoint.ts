@@ -55,8 +55,9 @@ export function decodeState(bytes: Uint8Array): ReplicaState {
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + length))) as Header;
   if (header.format !== 'syncline-checkpoint' || header.version !== 1) throw new Error('not a Syncline checkpoint (version 1)');
   const start = 4 + length + ((4 - ((4 + length) % 4)) % 4);
-  // Copy: the bytes may not be 4-byte aligned in their buffer.
-  const floats = new Float32Array(bytes.slice(start).buffer);
+  // Copy: the bytes may not be 4-byte aligned in their buffer. (Not with slice(): on a Node Buffer,
+  // which NATS hands out, slice() is a view of the whole underlying buffer, not a copy.)
+  const floats = new Float32Array(new Uint8Array(bytes.subarray(start)).buffer);
   let at = 0;
   const take = (n: number) => {
     if (at + n > floats.length) throw new Error('checkpoint is truncated');
