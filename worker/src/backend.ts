@@ -1,6 +1,7 @@
 // Picks the fastest TF.js backend present: tensorflow (tfjs-node, optional), then wasm, then cpu.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { registerTrainingKernels } from './kernels/register.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -8,6 +9,8 @@ interface BackendStrategy {
   name: BackendName;
   /** Loads what the backend needs; false when it is not available here. */
   enabled(): Promise<boolean>;
+  /** Runs once the backend is initialised (e.g. registers our training kernels). */
+  prepare?(): void;
 }
 
 const strategies: BackendStrategy[] = [
@@ -26,7 +29,7 @@ const strategies: BackendStrategy[] = [
       }
     },
   },
-  { name: 'wasm', enabled: async () => true },
+  { name: 'wasm', enabled: async () => true, prepare: () => registerTrainingKernels('wasm') },
   { name: 'cpu', enabled: async () => true },
 ];
 
@@ -43,6 +46,7 @@ export async function selectBackend(preferred: string | undefined = process.env.
     if (!(await strategy.enabled())) continue;
     if (await tf.setBackend(strategy.name)) {
       await tf.ready();
+      strategy.prepare?.();
       return strategy.name;
     }
   }
