@@ -1,4 +1,5 @@
-// Picks the fastest TF.js backend present: tensorflow (tfjs-node, optional), then wasm, then cpu.
+// Picks the fastest TF.js backend present: tensorflow (tfjs-node-gpu or tfjs-node, optional),
+// then wasm (with our training kernels), then cpu.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerTrainingKernels } from './kernels/register.js';
@@ -17,16 +18,18 @@ const strategies: BackendStrategy[] = [
   {
     name: 'tensorflow',
     async enabled() {
-      // tfjs-node downloads libtensorflow at install time and cannot install everywhere;
-      // it is an optional peer, loaded only when present. The specifier is kept in a
-      // variable so the type checker does not insist on the package.
-      const optionalPackage = '@tensorflow/tfjs-node';
-      try {
-        await import(optionalPackage);
-        return true;
-      } catch {
-        return false;
+      // tfjs-node(-gpu) downloads libtensorflow at install time and cannot install
+      // everywhere; they are optional peers, loaded only when present (the GPU build first).
+      // The specifiers are variables so the type checker does not insist on the packages.
+      for (const optionalPackage of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+        try {
+          await import(optionalPackage);
+          return true;
+        } catch {
+          continue;
+        }
       }
+      return false;
     },
   },
   { name: 'wasm', enabled: async () => true, prepare: () => registerTrainingKernels('wasm') },

@@ -12,6 +12,9 @@ import { uploadModelFiles } from './artifacts/object-store.js';
 import type { BackendName } from './backend.js';
 import { isBuiltinDataset, loadDataset } from './data/registry.js';
 import { loadUserDataset } from './data/user-datasets.js';
+import * as tf from '@tensorflow/tfjs';
+import { kernelsMissingForTraining } from './kernels/missing-kernels.js';
+import { buildModel } from './model/build.js';
 import { GenerationChangedError, JobCancelledError, CoordinatorLostError } from './errors.js';
 import { runJob, type StateStore } from './train/run-job.js';
 import { JobSessions } from './train/sessions.js';
@@ -58,6 +61,7 @@ export class WorkerNode {
   id = '';
 
   private readonly sessions: JobSessions;
+  private readonly checkedModels = new Set<string>();
 
   constructor(private readonly opts: WorkerNodeOptions) {
     this.sessions = opts.sessions ?? new JobSessions();
@@ -162,6 +166,7 @@ export class WorkerNode {
       await collective.start(signal);
       const datasetName = a.spec!.dataset!.name;
       const dataset = isBuiltinDataset(datasetName) ? loadDataset(datasetName) : await loadUserDataset(nc, datasetName);
+      await this.checkKernels(a, dataset.inputShape);
       const { replica, metrics, timeline } = await runJob({
         assignment: a,
         dataset,
@@ -202,6 +207,31 @@ export class WorkerNode {
     } finally {
       collective.close();
     }
+  }
+
+  /**
+   * TF.js has no fallback between backends: a kernel the backend lacks fails the step. Find
+   * out before training, once per model, and fail with a message that names the kernels.
+   */
+  private async checkKernels(a: Assignment, inputShape: number[]): Promise<void> {
+    const spec = a.spec!;
+    const stacks = spec.gan ? [{ layers: spec.gan.generator, input: [spec.gan.latentDim] }, { layers: spec.gan.discriminator, input: inputShape }] : [{ layers: spec.model!.layers, input: inputShape }];
+    const key = JSON.stringify(stacks);
+    if (this.checkedModels.has(key)) return;
+    const missing = new Set<string>();
+    for (const stack of stacks) {
+      const model = buildModel(stack.layers, stack.input, 0);
+      try {
+        for (const k of await kernelsMissingForTraining(model, tf.getBackend())) missing.add(k);
+      } finally {
+        model.dispose();
+      }
+    }
+    if (missing.size > 0) {
+      throw new Error(`backend ${tf.getBackend()} lacks kernel(s) ${[...missing].join(', ')} needed to train this model (TF.js cannot fall back to another backend for them)`);
+    }
+    this.checkedModels.add(key);
+    this.log(`job ${a.jobId}: every kernel of a training step runs on ${tf.getBackend()}`);
   }
 
   async stop(): Promise<void> {
