@@ -1,6 +1,6 @@
 // Reads a job file: the proto3 JSON form of JobSpec.
 import { readFile } from 'node:fs/promises';
-import { JobSpec } from '@syncline/proto';
+import { JobSpec, jsonProblems } from '@syncline/proto';
 
 export class JobFileError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -23,5 +23,7 @@ export async function readJobFile(path: string): Promise<JobSpec> {
     throw new JobFileError(`job file ${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new JobFileError(`job file ${path} must hold one JSON object (a JobSpec)`);
+  const problems = jsonProblems('syncline.v1.JobSpec', json);
+  if (problems.length) throw new JobFileError(`job file ${path}:\n  ${problems.join('\n  ')}`);
   return JobSpec.fromJSON(json);
 }

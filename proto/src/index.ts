@@ -3,3 +3,4 @@ export * from './gen/index.js';
 export * from './plan.js';
 export * from './datasets.js';
 export * from './tensor-file.js';
+export { jsonProblems } from './json-check.js';

@@ -7,6 +7,7 @@ import { startNatsServer, type NatsServer } from '@syncline/cli/nats-server';
 import type { NatsConnection } from 'nats';
 import { Collective } from '../src/allreduce/collective.js';
 import { NatsBus, connectNats } from '../src/allreduce/nats-bus.js';
+import type { AlgorithmChoice } from '../src/allreduce/select.js';
 import { selectBackend } from '../src/backend.js';
 import { gatherRows, limitSplit } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/mnist.js';
@@ -72,14 +73,20 @@ function reference(initial: Float32Array[]): Float32Array[] {
   return out;
 }
 
-async function distributed(t: { context: { nats: NatsServer } }, shares: number[]): Promise<{ weights: Float32Array[][]; initial: Float32Array[] }> {
+async function distributed(
+  t: { context: { nats: NatsServer } },
+  shares: number[],
+  algorithm: AlgorithmChoice = 'auto',
+): Promise<{ weights: Float32Array[][]; initial: Float32Array[] }> {
   const connections: NatsConnection[] = [];
   const collectives: Collective[] = [];
   try {
     for (let rank = 0; rank < shares.length; rank++) connections.push(await connectNats(t.context.nats.url, `rank-${rank}`));
-    const jobId = `eq-${shares.join('-')}`;
+    const jobId = `eq-${shares.join('-')}-${algorithm}`;
     for (let rank = 0; rank < shares.length; rank++) {
-      collectives.push(new Collective({ bus: new NatsBus(connections[rank]!), jobId, generation: 1, rank, worldSize: shares.length, timeoutMs: 20_000 }));
+      collectives.push(
+        new Collective({ bus: new NatsBus(connections[rank]!), jobId, generation: 1, rank, worldSize: shares.length, timeoutMs: 20_000, algorithm }),
+      );
     }
     await Promise.all(collectives.map((c) => c.start()));
     const results = await Promise.all(
@@ -117,9 +124,18 @@ function maxRelativeError(a: Float32Array[], b: Float32Array[]): number {
   return worst;
 }
 
-for (const shares of [[1, 1], [1, 1, 1], [3, 1]]) {
-  test.serial(`${shares.length} workers with shares ${shares.join(':')} match single-process training`, async (t) => {
-    const { weights, initial } = await distributed(t, shares);
+const CASES: { shares: number[]; algorithm: AlgorithmChoice }[] = [
+  { shares: [1, 1], algorithm: 'auto' },
+  { shares: [1, 1, 1], algorithm: 'auto' },
+  { shares: [3, 1], algorithm: 'auto' },
+  { shares: [1, 1, 1], algorithm: 'direct' },
+  { shares: [1, 1, 1], algorithm: 'ring' },
+  { shares: [1, 1, 1], algorithm: 'sharded' },
+];
+
+for (const { shares, algorithm } of CASES) {
+  test.serial(`${shares.length} workers with shares ${shares.join(':')} and the ${algorithm} all-reduce match single-process training`, async (t) => {
+    const { weights, initial } = await distributed(t, shares, algorithm);
     const expected = reference(initial);
     // Training moved the weights, so agreement is not trivially the initial state.
     t.true(maxRelativeError(expected, initial) > 1e-2);

@@ -1,12 +1,31 @@
-// Broadcast: the root publishes its buffer in chunks; every other rank assembles it.
-import { sendChunks } from './chunking.js';
+// Broadcast: the root publishes its buffer in chunks on its fan-out subject; every other rank assembles it.
+import { ChunkLayout, elementsPerChunk } from './chunking.js';
+import { Encoding } from './codec.js';
 import { AllReduceMismatchError, type MissingFromRank } from './errors.js';
-import { FrameKind, type Frame } from './messages.js';
-import type { Round, RoundContext } from './round.js';
+import { AlgorithmId, encodeFrame, FrameKind, type Frame } from './messages.js';
+import { chunkHeader, type Round, type RoundContext } from './round.js';
+
+function layoutOf(ctx: RoundContext): ChunkLayout {
+  return new ChunkLayout(ctx.length, elementsPerChunk(ctx.maxChunkBytes));
+}
 
 /** The root's side: publishes `data` and settles at once. */
 export function sendBroadcast(ctx: RoundContext, data: Float32Array): Round {
-  sendChunks(ctx, FrameKind.broadcast, data);
+  const layout = layoutOf(ctx);
+  for (let chunk = 0; chunk < layout.count; chunk++) {
+    const offset = layout.offset(chunk);
+    const values = data.subarray(offset, offset + layout.size(chunk));
+    const header = chunkHeader(ctx, {
+      kind: FrameKind.broadcast,
+      algorithm: AlgorithmId.none,
+      encoding: Encoding.f32,
+      chunkIndex: chunk,
+      chunkCount: layout.count,
+      elementOffset: offset,
+      elementCount: values.length,
+    });
+    ctx.sendToAll(encodeFrame(header, values));
+  }
   // A copy, so the root owns its result exactly like the receivers do.
   ctx.resolve(data.slice());
   return { receive: () => {}, missing: () => [] };
@@ -18,6 +37,7 @@ export function receiveBroadcast(ctx: RoundContext, root: number): Round {
 }
 
 class ReceiveRound implements Round {
+  private readonly layout: ChunkLayout;
   private readonly result: Float32Array;
   private readonly arrived: Uint8Array;
   private chunksLeft: number;
@@ -26,34 +46,35 @@ class ReceiveRound implements Round {
     private readonly ctx: RoundContext,
     private readonly root: number,
   ) {
-    this.result = new Float32Array(ctx.layout.length);
-    this.arrived = new Uint8Array(ctx.layout.count);
-    this.chunksLeft = ctx.layout.count;
+    this.layout = layoutOf(ctx);
+    this.result = new Float32Array(ctx.length);
+    this.arrived = new Uint8Array(this.layout.count);
+    this.chunksLeft = this.layout.count;
   }
 
   receive(frame: Frame): void {
-    const { layout } = this.ctx;
+    const { layout } = this;
     if (frame.sender !== this.root) {
       const detail = `rank ${frame.sender} broadcast for a tag whose root is rank ${this.root} here`;
       this.ctx.reject(new AllReduceMismatchError(this.ctx.operation, detail));
       return;
     }
-    if (!layout.matches(frame)) {
+    if (frame.encoding !== Encoding.f32 || !layout.matches(frame)) {
       this.ctx.reject(new AllReduceMismatchError(this.ctx.operation, layout.mismatch(frame, this.ctx.rank)));
       return;
     }
     const chunk = frame.chunkIndex;
     if (this.arrived[chunk] === 1) return;
     this.arrived[chunk] = 1;
-    this.result.set(frame.payload, frame.elementOffset);
+    new Uint8Array(this.result.buffer, frame.elementOffset * 4, frame.payload.length).set(frame.payload);
     if (--this.chunksLeft === 0) this.ctx.resolve(this.result);
   }
 
   missing(): MissingFromRank[] {
     const chunks: number[] = [];
-    for (let chunk = 0; chunk < this.ctx.layout.count; chunk++) {
+    for (let chunk = 0; chunk < this.layout.count; chunk++) {
       if (this.arrived[chunk] === 0) chunks.push(chunk);
     }
-    return [{ rank: this.root, chunks, chunkCount: this.ctx.layout.count }];
+    return [{ rank: this.root, chunks, chunkCount: this.layout.count }];
   }
 }

@@ -1,19 +1,23 @@
 // A rank's handle on one job generation's collective operations over a MessageBus: it owns the
-// subscription, routes incoming frames to the operation they belong to, and enforces timeouts,
-// aborts and close. The reduction algorithm itself lives in its own file (direct.ts).
+// subscriptions, routes incoming frames to the operation they belong to, enforces timeouts, aborts
+// and close, and keeps the job's int8 error-feedback state. The algorithms live in their own files
+// (direct.ts, ring.ts, sharded.ts); select.ts picks one.
 import type { MessageBus, Subscription } from './bus.js';
-import { ChunkLayout, elementsPerChunk } from './chunking.js';
 import { StartBarrier } from './barrier.js';
 import { receiveBroadcast, sendBroadcast } from './broadcast.js';
-import { directAllReduce } from './direct.js';
+import { Encoding } from './codec.js';
+import { ErrorFeedback } from './error-feedback.js';
 import { AllReduceAbortedError, AllReduceTimeoutError, CollectiveClosedError, type MissingFromRank } from './errors.js';
-import { decodeFrame, encodeFrame, FrameKind, MAX_UINT32, MAX_WORLD_SIZE } from './messages.js';
+import { AlgorithmId, decodeFrame, encodeFrame, FrameKind, HEADER_BYTES, MAX_UINT32, MAX_WORLD_SIZE } from './messages.js';
 import { Operation } from './operation.js';
-import type { AllReduceAlgorithm, Round, RoundContext } from './round.js';
+import type { AlgorithmName, AllReduceContext, Compression, Round, RoundContext } from './round.js';
 import { RoundRouter } from './round-router.js';
-import { allReduceSubject } from './subject.js';
+import { selectAlgorithm, type AlgorithmChoice } from './select.js';
+import { allReduceSubject, fanOutSubject, inboxSubject } from './subject.js';
+import { DEFAULT_IN_FLIGHT_BYTES } from './window.js';
 
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+const DEFAULT_CHUNK_BYTES = 1024 * 1024;
 
 export interface CollectiveOptions {
   bus: MessageBus;
@@ -23,8 +27,21 @@ export interface CollectiveOptions {
   worldSize: number;
   /** How long one collective operation (or the start barrier) may wait for peers. */
   timeoutMs: number;
-  /** Max bytes per message; defaults to bus.maxPayload. Tests set it small to force many chunks. */
+  /**
+   * Max bytes per message; defaults to bus.maxPayload, capped at 1 MiB (larger messages cost the NATS
+   * client more copying, and pipeline less: see worker/bench/allreduce.ts). Tests set it small to force
+   * many chunks.
+   */
   maxChunkBytes?: number;
+  /**
+   * Bytes of one operation that may wait in the server for any one rank; default 32 MiB, half of
+   * nats-server's default max_pending, beyond which it drops the rank as a slow consumer.
+   */
+  maxInFlightBytes?: number;
+  /** Default "auto": chosen per call by buffer size and world size (select.ts). */
+  algorithm?: AlgorithmChoice;
+  /** Default "none". Lossy and opt-in: "fp16" halves the bytes, "int8" quarters them with error feedback. */
+  compression?: Compression;
 }
 
 export class Collective {
@@ -33,14 +50,20 @@ export class Collective {
   private readonly worldSize: number;
   private readonly generation: number;
   private readonly timeoutMs: number;
-  private readonly subject: string;
-  private readonly elementsPerChunk: number;
-  /** The one algorithm for now; a ring or sharded reduce-scatter would be chosen here. */
-  private readonly algorithm: AllReduceAlgorithm = directAllReduce;
+  private readonly helloSubject: string;
+  private readonly inboxes: string[];
+  private readonly fanOuts: string[];
+  private readonly maxChunkBytes: number;
+  private readonly inFlightBytes: number;
+  private readonly algorithm: AlgorithmChoice;
+  private readonly compression: Compression;
+  /** int8 residuals, by buffer length (a training step may all-reduce several buffers in turn). */
+  private readonly feedback = new Map<number, ErrorFeedback>();
+  private scratch = new Float64Array(0);
   private readonly reductions = new RoundRouter();
   private readonly broadcasts = new RoundRouter();
   private readonly pending = new Set<Pick<Operation<unknown>, 'name' | 'reject'>>();
-  private subscription: Subscription | undefined;
+  private subscriptions: Subscription[] = [];
   private barrier: StartBarrier | undefined;
   private started: Promise<void> | undefined;
   private closed = false;
@@ -58,17 +81,28 @@ export class Collective {
     if (!(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
       throw new RangeError(`timeoutMs must be in (0, ${MAX_TIMEOUT_MS}], got ${timeoutMs}`);
     }
-    const maxChunkBytes = opts.maxChunkBytes ?? bus.maxPayload;
+    const maxChunkBytes = opts.maxChunkBytes ?? Math.min(bus.maxPayload, DEFAULT_CHUNK_BYTES);
     if (maxChunkBytes > bus.maxPayload) {
       throw new RangeError(`maxChunkBytes ${maxChunkBytes} exceeds the transport's max payload ${bus.maxPayload}`);
+    }
+    // Room for one float64 element (the ring's partial sums), the widest encoding.
+    if (!(maxChunkBytes >= HEADER_BYTES + 8)) {
+      throw new RangeError(`maxChunkBytes ${maxChunkBytes} leaves no room for data after the ${HEADER_BYTES}-byte header`);
     }
     this.bus = bus;
     this.rank = rank;
     this.worldSize = worldSize;
     this.generation = generation;
     this.timeoutMs = timeoutMs;
-    this.subject = allReduceSubject(opts.jobId, generation);
-    this.elementsPerChunk = elementsPerChunk(maxChunkBytes);
+    this.helloSubject = allReduceSubject(opts.jobId, generation);
+    this.inboxes = Array.from({ length: worldSize }, (_, r) => inboxSubject(opts.jobId, generation, r));
+    this.fanOuts = Array.from({ length: worldSize }, (_, r) => fanOutSubject(opts.jobId, generation, r));
+    this.maxChunkBytes = maxChunkBytes;
+    this.inFlightBytes = opts.maxInFlightBytes ?? DEFAULT_IN_FLIGHT_BYTES;
+    if (!(this.inFlightBytes > 0)) throw new RangeError(`maxInFlightBytes must be positive, got ${this.inFlightBytes}`);
+    this.algorithm = opts.algorithm ?? 'auto';
+    // With one rank nothing travels, so there is nothing to compress.
+    this.compression = worldSize === 1 ? 'none' : (opts.compression ?? 'none');
   }
 
   /**
@@ -83,7 +117,11 @@ export class Collective {
 
   /**
    * Element-wise sum over all ranks of `data` (same length on every rank) for this step. Every rank gets
-   * bit-identical results: accumulate in float64 in rank order, then round to float32 once.
+   * bit-identical results: each element's owner accumulates in float64 in a fixed order and rounds to
+   * float32 once (direct and sharded: rank order, so the result equals the local sum exactly; ring: ring
+   * order, see ring.ts). Compression makes it lossy within the bounds stated with `Compression` (round.ts);
+   * int8 keeps one residual per buffer length, so a step that all-reduces several buffers of different
+   * lengths in turn keeps each one's (two buffers of the same length would share one).
    * Steps run one at a time and must increase; a failed step is not retried under the same number.
    * `data` must not change until the promise settles.
    */
@@ -91,7 +129,21 @@ export class Collective {
     const name = `allReduceSum step ${step}`;
     const refusal = this.refuse(name, signal) ?? uint32Refusal('step', step) ?? this.reductions.refuse(step);
     if (refusal !== undefined) return Promise.reject(refusal);
-    return this.run(name, this.reductions, step, data.length, signal, (ctx) => this.algorithm(ctx, data));
+    const algorithm = selectAlgorithm(this.algorithm, data.byteLength, this.worldSize);
+    const feedback = this.compression === 'int8' ? this.feedbackFor(data.length) : undefined;
+    const result = this.run(name, this.reductions, step, data.length, signal, (ctx) =>
+      algorithm.begin({ ...ctx, compression: this.compression, feedback } satisfies AllReduceContext, data),
+    );
+    if (feedback === undefined) return result;
+    return result.catch((err: unknown) => {
+      feedback.discard();
+      throw err;
+    });
+  }
+
+  /** The algorithm `allReduceSum` uses for a buffer of `length` elements. */
+  algorithmFor(length: number): AlgorithmName {
+    return selectAlgorithm(this.algorithm, length * Float32Array.BYTES_PER_ELEMENT, this.worldSize).name;
   }
 
   /**
@@ -131,8 +183,10 @@ export class Collective {
     for (const op of [...this.pending]) op.reject(new CollectiveClosedError(op.name));
     this.reductions.clear();
     this.broadcasts.clear();
-    this.subscription?.unsubscribe();
-    this.subscription = undefined;
+    for (const subscription of this.subscriptions) subscription.unsubscribe();
+    this.subscriptions = [];
+    this.feedback.clear();
+    this.scratch = new Float64Array(0);
   }
 
   private runStart(signal: AbortSignal | undefined): Promise<void> {
@@ -154,12 +208,14 @@ export class Collective {
     const op = this.track<void>(name, signal, () => barrier.missing(), () => barrier.stop());
     this.barrier = barrier;
     try {
-      this.subscription = this.bus.subscribe(this.subject, (bytes) => this.onMessage(bytes));
+      const subjects = [this.helloSubject, this.inboxes[this.rank]!, ...this.fanOuts.filter((_, r) => r !== this.rank)];
+      for (const subject of subjects) this.subscriptions.push(this.bus.subscribe(subject, (bytes) => this.onMessage(bytes)));
     } catch (err) {
       op.reject(err);
       return op.promise;
     }
-    // The flush makes "subscribed" true at the server before peers are asked to count on it.
+    // The flush makes "subscribed" true at the server before peers are asked to count on it. The server
+    // handles a connection's subscriptions in order, so a hello heard proves all of them are in place.
     this.bus.flush().then(
       () => barrier.begin(),
       (err: unknown) => op.reject(err),
@@ -187,9 +243,16 @@ export class Collective {
       worldSize: this.worldSize,
       generation: this.generation,
       step,
-      layout: new ChunkLayout(length, this.elementsPerChunk),
+      length,
+      maxChunkBytes: this.maxChunkBytes,
+      inFlightBytes: this.inFlightBytes,
+      scratch: (size) => {
+        if (this.scratch.length < size) this.scratch = new Float64Array(size);
+        return this.scratch.subarray(0, size).fill(0);
+      },
       operation: name,
-      send: (frame) => this.bus.publish(this.subject, frame),
+      sendTo: (rank, frame) => this.bus.publish(this.inboxes[rank]!, frame),
+      sendToAll: (frame) => this.bus.publish(this.fanOuts[this.rank]!, frame),
       resolve: (result) => op.resolve(result),
       reject: (error) => op.reject(error),
     };
@@ -236,7 +299,7 @@ export class Collective {
 
   private route(bytes: Uint8Array): void {
     const frame = decodeFrame(bytes);
-    // Our own frames come back from the server (NATS echoes); we already counted our contribution.
+    // Our own hellos come back from the server (NATS echoes); data subjects never carry our own frames.
     if (frame === null || frame.generation !== this.generation || frame.sender === this.rank) return;
     if (frame.sender >= this.worldSize) return;
     switch (frame.kind) {
@@ -244,7 +307,8 @@ export class Collective {
         this.barrier?.heardFrom(frame.sender);
         if (frame.wantsReply) this.replyHello();
         return;
-      case FrameKind.data:
+      case FrameKind.reduce:
+      case FrameKind.gather:
         this.reductions.deliver(frame);
         return;
       case FrameKind.broadcast:
@@ -268,13 +332,22 @@ export class Collective {
       generation: this.generation,
       step: 0,
       sender: this.rank,
+      algorithm: AlgorithmId.none,
+      encoding: Encoding.f32,
       chunkIndex: 0,
       chunkCount: 0,
       totalLength: 0,
       elementOffset: 0,
       elementCount: 0,
+      scale: 0,
     };
-    this.bus.publish(this.subject, encodeFrame(header, new Float32Array(0)));
+    this.bus.publish(this.helloSubject, encodeFrame(header, new Float32Array(0)));
+  }
+
+  private feedbackFor(length: number): ErrorFeedback {
+    let feedback = this.feedback.get(length);
+    if (feedback === undefined) this.feedback.set(length, (feedback = new ErrorFeedback(length)));
+    return feedback;
   }
 
   /** Why an operation cannot start at all (nothing sent, no step used), or undefined. */

@@ -1,89 +1,115 @@
-// Direct all-reduce: every rank publishes its whole buffer and sums everyone's locally.
-// Traffic per rank grows with worldSize × length, fine for small worlds; a ring can replace it later.
+// Direct all-reduce: every rank publishes its whole buffer once (the server fans it out) and sums
+// everyone's locally. One hop, so the lowest latency for small buffers; but each rank receives
+// (worldSize − 1) × the buffer, so the server's egress grows with worldSize² for large ones.
 //
-// Determinism: each chunk is accumulated in float64 strictly in rank order (chunks arriving early
-// are parked), then rounded to float32 once, so every rank computes bit-identical sums.
-import { sendChunks } from './chunking.js';
+// Determinism: each chunk is accumulated in float64 strictly in rank order, then rounded to float32
+// once, so every rank computes bit-identical sums. Under compression every rank (the sender included)
+// adds the decoded wire values.
+//
+// Flow: a rank publishes chunk k only once chunk k − window has arrived from every peer, so no rank
+// runs far ahead of the slowest reader and nothing piles up for it in the server.
+import { ChunkLayout, elementsPerChunk } from './chunking.js';
+import { addDecoded, bytesPerElement, Encoding } from './codec.js';
 import { AllReduceMismatchError, type MissingFromRank } from './errors.js';
-import { FrameKind, type Frame } from './messages.js';
-import type { AllReduceAlgorithm, Round, RoundContext } from './round.js';
+import { AlgorithmId, decodeFrame, FrameKind, HEADER_BYTES, type Frame } from './messages.js';
+import { RankOrderSum, type Contribution } from './rank-order.js';
+import { chunkHeader, frameMismatch, type AllReduceAlgorithm, type AllReduceContext, type Round } from './round.js';
+import { windowChunks } from './window.js';
+import { encodeChunk, wireEncoding } from './wire.js';
 
-export const directAllReduce: AllReduceAlgorithm = (ctx, data) => new DirectRound(ctx, data);
+export const directAllReduce: AllReduceAlgorithm = {
+  name: 'direct',
+  id: AlgorithmId.direct,
+  begin: (ctx, data) => new DirectRound(ctx, data),
+};
 
 class DirectRound implements Round {
+  private readonly encoding: Encoding;
+  private readonly layout: ChunkLayout;
   private readonly sums: Float64Array;
-  /** Per chunk: the rank whose contribution is added next. */
-  private readonly nextRank: Int32Array;
-  /** rank * chunkCount + chunk → 1 once that contribution arrived (duplicates are ignored). */
-  private readonly arrived: Uint8Array;
-  /** Contributions that arrived before their turn in rank order, by the same index. */
-  private readonly parked = new Map<number, Float32Array>();
+  private readonly order: RankOrderSum;
   private chunksLeft: number;
+  private readonly values: Float32Array | Float64Array;
+  private readonly window: number;
+  /** Per chunk: how many peers' contributions arrived. */
+  private readonly peersArrived: Int32Array;
+  /** Chunks 0 ..< this arrived from every peer. */
+  private allArrived = 0;
+  /** Our next chunk to publish. */
+  private nextToSend = 0;
 
   constructor(
-    private readonly ctx: RoundContext,
+    private readonly ctx: AllReduceContext,
     data: Float32Array,
   ) {
-    const { layout, worldSize } = ctx;
-    this.sums = new Float64Array(layout.length);
-    this.nextRank = new Int32Array(layout.count);
-    this.arrived = new Uint8Array(worldSize * layout.count);
+    this.encoding = wireEncoding(ctx.compression);
+    const layout = new ChunkLayout(ctx.length, elementsPerChunk(ctx.maxChunkBytes, bytesPerElement(this.encoding)));
+    this.layout = layout;
+    this.sums = ctx.scratch(layout.length);
     this.chunksLeft = layout.count;
-    sendChunks(ctx, FrameKind.data, data);
-    for (let chunk = 0; chunk < layout.count; chunk++) {
-      const offset = layout.offset(chunk);
-      this.accept(ctx.rank, chunk, data.subarray(offset, offset + layout.size(chunk)));
-    }
+    this.order = new RankOrderSum(
+      ctx.worldSize,
+      layout.count,
+      0,
+      layout.count,
+      (_rank, chunk, contribution) => this.add(chunk, contribution!),
+      () => this.chunkDone(),
+    );
+    this.values = ctx.feedback?.prepare(data) ?? data;
+    // Each peer's stream to us, and ours to each peer, can hold up to a window of chunks.
+    this.window = windowChunks(HEADER_BYTES + layout.elementsPerChunk * bytesPerElement(this.encoding), 2 * (ctx.worldSize - 1), ctx.inFlightBytes);
+    this.peersArrived = new Int32Array(layout.count);
+    this.advance();
   }
 
   receive(frame: Frame): void {
-    const { layout } = this.ctx;
-    if (!layout.matches(frame)) {
-      this.ctx.reject(new AllReduceMismatchError(this.ctx.operation, layout.mismatch(frame, this.ctx.rank)));
+    const mismatch =
+      frame.kind === FrameKind.reduce
+        ? frameMismatch(this.ctx, this.layout, frame, AlgorithmId.direct, this.encoding)
+        : `rank ${frame.sender} sent a reduced result, which the direct all-reduce never sends`;
+    if (mismatch !== undefined) {
+      this.ctx.reject(new AllReduceMismatchError(this.ctx.operation, mismatch));
       return;
     }
-    this.accept(frame.sender, frame.chunkIndex, frame.payload);
+    if (this.order.offer(frame.sender, frame.chunkIndex, frame) && ++this.peersArrived[frame.chunkIndex]! === this.ctx.worldSize - 1) {
+      this.advance();
+    }
   }
 
   missing(): MissingFromRank[] {
-    const { layout, worldSize } = this.ctx;
-    const missing: MissingFromRank[] = [];
-    for (let rank = 0; rank < worldSize; rank++) {
-      const chunks: number[] = [];
-      for (let chunk = 0; chunk < layout.count; chunk++) {
-        if (this.arrived[rank * layout.count + chunk] === 0) chunks.push(chunk);
-      }
-      if (chunks.length > 0) missing.push({ rank, chunks, chunkCount: layout.count });
-    }
-    return missing;
+    return this.order.missing();
   }
 
-  private accept(rank: number, chunk: number, values: Float32Array): void {
-    const count = this.ctx.layout.count;
-    const index = rank * count + chunk;
-    if (this.arrived[index] === 1) return;
-    this.arrived[index] = 1;
-    if (rank !== this.nextRank[chunk]) {
-      this.parked.set(index, values);
-      return;
-    }
-    const offset = this.ctx.layout.offset(chunk);
-    this.add(values, offset);
-    let next = rank + 1;
-    for (; next < this.ctx.worldSize && this.arrived[next * count + chunk] === 1; next++) {
-      const parkedIndex = next * count + chunk;
-      this.add(this.parked.get(parkedIndex)!, offset);
-      this.parked.delete(parkedIndex);
-    }
-    this.nextRank[chunk] = next;
-    if (next === this.ctx.worldSize && --this.chunksLeft === 0) {
-      // The only rounding to float32, identical on every rank.
-      this.ctx.resolve(new Float32Array(this.sums));
+  /** Moves past chunks every peer has delivered, and publishes what the window now allows. */
+  private advance(): void {
+    const { ctx, layout } = this;
+    while (this.allArrived < layout.count && this.peersArrived[this.allArrived] === ctx.worldSize - 1) this.allArrived++;
+    while (this.nextToSend < layout.count && this.nextToSend < this.allArrived + this.window) {
+      const chunk = this.nextToSend++;
+      const offset = layout.offset(chunk);
+      const end = offset + layout.size(chunk);
+      const header = chunkHeader(ctx, {
+        kind: FrameKind.reduce,
+        algorithm: AlgorithmId.direct,
+        encoding: this.encoding,
+        chunkIndex: chunk,
+        chunkCount: layout.count,
+        elementOffset: offset,
+        elementCount: end - offset,
+      });
+      const frame = encodeChunk(header, this.values.subarray(offset, end), ctx.feedback?.residual.subarray(offset, end));
+      if (ctx.worldSize > 1) ctx.sendToAll(frame);
+      // Our own frame, decoded like everyone else decodes it.
+      this.order.offer(ctx.rank, chunk, decodeFrame(frame)!);
     }
   }
 
-  private add(values: Float32Array, offset: number): void {
-    const sums = this.sums;
-    for (let i = 0; i < values.length; i++) sums[offset + i]! += values[i]!;
+  private add(chunk: number, contribution: Exclude<Contribution, null>): void {
+    addDecoded(contribution.encoding, contribution.payload, contribution.scale, this.sums, this.layout.offset(chunk));
+  }
+
+  private chunkDone(): void {
+    // The only rounding to float32, identical on every rank.
+    if (--this.chunksLeft === 0) this.ctx.resolve(new Float32Array(this.sums));
   }
 }

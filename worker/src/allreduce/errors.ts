@@ -7,6 +7,19 @@ export interface MissingFromRank {
   chunkCount: number;
 }
 
+/** One entry per rank, chunks ascending and distinct, ranks ascending: for rounds that wait on several things. */
+export function mergeMissing(...lists: readonly MissingFromRank[][]): MissingFromRank[] {
+  const byRank = new Map<number, { chunks: Set<number>; chunkCount: number }>();
+  for (const m of lists.flat()) {
+    const entry = byRank.get(m.rank) ?? { chunks: new Set<number>(), chunkCount: m.chunkCount };
+    for (const chunk of m.chunks) entry.chunks.add(chunk);
+    byRank.set(m.rank, entry);
+  }
+  return [...byRank.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([rank, { chunks, chunkCount }]) => ({ rank, chunks: [...chunks].sort((a, b) => a - b), chunkCount }));
+}
+
 export interface TimeoutDetails {
   /** The rank that gave up. */
   rank: number;

@@ -1,6 +1,6 @@
 // Hands frames of one kind to the round for their step (or tag). A peer may run a step ahead of us,
 // so frames for steps we have not started yet are parked; frames for finished steps are dropped.
-import type { Frame } from './messages.js';
+import { detachFrame, type Frame } from './messages.js';
 import type { Round } from './round.js';
 
 export class RoundRouter {
@@ -22,9 +22,10 @@ export class RoundRouter {
       this.active.round.receive(frame);
       return;
     }
+    // Parked frames outlive the transport's buffer: keep copies.
     const parked = this.early.get(frame.step);
-    if (parked === undefined) this.early.set(frame.step, [frame]);
-    else parked.push(frame);
+    if (parked === undefined) this.early.set(frame.step, [detachFrame(frame)]);
+    else parked.push(detachFrame(frame));
   }
 
   /** Makes `round` receive frames for `step`, starting with those that arrived before it. */

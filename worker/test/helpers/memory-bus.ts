@@ -23,12 +23,18 @@ interface Delivery {
   subject: string;
   handler: Handler;
   data: Uint8Array;
+  /** The receiving connection. */
+  connection: number;
 }
 
 const HOLD_BACK_RATE = 0.25;
 
 export class MemoryServer {
   private readonly subscribers = new Map<string, Set<Handler>>();
+  private readonly connectionOf = new Map<Handler, number>();
+  private readonly queued: number[] = [];
+  /** Per connection (in connect() order): the most bytes ever waiting to be delivered to it. */
+  readonly peakQueuedBytes: number[] = [];
   private queue: Delivery[] = [];
   private scheduled: ReturnType<typeof setImmediate> | undefined;
   private readonly random: () => number;
@@ -43,10 +49,13 @@ export class MemoryServer {
 
   /** A client connection: its own bus on the shared server. */
   connect(): MessageBus {
+    const connection = this.queued.length;
+    this.queued.push(0);
+    this.peakQueuedBytes.push(0);
     return {
       maxPayload: this.maxPayload,
       publish: (subject, data) => this.publish(subject, data),
-      subscribe: (subject, onMessage) => this.subscribe(subject, onMessage),
+      subscribe: (subject, onMessage) => this.subscribe(subject, onMessage, connection),
       flush: () => new Promise((resolve) => setImmediate(resolve)),
     };
   }
@@ -65,15 +74,19 @@ export class MemoryServer {
     if (this.opts.drop?.(subject, data) === true) return;
     const copy = data.slice();
     for (const handler of this.subscribers.get(subject) ?? []) {
-      this.queue.push({ subject, handler, data: copy });
-      if (this.random() < (this.opts.duplicateRate ?? 0)) this.queue.push({ subject, handler, data: copy });
+      const connection = this.connectionOf.get(handler)!;
+      const times = this.random() < (this.opts.duplicateRate ?? 0) ? 2 : 1;
+      for (let i = 0; i < times; i++) this.queue.push({ subject, handler, data: copy, connection });
+      this.queued[connection]! += times * copy.length;
+      this.peakQueuedBytes[connection] = Math.max(this.peakQueuedBytes[connection]!, this.queued[connection]!);
     }
     this.schedule();
   }
 
-  private subscribe(subject: string, handler: Handler): Subscription {
+  private subscribe(subject: string, handler: Handler, connection: number): Subscription {
     // Wrapped so that one handler subscribed twice counts (and unsubscribes) twice, like separate NATS subscriptions.
     const entry: Handler = (data) => handler(data);
+    this.connectionOf.set(entry, connection);
     let handlers = this.subscribers.get(subject);
     if (handlers === undefined) this.subscribers.set(subject, (handlers = new Set()));
     handlers.add(entry);
@@ -100,6 +113,7 @@ export class MemoryServer {
       batch = now;
     }
     for (const delivery of batch) {
+      this.queued[delivery.connection]! -= delivery.data.length;
       if (!this.subscribers.get(delivery.subject)?.has(delivery.handler)) continue;
       // Like nats.js: a Node Buffer, unaligned, inside a larger buffer that is overwritten afterwards.
       // Receivers must copy what they keep, and not with Buffer#slice (which makes a view).
@@ -112,10 +126,12 @@ export class MemoryServer {
   }
 }
 
-/** Counts published messages and remembers the largest, to check chunking limits. */
+/** Counts published and received messages and bytes, and remembers the largest, to check chunking and traffic. */
 export class RecordingBus implements MessageBus {
   count = 0;
   largest = 0;
+  publishedBytes = 0;
+  receivedBytes = 0;
 
   constructor(private readonly inner: MessageBus) {}
 
@@ -125,12 +141,16 @@ export class RecordingBus implements MessageBus {
 
   publish(subject: string, data: Uint8Array): void {
     this.count++;
+    this.publishedBytes += data.length;
     this.largest = Math.max(this.largest, data.length);
     this.inner.publish(subject, data);
   }
 
   subscribe(subject: string, onMessage: (data: Uint8Array) => void): Subscription {
-    return this.inner.subscribe(subject, onMessage);
+    return this.inner.subscribe(subject, (data) => {
+      this.receivedBytes += data.length;
+      onMessage(data);
+    });
   }
 
   flush(): Promise<void> {
