@@ -1,4 +1,5 @@
 // Every benchmark, in one registration list. A benchmark emits one line per result.
+import { compressionBench } from '../cli/bench/compression.js';
 import { scalingBench } from '../cli/bench/scaling.js';
 import { allreduceBench } from '../worker/bench/allreduce.js';
 import { trainBenches } from '../worker/bench/train.js';
@@ -12,4 +13,4 @@ export interface Bench {
   run(emit: Emit): Promise<void>;
 }
 
-export const benches: Bench[] = [scalingBench, allreduceBench, ...trainBenches, ...sdkBenches];
+export const benches: Bench[] = [...trainBenches, allreduceBench, compressionBench, scalingBench, ...sdkBenches];
