@@ -36,7 +36,8 @@ function median(values: number[]): number {
 
 async function measure(model: string, workers: number): Promise<{ samplesPerSecond: number; commFraction: number }> {
   const m = MODELS[model]!;
-  const cluster = await startLocalCluster({ workers });
+  // SYNCLINE_BENCH_LOG=1 shows the cluster's own log lines on stderr.
+  const cluster = await startLocalCluster({ workers, ...(process.env.SYNCLINE_BENCH_LOG ? { log: (l: string) => console.error(`  ${l}`) } : {}) });
   const client = new SynclineClient(cluster.coordinator.grpcAddress);
   try {
     // Weak scaling: the global batch grows with the workers, as data-parallel training does.

@@ -3,7 +3,7 @@
 import { hostname } from 'node:os';
 import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { WorkerServiceClient, type Assignment, type JoinRequest, type JoinResponse } from '@syncline/proto';
-import type { NatsConnection } from 'nats';
+import type { NatsConnection, ObjectStore } from 'nats';
 import { Collective } from './allreduce/collective.js';
 import { NatsBus, connectNats } from './allreduce/nats-bus.js';
 import { communicationOptions } from './allreduce/select.js';
@@ -20,16 +20,23 @@ import { runJob, type StateStore } from './train/run-job.js';
 import { JobSessions } from './train/sessions.js';
 
 const STATE_BUCKET = 'syncline_artifacts';
+/** JetStream requests wait this long: a worker's event loop can be busy for a long step. */
+export const JETSTREAM_TIMEOUT_MS = 60_000;
 
-/** Checkpoints and generation states in the JetStream object store. */
+/**
+ * Checkpoints and generation states in the JetStream object store. The store is opened on first
+ * use, never eagerly: training blocks the event loop for whole steps, and a request left waiting
+ * meanwhile would time out with nobody to catch it.
+ */
 function objectStates(nc: NatsConnection): StateStore {
-  const store = nc.jetstream().views.os(STATE_BUCKET);
+  let store: Promise<ObjectStore> | undefined;
+  const open = () => (store ??= nc.jetstream({ timeout: JETSTREAM_TIMEOUT_MS }).views.os(STATE_BUCKET));
   return {
     async save(name, bytes) {
-      await (await store).putBlob({ name }, bytes);
+      await (await open()).putBlob({ name }, bytes);
     },
     async load(name) {
-      return (await (await store).getBlob(name)) ?? undefined;
+      return (await (await open()).getBlob(name)) ?? undefined;
     },
   };
 }

@@ -29,7 +29,7 @@ async function fetchBytes(nc: NatsConnection, record: UserDataset): Promise<Uint
   const file = join(cacheDir(), `${record.sha256}.synt`);
   const cached = await readFile(file).catch(() => undefined);
   if (cached && sha256(cached) === record.sha256) return cached;
-  const store = await nc.jetstream().views.os(OBJECT_BUCKET);
+  const store = await nc.jetstream({ timeout: 60_000 }).views.os(OBJECT_BUCKET);
   const bytes = await store.getBlob(`datasets/${record.name}-${record.sha256}.synt`);
   if (!bytes) throw new DatasetUnavailableError(`dataset ${record.name}: its file is missing from the object store`);
   if (sha256(bytes) !== record.sha256) throw new DatasetUnavailableError(`dataset ${record.name}: the stored file does not match its sha256`);
@@ -41,7 +41,7 @@ async function fetchBytes(nc: NatsConnection, record: UserDataset): Promise<Uint
 }
 
 export async function loadUserDataset(nc: NatsConnection, name: string): Promise<Dataset> {
-  const kv = await nc.jetstream().views.kv(DATASET_BUCKET);
+  const kv = await nc.jetstream({ timeout: 60_000 }).views.kv(DATASET_BUCKET);
   const entry = await kv.get(name);
   if (!entry || entry.operation !== 'PUT') throw new DatasetUnavailableError(`dataset ${JSON.stringify(name)} is neither built in nor uploaded`);
   const record = UserDataset.fromJSON(entry.json());
