@@ -66,7 +66,8 @@ try {
   await shutdown();
   console.log(`accuracy=${accuracy.toFixed(4)}`);
 } catch (err) {
-  say(`failed: ${err instanceof Error ? err.message : String(err)}`);
+  // After Ctrl-C the watch ends because we closed it; that is not a failure to report.
+  if (!stopping) say(`failed: ${err instanceof Error ? err.message : String(err)}`);
   await shutdown();
   process.exitCode = 1;
 }
