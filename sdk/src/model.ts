@@ -6,6 +6,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { ModelLoadError } from './errors.js';
 import type { ImageOptions } from './image.js';
 import { toBatch, type ModelInput } from './input.js';
+import { normalSamples } from './random.js';
 import type { Quantization } from './source.js';
 
 export interface ModelInfo {
@@ -127,6 +128,23 @@ export class SynclineModel {
   predict(input: ModelInput, imageOptions?: ImageOptions): Float32Array {
     const batch = toBatch(input, this.inputShape, imageOptions);
     return this.#run(batch.data, batch.size);
+  }
+
+  /**
+   * For a published GAN generator (a model from latent vectors to samples): `count` samples from
+   * standard-normal latent vectors, flattened row-major, outputSize values each. The same `seed`
+   * gives the same samples; pass `latent` (count x input size values) to choose the vectors.
+   */
+  generate(count = 1, options: { seed?: number; latent?: Float32Array } = {}): Float32Array {
+    if (this.inputShape.length !== 1) {
+      throw new RangeError(`generate() needs a model whose input is a latent vector; this one takes [${this.inputShape.join(', ')}]`);
+    }
+    if (!Number.isInteger(count) || count < 1) throw new RangeError(`generate(count): count must be a positive integer, got ${count}`);
+    const latent = options.latent ?? normalSamples(count * this.#sampleSize, options.seed ?? Math.floor(Math.random() * 2 ** 32));
+    if (latent.length !== count * this.#sampleSize) {
+      throw new RangeError(`generate(): latent has ${latent.length} values; ${count} samples need ${count * this.#sampleSize}`);
+    }
+    return this.#run(latent, count);
   }
 
   /** The values predict() feeds the model for `input` (an image resized and normalised, say), flattened. */
