@@ -4,7 +4,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { JobState, seededRandom, type Job, type StepMetrics } from '@syncline/proto';
+import { JobState, type Job, type StepMetrics } from '@syncline/proto';
 import { loadModel, type SynclineModel } from '@syncline/sdk';
 import { loadDataset } from '@syncline/worker/datasets';
 import { SynclineClient, stateName } from './client.js';
@@ -52,19 +52,9 @@ function curve(name: string, metrics: StepMetrics[], gan: boolean): string {
   return lineChartSvg(`${name}: loss by step (2 workers)`, 'step', 'loss', series, { logY: !gan });
 }
 
-async function ganFigures(model: SynclineModel, latentDim: number, classifier: SynclineModel | undefined) {
+async function ganFigures(model: SynclineModel, classifier: SynclineModel | undefined) {
   const n = 100;
-  const random = seededRandom(12345);
-  const z = new Float32Array(n * latentDim);
-  for (let i = 0; i < z.length; i += 2) {
-    // Box-Muller: standard normal latent vectors, as in training.
-    const u = Math.max(random(), 1e-12);
-    const v = random();
-    const r = Math.sqrt(-2 * Math.log(u));
-    z[i] = r * Math.cos(2 * Math.PI * v);
-    if (i + 1 < z.length) z[i + 1] = r * Math.sin(2 * Math.PI * v);
-  }
-  const samples = model.predict(z);
+  const samples = model.generate(n, { seed: 12345 });
   const images = Array.from({ length: n }, (_, i) => samples.subarray(i * 784, (i + 1) * 784));
   await writeFile(join(out, 'mnist-gan-samples.png'), imageGridPng(images, 28, 10, 2));
   if (!classifier) return { samples: n };
@@ -114,7 +104,7 @@ try {
       } catch {
         classifier = undefined;
       }
-      record.generated = await ganFigures(generator, spec.gan.latentDim, classifier);
+      record.generated = await ganFigures(generator, classifier);
       generator.dispose();
       classifier?.dispose();
     }
