@@ -8,7 +8,7 @@ import type { DatasetShape, Split } from '../data/dataset.js';
 import { buildModel, trainableVariables } from '../model/build.js';
 import { baseLearningRate, buildOptimizer, setLearningRate } from '../model/optimizer.js';
 import type { OptimizerTensor } from './checkpoint.js';
-import { VariableSet, optimizerState, restoreOptimizer, type AllReduce, type Evaluation, type Replica, type StepStats } from './trainer.js';
+import { VariableSet, optimizerState, restoreOptimizer, stateVariables, type AllReduce, type Evaluation, type Replica, type StepStats } from './trainer.js';
 
 const EPS = 1e-7;
 
@@ -26,6 +26,7 @@ export class GanTrainer implements Replica {
   readonly latentDim: number;
   private readonly g: VariableSet;
   private readonly d: VariableSet;
+  readonly state: VariableSet;
   private readonly all: VariableSet;
   private readonly gOptimizer: tf.Optimizer;
   private readonly dOptimizer: tf.Optimizer;
@@ -48,8 +49,8 @@ export class GanTrainer implements Replica {
     this.discriminator = buildModel(gan.discriminator, dataset.inputShape, spec.training.seed + 1);
     this.g = new VariableSet(trainableVariables(this.generator));
     this.d = new VariableSet(trainableVariables(this.discriminator));
-    const state = [...this.generator.nonTrainableWeights, ...this.discriminator.nonTrainableWeights].map((w) => (w as unknown as { val: tf.Variable }).val);
-    this.all = new VariableSet([...this.g.variables, ...this.d.variables, ...state]);
+    this.state = new VariableSet([...stateVariables(this.generator), ...stateVariables(this.discriminator)]);
+    this.all = new VariableSet([...this.g.variables, ...this.d.variables, ...this.state.variables]);
     this.weightLength = this.all.length;
     this.gOptimizer = buildOptimizer(gan.generatorOptimizer);
     this.dOptimizer = buildOptimizer(gan.discriminatorOptimizer);

@@ -53,6 +53,21 @@ export function createReplica(assignment: Assignment, dataset: Dataset): Replica
   return spec.gan ? new GanTrainer(spec, dataset, assignment.rank) : new Trainer(spec, dataset);
 }
 
+/**
+ * Averages the replicas' non-trainable state (batch-norm moving statistics, which each replica
+ * updates from its own share of the batch), so every replica ends with, and rank 0 publishes,
+ * statistics of the whole data rather than of one share.
+ */
+async function averageState(replica: Replica, collective: RunJobOptions['collective'], id: number, world: number, signal?: AbortSignal): Promise<void> {
+  if (replica.state.length === 0 || world === 1) return;
+  const local = new Float32Array(replica.state.length);
+  replica.state.read(local);
+  const summed = await collective.allReduceSum(local, id, signal);
+  const mean = new Float32Array(summed.length);
+  for (let i = 0; i < mean.length; i++) mean[i] = summed[i]! / world;
+  replica.state.assign(mean);
+}
+
 /** Tag of the broadcast that starts a generation; steps use their own numbers. */
 const START = 0;
 
@@ -207,6 +222,7 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
       });
     }
 
+    await averageState(replica, collective, steps * replica.phases + 1, assignment.worldSize, signal);
     const heldout = replica.evaluate(dataset.heldout);
     const mean = (sum: number) => (epochSamples > 0 ? sum / epochSamples : 0);
     return {

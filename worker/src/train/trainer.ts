@@ -49,6 +49,11 @@ export type AllReduce = (buffer: Float32Array, phase: number) => Promise<Float32
 export interface Replica {
   /** Elements in the weight vector that rank 0 broadcasts. */
   readonly weightLength: number;
+  /**
+   * Non-trainable state that each replica updates from its own share (batch-norm moving
+   * statistics): averaged over the replicas at the end of training, so all publish the same.
+   */
+  readonly state: VariableSet;
   /** All-reduce phases per step (1, or 2 for a GAN). */
   readonly phases: number;
   getWeights(): Float32Array;
@@ -137,7 +142,7 @@ export class VariableSet {
 }
 
 /** Non-trainable state every replica must share too (batch-norm moving statistics). */
-function stateVariables(model: tf.LayersModel): tf.Variable[] {
+export function stateVariables(model: tf.LayersModel): tf.Variable[] {
   return model.nonTrainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
 }
 
@@ -150,6 +155,7 @@ export class Trainer implements Replica {
   readonly weightLength: number;
   readonly phases = 1;
   private readonly trainable: VariableSet;
+  readonly state: VariableSet;
   private readonly all: VariableSet;
   private readonly optimizer: tf.Optimizer;
   private readonly baseRate: number;
@@ -164,7 +170,8 @@ export class Trainer implements Replica {
     this.model = buildModel(spec.model.layers, dataset.inputShape, spec.training.seed);
     this.variables = trainableVariables(this.model);
     this.trainable = new VariableSet(this.variables);
-    this.all = new VariableSet([...this.variables, ...stateVariables(this.model)]);
+    this.state = new VariableSet(stateVariables(this.model));
+    this.all = new VariableSet([...this.variables, ...this.state.variables]);
     this.sizes = this.trainable.sizes;
     this.gradientLength = this.trainable.length;
     this.weightLength = this.all.length;
