@@ -35,3 +35,19 @@ if (!process.env.SYNCLINE_NATS_URL && !has(natsBinary)) {
     );
   }
 }
+
+// The test suite drives a real browser (the SDK's browser tests): Debian's Chromium.
+if (process.argv.includes('--browser')) {
+  const chromium = process.env.SYNCLINE_CHROMIUM ?? '/usr/bin/chromium';
+  if (!existsSync(chromium)) {
+    const isRoot = process.getuid?.() === 0;
+    if (isRoot && has('apt-get', ['--version']) && !process.env.SYNCLINE_CHROMIUM) {
+      console.error('syncline: installing chromium for the browser tests (apt-get install -y chromium)');
+      execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+      execFileSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    }
+    if (!existsSync(chromium)) {
+      fail(`Chromium is not installed at ${chromium}. Install it (Debian/Ubuntu: sudo apt-get install -y chromium), or set SYNCLINE_CHROMIUM to a Chromium or Chrome binary.`);
+    }
+  }
+}
