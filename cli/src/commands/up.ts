@@ -1,5 +1,23 @@
 // `syncline up`: a local cluster that runs until interrupted.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { startLocalCluster } from '../local-cluster.js';
+
+const sdkDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'sdk');
+
+/** The coordinator's /demo page loads the SDK's browser bundle: build it once if it is missing. */
+async function ensureSdkBundle(log: (line: string) => void): Promise<void> {
+  if (existsSync(join(sdkDir, 'dist', 'browser', 'syncline-sdk.min.js'))) return;
+  log('building the SDK browser bundle for the /demo page');
+  try {
+    await promisify(execFile)(process.execPath, [join(sdkDir, 'scripts', 'build.mjs')], { cwd: sdkDir });
+  } catch (err) {
+    log(`could not build the SDK bundle (the /demo page will not load): ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
 
 export async function up(opts: { workers: string; grpcPort: string; httpPort: string; verbose?: boolean }): Promise<void> {
   const workers = Number(opts.workers);
@@ -10,6 +28,7 @@ export async function up(opts: { workers: string; grpcPort: string; httpPort: st
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => interrupted.abort(new Error(`${signal} while starting`)));
   let cluster;
   try {
+    await ensureSdkBundle(log);
     cluster = await startLocalCluster({
       workers,
       grpcPort: Number(opts.grpcPort),
@@ -24,6 +43,7 @@ export async function up(opts: { workers: string; grpcPort: string; httpPort: st
     return;
   }
   console.log(`coordinator=${cluster.coordinator.grpcAddress} http=${cluster.coordinator.httpUrl} nats=${cluster.natsUrl}`);
+  log(`demo page (draw a digit once a model is published): ${cluster.coordinator.httpUrl}/demo`);
   if (!interrupted.signal.aborted) {
     await new Promise<void>((resolve) => interrupted.signal.addEventListener('abort', () => resolve(), { once: true }));
   }
