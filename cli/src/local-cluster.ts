@@ -92,27 +92,25 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       workers.push(child);
       return i;
     };
-    const joined = async (count: number) => {
+    /** Waits until the worker processes at `indices` have joined (as `local-<i>`). */
+    const joined = async (indices: number[]) => {
       const deadline = Date.now() + 60_000;
-      while (running.workerCount() < count) {
+      for (;;) {
+        const ids = running.workerIds();
+        const waiting = indices.filter((i) => !ids.includes(`local-${i}`));
+        if (waiting.length === 0) return;
         opts.signal?.throwIfAborted();
-        const dead = workers.find((w) => w.exitCode !== null && w.signalCode === null);
+        const dead = waiting.map((i) => workers[i]!).find((w) => w.exitCode !== null);
         if (dead) throw new Error(`a worker process exited with code ${dead.exitCode} before joining`);
-        if (Date.now() > deadline) throw new Error(`only ${running.workerCount()} of ${count} workers joined within 60 s`);
+        if (Date.now() > deadline) throw new Error(`worker(s) ${waiting.map((i) => `local-${i}`).join(', ')} did not join within 60 s`);
         await new Promise((r) => setTimeout(r, 100));
       }
     };
-    for (let i = 0; i < opts.workers; i++) spawnWorker();
-    await joined(opts.workers);
+    const first = Array.from({ length: opts.workers }, spawnWorker);
+    await joined(first);
     const addWorker = async () => {
       const i = spawnWorker();
-      const deadline = Date.now() + 60_000;
-      while (!running.workerIds().includes(`local-${i}`)) {
-        const child = workers[i]!;
-        if (child.exitCode !== null) throw new Error(`worker process local-${i} exited with code ${child.exitCode} before joining`);
-        if (Date.now() > deadline) throw new Error(`worker local-${i} did not join within 60 s`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await joined([i]);
       return i;
     };
     return { coordinator, natsUrl, workers, addWorker, stop };

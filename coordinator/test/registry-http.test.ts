@@ -3,7 +3,8 @@
 // object store, immutable by version, revalidated (ETag, 304) under `latest`, CORS on all.
 import { createHash } from 'node:crypto';
 import anyTest, { type TestFn } from 'ava';
-import { ARTIFACT_BUCKET, ModelRegistry } from '../src/registry/model-registry.js';
+import { BUCKETS } from '@syncline/proto';
+import { ModelRegistry } from '../src/registry/model-registry.js';
 import { startFixture, type Fixture } from './helpers/cluster.js';
 
 const test = anyTest as TestFn<{ fixture: Fixture; base: string; weights: Float32Array }>;
@@ -24,7 +25,7 @@ async function publish(fixture: Fixture, name: string, prefix: string, weights: 
     ],
     syncline: { jobId: prefix },
   };
-  const store = await fixture.coordinator.nc.jetstream().views.os(ARTIFACT_BUCKET);
+  const store = await fixture.coordinator.nc.jetstream().views.os(BUCKETS.objects);
   await store.putBlob({ name: `${prefix}/group1-shard1of1.bin` }, shard);
   await store.putBlob({ name: `${prefix}/model.json` }, new TextEncoder().encode(JSON.stringify(modelJson)));
   await (await ModelRegistry.open(fixture.coordinator.nc)).publish(name, prefix, prefix, undefined);
@@ -75,7 +76,7 @@ test.serial('each variant has its own model.json, shard URLs and digests; versio
 
 test.serial('a variant is generated once and kept in the object store beside the published files', async (t) => {
   const { base, fixture } = t.context;
-  const store = await fixture.coordinator.nc.jetstream().views.os(ARTIFACT_BUCKET);
+  const store = await fixture.coordinator.nc.jetstream().views.os(BUCKETS.objects);
   t.is(await store.info('jobs/b/uint8/model.json'), null);
   // Concurrent first requests share one generation.
   const texts = await Promise.all([1, 2, 3].map(() => fetch(`${base}/v1/models/m/2/uint8/model.json`).then((r) => r.text())));

@@ -4,3 +4,4 @@ export * from './plan.js';
 export * from './datasets.js';
 export * from './tensor-file.js';
 export { jsonProblems } from './json-check.js';
+export * from './storage.js';

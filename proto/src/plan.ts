@@ -85,3 +85,12 @@ export function stepSlice(opts: {
   for (let r = 0; r < opts.rank; r++) offset += counts[r]!;
   return { epoch, step: opts.step, globalCount, indices: order.slice(offset, offset + counts[opts.rank]!) };
 }
+
+/**
+ * Integer shares in proportion to each rank's speed (any unit), summing to about `scale`, at
+ * least 1 each: how the coordinator seeds a job's split and how workers rebalance it.
+ */
+export function sharesFromSpeeds(speeds: readonly number[], scale = 1000): number[] {
+  const total = speeds.reduce((a, b) => a + b, 0);
+  return speeds.map((s) => Math.max(1, Math.round((scale * s) / total)));
+}

@@ -21,7 +21,7 @@ import type { Bench, Emit } from '../../bench/registry.js';
 import { selectBackend } from '../src/backend.js';
 import type { DatasetShape } from '../src/data/dataset.js';
 import { registerTrainingKernels, replacedKernel, restoreBackendKernels } from '../src/kernels/register.js';
-import { Trainer } from '../src/train/trainer.js';
+import { Trainer, soloAllReduce } from '../src/train/trainer.js';
 
 const BATCH = 256;
 
@@ -183,9 +183,9 @@ async function trainBench(model: Model, reps: { syncline: number; backend: numbe
     const peak = peakProduct();
     try {
       const stepFlops = 3 * 2 * forwardMultiplyAdds(trainer.model) * BATCH;
-      // Trainer.step's all-reduce over one rank is the identity; it resolves at once. The
-      // reference product is timed between steps, so both see the same machine load.
-      const step = () => trainer.step(x, y, BATCH, 1, async (buffer) => buffer);
+      // One replica's all-reduce is the identity; it resolves at once. The reference product
+      // is timed between steps, so both see the same machine load.
+      const step = () => trainer.step(x, y, BATCH, 1, soloAllReduce);
       await step();
       const steps: Timing[] = [];
       const peaks: Timing[] = [];
@@ -197,7 +197,7 @@ async function trainBench(model: Model, reps: { syncline: number; backend: numbe
       const flopsPerSecond = stepFlops / (stepMs / 1000);
       const matmulFlopsPerSecond = PEAK_FLOP / (median(peaks.map((t) => t.wall)) / 1000);
       const rooflineCpu = stepFlops / median(steps.map((t) => t.cpu)) / (PEAK_FLOP / median(peaks.map((t) => t.cpu)));
-      const profile = await kernelTimes(() => trainer.step(x, y, BATCH, 1, async (buffer) => buffer));
+      const profile = await kernelTimes(() => trainer.step(x, y, BATCH, 1, soloAllReduce));
       emit({
         backend: 'wasm',
         kernels,

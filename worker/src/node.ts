@@ -2,7 +2,7 @@
 // and trains each assignment it receives, one at a time.
 import { hostname } from 'node:os';
 import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
-import { WorkerServiceClient, type Assignment, type JoinRequest, type JoinResponse } from '@syncline/proto';
+import { BUCKETS, WorkerServiceClient, type Assignment, type JoinRequest, type JoinResponse } from '@syncline/proto';
 import type { NatsConnection, ObjectStore } from 'nats';
 import { Collective } from './allreduce/collective.js';
 import { NatsBus, connectNats } from './allreduce/nats-bus.js';
@@ -15,13 +15,11 @@ import { loadUserDataset } from './data/user-datasets.js';
 import * as tf from '@tensorflow/tfjs';
 import { kernelsMissingForTraining } from './kernels/missing-kernels.js';
 import { buildModel } from './model/build.js';
+import { jetstream } from './jetstream.js';
 import { GenerationChangedError, JobCancelledError, CoordinatorLostError } from './errors.js';
 import { runJob, type StateStore } from './train/run-job.js';
 import { JobSessions } from './train/sessions.js';
 
-const STATE_BUCKET = 'syncline_artifacts';
-/** JetStream requests wait this long: a worker's event loop can be busy for a long step. */
-export const JETSTREAM_TIMEOUT_MS = 60_000;
 
 /**
  * Checkpoints and generation states in the JetStream object store. The store is opened on first
@@ -30,7 +28,7 @@ export const JETSTREAM_TIMEOUT_MS = 60_000;
  */
 function objectStates(nc: NatsConnection): StateStore {
   let store: Promise<ObjectStore> | undefined;
-  const open = () => (store ??= nc.jetstream({ timeout: JETSTREAM_TIMEOUT_MS }).views.os(STATE_BUCKET));
+  const open = () => (store ??= jetstream(nc).views.os(BUCKETS.objects));
   return {
     async save(name, bytes) {
       await (await open()).putBlob({ name }, bytes);

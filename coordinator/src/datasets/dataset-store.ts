@@ -3,11 +3,13 @@
 // next, the record created last: a failed upload leaves nothing a job could see.
 import { createHash } from 'node:crypto';
 import {
+  BUCKETS,
   BUILTIN_DATASETS,
   TensorFileError,
   UserDataset,
   decodeTensorFile,
   encodeTensorFile,
+  objectNames,
   type DatasetInfo,
   type DatasetUploadHeader,
   type TensorFile,
@@ -17,16 +19,10 @@ import { DatasetExistsError, DatasetFileError, InvalidRequestError } from '../er
 import { kvKeys } from '../store/kv-keys.js';
 import { parseCsvDataset } from './csv.js';
 
-export const DATASET_BUCKET = 'syncline_datasets';
-export const DATASET_OBJECTS = 'syncline_artifacts';
 /** Largest upload held in memory while it is checked. */
 export const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
-/** Content-addressed, so two racing uploads of one name can never overwrite each other's file. */
-export function datasetObjectName(name: string, sha256: string): string {
-  return `datasets/${name}-${sha256}.synt`;
-}
 
 export function userDatasetInfo(d: UserDataset): DatasetInfo {
   return {
@@ -77,7 +73,7 @@ export class DatasetStore {
 
   static async open(nc: NatsConnection): Promise<DatasetStore> {
     const js = nc.jetstream();
-    return new DatasetStore(nc, await js.views.kv(DATASET_BUCKET, { history: 1 }), await js.views.os(DATASET_OBJECTS));
+    return new DatasetStore(nc, await js.views.kv(BUCKETS.datasets, { history: 1 }), await js.views.os(BUCKETS.objects));
   }
 
   async get(name: string): Promise<UserDataset | undefined> {
@@ -87,7 +83,7 @@ export class DatasetStore {
 
   async list(): Promise<UserDataset[]> {
     const out: UserDataset[] = [];
-    for (const name of await kvKeys(this.nc, DATASET_BUCKET)) {
+    for (const name of await kvKeys(this.nc, BUCKETS.datasets)) {
       const d = await this.get(name);
       if (d) out.push(d);
     }
@@ -108,7 +104,7 @@ export class DatasetStore {
     const description = describe(header, parsed);
     const canonical = encodeTensorFile(parsed);
     const record: UserDataset = { ...description, sha256: createHash('sha256').update(canonical).digest('hex'), createdUnixMs: Date.now() };
-    await this.objects.putBlob({ name: datasetObjectName(header.name, record.sha256) }, canonical);
+    await this.objects.putBlob({ name: objectNames.dataset(header.name, record.sha256) }, canonical);
     try {
       await this.kv.create(header.name, JSON.stringify(UserDataset.toJSON(record)));
     } catch (err) {

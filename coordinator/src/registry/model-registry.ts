@@ -1,13 +1,11 @@
 // Published models: versions in a key-value bucket, files in the object store that rank 0
 // uploaded to. Publishing registers the next version of a name for a job's artifacts.
-import { FinalMetrics, PublishedModel } from '@syncline/proto';
+import { BUCKETS, FinalMetrics, PublishedModel } from '@syncline/proto';
 import type { KV, NatsConnection, ObjectStore } from 'nats';
 import { ModelNotFoundError } from '../errors.js';
 import { kvKeys } from '../store/kv-keys.js';
 import { quantizeModel, type Quantization } from './quantize.js';
 
-export const MODEL_BUCKET = 'syncline_models';
-export const ARTIFACT_BUCKET = 'syncline_artifacts';
 
 interface VersionRecord {
   name: string;
@@ -42,13 +40,13 @@ export class ModelRegistry {
 
   static async open(nc: NatsConnection): Promise<ModelRegistry> {
     const js = nc.jetstream();
-    return new ModelRegistry(nc, await js.views.kv(MODEL_BUCKET, { history: 1 }), await js.views.os(ARTIFACT_BUCKET));
+    return new ModelRegistry(nc, await js.views.kv(BUCKETS.models, { history: 1 }), await js.views.os(BUCKETS.objects));
   }
 
   /** Registers the artifacts under `artifactPrefix` as the next version of `name`. */
   async publish(name: string, jobId: string, artifactPrefix: string, metrics: FinalMetrics | undefined): Promise<ResolvedModel> {
     if (!(await this.store.info(`${artifactPrefix}/model.json`))) {
-      throw new Error(`no model.json under ${artifactPrefix} in ${ARTIFACT_BUCKET}`);
+      throw new Error(`no model.json under ${artifactPrefix} in ${BUCKETS.objects}`);
     }
     for (let attempt = 0; attempt < 20; attempt++) {
       const version = ((await this.latestVersion(name)) ?? 0) + 1;
@@ -149,7 +147,7 @@ export class ModelRegistry {
   }
 
   private async keys(filter?: string): Promise<string[]> {
-    return kvKeys(this.nc, MODEL_BUCKET, filter);
+    return kvKeys(this.nc, BUCKETS.models, filter);
   }
 
   private toResolved(r: VersionRecord): ResolvedModel {

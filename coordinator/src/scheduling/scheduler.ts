@@ -6,6 +6,8 @@ import { randomUUID } from 'node:crypto';
 import {
   Job,
   JobState,
+  objectNames,
+  sharesFromSpeeds,
   stepsPerEpoch,
   type FinalMetrics,
   type JobFailed,
@@ -53,8 +55,7 @@ export function isTerminal(state: JobState): boolean {
  */
 export function initialShares(speeds: (number | undefined)[]): number[] {
   if (speeds.some((s) => !(s && s > 0))) return speeds.map(() => 1);
-  const total = speeds.reduce<number>((a, b) => a + b!, 0);
-  return speeds.map((s) => Math.max(1, Math.round((1000 * s!) / total)));
+  return sharesFromSpeeds(speeds as number[]);
 }
 
 export function plannedSteps(spec: JobSpec): number {
@@ -377,10 +378,10 @@ export class Scheduler {
             worldSize: chosen.length,
             generation,
             shares,
-            artifactPrefix: `jobs/${job.id}/g${generation}`,
+            artifactPrefix: objectNames.artifactPrefix(job.id, generation),
             allreduceTimeoutSeconds: this.opts.allreduceTimeoutSeconds,
             checkpoint: job.checkpointStep > 0 ? job.checkpointObject : '',
-            checkpointObject: `jobs/${job.id}/checkpoint`,
+            checkpointObject: objectNames.checkpoint(job.id),
           },
         },
       });

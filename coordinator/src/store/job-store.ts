@@ -1,11 +1,10 @@
 // Job records. The coordinator keeps nothing that matters only in memory: every change of a
 // job goes to a JetStream key-value bucket, so a restarted coordinator rebuilds its view.
-import { Job } from '@syncline/proto';
+import { BUCKETS, Job } from '@syncline/proto';
 import type { KV, NatsConnection } from 'nats';
 import { JobNotFoundError } from '../errors.js';
 import { kvKeys } from './kv-keys.js';
 
-export const JOB_BUCKET = 'syncline_jobs';
 
 export interface JobStore {
   create(job: Job): Promise<void>;
@@ -22,7 +21,7 @@ export class KvJobStore implements JobStore {
   ) {}
 
   static async open(nc: NatsConnection): Promise<KvJobStore> {
-    return new KvJobStore(nc, await nc.jetstream().views.kv(JOB_BUCKET, { history: 1 }));
+    return new KvJobStore(nc, await nc.jetstream().views.kv(BUCKETS.jobs, { history: 1 }));
   }
 
   async create(job: Job): Promise<void> {
@@ -37,7 +36,7 @@ export class KvJobStore implements JobStore {
 
   async list(): Promise<Job[]> {
     const jobs: Job[] = [];
-    for (const key of await kvKeys(this.nc, JOB_BUCKET)) {
+    for (const key of await kvKeys(this.nc, BUCKETS.jobs)) {
       const job = await this.get(key);
       if (job) jobs.push(job);
     }

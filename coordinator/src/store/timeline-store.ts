@@ -1,27 +1,23 @@
 // Per-rank timelines of jobs that asked for one, kept in the object store and merged on read.
+import { BUCKETS, objectNames } from '@syncline/proto';
 import type { NatsConnection, ObjectStore } from 'nats';
 import { JobNotFoundError } from '../errors.js';
 
-const BUCKET = 'syncline_artifacts';
 
 export class TimelineStore {
   private constructor(private readonly store: ObjectStore) {}
 
   static async open(nc: NatsConnection): Promise<TimelineStore> {
-    return new TimelineStore(await nc.jetstream().views.os(BUCKET));
-  }
-
-  private prefix(jobId: string): string {
-    return `jobs/${jobId}/timeline/`;
+    return new TimelineStore(await nc.jetstream().views.os(BUCKETS.objects));
   }
 
   async put(jobId: string, generation: number, rank: number, eventsJson: Uint8Array): Promise<void> {
-    await this.store.putBlob({ name: `${this.prefix(jobId)}g${generation}-rank${rank}.json` }, eventsJson);
+    await this.store.putBlob({ name: `${objectNames.timelinePrefix(jobId)}g${generation}-rank${rank}.json` }, eventsJson);
   }
 
   /** `{"traceEvents": [...]}` with every rank's events; NOT_FOUND when the job recorded none. */
   async merged(jobId: string): Promise<Uint8Array> {
-    const names = (await this.store.list()).map((o) => o.name).filter((n) => n.startsWith(this.prefix(jobId))).sort();
+    const names = (await this.store.list()).map((o) => o.name).filter((n) => n.startsWith(objectNames.timelinePrefix(jobId))).sort();
     if (names.length === 0) throw new JobNotFoundError(`${jobId} (no timeline: submit with training.timeline)`);
     const events: unknown[] = [];
     for (const name of names) {

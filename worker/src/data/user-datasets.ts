@@ -4,12 +4,11 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UserDataset, decodeTensorFile } from '@syncline/proto';
+import { BUCKETS, UserDataset, decodeTensorFile, objectNames } from '@syncline/proto';
 import type { NatsConnection } from 'nats';
+import { jetstream } from '../jetstream.js';
 import type { Dataset } from './dataset.js';
 
-const DATASET_BUCKET = 'syncline_datasets';
-const OBJECT_BUCKET = 'syncline_artifacts';
 const memory = new Map<string, Dataset>();
 
 export class DatasetUnavailableError extends Error {
@@ -29,8 +28,8 @@ async function fetchBytes(nc: NatsConnection, record: UserDataset): Promise<Uint
   const file = join(cacheDir(), `${record.sha256}.synt`);
   const cached = await readFile(file).catch(() => undefined);
   if (cached && sha256(cached) === record.sha256) return cached;
-  const store = await nc.jetstream({ timeout: 60_000 }).views.os(OBJECT_BUCKET);
-  const bytes = await store.getBlob(`datasets/${record.name}-${record.sha256}.synt`);
+  const store = await jetstream(nc).views.os(BUCKETS.objects);
+  const bytes = await store.getBlob(objectNames.dataset(record.name, record.sha256));
   if (!bytes) throw new DatasetUnavailableError(`dataset ${record.name}: its file is missing from the object store`);
   if (sha256(bytes) !== record.sha256) throw new DatasetUnavailableError(`dataset ${record.name}: the stored file does not match its sha256`);
   await mkdir(cacheDir(), { recursive: true });
@@ -41,7 +40,7 @@ async function fetchBytes(nc: NatsConnection, record: UserDataset): Promise<Uint
 }
 
 export async function loadUserDataset(nc: NatsConnection, name: string): Promise<Dataset> {
-  const kv = await nc.jetstream({ timeout: 60_000 }).views.kv(DATASET_BUCKET);
+  const kv = await jetstream(nc).views.kv(BUCKETS.datasets);
   const entry = await kv.get(name);
   if (!entry || entry.operation !== 'PUT') throw new DatasetUnavailableError(`dataset ${JSON.stringify(name)} is neither built in nor uploaded`);
   const record = UserDataset.fromJSON(entry.json());

@@ -29,6 +29,8 @@ export function baseLearningRate(spec: Optimizer | undefined): number {
  */
 export function setLearningRate(optimizer: tf.Optimizer, rate: number): void {
   const o = optimizer as tf.Optimizer & { setLearningRate?: (lr: number) => void; learningRate?: number };
+  // Called every step: SGD's setLearningRate makes a new scalar tensor, so skip an unchanged rate.
+  if (o.learningRate === rate) return;
   if (typeof o.setLearningRate === 'function') o.setLearningRate(rate);
   else o.learningRate = rate;
 }

@@ -5,6 +5,8 @@
 // same step, with no extra message. The result does not change (gradients are summed by
 // sample), only who computes which samples.
 
+import { sharesFromSpeeds } from '@syncline/proto';
+
 export interface BalancerOptions {
   /** Steps between two decisions. */
   every?: number;
@@ -58,9 +60,7 @@ export class ShareBalancer {
     this.counts.fill(0);
     if (this.estimate.some((ms) => ms === undefined || !(ms > 0))) return false;
     const ms = this.estimate as number[];
-    const speed = ms.map((m) => 1 / m);
-    const total = speed.reduce((a, b) => a + b, 0);
-    const proposed = speed.map((s) => Math.max(1, Math.round((this.scale * s) / total)));
+    const proposed = sharesFromSpeeds(ms.map((m) => 1 / m), this.scale);
     const time = (shares: number[]) => {
       const sum = shares.reduce((a, b) => a + b, 0);
       return Math.max(...shares.map((s, r) => (s / sum) * ms[r]!));

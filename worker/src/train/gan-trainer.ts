@@ -70,7 +70,7 @@ export class GanTrainer implements Replica {
     setLearningRate(this.gOptimizer, this.gRate * factor);
 
     // Discriminator: [grads, lossSum, correct, samples].
-    const dBuffer = new Float32Array(this.d.length + 3);
+    const dBuffer = allReduce.buffer(this.d.length + 3, 0);
     if (count > 0) {
       const real = tf.tensor(x, [count, ...this.dataset.inputShape]);
       const z = this.noise(count, 0);
@@ -88,7 +88,7 @@ export class GanTrainer implements Replica {
       dBuffer[this.d.length + 2] = count;
       tf.dispose([real, z, fake, value, correct!, ...Object.values(grads)]);
     }
-    const dSum = await allReduce(dBuffer, 0);
+    const dSum = await allReduce.sum(dBuffer, 0);
     const samples = dSum[this.d.length + 2]!;
     if (!(samples > 0)) throw new Error('all-reduced step has no samples');
     const dGrads = this.d.meanGradients(dSum, samples, this.clipNorm);
@@ -96,7 +96,7 @@ export class GanTrainer implements Replica {
     tf.dispose(Object.values(dGrads));
 
     // Generator: [grads, lossSum, samples], as many fakes as this replica's real samples.
-    const gBuffer = new Float32Array(this.g.length + 2);
+    const gBuffer = allReduce.buffer(this.g.length + 2, 1);
     if (count > 0) {
       const z = this.noise(count, 1);
       const { value, grads } = tf.variableGrads(() => {
@@ -108,7 +108,7 @@ export class GanTrainer implements Replica {
       gBuffer[this.g.length + 1] = count;
       tf.dispose([z, value, ...Object.values(grads)]);
     }
-    const gSum = await allReduce(gBuffer, 1);
+    const gSum = await allReduce.sum(gBuffer, 1);
     const gGrads = this.g.meanGradients(gSum, gSum[this.g.length + 1]!, this.clipNorm);
     this.gOptimizer.applyGradients(gGrads);
     tf.dispose(Object.values(gGrads));

@@ -1,6 +1,6 @@
 // The synchronous data-parallel training loop of one replica (one rank of one generation).
 import type { Assignment, FinalMetrics, StepMetrics } from '@syncline/proto';
-import { epochOrder, stepSlice, stepsPerEpoch } from '@syncline/proto';
+import { epochOrder, objectNames, stepSlice, stepsPerEpoch } from '@syncline/proto';
 import type { Collective } from '../allreduce/collective.js';
 import { gatherRows, limitSplit, type Dataset } from '../data/dataset.js';
 import { scheduleFactor } from '../model/schedule.js';
@@ -8,7 +8,7 @@ import { ShareBalancer } from './balance.js';
 import { decodeState, encodeState } from './checkpoint.js';
 import { GanTrainer } from './gan-trainer.js';
 import { Timeline, type TraceEvent } from './timeline.js';
-import { Trainer, type Replica } from './trainer.js';
+import { Trainer, type AllReduce, type Replica } from './trainer.js';
 
 export interface RunJobOptions {
   assignment: Assignment;
@@ -100,7 +100,7 @@ async function startGeneration(opts: RunJobOptions, session: JobSession, replica
     if (a.rank !== 0) replica.setWeights(initial);
     return 0;
   }
-  const resync = `jobs/${a.jobId}/g${a.generation}/start`;
+  const resync = objectNames.generationStart(a.jobId, a.generation);
   if (a.rank === 0) {
     let step = session.replica === replica ? session.step : 0;
     if (step === 0 && a.checkpoint) {
@@ -149,13 +149,12 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
     let epochCorrect = 0;
     let epochAbsError = 0;
     let epochSamples = 0;
-    let commMs = 0;
     const world = assignment.worldSize;
+    const lastPhase = replica.phases - 1;
     const balancer = new ShareBalancer(assignment.shares);
     const timeline = spec.training.timeline ? new Timeline(assignment.rank, opts.workerLabel ?? `rank ${assignment.rank}`) : undefined;
     for (let step = startStep; step < steps; step++) {
       signal?.throwIfAborted();
-      const stepStart = performance.now();
       const wallStart = Timeline.now();
       const epoch = Math.floor(step / perEpoch);
       if (epoch !== orderEpoch) {
@@ -169,31 +168,32 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
       const count = slice.indices.length;
       const dataEnd = Timeline.now();
       timeline?.span('data', wallStart, dataEnd, step + 1);
-      commMs = 0;
+      let commMs = 0;
       let computeMs = 0;
       let msPerSample: Float32Array | undefined;
       let phaseStart = dataEnd;
-      const stats = await replica.step(rows.x, rows.y, count, scheduleFactor(spec.training.learningRateSchedule, step, steps), async (buffer, phase) => {
-        const commStart = Timeline.now();
-        computeMs += commStart - phaseStart;
-        timeline?.span(phase === 0 ? 'forward/backward' : `forward/backward ${phase + 1}`, phaseStart, commStart, step + 1);
-        // The last phase carries one slot per rank: this rank's compute time per sample.
-        const last = phase === replica.phases - 1;
-        let payload = buffer;
-        if (last) {
-          payload = new Float32Array(buffer.length + world);
-          payload.set(buffer);
-          payload[buffer.length + assignment.rank] = count > 0 ? computeMs / count : 0;
-        }
-        // Collective step ids increase across phases and steps.
-        const summed = await collective.allReduceSum(payload, step * replica.phases + phase + 1, signal);
-        phaseStart = Timeline.now();
-        commMs += phaseStart - commStart;
-        timeline?.span('all-reduce', commStart, phaseStart, step + 1);
-        if (!last) return summed;
-        msPerSample = summed.slice(buffer.length);
-        return summed.subarray(0, buffer.length);
-      });
+      // The last phase carries one slot per rank behind the replica's buffer: each rank's
+      // compute time per sample, which the balancer reads.
+      const reducer: AllReduce = {
+        buffer: (length, phase) => new Float32Array(length + (phase === lastPhase ? world : 0)).subarray(0, length),
+        sum: async (buffer, phase) => {
+          const commStart = Timeline.now();
+          computeMs += commStart - phaseStart;
+          timeline?.span(phase === 0 ? 'forward/backward' : `forward/backward ${phase + 1}`, phaseStart, commStart, step + 1);
+          const last = phase === lastPhase;
+          const payload = last ? new Float32Array(buffer.buffer, buffer.byteOffset, buffer.length + world) : buffer;
+          if (last) payload[buffer.length + assignment.rank] = count > 0 ? computeMs / count : 0;
+          // Collective step ids increase across phases and steps.
+          const summed = await collective.allReduceSum(payload, step * replica.phases + phase + 1, signal);
+          phaseStart = Timeline.now();
+          commMs += phaseStart - commStart;
+          timeline?.span('all-reduce', commStart, phaseStart, step + 1);
+          if (!last) return summed;
+          msPerSample = summed.slice(buffer.length);
+          return summed.subarray(0, buffer.length);
+        },
+      };
+      const stats = await replica.step(rows.x, rows.y, count, scheduleFactor(spec.training.learningRateSchedule, step, steps), reducer);
       timeline?.span('update', phaseStart, Timeline.now(), step + 1);
       session.step = step + 1;
       if (assignment.rank === 0 && opts.states && assignment.checkpointObject && session.step % checkpointEvery === 0 && session.step < steps) {
@@ -205,7 +205,7 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
       epochCorrect += stats.accuracy * stats.samples;
       epochAbsError += stats.mae * stats.samples;
       epochSamples += stats.samples;
-      const stepMs = performance.now() - stepStart;
+      const stepMs = Timeline.now() - wallStart;
       opts.onStep?.({
         step: step + 1,
         epoch: epoch + 1,

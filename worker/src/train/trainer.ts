@@ -42,8 +42,22 @@ export interface Evaluation {
   generatorLoss?: number;
 }
 
-/** Sums one all-reduce phase of a step over all replicas. */
-export type AllReduce = (buffer: Float32Array, phase: number) => Promise<Float32Array>;
+/** How a replica sums each phase of a step over all replicas. */
+export interface AllReduce {
+  /**
+   * A zeroed buffer of `length` values for this replica's contribution to `phase`. The training
+   * loop may keep slots of its own behind it, so contributions are built in place, never copied.
+   */
+  buffer(length: number, phase: number): Float32Array;
+  /** The element-wise sum over all replicas of a buffer from buffer(). */
+  sum(buffer: Float32Array, phase: number): Promise<Float32Array>;
+}
+
+/** The all-reduce of a replica that trains alone: the sum is its own contribution. */
+export const soloAllReduce: AllReduce = {
+  buffer: (length) => new Float32Array(length),
+  sum: async (buffer) => buffer,
+};
 
 /** What the training loop needs of a replica, whatever the job kind. */
 export interface Replica {
@@ -186,8 +200,7 @@ export class Trainer implements Replica {
   }
 
   /** The fusion buffer for `count` samples: gradients of the summed loss, then the statistics. */
-  localGradients(x: Float32Array, y: Float32Array, count: number): Float32Array {
-    const buffer = new Float32Array(this.gradientLength + STATS);
+  localGradients(x: Float32Array, y: Float32Array, count: number, buffer: Float32Array = new Float32Array(this.gradientLength + STATS)): Float32Array {
     if (count === 0) return buffer;
     const xs = this.inputs(x, count);
     const ys = tf.tensor2d(y, [count, this.dataset.targetSize]);
@@ -231,7 +244,8 @@ export class Trainer implements Replica {
 
   async step(x: Float32Array, y: Float32Array, count: number, learningRateFactor: number, allReduce: AllReduce): Promise<StepStats> {
     setLearningRate(this.optimizer, this.baseRate * learningRateFactor);
-    const summed = await allReduce(this.localGradients(x, y, count), 0);
+    const buffer = this.localGradients(x, y, count, allReduce.buffer(this.gradientLength + STATS, 0));
+    const summed = await allReduce.sum(buffer, 0);
     return this.applySummed(summed);
   }
 
