@@ -1,0 +1,27 @@
+// Every kernel the native backend runs in the addon, in one list. The backend starts with a
+// copy of every cpu kernel; these replace the ones a training step spends its time in.
+import type { KernelConfig } from '@tensorflow/tfjs';
+import { binaryConfigs } from './binary.js';
+import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig, conv2DConfig, fusedConv2DConfig } from './conv2d.js';
+import { batchMatMulConfig, fusedMatMulConfig } from './matmul.js';
+import { avgPoolConfig, avgPoolGradConfig, maxPoolConfig, maxPoolGradConfig } from './pooling.js';
+import { softmaxConfig } from './softmax.js';
+import { sumConfig } from './sum.js';
+import { unaryConfigs } from './unary.js';
+
+export const nativeKernels: readonly KernelConfig[] = [
+  batchMatMulConfig,
+  fusedMatMulConfig,
+  conv2DConfig,
+  fusedConv2DConfig,
+  conv2DBackpropInputConfig,
+  conv2DBackpropFilterConfig,
+  maxPoolConfig,
+  maxPoolGradConfig,
+  avgPoolConfig,
+  avgPoolGradConfig,
+  sumConfig,
+  softmaxConfig,
+  ...unaryConfigs,
+  ...binaryConfigs,
+];
