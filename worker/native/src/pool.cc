@@ -97,7 +97,8 @@ void avg_pool(const ConvGeometry& g, const float* x, float* y) {
 #pragma omp simd
             for (int64_t k = 0; k < c; k++) out[k] += in[k];
           }
-        const float count = static_cast<float>((win.h1 - win.h0) * (win.w1 - win.w0));
+        // A window wholly in the padding averages nothing: NaN, as TF.js's cpu kernel gives.
+        const float count = static_cast<float>(std::max<int64_t>(win.h1 - win.h0, 0) * std::max<int64_t>(win.w1 - win.w0, 0));
         for (int64_t k = 0; k < c; k++) out[k] /= count;
       }
     }
