@@ -4,9 +4,10 @@
 // is ABI-stable, so one build serves every Node version from 18 on.
 //
 //   node worker/native/build.mjs              build when a source changed; exit 1 with the reason
-//   node worker/native/build.mjs --if-possible   the same, but never fail (npm install runs this):
-//                                                 the reason goes to build/unavailable.txt, which the
-//                                                 worker reports when it falls back to wasm
+//   node worker/native/build.mjs --if-possible   the same, but never fail (npm install runs this)
+// Either way a build that cannot happen leaves its reason in build/unavailable.txt, which the
+// worker reports when it falls back to wasm. scripts/ensure-deps.mjs imports buildAddon() and
+// MISSING_PACKAGES to install what is missing first.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -20,7 +21,6 @@ const buildDir = join(here, 'build');
 const objectDir = join(buildDir, 'obj');
 export const addonPath = join(buildDir, 'syncline-native.node');
 const unavailablePath = join(buildDir, 'unavailable.txt');
-const ifPossible = process.argv.includes('--if-possible');
 const compiler = process.env.CXX ?? 'c++';
 
 const FLAGS = ['-std=c++17', '-O3', '-fPIC', '-fopenmp', '-fvisibility=hidden', '-fno-math-errno', '-Wall', '-Wno-unknown-pragmas', '-DNODE_GYP_MODULE_NAME=syncline_native', '-DNAPI_VERSION=8'];
@@ -31,7 +31,13 @@ const SYSTEM_HEADERS = [
   { header: 'cblas.h', packages: ['libopenblas-dev'] },
 ];
 
-class Unavailable extends Error {}
+class Unavailable extends Error {
+  constructor(message, packages = []) {
+    super(message);
+    /** Debian packages that would make it available. */
+    this.packages = packages;
+  }
+}
 
 function nodeApiInclude() {
   try {
@@ -47,10 +53,10 @@ function compiles(snippet) {
 
 function checkToolchain() {
   if (spawnSync(compiler, ['--version'], { stdio: 'ignore' }).status !== 0) {
-    throw new Unavailable(`no C++ compiler (${compiler}); install g++ (Debian/Ubuntu: apt-get install -y g++)`);
+    throw new Unavailable(`no C++ compiler (${compiler}); install g++ (Debian/Ubuntu: apt-get install -y g++)`, ['g++']);
   }
   const missing = SYSTEM_HEADERS.filter(({ header }) => !compiles(`#include <${header}>\n`)).flatMap((h) => h.packages);
-  if (missing.length) throw new Unavailable(`missing ${missing.join(' and ')} (Debian/Ubuntu: apt-get install -y ${missing.join(' ')})`);
+  if (missing.length) throw new Unavailable(`missing ${missing.join(' and ')} (Debian/Ubuntu: apt-get install -y ${missing.join(' ')})`, missing);
 }
 
 const newest = (paths) => Math.max(...paths.map((p) => statSync(p).mtimeMs));
@@ -84,15 +90,42 @@ async function build() {
   return true;
 }
 
-try {
-  const built = await build();
-  rmSync(unavailablePath, { force: true });
-  if (built) console.error(`syncline: built the native addon (${addonPath})`);
-} catch (err) {
-  const reason = err instanceof Unavailable ? err.message : `the build failed: ${err instanceof Error ? err.message : String(err)}`;
-  mkdirSync(buildDir, { recursive: true });
-  rmSync(addonPath, { force: true });
-  writeFileSync(unavailablePath, `${reason}\n`);
-  console.error(`syncline: native backend not built: ${ifPossible ? reason.split('\n')[0] : reason}`);
-  if (!ifPossible) process.exit(1);
+/** Debian packages the build lacks on this machine (compiler and headers), none when it has all. */
+export function missingPackages() {
+  try {
+    checkToolchain();
+    return [];
+  } catch (err) {
+    if (err instanceof Unavailable) return err.packages;
+    throw err;
+  }
+}
+
+/**
+ * Builds when a source changed. Resolves to { built } (false when it was up to date), or
+ * { reason } when it cannot build here; the reason is also left in build/unavailable.txt.
+ */
+export async function buildAddon() {
+  try {
+    const built = await build();
+    rmSync(unavailablePath, { force: true });
+    return { built };
+  } catch (err) {
+    const reason = err instanceof Unavailable ? err.message : `the build failed: ${err instanceof Error ? err.message : String(err)}`;
+    mkdirSync(buildDir, { recursive: true });
+    rmSync(addonPath, { force: true });
+    writeFileSync(unavailablePath, `${reason}\n`);
+    return { reason };
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const ifPossible = process.argv.includes('--if-possible');
+  const result = await buildAddon();
+  if ('reason' in result) {
+    console.error(`syncline: native backend not built: ${ifPossible ? result.reason.split('\n')[0] : result.reason}`);
+    if (!ifPossible) process.exit(1);
+  } else if (result.built) {
+    console.error(`syncline: built the native addon (${addonPath})`);
+  }
 }
