@@ -3,6 +3,7 @@ import { compressionBench } from '../cli/bench/compression.js';
 import { scalingBench } from '../cli/bench/scaling.js';
 import { allreduceBench } from '../worker/bench/allreduce.js';
 import { trainBenches } from '../worker/bench/train.js';
+import { vsPytorchBench } from '../worker/bench/vs-pytorch.js';
 import { sdkBenches } from '../sdk/bench/index.js';
 
 export type Emit = (figures: Record<string, unknown>) => void;
@@ -13,4 +14,4 @@ export interface Bench {
   run(emit: Emit): Promise<void>;
 }
 
-export const benches: Bench[] = [...trainBenches, allreduceBench, compressionBench, scalingBench, ...sdkBenches];
+export const benches: Bench[] = [...trainBenches, vsPytorchBench, allreduceBench, compressionBench, scalingBench, ...sdkBenches];
