@@ -336,3 +336,51 @@ test.serial("a kernel output's array is reused only when nothing outside can see
   t.deepEqual(Array.from(view.dataSync()), [3, 4]);
   tf.dispose([a, other, view, next]);
 });
+
+// ---- Recurrent cells' ops: clipping, comparisons, select, split and concat --------------------
+
+test.serial('ClipByValue, ZerosLike, comparisons, logical ops and Select', async (t) => {
+  const x = { values: values(300, 11).map((v) => v * 3), shape: [20, 15] };
+  t.true(ok(await discrepancy('ClipByValue', { x }, { clipValueMin: -1, clipValueMax: 0.5 })));
+  t.true(ok(await discrepancy('ZerosLike', { x }, {})));
+  const scalar = { values: Float32Array.from([0.25]), shape: [] };
+  const row = input([15], 12);
+  for (const kernel of ['Greater', 'GreaterEqual', 'Less', 'LessEqual', 'Equal', 'NotEqual']) {
+    for (const b of [scalar, row, x, { values: x.values.map((v, i) => (i % 3 ? v : v + 1)), shape: x.shape }]) {
+      const d = await discrepancy(kernel, { a: x, b }, {});
+      t.true(ok(d), `${kernel} [${x.shape}] [${b.shape}]: ${d}`);
+    }
+  }
+  // Logical ops and Select take bool tensors, made here by a comparison on each backend.
+  const results: Record<string, number[][]> = {};
+  for (const backend of ['cpu', 'native']) {
+    await tf.setBackend(backend);
+    const xt = tf.tensor(x.values, x.shape);
+    const p = tf.greater(xt, 0);
+    const q = tf.less(xt, tf.tensor(row.values, row.shape));
+    const outs = [tf.logicalAnd(p, q), tf.logicalOr(p, q), tf.logicalAnd(p, tf.scalar(true)), tf.where(p, xt, tf.neg(xt))];
+    results[backend] = outs.map((o) => Array.from(o.dataSync()));
+    tf.dispose([xt, p, q, ...outs]);
+  }
+  t.deepEqual(results.native, results.cpu);
+});
+
+test.serial('SplitV and Concat along every axis', async (t) => {
+  const x = input([4, 6, 5], 21);
+  for (const [axis, sizes] of [[0, [1, 3]], [1, [2, 3, 1]], [2, [4, -1]], [-1, 5]] as const) {
+    await tf.setBackend('native');
+    const xt = tf.tensor(x.values, x.shape);
+    const parts = tf.split(xt, sizes as number | number[], axis);
+    await tf.setBackend('cpu');
+    const xc = tf.tensor(x.values, x.shape);
+    const expected = tf.split(xc, sizes as number | number[], axis);
+    t.deepEqual(parts.map((p) => [p.shape, Array.from(p.dataSync())]), expected.map((p) => [p.shape, Array.from(p.dataSync())]), `axis ${axis}`);
+    // And back together.
+    const joined = tf.concat(expected, axis);
+    await tf.setBackend('native');
+    const joinedNative = tf.concat(parts, axis);
+    t.deepEqual(Array.from(joinedNative.dataSync()), Array.from(joined.dataSync()));
+    t.deepEqual(Array.from(joinedNative.dataSync()), Array.from(x.values));
+    tf.dispose([xt, xc, joined, joinedNative, ...parts, ...expected]);
+  }
+});

@@ -55,11 +55,36 @@ void Unary(const Args& a) {
   const float* x = a.array<float>(1, &nx);
   float* y = a.array<float>(2, &ny);
   if (nx != ny) throw ArgError("unary: input and output differ in length");
-  unary(static_cast<int>(a.integer(0)), x, y, static_cast<int64_t>(nx), static_cast<float>(a.number(3)));
+  unary(static_cast<int>(a.integer(0)), x, y, static_cast<int64_t>(nx), static_cast<float>(a.number(3)),
+        static_cast<float>(a.number(4)));
 }
 void Binary(const Args& a) {
   binary(static_cast<int>(a.integer(0)), a.array<float>(1), static_cast<int>(a.integer(2)), a.array<float>(3),
          static_cast<int>(a.integer(4)), a.array<float>(5), a.integer(6), a.integer(7), a.integer(8));
+}
+void Compare(const Args& a) {
+  compare(static_cast<int>(a.integer(0)), a.array<float>(1), static_cast<int>(a.integer(2)), a.array<float>(3),
+          static_cast<int>(a.integer(4)), a.array<uint8_t>(5), a.integer(6), a.integer(7), a.integer(8));
+}
+void CompareBool(const Args& a) {
+  compare_bool(static_cast<int>(a.integer(0)), a.array<uint8_t>(1), static_cast<int>(a.integer(2)), a.array<uint8_t>(3),
+               static_cast<int>(a.integer(4)), a.array<uint8_t>(5), a.integer(6), a.integer(7), a.integer(8));
+}
+void Select(const Args& a) {
+  size_t n;
+  float* out = a.array<float>(3, &n);
+  select(a.array<uint8_t>(0), a.array<float>(1), a.array<float>(2), out, static_cast<int64_t>(n));
+}
+void CopyRows(const Args& a) {
+  size_t ns, nd;
+  const float* src = a.array<float>(0, &ns);
+  float* dst = a.array<float>(3, &nd);
+  const int64_t so = a.integer(1), ss = a.integer(2), d0 = a.integer(4), ds = a.integer(5), rows = a.integer(6), len = a.integer(7);
+  // Bounds: a wrong stride would write past the array.
+  if (rows > 0 && (so < 0 || d0 < 0 || so + (rows - 1) * ss + len > static_cast<int64_t>(ns) ||
+                   d0 + (rows - 1) * ds + len > static_cast<int64_t>(nd)))
+    throw ArgError("copyRows: rows run past an array");
+  copy_rows(src, so, ss, dst, d0, ds, rows, len);
 }
 void SumMiddle(const Args& a) { sum_middle(a.array<float>(0), a.array<float>(1), a.integer(2), a.integer(3), a.integer(4)); }
 void Softmax(const Args& a) { softmax(a.array<float>(0), a.array<float>(1), a.integer(2), a.integer(3)); }
@@ -93,6 +118,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"avgPoolGrad", nullptr, wrap<AvgPoolGrad>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"unary", nullptr, wrap<Unary>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"binary", nullptr, wrap<Binary>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"compare", nullptr, wrap<Compare>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"compareBool", nullptr, wrap<CompareBool>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"select", nullptr, wrap<Select>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"copyRows", nullptr, wrap<CopyRows>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumMiddle", nullptr, wrap<SumMiddle>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"softmax", nullptr, wrap<Softmax>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, wrap<SetThreads>, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -4,6 +4,7 @@
 #include <omp.h>
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 #include <vector>
 #include "kernels.h"
@@ -15,7 +16,7 @@ namespace {
 // Below this many elements a loop runs on one thread.
 constexpr int64_t kParallelElements = 1 << 15;
 
-void unary_range(int op, const float* x, float* y, int64_t n, float alpha) {
+void unary_range(int op, const float* x, float* y, int64_t n, float alpha, float beta) {
   switch (op) {
     case kUnaryRelu:
 #pragma omp simd
@@ -76,6 +77,10 @@ void unary_range(int op, const float* x, float* y, int64_t n, float alpha) {
 #pragma omp simd
       for (int64_t i = 0; i < n; i++) y[i] = 1.f / x[i];
       break;
+    case kUnaryClip:
+      // TF.js's clipByValue: NaN stays NaN.
+      for (int64_t i = 0; i < n; i++) y[i] = std::isnan(x[i]) ? x[i] : std::min(std::max(x[i], alpha), beta);
+      break;
     case kUnarySoftplus:
       for (int64_t i = 0; i < n; i++) y[i] = x[i] > 15.f ? x[i] : std::log1p(std::exp(x[i]));
       break;
@@ -99,9 +104,9 @@ inline float apply(float x, float y) {
 
 // Rows [row0, row1) of the (outer, middle, inner) view; each row is `inner` contiguous outputs,
 // where an operand advances with the output (modes 0 and 1) or stays on one value (2 and 3).
-template <int Op>
-void binary_rows(const float* a, int mode_a, const float* b, int mode_b, float* out, int64_t middle, int64_t inner,
-                 int64_t row0, int64_t row1) {
+template <int Op, typename In, typename Out, Out (*F)(In, In)>
+void rows_of(const In* a, int mode_a, const In* b, int mode_b, Out* out, int64_t middle, int64_t inner, int64_t row0,
+             int64_t row1) {
   auto offset = [&](int mode, int64_t o, int64_t r) -> int64_t {
     switch (mode) {
       case 0: return (o * middle + r) * inner;
@@ -113,29 +118,29 @@ void binary_rows(const float* a, int mode_a, const float* b, int mode_b, float* 
   const bool a_runs = mode_a <= 1, b_runs = mode_b <= 1;
   for (int64_t row = row0; row < row1; row++) {
     const int64_t o = row / middle, r = row - o * middle;
-    const float* pa = a + offset(mode_a, o, r);
-    const float* pb = b + offset(mode_b, o, r);
-    float* po = out + row * inner;
+    const In* pa = a + offset(mode_a, o, r);
+    const In* pb = b + offset(mode_b, o, r);
+    Out* po = out + row * inner;
     if (a_runs && b_runs) {
 #pragma omp simd
-      for (int64_t i = 0; i < inner; i++) po[i] = apply<Op>(pa[i], pb[i]);
+      for (int64_t i = 0; i < inner; i++) po[i] = F(pa[i], pb[i]);
     } else if (a_runs) {
-      const float bv = *pb;
+      const In bv = *pb;
 #pragma omp simd
-      for (int64_t i = 0; i < inner; i++) po[i] = apply<Op>(pa[i], bv);
+      for (int64_t i = 0; i < inner; i++) po[i] = F(pa[i], bv);
     } else if (b_runs) {
-      const float av = *pa;
+      const In av = *pa;
 #pragma omp simd
-      for (int64_t i = 0; i < inner; i++) po[i] = apply<Op>(av, pb[i]);
+      for (int64_t i = 0; i < inner; i++) po[i] = F(av, pb[i]);
     } else {
-      const float v = apply<Op>(*pa, *pb);
+      const Out v = F(*pa, *pb);
       std::fill(po, po + inner, v);
     }
   }
 }
 
-template <int Op>
-void binary_op(const float* a, int mode_a, const float* b, int mode_b, float* out, int64_t outer, int64_t middle,
+template <int Op, typename In, typename Out, Out (*F)(In, In)>
+void over_view(const In* a, int mode_a, const In* b, int mode_b, Out* out, int64_t outer, int64_t middle,
                int64_t inner) {
   // Whole arrays and scalars: one row of everything, so that the loop is as long as possible.
   if (mode_a != 1 && mode_a != 2 && mode_b != 1 && mode_b != 2) {
@@ -144,7 +149,7 @@ void binary_op(const float* a, int mode_a, const float* b, int mode_b, float* ou
   }
   const int64_t rows = outer * middle, size = rows * inner;
   const int t = (threads() == 1 || size < kParallelElements) ? 1 : threads();
-  if (t == 1) return binary_rows<Op>(a, mode_a, b, mode_b, out, middle, inner, 0, rows);
+  if (t == 1) return rows_of<Op, In, Out, F>(a, mode_a, b, mode_b, out, middle, inner, 0, rows);
   if (rows == 1) {
     // Split the one row: shift each operand that advances.
     const int64_t chunk = (inner + t - 1) / t;
@@ -152,27 +157,51 @@ void binary_op(const float* a, int mode_a, const float* b, int mode_b, float* ou
     for (int p = 0; p < t; p++) {
       const int64_t lo = p * chunk, hi = std::min(inner, lo + chunk);
       if (lo < hi)
-        binary_rows<Op>(a + (mode_a <= 1 ? lo : 0), mode_a, b + (mode_b <= 1 ? lo : 0), mode_b, out + lo, 1, hi - lo, 0, 1);
+        rows_of<Op, In, Out, F>(a + (mode_a <= 1 ? lo : 0), mode_a, b + (mode_b <= 1 ? lo : 0), mode_b, out + lo, 1,
+                                hi - lo, 0, 1);
     }
     return;
   }
 #pragma omp parallel for num_threads(t) schedule(static)
   for (int p = 0; p < t; p++) {
     const int64_t chunk = (rows + t - 1) / t, lo = p * chunk, hi = std::min(rows, lo + chunk);
-    if (lo < hi) binary_rows<Op>(a, mode_a, b, mode_b, out, middle, inner, lo, hi);
+    if (lo < hi) rows_of<Op, In, Out, F>(a, mode_a, b, mode_b, out, middle, inner, lo, hi);
   }
+}
+
+template <int Op>
+inline uint8_t compare_of(float x, float y) {
+  if constexpr (Op == kGreater) return x > y;
+  if constexpr (Op == kGreaterEqual) return x >= y;
+  if constexpr (Op == kLess) return x < y;
+  if constexpr (Op == kLessEqual) return x <= y;
+  if constexpr (Op == kEqual) return x == y;
+  if constexpr (Op == kNotEqual) return x != y;
+  return 0;
+}
+
+template <int Op>
+inline uint8_t logical_of(uint8_t x, uint8_t y) {
+  if constexpr (Op == kLogicalAnd) return (x != 0) & (y != 0);
+  return (x != 0) | (y != 0);
+}
+
+template <int Op>
+void binary_op(const float* a, int mode_a, const float* b, int mode_b, float* out, int64_t outer, int64_t middle,
+               int64_t inner) {
+  over_view<Op, float, float, apply<Op>>(a, mode_a, b, mode_b, out, outer, middle, inner);
 }
 
 }  // namespace
 
-void unary(int op, const float* x, float* y, int64_t size, float alpha) {
+void unary(int op, const float* x, float* y, int64_t size, float alpha, float beta) {
   const int t = threads();
-  if (t == 1 || size < kParallelElements) return unary_range(op, x, y, size, alpha);
+  if (t == 1 || size < kParallelElements) return unary_range(op, x, y, size, alpha, beta);
   const int64_t chunk = (size + t - 1) / t;
 #pragma omp parallel for num_threads(t) schedule(static)
   for (int p = 0; p < t; p++) {
     const int64_t lo = p * chunk, hi = std::min(size, lo + chunk);
-    if (lo < hi) unary_range(op, x + lo, y + lo, hi - lo, alpha);
+    if (lo < hi) unary_range(op, x + lo, y + lo, hi - lo, alpha, beta);
   }
 }
 
@@ -190,6 +219,42 @@ void binary(int op, const float* a, int mode_a, const float* b, int mode_b, floa
     case kEluGrad: return binary_op<kEluGrad>(a, mode_a, b, mode_b, out, outer, middle, inner);
     default: throw std::invalid_argument("unknown binary op");
   }
+}
+
+void compare(int op, const float* a, int mode_a, const float* b, int mode_b, uint8_t* out, int64_t outer,
+             int64_t middle, int64_t inner) {
+#define SYNCLINE_COMPARE(OP) \
+  case OP: return over_view<OP, float, uint8_t, compare_of<OP>>(a, mode_a, b, mode_b, out, outer, middle, inner);
+  switch (op) {
+    SYNCLINE_COMPARE(kGreater)
+    SYNCLINE_COMPARE(kGreaterEqual)
+    SYNCLINE_COMPARE(kLess)
+    SYNCLINE_COMPARE(kLessEqual)
+    SYNCLINE_COMPARE(kEqual)
+    SYNCLINE_COMPARE(kNotEqual)
+    default: throw std::invalid_argument("unknown comparison");
+  }
+#undef SYNCLINE_COMPARE
+}
+
+void compare_bool(int op, const uint8_t* a, int mode_a, const uint8_t* b, int mode_b, uint8_t* out, int64_t outer,
+                  int64_t middle, int64_t inner) {
+  if (op == kLogicalAnd)
+    return over_view<kLogicalAnd, uint8_t, uint8_t, logical_of<kLogicalAnd>>(a, mode_a, b, mode_b, out, outer, middle, inner);
+  if (op == kLogicalOr)
+    return over_view<kLogicalOr, uint8_t, uint8_t, logical_of<kLogicalOr>>(a, mode_a, b, mode_b, out, outer, middle, inner);
+  throw std::invalid_argument("unknown logical op");
+}
+
+void select(const uint8_t* cond, const float* a, const float* b, float* out, int64_t size) {
+#pragma omp simd
+  for (int64_t i = 0; i < size; i++) out[i] = cond[i] ? a[i] : b[i];
+}
+
+void copy_rows(const float* src, int64_t src_offset, int64_t src_stride, float* dst, int64_t dst_offset,
+               int64_t dst_stride, int64_t rows, int64_t length) {
+  for (int64_t r = 0; r < rows; r++)
+    std::memcpy(dst + dst_offset + r * dst_stride, src + src_offset + r * src_stride, sizeof(float) * length);
 }
 
 void sum_middle(const float* x, float* out, int64_t outer, int64_t middle, int64_t inner) {

@@ -40,9 +40,10 @@ void avg_pool_grad(const ConvGeometry& g, const float* dy, float* dx);
 // Element-wise kernels; the op codes are mirrored in addon.ts.
 enum Unary : int {
   kUnaryRelu = 0, kUnaryRelu6, kUnaryElu, kUnarySigmoid, kUnaryTanh, kUnaryExp, kUnaryLog, kUnaryNeg, kUnarySquare,
-  kUnarySqrt, kUnaryRsqrt, kUnaryAbs, kUnaryStep, kUnaryLeakyRelu, kUnaryReciprocal, kUnarySoftplus
+  kUnarySqrt, kUnaryRsqrt, kUnaryAbs, kUnaryStep, kUnaryLeakyRelu, kUnaryReciprocal, kUnarySoftplus, kUnaryClip
 };
-void unary(int op, const float* x, float* y, int64_t size, float alpha);
+// alpha: Step's value for x <= 0, LeakyRelu's slope, Clip's minimum; beta: Clip's maximum.
+void unary(int op, const float* x, float* y, int64_t size, float alpha, float beta);
 
 enum Binary : int { kAdd = 0, kSub, kMul, kDiv, kMaximum, kMinimum, kSquaredDifference, kReluGrad, kEluGrad };
 // out[o, r, i] = a[...] op b[...] over an (outer, middle, inner) view of the output: each
@@ -51,6 +52,21 @@ enum Binary : int { kAdd = 0, kSub, kMul, kDiv, kMaximum, kMinimum, kSquaredDiff
 // (mode 2), or is one scalar (mode 3). Covers same-shape, scalar, bias-like and row broadcasts.
 void binary(int op, const float* a, int mode_a, const float* b, int mode_b, float* out, int64_t outer, int64_t middle,
             int64_t inner);
+
+enum Compare : int { kGreater = 0, kGreaterEqual, kLess, kLessEqual, kEqual, kNotEqual, kLogicalAnd, kLogicalOr };
+// The comparisons of two float operands (or, for the logical ops, two bool operands given as
+// floats' storage reinterpreted: callers pass uint8 through compare_bool), as 0/1 bytes, over
+// the same (outer, middle, inner) view and modes as binary().
+void compare(int op, const float* a, int mode_a, const float* b, int mode_b, uint8_t* out, int64_t outer,
+             int64_t middle, int64_t inner);
+void compare_bool(int op, const uint8_t* a, int mode_a, const uint8_t* b, int mode_b, uint8_t* out, int64_t outer,
+                  int64_t middle, int64_t inner);
+// out = cond ? a : b, all of one size.
+void select(const uint8_t* cond, const float* a, const float* b, float* out, int64_t size);
+// rows x length floats from src (first at src_offset, rows src_stride apart) to dst: the copies
+// of slicing, splitting and concatenating along an axis.
+void copy_rows(const float* src, int64_t src_offset, int64_t src_stride, float* dst, int64_t dst_offset,
+               int64_t dst_stride, int64_t rows, int64_t length);
 
 // out[o, i] = sum over r of x[o, r, i].
 void sum_middle(const float* x, float* out, int64_t outer, int64_t middle, int64_t inner);

@@ -15,8 +15,11 @@ export const Activation = { linear: 0, relu: 1, relu6: 2, elu: 3, sigmoid: 4, le
 
 /** Element-wise op codes (kernels.h `Unary`). */
 export const UnaryOp = {
-  Relu: 0, Relu6: 1, Elu: 2, Sigmoid: 3, Tanh: 4, Exp: 5, Log: 6, Neg: 7, Square: 8, Sqrt: 9, Rsqrt: 10, Abs: 11, Step: 12, LeakyRelu: 13, Reciprocal: 14, Softplus: 15,
+  Relu: 0, Relu6: 1, Elu: 2, Sigmoid: 3, Tanh: 4, Exp: 5, Log: 6, Neg: 7, Square: 8, Sqrt: 9, Rsqrt: 10, Abs: 11, Step: 12, LeakyRelu: 13, Reciprocal: 14, Softplus: 15, ClipByValue: 16,
 } as const;
+
+/** Comparison and logical op codes (kernels.h `Compare`). */
+export const CompareOp = { Greater: 0, GreaterEqual: 1, Less: 2, LessEqual: 3, Equal: 4, NotEqual: 5, LogicalAnd: 6, LogicalOr: 7 } as const;
 
 /** Binary op codes (kernels.h `Binary`). */
 export const BinaryOp = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6, ReluGrad: 7, EluGrad: 8 } as const;
@@ -42,7 +45,11 @@ export interface NativeAddon {
   maxPoolGrad(geometry: Geometry, dy: F32, x: F32, dx: F32): void;
   avgPool(geometry: Geometry, x: F32, y: F32): void;
   avgPoolGrad(geometry: Geometry, dy: F32, dx: F32): void;
-  unary(op: number, x: F32, y: F32, alpha: number): void;
+  unary(op: number, x: F32, y: F32, alpha: number, beta: number): void;
+  compare(op: number, a: F32, modeA: BroadcastMode, b: F32, modeB: BroadcastMode, out: Uint8Array, outer: number, middle: number, inner: number): void;
+  compareBool(op: number, a: Uint8Array, modeA: BroadcastMode, b: Uint8Array, modeB: BroadcastMode, out: Uint8Array, outer: number, middle: number, inner: number): void;
+  select(condition: Uint8Array, a: F32, b: F32, out: F32): void;
+  copyRows(src: F32, srcOffset: number, srcStride: number, dst: F32, dstOffset: number, dstStride: number, rows: number, length: number): void;
   binary(op: number, a: F32, modeA: BroadcastMode, b: F32, modeB: BroadcastMode, out: F32, outer: number, middle: number, inner: number): void;
   sumMiddle(x: F32, out: F32, outer: number, middle: number, inner: number): void;
   softmax(x: F32, y: F32, rows: number, cols: number): void;

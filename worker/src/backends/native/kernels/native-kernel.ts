@@ -7,7 +7,7 @@ import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
 import type { NativeBackend } from '../backend.js';
 
 /** Returns undefined for the cases it leaves to the cpu kernel. */
-type Run<I, A> = (inputs: I, backend: NativeBackend, attrs: A) => TensorInfo | undefined;
+type Run<I, A> = (inputs: I, backend: NativeBackend, attrs: A) => TensorInfo | TensorInfo[] | undefined;
 
 export function nativeKernel<I extends object, A extends object = object>(kernelName: string, run: Run<I, A>): KernelConfig {
   let cpu: KernelConfig['kernelFunc'] | undefined;
@@ -30,6 +30,22 @@ export function nativeKernel<I extends object, A extends object = object>(kernel
 /** The float32 values of a tensor, in place (no copy). */
 export function f32(backend: NativeBackend, t: TensorInfo): Float32Array {
   return backend.data.get(t.dataId).values as Float32Array;
+}
+
+/** A new bool tensor of `shape` (one byte per value); the kernel writes every value. */
+export function boolOutput(backend: NativeBackend, shape: number[]): { info: TensorInfo; values: Uint8Array } {
+  const values = backend.pool.takeBytes(tf.util.sizeFromShape(shape));
+  return { info: backend.makeTensorInfo(shape, 'bool', values), values };
+}
+
+/** Whether every given tensor is bool and stored as a Uint8Array. */
+export function isBool(backend: NativeBackend, ...ts: TensorInfo[]): boolean {
+  return ts.every((t) => t.dtype === 'bool' && backend.data.get(t.dataId).values instanceof Uint8Array);
+}
+
+/** The bool values of a tensor, in place. */
+export function u8(backend: NativeBackend, t: TensorInfo): Uint8Array {
+  return backend.data.get(t.dataId).values as Uint8Array;
 }
 
 /** Whether every given tensor is float32 and stored as a Float32Array (a few cpu kernels

@@ -2,10 +2,12 @@
 // copy of every cpu kernel; these replace the ones a training step spends its time in.
 import type { KernelConfig } from '@tensorflow/tfjs';
 import { binaryConfigs } from './binary.js';
+import { compareConfigs } from './compare.js';
 import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig, conv2DConfig, fusedConv2DConfig } from './conv2d.js';
 import { batchMatMulConfig, fusedMatMulConfig } from './matmul.js';
 import { avgPoolConfig, avgPoolGradConfig, maxPoolConfig, maxPoolGradConfig } from './pooling.js';
 import { softmaxConfig } from './softmax.js';
+import { concatConfig, splitVConfig } from './split-concat.js';
 import { sumConfig } from './sum.js';
 import { unaryConfigs } from './unary.js';
 
@@ -22,6 +24,9 @@ export const nativeKernels: readonly KernelConfig[] = [
   avgPoolGradConfig,
   sumConfig,
   softmaxConfig,
+  splitVConfig,
+  concatConfig,
   ...unaryConfigs,
   ...binaryConfigs,
+  ...compareConfigs,
 ];

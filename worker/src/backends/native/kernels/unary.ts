@@ -8,7 +8,7 @@ function unaryKernel(name: keyof typeof UnaryOp, defaultAlpha = 0): KernelConfig
   return nativeKernel<{ x: TensorInfo }, { alpha?: number }>(name, ({ x }, backend, attrs) => {
     if (!isFloat(backend, x)) return undefined;
     const out = output(backend, x.shape);
-    backend.addon.unary(UnaryOp[name], f32(backend, x), out.values, attrs.alpha ?? defaultAlpha);
+    backend.addon.unary(UnaryOp[name], f32(backend, x), out.values, attrs.alpha ?? defaultAlpha, 0);
     return out.info;
   });
 }
@@ -30,4 +30,16 @@ export const unaryConfigs: KernelConfig[] = [
   unaryKernel('LeakyRelu', 0.2),
   unaryKernel('Reciprocal'),
   unaryKernel('Softplus'),
+  nativeKernel<{ x: TensorInfo }, { clipValueMin: number; clipValueMax: number }>('ClipByValue', ({ x }, backend, attrs) => {
+    if (!isFloat(backend, x)) return undefined;
+    const out = output(backend, x.shape);
+    backend.addon.unary(UnaryOp.ClipByValue, f32(backend, x), out.values, attrs.clipValueMin, attrs.clipValueMax);
+    return out.info;
+  }),
+  nativeKernel<{ x: TensorInfo }>('ZerosLike', ({ x }, backend) => {
+    if (x.dtype !== 'float32') return undefined;
+    const out = output(backend, x.shape);
+    out.values.fill(0);
+    return out.info;
+  }),
 ];
