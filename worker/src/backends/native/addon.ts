@@ -62,15 +62,19 @@ export type AddonLoad = { addon: NativeAddon } | { reason: string };
 
 let loaded: AddonLoad | undefined;
 
-/** The addon, or why it is not there (read once per process). */
+/**
+ * The addon, or why it is not there (read once per process). SYNCLINE_NATIVE_ADDON names
+ * another build of it (tests use a missing one to see the fallback).
+ */
 export function loadAddon(): AddonLoad {
   if (loaded) return loaded;
-  if (!existsSync(ADDON_PATH)) {
-    const why = existsSync(UNAVAILABLE_PATH) ? readFileSync(UNAVAILABLE_PATH, 'utf8').trim() : 'it was never built (node worker/native/build.mjs)';
-    return (loaded = { reason: `the native addon is not built: ${why}` });
+  const path = process.env.SYNCLINE_NATIVE_ADDON ?? ADDON_PATH;
+  if (!existsSync(path)) {
+    const recorded = path === ADDON_PATH && existsSync(UNAVAILABLE_PATH) ? readFileSync(UNAVAILABLE_PATH, 'utf8').trim() : undefined;
+    return (loaded = { reason: `the native addon is not built: ${recorded ?? `no ${path} (node worker/native/build.mjs builds it)`}` });
   }
   try {
-    return (loaded = { addon: createRequire(import.meta.url)(ADDON_PATH) as NativeAddon });
+    return (loaded = { addon: createRequire(import.meta.url)(path) as NativeAddon });
   } catch (err) {
     return (loaded = { reason: `the native addon does not load: ${err instanceof Error ? err.message : String(err)}` });
   }
