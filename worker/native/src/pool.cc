@@ -49,10 +49,12 @@ void max_pool(const ConvGeometry& g, const float* x, float* y) {
 void max_pool_grad(const ConvGeometry& g, const float* dy, const float* x, float* dx) {
   const int64_t c = g.in_c;
   // Windows may overlap, so each image is one task: its gradient is accumulated by one thread.
+  // Per window, the first maximal element of each channel (strictly greater replaces), found
+  // branch-free across channels so that the loop vectorises.
 #pragma omp parallel num_threads(threads())
   {
     std::vector<float> best(c);
-    std::vector<int64_t> where(c);
+    std::vector<int32_t> where(c);
 #pragma omp for schedule(static)
     for (int64_t b = 0; b < g.batch; b++) {
       const float* xb = x + b * g.in_h * g.in_w * c;
@@ -61,21 +63,29 @@ void max_pool_grad(const ConvGeometry& g, const float* dy, const float* x, float
       for (int64_t oh = 0; oh < g.out_h; oh++)
         for (int64_t ow = 0; ow < g.out_w; ow++) {
           const Window win = window(g, oh, ow);
-          std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
-          std::fill(where.begin(), where.end(), -1);
+          if (win.h0 >= win.h1 || win.w0 >= win.w1) continue;
+          const int32_t first = static_cast<int32_t>((win.h0 * g.in_w + win.w0) * c);
+          float* bp = best.data();
+          int32_t* wp = where.data();
+#pragma omp simd
+          for (int64_t k = 0; k < c; k++) {
+            bp[k] = xb[first + k];
+            wp[k] = first + static_cast<int32_t>(k);
+          }
           for (int64_t h = win.h0; h < win.h1; h++)
             for (int64_t w = win.w0; w < win.w1; w++) {
-              const int64_t at = (h * g.in_w + w) * c;
+              if (h == win.h0 && w == win.w0) continue;
+              const int32_t at = static_cast<int32_t>((h * g.in_w + w) * c);
               const float* in = xb + at;
-              for (int64_t k = 0; k < c; k++)
-                if (in[k] > best[k] || where[k] < 0) {
-                  best[k] = in[k];
-                  where[k] = at + k;
-                }
+#pragma omp simd
+              for (int64_t k = 0; k < c; k++) {
+                const bool greater = in[k] > bp[k];
+                bp[k] = greater ? in[k] : bp[k];
+                wp[k] = greater ? at + static_cast<int32_t>(k) : wp[k];
+              }
             }
           const float* d = dy + ((b * g.out_h + oh) * g.out_w + ow) * c;
-          for (int64_t k = 0; k < c; k++)
-            if (where[k] >= 0) dxb[where[k]] += d[k];
+          for (int64_t k = 0; k < c; k++) dxb[wp[k]] += d[k];
         }
     }
   }

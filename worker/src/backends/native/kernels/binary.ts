@@ -10,7 +10,7 @@ import { f32, isFloat, nativeKernel, output } from './native-kernel.js';
 /** out = a op b, or undefined where the cpu kernel has to take it. */
 export function binary(op: number, a: TensorInfo, b: TensorInfo, backend: NativeBackend): TensorInfo | undefined {
   if (!isFloat(backend, a, b)) return undefined;
-  const shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+  const shape = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]) ? a.shape : tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
   const view = broadcastView(a.shape, b.shape, shape);
   if (!view) return undefined;
   const out = output(backend, shape);

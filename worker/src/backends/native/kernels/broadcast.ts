@@ -46,9 +46,27 @@ function candidates(flags: boolean[]): Candidate[] {
   return [];
 }
 
+function sameShape(x: number[], y: number[]): boolean {
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+function sizeOf(shape: number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
 export function broadcastView(a: number[], b: number[], out: number[]): BroadcastView | undefined {
+  // The common cases first, without building the general picture: equal shapes, and a scalar.
+  const aFull = sameShape(a, out);
+  const bFull = sameShape(b, out);
+  if ((aFull || sizeOf(a) === 1) && (bFull || sizeOf(b) === 1)) {
+    return { outer: 1, middle: 1, inner: sizeOf(out), modeA: aFull ? Broadcast.full : Broadcast.scalar, modeB: bFull ? Broadcast.full : Broadcast.scalar };
+  }
   const dims = out.filter((d) => d !== 1);
-  const product = (from: number, to: number) => dims.slice(from, to).reduce((x, y) => x * y, 1);
+  const product = (from: number, to: number) => sizeOf(dims.slice(from, to));
   const ca = candidates(spans(a, out));
   const cb = candidates(spans(b, out));
   for (const x of ca) {
