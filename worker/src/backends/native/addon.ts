@@ -73,6 +73,11 @@ export function loadAddon(): AddonLoad {
     const recorded = path === ADDON_PATH && existsSync(UNAVAILABLE_PATH) ? readFileSync(UNAVAILABLE_PATH, 'utf8').trim() : undefined;
     return (loaded = { reason: `the native addon is not built: ${recorded ?? `no ${path} (node worker/native/build.mjs builds it)`}` });
   }
+  // OpenMP threads spin after each parallel region (GOMP: 300,000 turns) before they sleep.
+  // That wins on an idle host and loses badly where other processes share the cores (several
+  // workers per host, a busy machine): spinning threads take the turns the others need. A
+  // short spin keeps most of the gain. Read when libgomp loads, so it is set before the addon.
+  if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) process.env.GOMP_SPINCOUNT = '10000';
   try {
     return (loaded = { addon: createRequire(import.meta.url)(path) as NativeAddon });
   } catch (err) {
