@@ -35,11 +35,11 @@ export async function loadJobFile(path: string): Promise<JobFile> {
     const { line, column, message } = parsed.syntax;
     throw new JobFileError(path, [{ line, column, message: `${format === 'yaml' ? 'YAML' : 'JSON'} syntax: ${message}` }]);
   }
-  const problems = [...parsed.problems, ...jsonProblems('syncline.v1.JobSpec', parsed.value)];
+  const problems = [...parsed.problems, ...jsonProblems('syncline.v1.JobSpec', parsed.value).map((p) => ({ ...p, position: parsed.locate(p.path, p.atKey) }))];
   if (problems.length) {
     throw new JobFileError(
       path,
-      problems.map((p) => ({ field: formatJsonPath(p.path), ...parsed.locate(p.path, p.atKey), message: p.message })),
+      problems.map((p) => ({ field: formatJsonPath(p.path), ...p.position, message: p.message })),
     );
   }
   return { path, format, spec: JobSpec.fromJSON(parsed.value), locate: (field) => parsed.locate(parseJsonPath(field)) };

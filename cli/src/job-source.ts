@@ -17,8 +17,12 @@ export interface ParsedSource {
   value: unknown;
   /** Where the value at `path` (or its key, with `atKey`) starts; the nearest enclosing value when absent. */
   locate(path: JsonPath, atKey?: boolean): Position;
-  /** Problems the parser sees that are not syntax errors (a key set twice in JSON). */
-  problems: JsonProblem[];
+  /** Problems the parser sees that are not syntax errors (a key set twice in JSON), placed. */
+  problems: PlacedProblem[];
+}
+
+export interface PlacedProblem extends JsonProblem {
+  position: Position;
 }
 
 export interface SyntaxProblem extends Position {
@@ -58,7 +62,7 @@ function parseJson(text: string): ParsedSource | { syntax: SyntaxProblem } {
     const offset = first?.offset ?? 0;
     return { syntax: { ...at(offset), message: jsonSyntaxMessage(text, first?.error ?? ParseErrorCode.ValueExpected, offset, first?.length ?? 0) } };
   }
-  const problems: JsonProblem[] = [];
+  const problems: PlacedProblem[] = [];
   const value = toValue(root, [], problems, at);
   const locate = (path: JsonPath, atKey = false): Position => {
     let node = root;
@@ -79,7 +83,7 @@ function parseJson(text: string): ParsedSource | { syntax: SyntaxProblem } {
 }
 
 /** The tree's value; a key set twice is a problem (JSON.parse and fromJSON would keep the last one silently). */
-function toValue(node: JsonNode, path: JsonPath, problems: JsonProblem[], at: (offset: number) => Position): unknown {
+function toValue(node: JsonNode, path: JsonPath, problems: PlacedProblem[], at: (offset: number) => Position): unknown {
   if (node.type === 'array') return (node.children ?? []).map((c, i) => toValue(c, [...path, i], problems, at));
   if (node.type !== 'object') return node.value;
   const object: Record<string, unknown> = {};
@@ -89,7 +93,7 @@ function toValue(node: JsonNode, path: JsonPath, problems: JsonProblem[], at: (o
     const key = String(keyNode?.value);
     if (first.has(key)) {
       const earlier = at(first.get(key)!);
-      problems.push({ path: [...path, key], atKey: true, message: `set twice (first at ${earlier.line}:${earlier.column}); keep one` });
+      problems.push({ path: [...path, key], atKey: true, position: at(keyNode!.offset), message: `set twice (first at ${earlier.line}:${earlier.column}); keep one` });
       continue;
     }
     first.set(key, keyNode!.offset);
@@ -100,7 +104,8 @@ function toValue(node: JsonNode, path: JsonPath, problems: JsonProblem[], at: (o
 
 function jsonSyntaxMessage(text: string, code: ParseErrorCode, offset: number, length: number): string {
   const token = text.slice(offset, offset + Math.max(length, 1)).trim();
-  const found = offset >= text.length || token === '' ? 'the end of the file' : `${JSON.stringify(token.length > 20 ? `${token.slice(0, 20)}…` : token)}`;
+  const shown = token.length > 24 ? `${token.slice(0, 24)}…` : token;
+  const found = offset >= text.length || token === '' ? 'the end of the file' : shown.startsWith('"') ? shown : `'${shown}'`;
   const afterComma = /,\s*$/.test(text.slice(0, offset));
   const trailingComma = afterComma && (token === '}' || token === ']') ? ' (remove the comma before it: JSON allows no trailing comma)' : '';
   switch (code) {
