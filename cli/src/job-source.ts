@@ -104,7 +104,7 @@ function toValue(node: JsonNode, path: JsonPath, problems: PlacedProblem[], at: 
 
 function jsonSyntaxMessage(text: string, code: ParseErrorCode, offset: number, length: number): string {
   const token = text.slice(offset, offset + Math.max(length, 1)).trim();
-  const shown = token.length > 24 ? `${token.slice(0, 24)}…` : token;
+  const shown = token.length > 40 ? `${token.slice(0, 40)}…` : token;
   const found = offset >= text.length || token === '' ? 'the end of the file' : shown.startsWith('"') ? shown : `'${shown}'`;
   const afterComma = /,\s*$/.test(text.slice(0, offset));
   const trailingComma = afterComma && (token === '}' || token === ']') ? ' (remove the comma before it: JSON allows no trailing comma)' : '';
