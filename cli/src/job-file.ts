@@ -2,7 +2,7 @@
 // problem names the field's path and where it is in the file; nothing malformed reaches ts-proto.
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { BUILTIN_DATASETS, JobSpec, formatJsonPath, jsonProblems, parseJsonPath } from '@syncline/proto';
+import { BUILTIN_DATASETS, JobSpec, closestName, formatJsonPath, jsonProblems, parseJsonPath } from '@syncline/proto';
 import { InvalidSpecError, validateJobSpec } from '@syncline/coordinator/spec';
 import { JobFileError, type JobFileProblem } from './errors.js';
 import { parseSource, type JobFileFormat, type Position } from './job-source.js';
@@ -65,7 +65,8 @@ export function rejectedField(file: JobFile, field: string, message: string): Jo
 export function checkOffline(file: JobFile): string | undefined {
   const dataset = file.spec.dataset?.name ?? '';
   if (dataset && !Object.hasOwn(BUILTIN_DATASETS, dataset)) {
-    return `dataset ${JSON.stringify(dataset)} is not built in: the model's shapes against it are checked by the coordinator`;
+    const builtin = closestName(dataset, Object.keys(BUILTIN_DATASETS));
+    return `dataset ${JSON.stringify(dataset)} is not built in${builtin ? ` (did you mean ${builtin}?)` : ''}: the model's shapes against an uploaded dataset are checked by the coordinator`;
   }
   try {
     validateJobSpec(file.spec);

@@ -143,11 +143,18 @@ function jsonSyntaxMessage(text: string, code: ParseErrorCode, offset: number, l
   }
 }
 
+// What the yaml package's terser messages usually mean in a job file.
+const YAML_HINTS: Partial<Record<string, string>> = {
+  BLOCK_AS_IMPLICIT_KEY: ' (is the next line indented further than the keys beside it?)',
+  MULTILINE_IMPLICIT_KEY: ' (is a line indented further than the keys beside it, or a ":" missing?)',
+  BAD_INDENT: ' (the keys of one map, and the items of one list, start at the same column)',
+};
+
 function parseYaml(text: string): ParsedSource | { syntax: SyntaxProblem } {
   const at = positions(text);
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
   const first = doc.errors[0];
-  if (first) return { syntax: { ...at(first.pos[0]), message: first.message } };
+  if (first) return { syntax: { ...at(first.pos[0]), message: `${first.message}${YAML_HINTS[first.code] ?? ''}` } };
   const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
   const start = (node: YamlNode | null | undefined) => (node?.range ? node.range[0] : 0);
   const locate = (path: JsonPath, atKey = false): Position => {

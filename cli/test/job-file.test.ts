@@ -132,5 +132,5 @@ test('YAML: syntax errors and duplicate keys give line:column', async (t) => {
 test('an uploaded dataset is left to the coordinator offline, and said so', async (t) => {
   const path = join(t.context.dir, 'user.yaml');
   await writeFile(path, yamlJob.replace('name: mnist', 'name: my-data'));
-  t.regex(checkOffline(await loadJobFile(path)) ?? '', /"my-data" is not built in: the model's shapes against it are checked by the coordinator/);
+  t.regex(checkOffline(await loadJobFile(path)) ?? '', /"my-data" is not built in: the model's shapes against an uploaded dataset are checked by the coordinator/);
 });
