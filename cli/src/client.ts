@@ -160,20 +160,30 @@ export class SynclineClient {
   }
 
   /**
-   * Follows a job until it ends; resolves with its final record. With `reconnectMs`, a broken
-   * stream (the coordinator restarting: jobs outlive it) is opened again for up to that long; the
+   * Follows a job until it ends; resolves with its final record. With `reconnectMs`, a broken or
+   * cancelled stream (the coordinator restarting: jobs outlive it) is opened again for up to that long; the
    * coordinator sends the job as it is now first, so nothing but some steps' metrics is missed.
    */
   async watch(jobId: string, on: WatchHandlers = {}, reconnectMs = 0): Promise<Job> {
     await (this.connected ?? this.ready());
     let last: Job | undefined;
+    // When the stream first broke since the last event: the reconnect window runs from there.
+    let brokenSince: number | undefined;
     for (;;) {
       try {
-        return await this.watchOnce(jobId, on, (job) => (last = job), () => last);
+        return await this.watchOnce(jobId, on, (job) => {
+          last = job;
+          brokenSince = undefined;
+        }, () => last);
       } catch (err) {
-        if (!(reconnectMs > 0 && (err as ServiceError).code === status.UNAVAILABLE)) throw this.toCliError(err as ServiceError, 0);
-        on.reconnecting?.(unavailableReason((err as ServiceError).details));
-        await this.ready({ timeoutMs: reconnectMs, failFast: false });
+        const e = err as ServiceError;
+        brokenSince ??= Date.now();
+        const left = brokenSince + reconnectMs - Date.now();
+        // A coordinator shutting down cancels its streams; this client never cancels a watch itself.
+        if (!(left > 0 && (e.code === status.UNAVAILABLE || e.code === status.CANCELLED))) throw this.toCliError(e, 0);
+        on.reconnecting?.(unavailableReason(e.details));
+        await new Promise((r) => setTimeout(r, Math.min(1_000, left)));
+        await this.ready({ timeoutMs: Math.max(1, brokenSince + reconnectMs - Date.now()), failFast: false });
       }
     }
   }
@@ -193,8 +203,9 @@ export class SynclineClient {
       stream.on('error', reject);
       stream.on('end', () => {
         const job = last();
-        if (job) resolve(job);
-        else reject(new Error(`watch of ${jobId} ended without a job`));
+        if (job && endsWatch(job.state)) resolve(job);
+        // The coordinator went away between messages: as good as a broken connection.
+        else reject({ code: status.UNAVAILABLE, details: `the watch of ${jobId} ended before the job did` });
       });
     });
   }
@@ -203,6 +214,10 @@ export class SynclineClient {
     this.raw.close();
   }
 }
+
+/** The coordinator ends a watch at these states (a finished job, or one without a state). */
+const endsWatch = (state: JobState) =>
+  state === JobState.JOB_STATE_SUCCEEDED || state === JobState.JOB_STATE_FAILED || state === JobState.JOB_STATE_CANCELLED || state === JobState.JOB_STATE_UNSPECIFIED;
 
 export function stateName(state: JobState): string {
   return (JobState[state] ?? String(state)).replace('JOB_STATE_', '');

@@ -30,7 +30,8 @@ export async function loadJobFile(path: string): Promise<JobFile> {
     throw new JobFileError(path, [{ message: `cannot read the file: ${(err as Error).message}` }], { cause: err });
   }
   const format = jobFileFormat(path);
-  const parsed = parseSource(text, format);
+  // Editors on Windows may start a UTF-8 file with a byte-order mark; it is not part of the job.
+  const parsed = parseSource(text.replace(/^\uFEFF/, ''), format);
   if ('syntax' in parsed) {
     const { line, column, message } = parsed.syntax;
     throw new JobFileError(path, [{ line, column, message: `${format === 'yaml' ? 'YAML' : 'JSON'} syntax: ${message}` }]);
