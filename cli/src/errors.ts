@@ -46,7 +46,8 @@ export class JobFileError extends Error {
 export class CoordinatorUnreachableError extends Error {
   constructor(
     readonly address: string,
-    reason: string,
+    /** Why, as a user would act on it: "connection refused: nothing listens there", "unknown host"… */
+    readonly reason: string,
     options?: { cause?: unknown },
   ) {
     super(

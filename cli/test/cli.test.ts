@@ -159,7 +159,7 @@ test.serial('validate asks the coordinator: steps for a good file, the closest d
 
   const dry = await runCli(['submit', '--dry-run', files['small.json']!, '--coordinator', coordinator]);
   t.is(dry.code, 0, dry.stderr);
-  t.regex(dry.stderr, /^dry run: .*small\.json is valid; it would run 16 steps on 2–2 workers; nothing was submitted$/m);
+  t.regex(dry.stderr, /^dry run: .*small\.json is valid; it would run 16 steps on 2 workers; nothing was submitted$/m);
   // The job as it would run, defaults filled in, as a job file.
   const spec = JSON.parse(dry.stdout) as { name: string; communication: { algorithm: string }; training: { checkpointEverySteps: number } };
   t.is(spec.name, 'cli-small');

@@ -140,7 +140,10 @@ function yamlSyntaxError(text: string, file: string, r: number, r2: number): Cas
   const how = pick(['tab', 'open flow list', 'open quote', 'indent'] as const, r2);
   const line = lines[i]!;
   const colon = line.indexOf(': ');
-  if (how === 'tab' || colon < 0) {
+  // Indenting a key further breaks only a map in which a sibling comes before it (alone, it starts a deeper map).
+  const indent = (l: string) => /^ */.exec(l)![0].length;
+  const sibling = i > 0 && indent(lines[i - 1]!) === indent(line) && !/^\s*- /.test(line) && !/^\s*- /.test(lines[i - 1]!);
+  if (how === 'tab' || colon < 0 || (how === 'indent' && !sibling)) {
     lines[i] = `\t${line.trimStart()}`;
     return { file, kind: 'syntax error', format: 'yaml', text: lines.join('\n'), expect: { after: starts[i]!, exact: true } };
   }

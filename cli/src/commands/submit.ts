@@ -28,7 +28,8 @@ export async function submit(path: string, opts: SubmitOptions): Promise<number>
       const checked = await client.validate(spec).catch((err: unknown) => {
         throw err instanceof RequestRefusedError ? specRefusal(file, err) : err;
       });
-      console.error(`dry run: ${path} is valid; it would run ${checked.totalSteps} steps on ${checked.spec!.workers!.min}–${checked.spec!.workers!.max} workers; nothing was submitted`);
+      const { min, max } = checked.spec!.workers!;
+      console.error(`dry run: ${path} is valid; it would run ${checked.totalSteps} steps on ${min === max ? min : `${min} to ${max}`} workers; nothing was submitted`);
       // The spec as it would run, defaults filled in: a job file itself.
       console.log(JSON.stringify(JobSpec.toJSON(checked.spec!), null, 2));
       return EXIT.ok;

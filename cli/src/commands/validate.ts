@@ -41,7 +41,7 @@ export async function validate(files: string[], opts: ValidateOptions): Promise<
         remote = true;
       } catch (err) {
         if (!(err instanceof CoordinatorUnreachableError)) throw err;
-        console.error(`syncline: ${err.message.split(': start a local cluster')[0]}; checking without it`);
+        console.error(`syncline: cannot reach the coordinator at ${err.address} (${err.reason}); checking without it`);
       }
     }
     for (const file of loaded) {
