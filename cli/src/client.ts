@@ -67,7 +67,7 @@ export class SynclineClient {
     const attempt = new Promise<void>((resolve, reject) => {
       const channel = this.raw.getChannel();
       const deadline = Date.now() + timeoutMs;
-      const fail = async () => reject(new CoordinatorUnreachableError(this.address, await whyUnreachable(this.address, timeoutMs)));
+      const fail = async () => reject(new CoordinatorUnreachableError(this.address, await whyUnreachable(this.address, Date.now() >= deadline ? timeoutMs : undefined)));
       const check = () => {
         const state = channel.getConnectivityState(true);
         if (state === connectivityState.READY) return resolve();
@@ -237,9 +237,9 @@ function describeSocketError(text: string): string | undefined {
   return undefined;
 }
 
-/** gRPC's channel states do not say why a connection failed; one plain TCP attempt does. */
-async function whyUnreachable(address: string, timeoutMs: number): Promise<string> {
-  const fallback = `no connection within ${(timeoutMs / 1000).toFixed(timeoutMs < 1000 ? 1 : 0)} s`;
+/** gRPC's channel states do not say why a connection failed; one plain TCP attempt does. `waitedMs`: the deadline that passed, if one did. */
+async function whyUnreachable(address: string, waitedMs: number | undefined): Promise<string> {
+  const fallback = waitedMs === undefined ? 'no gRPC connection' : `no connection within ${(waitedMs / 1000).toFixed(waitedMs < 1000 ? 1 : 0)} s`;
   const m = /^(?:dns:\/\/\/)?(\[[^\]]+\]|[^:/]+):(\d+)$/.exec(address);
   if (!m) return fallback;
   return new Promise((resolve) => {

@@ -126,6 +126,13 @@ test.serial('submit --watch exits 0 and prints the final result as JSON; jobs an
   t.true((json.weightsManifest?.[0]?.paths.length ?? 0) > 0);
 });
 
+test.serial("the HTTP port given as the coordinator: exit 4, saying it is no gRPC server", async (t) => {
+  const http = new URL(t.context.http).host;
+  const r = await runCli(['jobs', '--coordinator', http]);
+  t.is(r.code, 4, r.stderr);
+  t.regex(r.stderr, new RegExp(`^syncline: cannot reach the coordinator at ${http} \\(no gRPC connection: it accepts connections but does not speak gRPC\\): start a local cluster`));
+});
+
 test.serial('submit of a job the coordinator refuses exits 3 naming the field and where it is in the file', async (t) => {
   const swish = t.context.files['swish.json']!;
   const r = await runCli(['submit', swish, '--coordinator', t.context.coordinator]);
