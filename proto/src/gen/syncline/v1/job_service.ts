@@ -37,6 +37,19 @@ export interface SubmitJobResponse {
   job: Job | undefined;
 }
 
+export interface ValidateJobRequest {
+  spec: JobSpec | undefined;
+}
+
+export interface ValidateJobResponse {
+  /** The spec as SubmitJob would store it (defaults filled in). */
+  spec:
+    | JobSpec
+    | undefined;
+  /** Steps the job would run. */
+  totalSteps: number;
+}
+
 export interface GetJobRequest {
   jobId: string;
 }
@@ -276,6 +289,162 @@ export const SubmitJobResponse: MessageFns<SubmitJobResponse> = {
   fromPartial(object: DeepPartial<SubmitJobResponse>): SubmitJobResponse {
     const message = createBaseSubmitJobResponse();
     message.job = (object.job !== undefined && object.job !== null) ? Job.fromPartial(object.job) : undefined;
+    return message;
+  },
+};
+
+function createBaseValidateJobRequest(): ValidateJobRequest {
+  return { spec: undefined };
+}
+
+export const ValidateJobRequest: MessageFns<ValidateJobRequest> = {
+  encode(message: ValidateJobRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.spec !== undefined) {
+      JobSpec.encode(message.spec, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ValidateJobRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseValidateJobRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.spec = JobSpec.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ValidateJobRequest {
+    return { spec: isSet(object.spec) ? JobSpec.fromJSON(object.spec) : undefined };
+  },
+
+  toJSON(message: ValidateJobRequest): unknown {
+    const obj: any = {};
+    if (message.spec !== undefined) {
+      obj.spec = JobSpec.toJSON(message.spec);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ValidateJobRequest>): ValidateJobRequest {
+    return ValidateJobRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ValidateJobRequest>): ValidateJobRequest {
+    const message = createBaseValidateJobRequest();
+    message.spec = (object.spec !== undefined && object.spec !== null) ? JobSpec.fromPartial(object.spec) : undefined;
+    return message;
+  },
+};
+
+function createBaseValidateJobResponse(): ValidateJobResponse {
+  return { spec: undefined, totalSteps: 0 };
+}
+
+export const ValidateJobResponse: MessageFns<ValidateJobResponse> = {
+  encode(message: ValidateJobResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.spec !== undefined) {
+      JobSpec.encode(message.spec, writer.uint32(10).fork()).join();
+    }
+    if (message.totalSteps !== 0) {
+      writer.uint32(16).uint32(message.totalSteps);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ValidateJobResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseValidateJobResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.spec = JobSpec.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.totalSteps = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ValidateJobResponse {
+    return {
+      spec: isSet(object.spec) ? JobSpec.fromJSON(object.spec) : undefined,
+      totalSteps: isSet(object.totalSteps)
+        ? globalThis.Number(object.totalSteps)
+        : isSet(object.total_steps)
+        ? globalThis.Number(object.total_steps)
+        : 0,
+    };
+  },
+
+  toJSON(message: ValidateJobResponse): unknown {
+    const obj: any = {};
+    if (message.spec !== undefined) {
+      obj.spec = JobSpec.toJSON(message.spec);
+    }
+    if (message.totalSteps !== 0) {
+      obj.totalSteps = Math.round(message.totalSteps);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ValidateJobResponse>): ValidateJobResponse {
+    return ValidateJobResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ValidateJobResponse>): ValidateJobResponse {
+    const message = createBaseValidateJobResponse();
+    message.spec = (object.spec !== undefined && object.spec !== null) ? JobSpec.fromPartial(object.spec) : undefined;
+    message.totalSteps = object.totalSteps ?? 0;
     return message;
   },
 };
@@ -1954,6 +2123,19 @@ export const JobServiceService = {
     responseSerialize: (value: SubmitJobResponse): Buffer => Buffer.from(SubmitJobResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SubmitJobResponse => SubmitJobResponse.decode(value),
   },
+  /**
+   * Checks a spec exactly as SubmitJob would (fields, shapes against the dataset) without
+   * storing or scheduling anything; answers with the spec as it would run, defaults filled in.
+   */
+  validateJob: {
+    path: "/syncline.v1.JobService/ValidateJob" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ValidateJobRequest): Buffer => Buffer.from(ValidateJobRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ValidateJobRequest => ValidateJobRequest.decode(value),
+    responseSerialize: (value: ValidateJobResponse): Buffer => Buffer.from(ValidateJobResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ValidateJobResponse => ValidateJobResponse.decode(value),
+  },
   getJob: {
     path: "/syncline.v1.JobService/GetJob" as const,
     requestStream: false as const,
@@ -2038,6 +2220,11 @@ export const JobServiceService = {
 
 export interface JobServiceServer extends UntypedServiceImplementation {
   submitJob: handleUnaryCall<SubmitJobRequest, SubmitJobResponse>;
+  /**
+   * Checks a spec exactly as SubmitJob would (fields, shapes against the dataset) without
+   * storing or scheduling anything; answers with the spec as it would run, defaults filled in.
+   */
+  validateJob: handleUnaryCall<ValidateJobRequest, ValidateJobResponse>;
   getJob: handleUnaryCall<GetJobRequest, GetJobResponse>;
   listJobs: handleUnaryCall<ListJobsRequest, ListJobsResponse>;
   cancelJob: handleUnaryCall<CancelJobRequest, CancelJobResponse>;
@@ -2069,6 +2256,25 @@ export interface JobServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SubmitJobResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Checks a spec exactly as SubmitJob would (fields, shapes against the dataset) without
+   * storing or scheduling anything; answers with the spec as it would run, defaults filled in.
+   */
+  validateJob(
+    request: ValidateJobRequest,
+    callback: (error: ServiceError | null, response: ValidateJobResponse) => void,
+  ): ClientUnaryCall;
+  validateJob(
+    request: ValidateJobRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ValidateJobResponse) => void,
+  ): ClientUnaryCall;
+  validateJob(
+    request: ValidateJobRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ValidateJobResponse) => void,
   ): ClientUnaryCall;
   getJob(
     request: GetJobRequest,
