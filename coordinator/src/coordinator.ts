@@ -7,7 +7,7 @@ import { jobService } from './grpc/job-service.js';
 import { workerService } from './grpc/worker-service.js';
 import { JobEvents } from './job-events.js';
 import { createMetrics } from './metrics.js';
-import { startHttpEndpoint } from './registry/http.js';
+import { startHttpEndpoint } from './http/server.js';
 import { ModelRegistry, modelJsonUrl } from './registry/model-registry.js';
 import { Scheduler } from './scheduling/scheduler.js';
 import { WorkerPool } from './scheduling/worker-pool.js';
@@ -24,6 +24,8 @@ export interface CoordinatorOptions {
   httpPort?: number;
   /** Base URL under which users and the SDK reach the HTTP registry (defaults to http://host:port). */
   httpPublicUrl?: string;
+  /** Bytes of published model files the registry keeps in memory (default 256 MiB). */
+  registryCacheBytes?: number;
   heartbeatIntervalMs?: number;
   heartbeatTimeoutMs?: number;
   allreduceTimeoutSeconds?: number;
@@ -54,7 +56,8 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
     })());
   try {
     const store = await KvJobStore.open(nc);
-    const registry = await ModelRegistry.open(nc);
+    const registry = await ModelRegistry.open(nc, opts.registryCacheBytes === undefined ? {} : { cacheBytes: opts.registryCacheBytes });
+    cleanups.push(async () => registry.close());
     const timelines = await TimelineStore.open(nc);
     const datasets = await DatasetStore.open(nc);
     const pool = new WorkerPool();
