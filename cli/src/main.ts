@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { datasets, upload } from './commands/datasets.js';
 import { cancel, jobs } from './commands/jobs.js';
+import { logs } from './commands/logs.js';
 import { models } from './commands/models.js';
 import { submit } from './commands/submit.js';
 import { up } from './commands/up.js';
@@ -40,6 +41,7 @@ program
   .action(upload);
 program.command('datasets').description('list uploaded datasets').option(...coordinatorOption).action(datasets);
 program.command('jobs').description('list jobs').option(...coordinatorOption).action(jobs);
+program.command('logs <jobId>').description("a job's event log: state and membership changes, each rank's errors").option('--json', 'one JSON object per line').option('--metrics', 'also the sampled step metrics').option(...coordinatorOption).action(logs);
 program.command('cancel <jobId>').description('cancel a job').option(...coordinatorOption).action(cancel);
 program.command('models').description('list published models (latest versions) with their model.json URLs').option(...coordinatorOption).action(models);
 

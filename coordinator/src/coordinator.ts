@@ -3,9 +3,12 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { JobServiceService, WorkerServiceService } from '@syncline/proto';
 import { connect, type NatsConnection } from 'nats';
+import type { Logger } from 'pino';
 import { jobService } from './grpc/job-service.js';
 import { workerService } from './grpc/worker-service.js';
 import { JobEvents } from './job-events.js';
+import { JobLogRecorder } from './job-log/recorder.js';
+import { lineLogger, silentLogger } from './logging.js';
 import { createMetrics } from './metrics.js';
 import { startHttpEndpoint } from './http/server.js';
 import { ModelRegistry, modelJsonUrl } from './registry/model-registry.js';
@@ -13,7 +16,9 @@ import { Scheduler } from './scheduling/scheduler.js';
 import { WorkerPool } from './scheduling/worker-pool.js';
 import { DatasetStore } from './datasets/dataset-store.js';
 import { KvJobStore } from './store/job-store.js';
+import { JobLogStore } from './store/job-log-store.js';
 import { TimelineStore } from './store/timeline-store.js';
+import { WorkerActivity } from './worker-activity.js';
 
 export interface CoordinatorOptions {
   natsUrl: string;
@@ -29,6 +34,8 @@ export interface CoordinatorOptions {
   heartbeatIntervalMs?: number;
   heartbeatTimeoutMs?: number;
   allreduceTimeoutSeconds?: number;
+  /** Structured log records (pino); without it, records go to `log` as lines. */
+  logger?: Logger;
   log?: (line: string) => void;
 }
 
@@ -46,6 +53,7 @@ export interface Coordinator {
 export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordinator> {
   const host = opts.host ?? '127.0.0.1';
   const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 1000;
+  const logger = opts.logger ?? (opts.log ? lineLogger(opts.log) : silentLogger());
   const nc = await connect({ servers: opts.natsUrl, name: 'syncline-coordinator', maxReconnectAttempts: -1 });
   const cleanups: (() => Promise<void>)[] = [async () => void (await nc.drain())];
   // Once only: a local cluster stops its coordinator again after a test restarted it.
@@ -60,9 +68,14 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
     cleanups.push(async () => registry.close());
     const timelines = await TimelineStore.open(nc);
     const datasets = await DatasetStore.open(nc);
+    const jobLog = await JobLogStore.open(nc);
     const pool = new WorkerPool();
+    const activity = new WorkerActivity();
     const events = new JobEvents();
-    const metrics = createMetrics(pool, store);
+    const recorder = new JobLogRecorder(jobLog, events, logger);
+    cleanups.push(() => recorder.stop());
+    const metrics = createMetrics(pool, store, events);
+    cleanups.push(async () => metrics.jobs.stop());
     const http = await startHttpEndpoint({ registry, metrics: metrics.registry, host, port: opts.httpPort ?? 0, ...(opts.httpPublicUrl ? { publicUrl: opts.httpPublicUrl } : {}) });
     cleanups.push(() => http.close());
 
@@ -83,7 +96,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
     });
 
     const server = new Server({ 'grpc.keepalive_permit_without_calls': 1 });
-    server.addService(JobServiceService, jobService({ scheduler, store, events, registry, timelines, datasets, httpBase: () => http.baseUrl }));
+    server.addService(JobServiceService, jobService({ scheduler, store, events, registry, timelines, datasets, jobLog, httpBase: () => http.baseUrl }));
     server.addService(
       WorkerServiceService,
       workerService({
@@ -92,7 +105,9 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
         natsUrl: opts.workerNatsUrl ?? opts.natsUrl,
         heartbeatIntervalMs,
         heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? heartbeatIntervalMs * 10,
-        ...(opts.log ? { log: opts.log } : {}),
+        logger,
+        events,
+        activity,
       }),
     );
     const port = await new Promise<number>((resolve, reject) =>

@@ -302,6 +302,23 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "message": "syncline.v1.Optimizer"
     }
   },
+  "syncline.v1.GetJobLogRequest": {
+    "jobId": {
+      "protoName": "job_id",
+      "repeated": false
+    },
+    "includeMetrics": {
+      "protoName": "include_metrics",
+      "repeated": false
+    }
+  },
+  "syncline.v1.GetJobLogResponse": {
+    "entries": {
+      "protoName": "entries",
+      "repeated": true,
+      "message": "syncline.v1.JobLogEntry"
+    }
+  },
   "syncline.v1.GetJobRequest": {
     "jobId": {
       "protoName": "job_id",
@@ -429,6 +446,49 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
     "timeline": {
       "protoName": "timeline",
       "repeated": false
+    }
+  },
+  "syncline.v1.JobLogEntry": {
+    "unixMs": {
+      "protoName": "unix_ms",
+      "repeated": false
+    },
+    "kind": {
+      "protoName": "kind",
+      "repeated": false
+    },
+    "level": {
+      "protoName": "level",
+      "repeated": false
+    },
+    "message": {
+      "protoName": "message",
+      "repeated": false
+    },
+    "generation": {
+      "protoName": "generation",
+      "repeated": false
+    },
+    "rank": {
+      "protoName": "rank",
+      "repeated": false
+    },
+    "workerId": {
+      "protoName": "worker_id",
+      "repeated": false
+    },
+    "step": {
+      "protoName": "step",
+      "repeated": false
+    },
+    "workers": {
+      "protoName": "workers",
+      "repeated": true
+    },
+    "metrics": {
+      "protoName": "metrics",
+      "repeated": false,
+      "message": "syncline.v1.StepMetrics"
     }
   },
   "syncline.v1.JobSpec": {
