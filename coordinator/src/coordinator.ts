@@ -9,6 +9,9 @@ import { workerService } from './grpc/worker-service.js';
 import { JobEvents } from './job-events.js';
 import { JobLogRecorder } from './job-log/recorder.js';
 import { lineLogger, silentLogger } from './logging.js';
+import { allowAll, type Authorize } from './dashboard/auth.js';
+import { dashboardApi } from './dashboard/api.js';
+import { dashboardPages } from './dashboard/ui-routes.js';
 import { createMetrics } from './metrics.js';
 import { startHttpEndpoint } from './http/server.js';
 import { ModelRegistry, modelJsonUrl } from './registry/model-registry.js';
@@ -34,6 +37,8 @@ export interface CoordinatorOptions {
   heartbeatIntervalMs?: number;
   heartbeatTimeoutMs?: number;
   allreduceTimeoutSeconds?: number;
+  /** Who may read the dashboard's API (by bearer token); everyone by default. */
+  authorize?: Authorize;
   /** Structured log records (pino); without it, records go to `log` as lines. */
   logger?: Logger;
   log?: (line: string) => void;
@@ -76,8 +81,19 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
     cleanups.push(() => recorder.stop());
     const metrics = createMetrics(pool, store, events);
     cleanups.push(async () => metrics.jobs.stop());
-    const http = await startHttpEndpoint({ registry, metrics: metrics.registry, host, port: opts.httpPort ?? 0, ...(opts.httpPublicUrl ? { publicUrl: opts.httpPublicUrl } : {}) });
+    let baseUrl = '';
+    const api = dashboardApi({ store, pool, activity, events, registry, datasets, timelines, jobLog, baseUrl: () => baseUrl, authorize: opts.authorize ?? allowAll });
+    const http = await startHttpEndpoint({
+      registry,
+      metrics: metrics.registry,
+      host,
+      port: opts.httpPort ?? 0,
+      areas: [api, ...dashboardPages()],
+      ...(opts.httpPublicUrl ? { publicUrl: opts.httpPublicUrl } : {}),
+    });
+    baseUrl = http.baseUrl;
     cleanups.push(() => http.close());
+    cleanups.push(async () => api.close());
 
     const scheduler = new Scheduler({
       store,
