@@ -203,3 +203,14 @@ test.serial('a version published by another coordinator becomes latest here thro
   const list = await (await fetch(`${base}/v1/models`)).json();
   t.deepEqual(list.models.map((m: { name: string; version: number }) => [m.name, m.version]), [['m', 3]]);
 });
+
+test.serial('requests are counted and timed by route and status on /metrics', async (t) => {
+  const { base } = t.context;
+  const latest = await fetch(`${base}/v1/models/m/latest/model.json`);
+  await fetch(`${base}/v1/models/m/latest/model.json`, { headers: { 'if-none-match': latest.headers.get('etag')! } });
+  await fetch(`${base}/v1/models/nope/1/model.json`);
+  const text = await (await fetch(`${base}/metrics`)).text();
+  t.regex(text, /syncline_http_requests_total\{route="model_json_latest",status="304"\} [1-9]/);
+  t.regex(text, /syncline_http_requests_total\{route="model_json",status="404"\} [1-9]/);
+  t.regex(text, /syncline_http_request_duration_seconds_count\{route="model_json_latest"\} [1-9]/);
+});
