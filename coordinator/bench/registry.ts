@@ -26,6 +26,7 @@ const SHARD_FLOATS = 256 * 1024;
 const ROUNDS = Number(process.env.SYNCLINE_BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.SYNCLINE_BENCH_SECONDS ?? 5);
 const CONNECTIONS = 32;
+const PEAK_RATE = Number(process.env.SYNCLINE_LOAD_RATE ?? 1500);
 
 function startServer(args: string[]): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'registry-server.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -40,8 +41,8 @@ function startServer(args: string[]): Promise<{ url: string; child: ChildProcess
   });
 }
 
-async function requestsPerSecond(url: string, headers: Record<string, string>, expectStatus: number): Promise<{ rps: number; p50: number; p99: number }> {
-  const result = await autocannon({ url, headers, connections: CONNECTIONS, duration: SECONDS });
+async function requestsPerSecond(url: string, headers: Record<string, string>, expectStatus: number, overallRate?: number): Promise<{ rps: number; p50: number; p99: number }> {
+  const result = await autocannon({ url, headers, connections: CONNECTIONS, duration: SECONDS, ...(overallRate && { overallRate }) });
   const answered = expectStatus === 200 ? result['2xx'] : result['3xx'];
   // Every answer must be the expected one (a 304 only while the ETag matches).
   if (result.errors > 0 || result.requests.total === 0 || answered !== result.requests.total) {
@@ -148,6 +149,11 @@ export const registryBench: Bench = {
           rounds: ROUNDS,
         });
       }
+      // The k6 script's peak (load-tests/registry.js, SYNCLINE_LOAD_RATE): latency at that fixed rate.
+      const url = `${coordinator.url}/v1/models/bench/latest/model.json`;
+      const etag = (await fetch(url)).headers.get('etag') ?? '';
+      const peak = await requestsPerSecond(url, { 'if-none-match': etag }, 304, PEAK_RATE);
+      emit({ workload: 'latest-revalidation-at-peak', rate: PEAK_RATE, registryRps: Math.round(peak.rps), registryP50Ms: peak.p50, registryP99Ms: peak.p99 });
     } finally {
       for (const child of children) child.kill('SIGTERM');
       await rm(folder, { recursive: true, force: true });
