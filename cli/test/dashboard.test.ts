@@ -1,7 +1,8 @@
 // The dashboard in headless Chromium on a real local cluster (nats-server, coordinator, worker
 // processes) with a token required: the page asks for the token and keeps it for the session;
-// then it watches a job from submission to success — the loss curve grows, a third worker
-// joins and the membership change is marked, the state turns to succeeded — and shows the
+// then it watches a job from submission to success — the loss curve grows, held-out points
+// come at epoch ends, a third worker joins and the membership change is marked, the state turns
+// to succeeded — and shows the
 // workers, the published model (variants, snippet, the drawing demo) and the datasets.
 // Screenshots at desktop and phone sizes go to docs/dashboard/.
 import { execFileSync } from 'node:child_process';
@@ -119,6 +120,8 @@ test.serial('a job is watched from submission to success: state, growing curves,
   await page.waitForSelector('#final-metrics');
   clearInterval(watch);
   const late = await points();
+  const heldout = await page.evaluate(() => Number(document.querySelectorAll<HTMLElement>('.chart-panel')[1]?.dataset.heldout ?? 0));
+  t.is(heldout, 12, 'a held-out point after each of the first 11 epochs, and the final evaluation');
   t.true(late > early, `the curve grew from ${early} to ${late} points`);
   t.true(states.has('running') && states.has('succeeded'), `states seen: ${[...states].join(', ')}`);
   t.true(final.membershipChanges >= 1, 'the third worker joined before the end');

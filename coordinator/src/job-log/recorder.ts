@@ -74,7 +74,8 @@ export class JobLogRecorder {
         const now = Date.now();
         const generation = s.job?.generation ?? 0;
         const last = m.step >= m.totalSteps;
-        if (last || generation !== s.sampledGeneration || now - s.lastSampleMs >= this.metricsIntervalMs) {
+        // Held-out evaluations (epoch ends) are always kept: they are the held-out curve.
+        if (last || m.heldoutExamples > 0 || generation !== s.sampledGeneration || now - s.lastSampleMs >= this.metricsIntervalMs) {
           s.lastSampleMs = now;
           s.sampledGeneration = generation;
           this.append(jobId, entry({ kind: 'metrics', message: `step ${m.step}`, generation, step: m.step, metrics: m }));

@@ -899,6 +899,26 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
     "rankSamplesPerSecond": {
       "protoName": "rank_samples_per_second",
       "repeated": true
+    },
+    "heldoutExamples": {
+      "protoName": "heldout_examples",
+      "repeated": false
+    },
+    "heldoutLoss": {
+      "protoName": "heldout_loss",
+      "repeated": false
+    },
+    "heldoutAccuracy": {
+      "protoName": "heldout_accuracy",
+      "repeated": false
+    },
+    "heldoutMae": {
+      "protoName": "heldout_mae",
+      "repeated": false
+    },
+    "heldoutGeneratorLoss": {
+      "protoName": "heldout_generator_loss",
+      "repeated": false
     }
   },
   "syncline.v1.StepReport": {

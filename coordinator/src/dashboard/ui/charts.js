@@ -1,9 +1,9 @@
 // Step-indexed line charts on uPlot: sized to their box (and resized with it, for phones),
-// with vertical markers where the job's membership changed and optional horizontal reference
-// lines (the held-out result).
+// with vertical markers where the job's membership changed. A series with `points` is sparse
+// (held-out evaluations): drawn as dots joined across the steps without a value.
 const COLORS = ['#3b6fd8', '#d8603b', '#2f9e6e', '#9a4fd8', '#c9a227', '#d83b8a'];
 
-export function lineChart(el, { series, yLabel, height = 200, markers = () => [], references = () => [] }) {
+export function lineChart(el, { series, yLabel, height = 200, markers = () => [] }) {
   const box = document.createElement('div');
   box.className = 'chart';
   el.append(box);
@@ -25,21 +25,6 @@ export function lineChart(el, { series, yLabel, height = 200, markers = () => []
       ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
       ctx.fillText(m.label, x + 4 * devicePixelRatio, u.bbox.top + 12 * devicePixelRatio);
     }
-    for (const r of references()) {
-      const y = u.valToPos(r.value, r.scale ?? 'y', true);
-      if (!(y >= u.bbox.top && y <= u.bbox.top + u.bbox.height)) continue;
-      ctx.strokeStyle = r.color;
-      ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
-      ctx.beginPath();
-      ctx.moveTo(u.bbox.left, y);
-      ctx.lineTo(u.bbox.left + u.bbox.width, y);
-      ctx.stroke();
-      ctx.setLineDash([]);
-      ctx.fillStyle = r.color;
-      ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
-      const text = r.label;
-      ctx.fillText(text, u.bbox.left + u.bbox.width - ctx.measureText(text).width - 4 * devicePixelRatio, y + 14 * devicePixelRatio);
-    }
     ctx.restore();
   };
   const scales = { x: { time: false } };
@@ -55,7 +40,14 @@ export function lineChart(el, { series, yLabel, height = 200, markers = () => []
     axes,
     legend: { live: false },
     cursor: { drag: { x: false, y: false } },
-    series: [{ label: 'step' }, ...series.map((s, i) => ({ label: s.label, stroke: s.color ?? COLORS[i % COLORS.length], width: 1.5, scale: s.scale ?? 'y', points: { show: false } }))],
+    series: [{ label: 'step' }, ...series.map((s, i) => ({
+      label: s.label,
+      stroke: s.color ?? COLORS[i % COLORS.length],
+      width: s.points ? 2 : 1.5,
+      scale: s.scale ?? 'y',
+      spanGaps: Boolean(s.points),
+      points: s.points ? { show: true, size: 7, fill: s.color ?? COLORS[i % COLORS.length] } : { show: false },
+    }))],
     hooks: { draw: [drawMarkers] },
   };
   const plot = new uPlot(opts, [[], ...series.map(() => [])], box);

@@ -18,6 +18,8 @@ function point(m, atUnixMs) {
     commFraction: m.commFraction ?? 0,
     shares: m.shares ?? [],
     rankSamplesPerSecond: m.rankSamplesPerSecond ?? [],
+    // Held-out values only where rank 0 evaluated (epoch ends); null elsewhere.
+    heldout: m.heldoutExamples ? { loss: m.heldoutLoss ?? 0, accuracy: m.heldoutAccuracy ?? 0, mae: m.heldoutMae ?? 0, generatorLoss: m.heldoutGeneratorLoss ?? 0 } : null,
     atUnixMs,
   };
 }
@@ -142,7 +144,7 @@ export async function jobView(root, id, state, rerender) {
   let generation = summary.generation;
   const result = job.result;
   const isGan = Boolean(job.spec?.gan);
-  const hasAccuracy = points.some((p) => p.accuracy > 0) || result?.accuracy !== undefined;
+  const hasAccuracy = points.some((p) => p.accuracy > 0 || (p.heldout?.accuracy ?? 0) > 0) || result?.accuracy !== undefined;
 
   const headerSlot = h('div', {}, header(summary));
   const charts = h('div', { class: 'charts' });
@@ -150,7 +152,7 @@ export async function jobView(root, id, state, rerender) {
   root.append(
     h('a', { href: '#/jobs', class: 'back' }, '← all jobs'),
     headerSlot,
-    h('section', { class: 'panel' }, h('h2', {}, 'Training'), charts, h('p', { class: 'note' }, 'Dashed orange lines: membership changes (new generation). Dashed horizontal lines: the held-out result.')),
+    h('section', { class: 'panel' }, h('h2', {}, 'Training'), charts, h('p', { class: 'note' }, 'Dots: held-out evaluations at the end of each epoch and the final one. Dashed orange lines: membership changes (new generation).')),
     h('section', { class: 'panel' }, h('h2', {}, 'Ranks (last step)'), ranksSlot),
   );
   const panel = (title, ...body) => h('div', { class: 'chart-panel' }, h('h3', {}, title), ...body);
@@ -158,18 +160,20 @@ export async function jobView(root, id, state, rerender) {
   const accBox = panel(hasAccuracy ? 'Accuracy' : 'Mean absolute error');
   const speedBox = panel('Samples/s and communication share');
   charts.append(lossBox, accBox, speedBox);
-  const refs = (key, label, color) => () => (result?.[key] !== undefined ? [{ value: result[key], label: `held-out ${label} ${num(result[key])}`, color }] : []);
   const lossChart = lineChart(lossBox, {
     yLabel: 'loss',
-    series: isGan ? [{ label: 'discriminator' }, { label: 'generator' }] : [{ label: 'training loss' }],
+    series: isGan
+      ? [{ label: 'discriminator' }, { label: 'generator' }, { label: 'held-out discriminator', points: true, color: '#2f9e6e' }, { label: 'held-out generator', points: true, color: '#9a4fd8' }]
+      : [{ label: 'training' }, { label: 'held-out', points: true, color: '#2f9e6e' }],
     markers: () => markers,
-    references: refs('loss', 'loss', '#2f9e6e'),
   });
   const accChart = lineChart(accBox, {
     yLabel: hasAccuracy ? 'accuracy' : 'MAE',
-    series: [{ label: hasAccuracy ? 'training accuracy' : 'training MAE', color: '#2f9e6e' }],
+    series: [
+      { label: 'training', color: '#3b6fd8' },
+      { label: 'held-out', points: true, color: '#2f9e6e' },
+    ],
     markers: () => markers,
-    references: hasAccuracy ? refs('accuracy', 'accuracy', '#3b6fd8') : refs('mae', 'MAE', '#3b6fd8'),
   });
   const speedChart = lineChart(speedBox, {
     yLabel: 'samples/s',
@@ -179,13 +183,18 @@ export async function jobView(root, id, state, rerender) {
   lossBox.dataset.points = '0';
 
   let pending = false;
+  // The final evaluation ends the held-out curve at the last step.
+  const finalPoint = () => (result && points.length ? { step: points.at(-1).step, heldout: { loss: result.loss ?? 0, accuracy: result.accuracy ?? 0, mae: result.mae ?? 0, generatorLoss: result.generatorLoss ?? 0 } } : undefined);
   const draw = () => {
     pending = false;
     const steps = points.map((p) => p.step);
-    lossChart.update(isGan ? [steps, points.map((p) => p.loss), points.map((p) => p.generatorLoss)] : [steps, points.map((p) => p.loss)]);
-    accChart.update([steps, points.map((p) => (hasAccuracy ? p.accuracy : p.mae))]);
+    const end = finalPoint();
+    const held = (key) => points.map((p, i) => (i === points.length - 1 && end ? end.heldout[key] : (p.heldout?.[key] ?? null)));
+    lossChart.update(isGan ? [steps, points.map((p) => p.loss), points.map((p) => p.generatorLoss), held('loss'), held('generatorLoss')] : [steps, points.map((p) => p.loss), held('loss')]);
+    accChart.update([steps, points.map((p) => (hasAccuracy ? p.accuracy : p.mae)), held(hasAccuracy ? 'accuracy' : 'mae')]);
     speedChart.update([steps, points.map((p) => p.samplesPerSecond), points.map((p) => p.commFraction)]);
     lossBox.dataset.points = String(points.length);
+    accBox.dataset.heldout = String(held(hasAccuracy ? 'accuracy' : 'mae').filter((v) => v !== null).length);
     ranksSlot.replaceChildren(ranks(points.at(-1), summary.workers));
   };
   draw();
