@@ -61,10 +61,12 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
   const logger = opts.logger ?? (opts.log ? lineLogger(opts.log) : silentLogger());
   const nc = await connect({ servers: opts.natsUrl, name: 'syncline-coordinator', maxReconnectAttempts: -1 });
   const cleanups: (() => Promise<void>)[] = [async () => void (await nc.drain())];
+  let stopping = false;
   // Once only: a local cluster stops its coordinator again after a test restarted it.
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
+      stopping = true;
       for (const c of cleanups.reverse()) await c().catch(() => undefined);
     })());
   try {
@@ -124,6 +126,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
         logger,
         events,
         activity,
+        stopping: () => stopping,
       }),
     );
     const port = await new Promise<number>((resolve, reject) =>

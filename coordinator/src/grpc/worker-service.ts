@@ -19,6 +19,8 @@ export function workerService(deps: {
   /** Every rank's error and every lost worker of a job go to its event log from here. */
   events: JobEvents;
   activity: WorkerActivity;
+  /** True once the coordinator is shutting down: the streams it closes are no lost workers. */
+  stopping: () => boolean;
 }): WorkerServiceServer {
   return {
     join(call: ServerDuplexStream<JoinRequest, JoinResponse>) {
@@ -33,7 +35,8 @@ export function workerService(deps: {
         if (closed) return;
         closed = true;
         clearInterval(watchdog);
-        if (workerId && deps.pool.has(workerId)) {
+        // A stopping coordinator cancels every stream itself; its successor requeues the jobs.
+        if (workerId && deps.pool.has(workerId) && !deps.stopping()) {
           const job = deps.pool.get(workerId)?.jobId;
           deps.logger.info({ worker: workerId, ...(job && { job }), reason }, 'worker left');
           if (job) deps.events.emit(job, { kind: 'worker_lost', workerId, reason });
