@@ -20,11 +20,13 @@ export function cachedFile(bytes: Uint8Array): CachedFile {
 export class FileCache {
   private readonly cache: LRUCache<string, CachedFile, () => Promise<Uint8Array | undefined>>;
 
+  /** `maxBytes` 0 keeps nothing (every read goes to the store). */
   constructor(maxBytes = DEFAULT_CACHE_BYTES) {
+    const bound = Math.max(1, maxBytes);
     this.cache = new LRUCache({
-      maxSize: maxBytes,
+      maxSize: bound,
       // A file larger than the whole cache is served but not kept.
-      maxEntrySize: maxBytes,
+      maxEntrySize: bound,
       sizeCalculation: (file, key) => file.body.byteLength + key.length,
       fetchMethod: async (_key, _stale, { context: read }) => {
         const bytes = await read();
