@@ -19,6 +19,9 @@ import type { WorkerActivity } from '../worker-activity.js';
 import { bearerToken, type Authorize } from './auth.js';
 import { datasetSummaries, jobSummary, modelSummaries, workerSummary } from './summaries.js';
 
+/** Bytes a live stream may have waiting before its step metrics are skipped. */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
+
 export interface DashboardDeps {
   store: JobStore;
   pool: WorkerPool;
@@ -48,9 +51,18 @@ export function dashboardApi(deps: DashboardDeps): HttpArea & { close(): void } 
     });
     const write = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     const unsubscribe = deps.events.subscribeAll((jobId, event) => {
-      if (event.kind === 'job') write('job', jobSummary(event.job));
-      else if (event.kind === 'metrics') write('metrics', { jobId, metrics: StepMetrics.toJSON(event.metrics), atUnixMs: Date.now() });
-      else write('log', { jobId, kind: event.kind });
+      switch (event.kind) {
+        case 'job':
+          write('job', jobSummary(event.job));
+          return;
+        case 'metrics':
+          // A client that does not keep up misses steps (its curve thins), never job changes,
+          // and the coordinator's memory stays bounded.
+          if (res.writableLength < MAX_BUFFERED_BYTES) write('metrics', { jobId, metrics: StepMetrics.toJSON(event.metrics), atUnixMs: Date.now() });
+          return;
+        default:
+          write('log', { jobId, kind: event.kind });
+      }
     });
     const workersTimer = setInterval(() => write('workers', workers()), deps.workersIntervalMs ?? 2000);
     const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
