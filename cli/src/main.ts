@@ -56,6 +56,13 @@ program
   .option(...coordinatorOption)
   .action(async (opts) => (await import('./commands/jobs.js')).jobs(opts));
 program
+  .command('logs <jobId>')
+  .description("a job's event log: state and membership changes, each rank's errors")
+  .option('--json', 'one JSON object per line')
+  .option('--metrics', 'also the sampled step metrics')
+  .option(...coordinatorOption)
+  .action(async (jobId: string, opts) => (await import('./commands/logs.js')).logs(jobId, opts));
+program
   .command('cancel <jobId>')
   .description('cancel a job')
   .option(...coordinatorOption)

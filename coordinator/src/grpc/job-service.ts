@@ -7,6 +7,7 @@ import type { JobEvents } from '../job-events.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import { isTerminal, plannedSteps, type Scheduler } from '../scheduling/scheduler.js';
 import { validateJobSpec } from '../spec/validate.js';
+import type { JobLogStore } from '../store/job-log-store.js';
 import type { JobStore } from '../store/job-store.js';
 import type { TimelineStore } from '../store/timeline-store.js';
 import { toServiceError } from './status.js';
@@ -32,6 +33,7 @@ export function jobService(deps: {
   registry: ModelRegistry;
   timelines: TimelineStore;
   datasets: DatasetStore;
+  jobLog: JobLogStore;
   httpBase: () => string;
 }): JobServiceServer {
   const getJob = async (jobId: string) => {
@@ -86,6 +88,10 @@ export function jobService(deps: {
     getJob: unary(async (req) => ({ job: await getJob(req.jobId) })),
     listJobs: unary(async () => ({ jobs: await deps.store.list() })),
     cancelJob: unary(async (req) => ({ job: await deps.scheduler.cancel(requireJobId(req.jobId)) })),
+    getJobLog: unary(async (req) => {
+      await getJob(req.jobId);
+      return { entries: await deps.jobLog.read(req.jobId, { includeMetrics: req.includeMetrics }) };
+    }),
     getTimeline: unary(async (req) => {
       await getJob(req.jobId);
       return { traceJson: Buffer.from(await deps.timelines.merged(req.jobId)) };
@@ -107,6 +113,8 @@ export function jobService(deps: {
           call.write({ event: { $case: 'metrics', value: event.metrics } });
           return;
         }
+        // Rank errors and lost workers reach watchers through the job record they change.
+        if (event.kind !== 'job') return;
         call.write({ event: { $case: 'job', value: event.job } });
         if (isTerminal(event.job.state)) {
           stop();

@@ -369,6 +369,26 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "message": "syncline.v1.Optimizer"
     }
   },
+  "syncline.v1.GetJobLogRequest": {
+    "jobId": {
+      "protoName": "job_id",
+      "repeated": false,
+      "type": "string"
+    },
+    "includeMetrics": {
+      "protoName": "include_metrics",
+      "repeated": false,
+      "type": "bool"
+    }
+  },
+  "syncline.v1.GetJobLogResponse": {
+    "entries": {
+      "protoName": "entries",
+      "repeated": true,
+      "type": "message",
+      "message": "syncline.v1.JobLogEntry"
+    }
+  },
   "syncline.v1.GetJobRequest": {
     "jobId": {
       "protoName": "job_id",
@@ -524,6 +544,59 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "timeline",
       "repeated": false,
       "type": "bytes"
+    }
+  },
+  "syncline.v1.JobLogEntry": {
+    "unixMs": {
+      "protoName": "unix_ms",
+      "repeated": false,
+      "type": "int64"
+    },
+    "kind": {
+      "protoName": "kind",
+      "repeated": false,
+      "type": "string"
+    },
+    "level": {
+      "protoName": "level",
+      "repeated": false,
+      "type": "string"
+    },
+    "message": {
+      "protoName": "message",
+      "repeated": false,
+      "type": "string"
+    },
+    "generation": {
+      "protoName": "generation",
+      "repeated": false,
+      "type": "uint32"
+    },
+    "rank": {
+      "protoName": "rank",
+      "repeated": false,
+      "type": "int32"
+    },
+    "workerId": {
+      "protoName": "worker_id",
+      "repeated": false,
+      "type": "string"
+    },
+    "step": {
+      "protoName": "step",
+      "repeated": false,
+      "type": "uint32"
+    },
+    "workers": {
+      "protoName": "workers",
+      "repeated": true,
+      "type": "string"
+    },
+    "metrics": {
+      "protoName": "metrics",
+      "repeated": false,
+      "type": "message",
+      "message": "syncline.v1.StepMetrics"
     }
   },
   "syncline.v1.JobSpec": {
@@ -1009,6 +1082,31 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
     "rankSamplesPerSecond": {
       "protoName": "rank_samples_per_second",
       "repeated": true,
+      "type": "double"
+    },
+    "heldoutExamples": {
+      "protoName": "heldout_examples",
+      "repeated": false,
+      "type": "uint32"
+    },
+    "heldoutLoss": {
+      "protoName": "heldout_loss",
+      "repeated": false,
+      "type": "double"
+    },
+    "heldoutAccuracy": {
+      "protoName": "heldout_accuracy",
+      "repeated": false,
+      "type": "double"
+    },
+    "heldoutMae": {
+      "protoName": "heldout_mae",
+      "repeated": false,
+      "type": "double"
+    },
+    "heldoutGeneratorLoss": {
+      "protoName": "heldout_generator_loss",
+      "repeated": false,
       "type": "double"
     }
   },
