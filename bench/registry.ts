@@ -1,5 +1,6 @@
 // Every benchmark, in one registration list. A benchmark emits one line per result.
 import { compressionBench } from '../cli/bench/compression.js';
+import { registryBench } from '../coordinator/bench/registry.js';
 import { scalingBench } from '../cli/bench/scaling.js';
 import { allreduceBench } from '../worker/bench/allreduce.js';
 import { trainBenches } from '../worker/bench/train.js';
@@ -14,4 +15,4 @@ export interface Bench {
   run(emit: Emit): Promise<void>;
 }
 
-export const benches: Bench[] = [...trainBenches, vsPytorchBench, allreduceBench, compressionBench, scalingBench, ...sdkBenches];
+export const benches: Bench[] = [...trainBenches, vsPytorchBench, allreduceBench, compressionBench, scalingBench, registryBench, ...sdkBenches];

@@ -1,37 +1,131 @@
-// A promise-based JobService client for the CLI and tests.
-import { credentials } from '@grpc/grpc-js';
-import { JobServiceClient, JobState, type DatasetUploadHeader, type UserDataset, type Job, type JobSpec, type PublishedModel, type StepMetrics, type WatchJobResponse } from '@syncline/proto';
+// A promise-based JobService client for the CLI and tests: the one place where the CLI connects
+// (credentials go here), waits for the coordinator, puts deadlines on calls and turns gRPC errors
+// into the CLI's errors (src/errors.ts).
+import { connect as tcpConnect } from 'node:net';
+import { Metadata, connectivityState, credentials, status, type ServiceError } from '@grpc/grpc-js';
+import {
+  JobServiceClient,
+  JobState,
+  type CancelJobResponse,
+  type DatasetUploadHeader,
+  type GetJobResponse,
+  type GetTimelineResponse,
+  type Job,
+  type ListDatasetsResponse,
+  type ListJobsResponse,
+  type ListModelsResponse,
+  type JobSpec,
+  type PublishedModel,
+  type StepMetrics,
+  type SubmitJobResponse,
+  type UploadDatasetResponse,
+  type UserDataset,
+  type ValidateJobResponse,
+  type WatchJobResponse,
+} from '@syncline/proto';
+import { CoordinatorUnreachableError, RequestRefusedError } from './errors.js';
+
+export interface ClientOptions {
+  /** How long a connection may take to open before giving up (a refused one fails at once). */
+  connectTimeoutMs?: number;
+  /** Deadline of each call that answers at once (everything but watching and uploading). */
+  callTimeoutMs?: number;
+  /** Deadline of an upload. */
+  uploadTimeoutMs?: number;
+}
+
+export interface WatchHandlers {
+  job?: (job: Job) => void;
+  metrics?: (m: StepMetrics) => void;
+  /** The stream broke (coordinator restarting?): the watch reconnects for up to `reconnectMs`. */
+  reconnecting?: (reason: string) => void;
+}
+
+type Callback<T> = (err: ServiceError | null, res: T) => void;
 
 export class SynclineClient {
   readonly raw: JobServiceClient;
+  private readonly opts: Required<ClientOptions>;
+  private connected: Promise<void> | undefined;
 
-  constructor(address: string) {
+  constructor(
+    readonly address: string,
+    opts: ClientOptions = {},
+  ) {
     this.raw = new JobServiceClient(address, credentials.createInsecure());
+    this.opts = { connectTimeoutMs: 5_000, callTimeoutMs: 30_000, uploadTimeoutMs: 600_000, ...opts };
   }
 
-  submit(spec: JobSpec): Promise<Job> {
-    return new Promise((resolve, reject) => this.raw.submitJob({ spec }, (err, res) => (err ? reject(err) : resolve(res.job!))));
+  /**
+   * Resolves once connected. By default gives up at the first failed attempt, as a user at a
+   * terminal expects (a refused connection is answered at once); with `failFast: false`, retries
+   * (gRPC's reconnect backoff) for up to `timeoutMs`. Throws CoordinatorUnreachableError.
+   */
+  ready(opts: { timeoutMs?: number; failFast?: boolean } = {}): Promise<void> {
+    const failFast = opts.failFast ?? true;
+    const timeoutMs = opts.timeoutMs ?? this.opts.connectTimeoutMs;
+    const attempt = new Promise<void>((resolve, reject) => {
+      const channel = this.raw.getChannel();
+      const deadline = Date.now() + timeoutMs;
+      const fail = async () => reject(new CoordinatorUnreachableError(this.address, await whyUnreachable(this.address, Date.now() >= deadline ? timeoutMs : undefined)));
+      const check = () => {
+        const state = channel.getConnectivityState(true);
+        if (state === connectivityState.READY) return resolve();
+        if ((failFast && state === connectivityState.TRANSIENT_FAILURE) || state === connectivityState.SHUTDOWN || Date.now() >= deadline) return void fail();
+        channel.watchConnectivityState(state, deadline, (err) => (err ? void fail() : check()));
+      };
+      check();
+    });
+    this.connected = attempt.catch((err: unknown) => {
+      this.connected = undefined;
+      throw err;
+    });
+    return this.connected;
   }
 
-  get(jobId: string): Promise<Job> {
-    return new Promise((resolve, reject) => this.raw.getJob({ jobId }, (err, res) => (err ? reject(err) : resolve(res.job!))));
+  private async call<T>(start: (metadata: Metadata, options: { deadline: number }, callback: Callback<T>) => void, timeoutMs = this.opts.callTimeoutMs): Promise<T> {
+    await (this.connected ?? this.ready());
+    return new Promise<T>((resolve, reject) =>
+      start(new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(this.toCliError(err, timeoutMs)) : resolve(res))),
+    );
   }
 
-  list(): Promise<Job[]> {
-    return new Promise((resolve, reject) => this.raw.listJobs({}, (err, res) => (err ? reject(err) : resolve(res.jobs))));
+  /** gRPC status to the CLI's errors: no answer is an unreachable coordinator, any other status a refusal. */
+  private toCliError(err: ServiceError, timeoutMs: number): Error {
+    if (err.code === status.UNAVAILABLE) return new CoordinatorUnreachableError(this.address, unavailableReason(err.details), { cause: err });
+    if (err.code === status.DEADLINE_EXCEEDED) return new CoordinatorUnreachableError(this.address, `no answer within ${timeoutMs / 1000} s`, { cause: err });
+    const field = err.metadata?.get('syncline-field')[0];
+    return new RequestRefusedError(err.code, err.details || err.message, typeof field === 'string' ? field : undefined, { cause: err });
   }
 
-  cancel(jobId: string): Promise<Job> {
-    return new Promise((resolve, reject) => this.raw.cancelJob({ jobId }, (err, res) => (err ? reject(err) : resolve(res.job!))));
+  async submit(spec: JobSpec): Promise<Job> {
+    return (await this.call<SubmitJobResponse>((m, o, cb) => this.raw.submitJob({ spec }, m, o, cb))).job!;
   }
 
-  models(): Promise<PublishedModel[]> {
-    return new Promise((resolve, reject) => this.raw.listModels({}, (err, res) => (err ? reject(err) : resolve(res.models))));
+  /** Checks `spec` as submit would, storing nothing; the spec as it would run and its steps. */
+  validate(spec: JobSpec): Promise<ValidateJobResponse> {
+    return this.call((m, o, cb) => this.raw.validateJob({ spec }, m, o, cb));
+  }
+
+  async get(jobId: string): Promise<Job> {
+    return (await this.call<GetJobResponse>((m, o, cb) => this.raw.getJob({ jobId }, m, o, cb))).job!;
+  }
+
+  async list(): Promise<Job[]> {
+    return (await this.call<ListJobsResponse>((m, o, cb) => this.raw.listJobs({}, m, o, cb))).jobs;
+  }
+
+  async cancel(jobId: string): Promise<Job> {
+    return (await this.call<CancelJobResponse>((m, o, cb) => this.raw.cancelJob({ jobId }, m, o, cb))).job!;
+  }
+
+  async models(): Promise<PublishedModel[]> {
+    return (await this.call<ListModelsResponse>((m, o, cb) => this.raw.listModels({}, m, o, cb))).models;
   }
 
   /** The job's timeline as Chrome trace JSON. */
-  timeline(jobId: string): Promise<Uint8Array> {
-    return new Promise((resolve, reject) => this.raw.getTimeline({ jobId }, (err, res) => (err ? reject(err) : resolve(res.traceJson))));
+  async timeline(jobId: string): Promise<Uint8Array> {
+    return (await this.call<GetTimelineResponse>((m, o, cb) => this.raw.getTimeline({ jobId }, m, o, cb))).traceJson;
   }
 
   /** Ranks report their timelines as they finish, rank 0 last or not: waits briefly for all `ranks`. */
@@ -46,37 +140,73 @@ export class SynclineClient {
   }
 
   /** Streams a dataset file to the coordinator in 1 MiB chunks. */
-  uploadDataset(header: DatasetUploadHeader, bytes: Uint8Array): Promise<UserDataset> {
-    return new Promise((resolve, reject) => {
-      const call = this.raw.uploadDataset((err, res) => (err ? reject(err) : resolve(res.dataset!)));
-      call.write({ part: { $case: 'header', value: header } });
-      for (let at = 0; at < bytes.length; at += 1 << 20) {
-        call.write({ part: { $case: 'chunk', value: Buffer.from(bytes.subarray(at, at + (1 << 20))) } });
+  async uploadDataset(header: DatasetUploadHeader, bytes: Uint8Array): Promise<UserDataset> {
+    const res = await this.call<UploadDatasetResponse>(
+      (m, o, cb) => {
+        const call = this.raw.uploadDataset(m, o, cb);
+        call.write({ part: { $case: 'header', value: header } });
+        for (let at = 0; at < bytes.length; at += 1 << 20) {
+          call.write({ part: { $case: 'chunk', value: Buffer.from(bytes.subarray(at, at + (1 << 20))) } });
+        }
+        call.end();
+      },
+      this.opts.uploadTimeoutMs,
+    );
+    return res.dataset!;
+  }
+
+  async datasets(): Promise<UserDataset[]> {
+    return (await this.call<ListDatasetsResponse>((m, o, cb) => this.raw.listDatasets({}, m, o, cb))).datasets;
+  }
+
+  /**
+   * Follows a job until it ends; resolves with its final record. With `reconnectMs`, a broken or
+   * cancelled stream (the coordinator restarting: jobs outlive it) is opened again for up to that long; the
+   * coordinator sends the job as it is now first, so nothing but some steps' metrics is missed.
+   */
+  async watch(jobId: string, on: WatchHandlers = {}, reconnectMs = 0): Promise<Job> {
+    await (this.connected ?? this.ready());
+    let last: Job | undefined;
+    // When the stream first broke since the last event: the reconnect window runs from there.
+    let brokenSince: number | undefined;
+    for (;;) {
+      try {
+        return await this.watchOnce(jobId, on, (job) => {
+          last = job;
+          brokenSince = undefined;
+        }, () => last);
+      } catch (err) {
+        const e = err as ServiceError;
+        brokenSince ??= Date.now();
+        const left = brokenSince + reconnectMs - Date.now();
+        // A coordinator shutting down cancels its streams; this client never cancels a watch itself.
+        if (!(left > 0 && (e.code === status.UNAVAILABLE || e.code === status.CANCELLED))) throw this.toCliError(e, 0);
+        on.reconnecting?.(unavailableReason(e.details));
+        await new Promise((r) => setTimeout(r, Math.min(1_000, left)));
+        await this.ready({ timeoutMs: Math.max(1, brokenSince + reconnectMs - Date.now()), failFast: false });
       }
-      call.end();
-    });
+    }
   }
 
-  datasets(): Promise<UserDataset[]> {
-    return new Promise((resolve, reject) => this.raw.listDatasets({}, (err, res) => (err ? reject(err) : resolve(res.datasets))));
-  }
-
-  /** Follows a job until it ends; resolves with its final record. */
-  watch(jobId: string, on: { job?: (job: Job) => void; metrics?: (m: StepMetrics) => void } = {}): Promise<Job> {
+  private watchOnce(jobId: string, on: WatchHandlers, seen: (job: Job) => void, last: () => Job | undefined): Promise<Job> {
     return new Promise((resolve, reject) => {
-      let last: Job | undefined;
       const stream = this.raw.watchJob({ jobId });
       stream.on('data', (res: WatchJobResponse) => {
         const e = res.event;
         if (e?.$case === 'job') {
-          last = e.value;
+          seen(e.value);
           on.job?.(e.value);
         } else if (e?.$case === 'metrics') {
           on.metrics?.(e.value);
         }
       });
       stream.on('error', reject);
-      stream.on('end', () => (last ? resolve(last) : reject(new Error(`watch of ${jobId} ended without a job`))));
+      stream.on('end', () => {
+        const job = last();
+        if (job && endsWatch(job.state)) resolve(job);
+        // The coordinator went away between messages: as good as a broken connection.
+        else reject({ code: status.UNAVAILABLE, details: `the watch of ${jobId} ended before the job did` });
+      });
     });
   }
 
@@ -85,6 +215,41 @@ export class SynclineClient {
   }
 }
 
+/** The coordinator ends a watch at these states (a finished job, or one without a state). */
+const endsWatch = (state: JobState) =>
+  state === JobState.JOB_STATE_SUCCEEDED || state === JobState.JOB_STATE_FAILED || state === JobState.JOB_STATE_CANCELLED || state === JobState.JOB_STATE_UNSPECIFIED;
+
 export function stateName(state: JobState): string {
   return (JobState[state] ?? String(state)).replace('JOB_STATE_', '');
+}
+
+/** grpc-js puts the socket error in the details: "No connection established. Last error: Error: connect ECONNREFUSED …". */
+function unavailableReason(details: string): string {
+  const last = /Last error: (?:Error: )?(.*?)(?:\. Resolution note:.*)?$/.exec(details)?.[1];
+  return describeSocketError(last ?? details) ?? (last || details || 'unavailable');
+}
+
+function describeSocketError(text: string): string | undefined {
+  if (/ECONNREFUSED/.test(text)) return 'connection refused: nothing listens there';
+  if (/ENOTFOUND|EAI_AGAIN/.test(text)) return 'unknown host';
+  if (/ETIMEDOUT|EHOSTUNREACH|ENETUNREACH/.test(text)) return 'the host does not answer';
+  if (/ECONNRESET|EPIPE/.test(text)) return 'the connection was closed';
+  return undefined;
+}
+
+/** gRPC's channel states do not say why a connection failed; one plain TCP attempt does. `waitedMs`: the deadline that passed, if one did. */
+async function whyUnreachable(address: string, waitedMs: number | undefined): Promise<string> {
+  const fallback = waitedMs === undefined ? 'no gRPC connection' : `no connection within ${(waitedMs / 1000).toFixed(waitedMs < 1000 ? 1 : 0)} s`;
+  const m = /^(?:dns:\/\/\/)?(\[[^\]]+\]|[^:/]+):(\d+)$/.exec(address);
+  if (!m) return fallback;
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]), timeout: 1_000 });
+    const done = (reason: string) => {
+      socket.destroy();
+      resolve(reason);
+    };
+    socket.once('connect', () => done(`${fallback}: it accepts connections but does not speak gRPC`));
+    socket.once('timeout', () => done(`${fallback}: the host does not answer`));
+    socket.once('error', (err: NodeJS.ErrnoException) => done(describeSocketError(err.code ?? err.message) ?? `${fallback}: ${err.message}`));
+  });
 }

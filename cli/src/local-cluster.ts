@@ -21,6 +21,8 @@ export interface LocalClusterOptions {
   httpPort?: number;
   /** Failure-detection settings of the coordinator (tests make them small). */
   timeouts?: Pick<CoordinatorOptions, 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'allreduceTimeoutSeconds'>;
+  /** Who may read the dashboard's API (default: everyone). */
+  authorize?: CoordinatorOptions['authorize'];
   /** Aborting it while the cluster starts stops what was started, and startLocalCluster rejects. */
   signal?: AbortSignal;
   log?: (line: string) => void;
@@ -89,6 +91,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       natsUrl,
       log,
       ...opts.timeouts,
+      ...(opts.authorize ? { authorize: opts.authorize } : {}),
       ...(opts.grpcPort !== undefined ? { grpcPort: opts.grpcPort } : {}),
       ...(opts.httpPort !== undefined ? { httpPort: opts.httpPort } : {}),
     });

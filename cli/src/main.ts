@@ -1,30 +1,37 @@
-// The `syncline` command line: start a local cluster, submit and watch jobs, list models.
-import { Command } from 'commander';
-import { datasets, upload } from './commands/datasets.js';
-import { cancel, jobs } from './commands/jobs.js';
-import { models } from './commands/models.js';
-import { submit } from './commands/submit.js';
-import { up } from './commands/up.js';
+// The `syncline` command line: start a local cluster, check, submit and watch jobs, list models.
+// Each command's module loads only when that command runs, so `validate` and `jobs` start quickly.
+import { Command, CommanderError } from 'commander';
+import { EXIT, exitCodeFor } from './errors.js';
 
 const defaultCoordinator = process.env.SYNCLINE_COORDINATOR ?? '127.0.0.1:7070';
 const coordinatorOption = ['--coordinator <host:port>', 'coordinator gRPC address (env SYNCLINE_COORDINATOR)', defaultCoordinator] as const;
 
-const program = new Command().name('syncline').description('Syncline: data-parallel training on a cluster, inference at the edge');
+// Usage errors end with EXIT.usage rather than commander's 1, which means "the job failed".
+const program = new Command().name('syncline').description('Syncline: data-parallel training on a cluster, inference at the edge').exitOverride();
 program
   .command('up')
   .description('start a local cluster (nats-server, coordinator, workers) until interrupted')
   .option('--workers <n>', 'worker processes (env SYNCLINE_WORKERS); default: one on the native backend, one per core on wasm', process.env.SYNCLINE_WORKERS)
   .option('--grpc-port <port>', 'coordinator gRPC port (env SYNCLINE_GRPC_PORT)', process.env.SYNCLINE_GRPC_PORT ?? '7070')
   .option('--http-port <port>', 'model registry HTTP port (env SYNCLINE_HTTP_PORT)', process.env.SYNCLINE_HTTP_PORT ?? '7080')
-  .action(up);
+  .action(async (opts) => (await import('./commands/up.js')).up(opts));
 program
-  .command('submit <job.json>')
-  .description('submit a job file; with --watch, follow it to the end')
+  .command('validate <job-files...>')
+  .description('check job files (JSON, or YAML as .yaml/.yml) without submitting them: against the coordinator when one answers, otherwise locally')
+  .option('--offline', 'check locally only, without asking a coordinator')
+  .option(...coordinatorOption)
+  .action(async (files: string[], opts) => {
+    process.exitCode = await (await import('./commands/validate.js')).validate(files, opts);
+  });
+program
+  .command('submit <job-file>')
+  .description('submit a job file (JSON, or YAML as .yaml/.yml); with --watch, follow it to the end')
   .option('--watch', 'show progress; exit 0 only if the job succeeded; print its final metrics as JSON')
+  .option('--dry-run', 'have the coordinator check the job and print it as it would run (defaults filled in), without submitting it')
   .option('--timeline <file>', 'record a per-step timeline and write it (Chrome trace JSON) when the job ends; needs --watch')
   .option(...coordinatorOption)
-  .action(async (file: string, opts: { watch?: boolean; coordinator: string; timeline?: string }) => {
-    process.exitCode = await submit(file, opts);
+  .action(async (file: string, opts) => {
+    process.exitCode = await (await import('./commands/submit.js')).submit(file, opts);
   });
 program
   .command('upload <file>')
@@ -37,17 +44,43 @@ program
   .option('--input-shape <d1,d2,...>', 'shape of one sample (default: flat)')
   .option('--heldout <fraction>', 'share of samples held out, from the end (default 0.2)')
   .option(...coordinatorOption)
-  .action(upload);
-program.command('datasets').description('list uploaded datasets').option(...coordinatorOption).action(datasets);
-program.command('jobs').description('list jobs').option(...coordinatorOption).action(jobs);
-program.command('cancel <jobId>').description('cancel a job').option(...coordinatorOption).action(cancel);
-program.command('models').description('list published models (latest versions) with their model.json URLs').option(...coordinatorOption).action(models);
+  .action(async (file: string, opts) => (await import('./commands/datasets.js')).upload(file, opts));
+program
+  .command('datasets')
+  .description('list uploaded datasets')
+  .option(...coordinatorOption)
+  .action(async (opts) => (await import('./commands/datasets.js')).datasets(opts));
+program
+  .command('jobs')
+  .description('list jobs')
+  .option(...coordinatorOption)
+  .action(async (opts) => (await import('./commands/jobs.js')).jobs(opts));
+program
+  .command('logs <jobId>')
+  .description("a job's event log: state and membership changes, each rank's errors")
+  .option('--json', 'one JSON object per line')
+  .option('--metrics', 'also the sampled step metrics')
+  .option(...coordinatorOption)
+  .action(async (jobId: string, opts) => (await import('./commands/logs.js')).logs(jobId, opts));
+program
+  .command('cancel <jobId>')
+  .description('cancel a job')
+  .option(...coordinatorOption)
+  .action(async (jobId: string, opts) => (await import('./commands/jobs.js')).cancel(jobId, opts));
+program
+  .command('models')
+  .description('list published models (latest versions) with their model.json URLs')
+  .option(...coordinatorOption)
+  .action(async (opts) => (await import('./commands/models.js')).models(opts));
 
 try {
   await program.parseAsync();
 } catch (err) {
-  const e = err as { code?: number; details?: string; message?: string };
-  // gRPC errors carry a status code and the server's message naming the field.
-  console.error(`syncline: ${e.details ?? e.message ?? String(err)}`);
-  process.exitCode = 2;
+  if (err instanceof CommanderError) {
+    // Commander has printed the problem (or the help) already.
+    process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  } else {
+    console.error(`syncline: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = exitCodeFor(err);
+  }
 }

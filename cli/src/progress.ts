@@ -3,7 +3,8 @@ import { SingleBar, Presets } from 'cli-progress';
 import type { Job, StepMetrics } from '@syncline/proto';
 import { stateName, type SynclineClient } from './client.js';
 
-export async function watchWithProgress(client: SynclineClient, jobId: string, out: NodeJS.WriteStream = process.stderr): Promise<Job> {
+/** `reconnectMs`: how long to wait for a coordinator whose stream broke (see SynclineClient.watch). */
+export async function watchWithProgress(client: SynclineClient, jobId: string, out: NodeJS.WriteStream = process.stderr, reconnectMs = 0): Promise<Job> {
   const tty = Boolean(out.isTTY);
   const bar = new SingleBar(
     {
@@ -38,7 +39,12 @@ export async function watchWithProgress(client: SynclineClient, jobId: string, o
     out.write(`job ${job.id}: ${state}${job.error ? ` (${job.error})` : ''}\n`);
   };
   try {
-    return await client.watch(jobId, { job: onJob, metrics: onMetrics });
+    const reconnecting = (reason: string) => {
+      if (started) bar.stop();
+      started = false;
+      out.write(`lost the coordinator at ${client.address} (${reason}); reconnecting for up to ${reconnectMs / 1000} s (the job goes on)\n`);
+    };
+    return await client.watch(jobId, { job: onJob, metrics: onMetrics, reconnecting }, reconnectMs);
   } finally {
     if (started) bar.stop();
   }

@@ -36,6 +36,28 @@ test.before(async (t) => {
   (swish.model as { layers: { dense: { activation: string } }[] }).layers[0]!.dense.activation = 'swish';
   await write('swish.json', JSON.stringify(swish));
   await write('broken.json', '{"name": "cli-broken", "model": ');
+  const typo = jobJson('cli-typo');
+  (typo.dataset as { name: string }).name = 'mnistx';
+  await write('typo.json', JSON.stringify(typo, null, 2));
+  // An uploaded dataset of 2-D points in 3 classes, and a job whose output does not fit it.
+  const rows = ['x,y,label', ...Array.from({ length: 60 }, (_, i) => `${(i % 7) / 7},${(i % 5) / 5},${i % 3}`)];
+  await write('points.csv', `${rows.join('\n')}\n`);
+  await write(
+    'points.yaml',
+    [
+      'name: cli-points',
+      'model:',
+      '  layers:',
+      '    - dense: { units: 8, activation: relu }',
+      '    - dense: { units: 10, activation: softmax }',
+      '  loss: categoricalCrossentropy',
+      '  optimizer: { sgd: { learningRate: 0.1 } }',
+      'dataset: { name: cli-points }',
+      'training: { epochs: 1, globalBatchSize: 8 }',
+      'workers: { min: 1 }',
+      '',
+    ].join('\n'),
+  );
   t.context.files = files;
 
   t.context.up = spawnCli(['up', '--workers', '2', '--grpc-port', '0', '--http-port', '0']);
@@ -104,25 +126,68 @@ test.serial('submit --watch exits 0 and prints the final result as JSON; jobs an
   t.true((json.weightsManifest?.[0]?.paths.length ?? 0) > 0);
 });
 
-test.serial('submit of an invalid job file exits non-zero naming the field', async (t) => {
-  const r = await runCli(['submit', t.context.files['swish.json']!, '--coordinator', t.context.coordinator]);
-  t.not(r.code, 0);
-  t.regex(r.stderr, /model\.layers\[0\]\.dense\.activation/);
-  t.regex(r.stderr, /swish/);
+test.serial("the HTTP port given as the coordinator: exit 4, saying it is no gRPC server", async (t) => {
+  const http = new URL(t.context.http).host;
+  const r = await runCli(['jobs', '--coordinator', http]);
+  t.is(r.code, 4, r.stderr);
+  t.regex(r.stderr, new RegExp(`^syncline: cannot reach the coordinator at ${http} \\(no gRPC connection: it accepts connections but does not speak gRPC\\): start a local cluster`));
+});
+
+test.serial('submit of a job the coordinator refuses exits 3 naming the field and where it is in the file', async (t) => {
+  const swish = t.context.files['swish.json']!;
+  const r = await runCli(['submit', swish, '--coordinator', t.context.coordinator]);
+  t.is(r.code, 3, r.stderr);
+  t.is(
+    r.stderr,
+    `syncline: ${swish} is not a valid job file (1 problem):\n  model.layers[0].dense.activation: unknown activation "swish"; expected one of: sigmoid, relu, tanh, softmax, linear, leakyRelu, elu (at 1:74)\n`,
+  );
   t.is(r.stdout, '');
 });
 
-test.serial('submit of a file that is not JSON, or not there, exits non-zero naming the file', async (t) => {
+test.serial('submit of a file that is not JSON, or not there, exits 3 naming the file and the line:column', async (t) => {
   const broken = t.context.files['broken.json']!;
   const r = await runCli(['submit', broken, '--coordinator', t.context.coordinator]);
-  t.not(r.code, 0);
-  t.true(r.stderr.includes(broken), r.stderr);
-  t.regex(r.stderr, /not valid JSON/);
+  t.is(r.code, 3);
+  t.is(r.stderr, `syncline: ${broken} is not a valid job file (1 problem):\n  1:33: JSON syntax: expected a value, found the end of the file\n`);
 
   const missing = join(t.context.dir, 'missing.json');
   const m = await runCli(['submit', missing, '--coordinator', t.context.coordinator]);
-  t.not(m.code, 0);
+  t.is(m.code, 3);
   t.true(m.stderr.includes(missing), m.stderr);
+});
+
+test.serial('validate asks the coordinator: steps for a good file, the closest dataset for a typo; nothing is stored', async (t) => {
+  const { coordinator, files } = t.context;
+  const before = (await runCli(['jobs', '--coordinator', coordinator])).stdout;
+  const r = await runCli(['validate', files['small.json']!, files['typo.json']!, '--coordinator', coordinator]);
+  t.is(r.code, 3, r.stderr);
+  t.is(r.stdout, `${files['small.json']}: valid, 16 steps (checked by the coordinator at ${coordinator})\n`);
+  t.regex(r.stderr, /^ {2}dataset\.name: unknown dataset "mnistx"; expected one of: .* \(did you mean mnist\?\).*, or the name of an uploaded dataset \(at 27:13\)$/m);
+
+  const dry = await runCli(['submit', '--dry-run', files['small.json']!, '--coordinator', coordinator]);
+  t.is(dry.code, 0, dry.stderr);
+  t.regex(dry.stderr, /^dry run: .*small\.json is valid; it would run 16 steps on 2 workers; nothing was submitted$/m);
+  // The job as it would run, defaults filled in, as a job file.
+  const spec = JSON.parse(dry.stdout) as { name: string; communication: { algorithm: string }; training: { checkpointEverySteps: number } };
+  t.is(spec.name, 'cli-small');
+  t.is(spec.communication.algorithm, 'auto');
+  t.is(spec.training.checkpointEverySteps, 100);
+  t.is((await runCli(['jobs', '--coordinator', coordinator])).stdout, before);
+});
+
+test.serial('validate checks a job against an uploaded dataset only with the coordinator, and places the refusal in the YAML file', async (t) => {
+  const { coordinator, files } = t.context;
+  const up = await runCli(['upload', files['points.csv']!, '--name', 'cli-points', '--classes', '3', '--coordinator', coordinator]);
+  t.is(up.code, 0, up.stderr);
+  const offline = await runCli(['validate', '--offline', files['points.yaml']!]);
+  t.is(offline.code, 0, offline.stderr);
+  t.regex(offline.stdout, /valid \(checked locally; dataset "cli-points" is not built in: the model's shapes against an uploaded dataset are checked by the coordinator\)/);
+  const r = await runCli(['validate', files['points.yaml']!, '--coordinator', coordinator]);
+  t.is(r.code, 3, r.stderr);
+  t.regex(r.stderr, /^ {2}model\.layers\[1\]\.dense\.units: the model must output one unit per class of dataset "cli-points" \(3\); its output shape is \[10\] \(at 5:23\)$/m);
+  const again = await runCli(['upload', files['points.csv']!, '--name', 'cli-points', '--classes', '3', '--coordinator', coordinator]);
+  t.is(again.code, 5, again.stderr);
+  t.regex(again.stderr, /already exists/);
 });
 
 test.serial('cancel ends a running job CANCELLED and submit --watch on it exits 1', async (t) => {
@@ -144,10 +209,10 @@ test.serial('cancel ends a running job CANCELLED and submit --watch on it exits 
     t.regex(result.error ?? '', /cancelled/);
 
     const again = await runCli(['cancel', jobId, '--coordinator', coordinator]);
-    t.not(again.code, 0);
+    t.is(again.code, 5);
     t.regex(again.stderr, /already CANCELLED/);
     const unknown = await runCli(['cancel', 'job-nope', '--coordinator', coordinator]);
-    t.not(unknown.code, 0);
+    t.is(unknown.code, 5);
     t.regex(unknown.stderr, /job-nope.*not found/);
 
     const jobs = await runCli(['jobs', '--coordinator', coordinator]);
@@ -155,6 +220,13 @@ test.serial('cancel ends a running job CANCELLED and submit --watch on it exits 
   } finally {
     clearTimeout(timer);
   }
+});
+
+test.serial("third-party noise (TF.js's install-tfjs-node banner) does not reach the terminal", async (t) => {
+  // By now both workers have trained jobs: the banner would have come with their first tensor.
+  const output = t.context.up.stdout() + t.context.up.stderr();
+  t.regex(output, /joined/);
+  t.notRegex(output, /tfjs-node|looks like you are running TensorFlow\.js/i);
 });
 
 test.serial('SIGINT while up is still starting stops what it started', async (t) => {

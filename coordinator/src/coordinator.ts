@@ -3,17 +3,25 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { JobServiceService, WorkerServiceService } from '@syncline/proto';
 import { connect, type NatsConnection } from 'nats';
+import type { Logger } from 'pino';
 import { jobService } from './grpc/job-service.js';
 import { workerService } from './grpc/worker-service.js';
 import { JobEvents } from './job-events.js';
+import { JobLogRecorder } from './job-log/recorder.js';
+import { lineLogger, silentLogger } from './logging.js';
+import { allowAll, type Authorize } from './dashboard/auth.js';
+import { dashboardApi } from './dashboard/api.js';
+import { dashboardPages } from './dashboard/ui-routes.js';
 import { createMetrics } from './metrics.js';
-import { startHttpEndpoint } from './registry/http.js';
+import { startHttpEndpoint } from './http/server.js';
 import { ModelRegistry, modelJsonUrl } from './registry/model-registry.js';
 import { Scheduler } from './scheduling/scheduler.js';
 import { WorkerPool } from './scheduling/worker-pool.js';
 import { DatasetStore } from './datasets/dataset-store.js';
 import { KvJobStore } from './store/job-store.js';
+import { JobLogStore } from './store/job-log-store.js';
 import { TimelineStore } from './store/timeline-store.js';
+import { WorkerActivity } from './worker-activity.js';
 
 export interface CoordinatorOptions {
   natsUrl: string;
@@ -24,9 +32,15 @@ export interface CoordinatorOptions {
   httpPort?: number;
   /** Base URL under which users and the SDK reach the HTTP registry (defaults to http://host:port). */
   httpPublicUrl?: string;
+  /** Bytes of published model files the registry keeps in memory (default 256 MiB). */
+  registryCacheBytes?: number;
   heartbeatIntervalMs?: number;
   heartbeatTimeoutMs?: number;
   allreduceTimeoutSeconds?: number;
+  /** Who may read the dashboard's API (by bearer token); everyone by default. */
+  authorize?: Authorize;
+  /** Structured log records (pino); without it, records go to `log` as lines. */
+  logger?: Logger;
   log?: (line: string) => void;
 }
 
@@ -44,24 +58,44 @@ export interface Coordinator {
 export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordinator> {
   const host = opts.host ?? '127.0.0.1';
   const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 1000;
+  const logger = opts.logger ?? (opts.log ? lineLogger(opts.log) : silentLogger());
   const nc = await connect({ servers: opts.natsUrl, name: 'syncline-coordinator', maxReconnectAttempts: -1 });
   const cleanups: (() => Promise<void>)[] = [async () => void (await nc.drain())];
+  let stopping = false;
   // Once only: a local cluster stops its coordinator again after a test restarted it.
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
+      stopping = true;
       for (const c of cleanups.reverse()) await c().catch(() => undefined);
     })());
   try {
     const store = await KvJobStore.open(nc);
-    const registry = await ModelRegistry.open(nc);
+    const registry = await ModelRegistry.open(nc, opts.registryCacheBytes === undefined ? {} : { cacheBytes: opts.registryCacheBytes });
+    cleanups.push(async () => registry.close());
     const timelines = await TimelineStore.open(nc);
     const datasets = await DatasetStore.open(nc);
+    const jobLog = await JobLogStore.open(nc);
     const pool = new WorkerPool();
+    const activity = new WorkerActivity();
     const events = new JobEvents();
-    const metrics = createMetrics(pool, store);
-    const http = await startHttpEndpoint({ registry, metrics: metrics.registry, host, port: opts.httpPort ?? 0, ...(opts.httpPublicUrl ? { publicUrl: opts.httpPublicUrl } : {}) });
+    const recorder = new JobLogRecorder(jobLog, events, logger);
+    cleanups.push(() => recorder.stop());
+    const metrics = createMetrics(pool, store, events);
+    cleanups.push(async () => metrics.jobs.stop());
+    let baseUrl = '';
+    const api = dashboardApi({ store, pool, activity, events, registry, datasets, timelines, jobLog, baseUrl: () => baseUrl, authorize: opts.authorize ?? allowAll });
+    const http = await startHttpEndpoint({
+      registry,
+      metrics: metrics.registry,
+      host,
+      port: opts.httpPort ?? 0,
+      areas: [api, ...dashboardPages()],
+      ...(opts.httpPublicUrl ? { publicUrl: opts.httpPublicUrl } : {}),
+    });
+    baseUrl = http.baseUrl;
     cleanups.push(() => http.close());
+    cleanups.push(async () => api.close());
 
     const scheduler = new Scheduler({
       store,
@@ -80,7 +114,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
     });
 
     const server = new Server({ 'grpc.keepalive_permit_without_calls': 1 });
-    server.addService(JobServiceService, jobService({ scheduler, store, events, registry, timelines, datasets, httpBase: () => http.baseUrl }));
+    server.addService(JobServiceService, jobService({ scheduler, store, events, registry, timelines, datasets, jobLog, httpBase: () => http.baseUrl }));
     server.addService(
       WorkerServiceService,
       workerService({
@@ -89,7 +123,10 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
         natsUrl: opts.workerNatsUrl ?? opts.natsUrl,
         heartbeatIntervalMs,
         heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? heartbeatIntervalMs * 10,
-        ...(opts.log ? { log: opts.log } : {}),
+        logger,
+        events,
+        activity,
+        stopping: () => stopping,
       }),
     );
     const port = await new Promise<number>((resolve, reject) =>

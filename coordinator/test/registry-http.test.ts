@@ -140,3 +140,77 @@ test.serial('the demo page is served, and names the SDK bundle it loads', async 
   t.is((await fetch(`${base}/demo/sdk/../secret.js`)).status, 404);
   t.is((await fetch(`${base}/demo/sdk/nope.txt`)).status, 404);
 });
+
+test.serial('shards answer Range requests (206, 416) and revalidate by their sha256 ETag', async (t) => {
+  const { base, weights } = t.context;
+  const url = `${base}/v1/models/m/1/group1-shard1of1.bin`;
+  const whole = await fetch(url);
+  const bytes = new Uint8Array(await whole.arrayBuffer());
+  t.is(whole.headers.get('accept-ranges'), 'bytes');
+  t.is(whole.headers.get('etag'), `"${sha256(bytes)}"`);
+  t.regex(whole.headers.get('access-control-expose-headers') ?? '', /content-range/);
+  const part = await fetch(url, { headers: { range: 'bytes=100-199' } });
+  t.is(part.status, 206);
+  t.is(part.headers.get('content-range'), `bytes 100-199/${weights.byteLength}`);
+  t.is(part.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+  t.deepEqual(new Uint8Array(await part.arrayBuffer()), bytes.subarray(100, 200));
+  const tail = await fetch(url, { headers: { range: 'bytes=-10' } });
+  t.deepEqual(new Uint8Array(await tail.arrayBuffer()), bytes.subarray(bytes.length - 10));
+  const past = await fetch(url, { headers: { range: `bytes=${weights.byteLength}-` } });
+  t.is(past.status, 416);
+  t.is(past.headers.get('content-range'), `bytes */${weights.byteLength}`);
+  // If-Range with another ETag: the client's partial copy is of other bytes, so all of it comes.
+  const stale = await fetch(url, { headers: { range: 'bytes=0-9', 'if-range': '"other"' } });
+  t.is(stale.status, 200);
+  t.is((await stale.arrayBuffer()).byteLength, weights.byteLength);
+  t.is((await fetch(url, { headers: { 'if-none-match': whole.headers.get('etag')! } })).status, 304);
+  // Quantized shards too.
+  const uint8 = await fetch(`${base}/v1/models/m/1/uint8/group1-shard1of1.bin`, { headers: { range: 'bytes=0-3' } });
+  t.is(uint8.status, 206);
+  t.is((await uint8.arrayBuffer()).byteLength, 4);
+});
+
+test.serial('once read, files come from memory: revalidations and repeat downloads send nothing to NATS', async (t) => {
+  const { base, fixture } = t.context;
+  const latest = await fetch(`${base}/v1/models/m/latest/model.json`);
+  const etag = latest.headers.get('etag')!;
+  const shard = `${base}/v1/models/m/2/group1-shard1of1.bin`;
+  const first = new Uint8Array(await (await fetch(shard)).arrayBuffer());
+  const before = fixture.coordinator.nc.stats();
+  for (let i = 0; i < 50; i++) {
+    t.is((await fetch(`${base}/v1/models/m/latest/model.json`, { headers: { 'if-none-match': etag } })).status, 304);
+    t.is((await fetch(`${base}/v1/models/m/latest/model.json`)).status, 200);
+    t.deepEqual(new Uint8Array(await (await fetch(shard)).arrayBuffer()), first);
+  }
+  const after = fixture.coordinator.nc.stats();
+  t.is(after.outMsgs - before.outMsgs, 0, 'no request to NATS');
+});
+
+test.serial('a version published by another coordinator becomes latest here through the bucket watch', async (t) => {
+  const { base, fixture, weights } = t.context;
+  const old = await fetch(`${base}/v1/models/m/latest/model.json`);
+  const etag = old.headers.get('etag')!;
+  await publish(fixture, 'm', 'jobs/c', weights.map((w) => w * 3));
+  const deadline = Date.now() + 5000;
+  let status = 304;
+  while (status === 304 && Date.now() < deadline) {
+    const again = await fetch(`${base}/v1/models/m/latest/model.json`, { headers: { 'if-none-match': etag } });
+    status = again.status;
+    if (status === 200) t.is(again.headers.get('x-syncline-version'), '3');
+    await again.arrayBuffer();
+  }
+  t.is(status, 200);
+  const list = await (await fetch(`${base}/v1/models`)).json();
+  t.deepEqual(list.models.map((m: { name: string; version: number }) => [m.name, m.version]), [['m', 3]]);
+});
+
+test.serial('requests are counted and timed by route and status on /metrics', async (t) => {
+  const { base } = t.context;
+  const latest = await fetch(`${base}/v1/models/m/latest/model.json`);
+  await fetch(`${base}/v1/models/m/latest/model.json`, { headers: { 'if-none-match': latest.headers.get('etag')! } });
+  await fetch(`${base}/v1/models/nope/1/model.json`);
+  const text = await (await fetch(`${base}/metrics`)).text();
+  t.regex(text, /syncline_http_requests_total\{route="model_json_latest",status="304"\} [1-9]/);
+  t.regex(text, /syncline_http_requests_total\{route="model_json",status="404"\} [1-9]/);
+  t.regex(text, /syncline_http_request_duration_seconds_count\{route="model_json_latest"\} [1-9]/);
+});

@@ -3,5 +3,6 @@ export * from './gen/index.js';
 export * from './plan.js';
 export * from './datasets.js';
 export * from './tensor-file.js';
-export { jsonProblems } from './json-check.js';
+export { ENUM_JSON_VALUES, MESSAGE_JSON_FIELDS, type JsonField } from './gen/json-schema.js';
+export { closestName, describeJsonValue, formatJsonPath, jsonProblems, parseJsonPath, type JsonPath, type JsonProblem } from './json-check.js';
 export * from './storage.js';

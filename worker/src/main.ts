@@ -1,4 +1,5 @@
 // Entry point of a worker process: `node --import tsx worker/src/main.ts --coordinator host:port`.
+import { enableProdMode } from '@tensorflow/tfjs';
 import { Command } from 'commander';
 import { pino } from 'pino';
 import { selectBackend } from './backend.js';
@@ -22,6 +23,10 @@ if (process.send) {
   process.on('disconnect', () => process.exit(0));
 }
 
+// TF.js prints its advice straight to the terminal (on the first tensor: "install our node
+// backend, tfjs-node…", once per process); the worker picks its backend itself and logs which.
+// Production mode only silences TF.js's console warnings and logs; it changes no computation.
+enableProdMode();
 const { name: backend, reason } = await selectBackend(opts.backend, { threads: opts.threads });
 // JSON lines for log collectors; SYNCLINE_LOG_PRETTY=1 (set by `syncline up`) prints plain lines.
 const logger = pino({ name: 'syncline-worker', level: process.env.SYNCLINE_LOG_LEVEL ?? 'info' });

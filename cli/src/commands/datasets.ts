@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { SynclineClient } from '../client.js';
+import { UsageError } from '../errors.js';
 
 export interface UploadOptions {
   name: string;
@@ -17,7 +18,9 @@ export interface UploadOptions {
 const numbers = (text: string | undefined) => (text ? text.split(',').map((v) => Number(v.trim())) : []);
 
 export async function upload(file: string, opts: UploadOptions): Promise<void> {
-  const bytes = await readFile(file);
+  const bytes = await readFile(file).catch((err: Error) => {
+    throw new UsageError(`cannot read ${file}: ${err.message}`, { cause: err });
+  });
   const format = opts.format ?? (extname(file).toLowerCase() === '.csv' ? 'csv' : 'tensor');
   const client = new SynclineClient(opts.coordinator);
   try {

@@ -1,25 +1,48 @@
-// `syncline submit <job.json> [--watch]`.
-import { SynclineClient, stateName } from '../client.js';
-import { readJobFile } from '../job-file.js';
-import { watchWithProgress } from '../progress.js';
+// `syncline submit <job-file> [--watch] [--dry-run]`.
 import { writeFile } from 'node:fs/promises';
-import { JobState } from '@syncline/proto';
+import { JobSpec, JobState } from '@syncline/proto';
+import { SynclineClient, stateName } from '../client.js';
+import { EXIT, RequestRefusedError, UsageError } from '../errors.js';
+import { loadJobFile } from '../job-file.js';
+import { watchWithProgress } from '../progress.js';
+import { specRefusal } from './validate.js';
 
-export async function submit(file: string, opts: { watch?: boolean; coordinator: string; timeline?: string }): Promise<number> {
-  const spec = await readJobFile(file);
-  if (opts.timeline) {
-    if (!opts.watch) throw new Error('--timeline needs --watch (the timeline is fetched when the job ends)');
-    spec.training = { ...spec.training!, timeline: true };
-  }
+export interface SubmitOptions {
+  watch?: boolean;
+  dryRun?: boolean;
+  coordinator: string;
+  timeline?: string;
+}
+
+/** How long `--watch` waits for a coordinator that went away (it may be restarting; jobs outlive it). */
+const RECONNECT_MS = 60_000;
+
+export async function submit(path: string, opts: SubmitOptions): Promise<number> {
+  if (opts.timeline && !opts.watch) throw new UsageError('--timeline needs --watch (the timeline is fetched when the job ends)');
+  const file = await loadJobFile(path);
+  const spec = file.spec;
+  if (opts.timeline) spec.training = { ...spec.training!, timeline: true };
   const client = new SynclineClient(opts.coordinator);
   try {
-    const job = await client.submit(spec);
+    if (opts.dryRun) {
+      const checked = await client.validate(spec).catch((err: unknown) => {
+        throw err instanceof RequestRefusedError ? specRefusal(file, err) : err;
+      });
+      const { min, max } = checked.spec!.workers!;
+      console.error(`dry run: ${path} is valid; it would run ${checked.totalSteps} steps on ${min === max ? min : `${min} to ${max}`} workers; nothing was submitted`);
+      // The spec as it would run, defaults filled in: a job file itself.
+      console.log(JSON.stringify(JobSpec.toJSON(checked.spec!), null, 2));
+      return EXIT.ok;
+    }
+    const job = await client.submit(spec).catch((err: unknown) => {
+      throw err instanceof RequestRefusedError ? specRefusal(file, err) : err;
+    });
     console.error(`submitted ${job.id} (${spec.name}): ${stateName(job.state)}`);
     if (!opts.watch) {
       console.log(job.id);
-      return 0;
+      return EXIT.ok;
     }
-    const final = await watchWithProgress(client, job.id);
+    const final = await watchWithProgress(client, job.id, process.stderr, RECONNECT_MS);
     if (opts.timeline && final.state === JobState.JOB_STATE_SUCCEEDED) {
       await writeFile(opts.timeline, await client.completeTimeline(job.id, final.workers.length));
       console.error(`timeline written to ${opts.timeline} (open it in chrome://tracing or Perfetto)`);
@@ -39,7 +62,7 @@ export async function submit(file: string, opts: { watch?: boolean; coordinator:
         ...(final.error ? { error: final.error } : {}),
       }),
     );
-    return final.state === JobState.JOB_STATE_SUCCEEDED ? 0 : 1;
+    return final.state === JobState.JOB_STATE_SUCCEEDED ? EXIT.ok : EXIT.jobFailed;
   } finally {
     client.close();
   }

@@ -20,10 +20,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `syncline <args>` to its end. */
-export function runCli(args: string[], timeoutMs = 30_000): Promise<CliResult> {
+/** Runs `syncline <args>` to its end; `env` adds to the cleaned environment. */
+export function runCli(args: string[], timeoutMs = 30_000, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd: repoRoot, env: cliEnv(), timeout: timeoutMs }, (err, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args], { cwd: repoRoot, env: { ...cliEnv(), ...env }, timeout: timeoutMs }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
       resolve({ code, stdout, stderr });
     });

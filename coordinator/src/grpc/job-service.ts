@@ -1,11 +1,13 @@
 // syncline.v1.JobService: thin handlers over the scheduler and the stores.
 import type { sendUnaryData, ServerReadableStream, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
-import { JobState, datasetInfo, type DatasetUploadHeader, type JobServiceServer, type UploadDatasetRequest, type UploadDatasetResponse, type WatchJobRequest, type WatchJobResponse } from '@syncline/proto';
+import { JobState, datasetInfo, type DatasetUploadHeader, type JobServiceServer, type JobSpec, type UploadDatasetRequest, type UploadDatasetResponse, type WatchJobRequest, type WatchJobResponse } from '@syncline/proto';
 import { DatasetStore, MAX_UPLOAD_BYTES, userDatasetInfo } from '../datasets/dataset-store.js';
 import { InvalidRequestError, JobNotFoundError } from '../errors.js';
 import type { JobEvents } from '../job-events.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
-import { isTerminal, type Scheduler } from '../scheduling/scheduler.js';
+import { isTerminal, plannedSteps, type Scheduler } from '../scheduling/scheduler.js';
+import { validateJobSpec } from '../spec/validate.js';
+import type { JobLogStore } from '../store/job-log-store.js';
 import type { JobStore } from '../store/job-store.js';
 import type { TimelineStore } from '../store/timeline-store.js';
 import { toServiceError } from './status.js';
@@ -31,6 +33,7 @@ export function jobService(deps: {
   registry: ModelRegistry;
   timelines: TimelineStore;
   datasets: DatasetStore;
+  jobLog: JobLogStore;
   httpBase: () => string;
 }): JobServiceServer {
   const getJob = async (jobId: string) => {
@@ -39,11 +42,18 @@ export function jobService(deps: {
     return job;
   };
 
+  /** The uploaded dataset a spec names, described for validation (built-in ones need nothing). */
+  const userDatasets = async (spec: JobSpec | undefined) => {
+    const name = spec?.dataset?.name ?? '';
+    const user = name && !datasetInfo(name) ? await deps.datasets.get(name) : undefined;
+    return user ? { [name]: userDatasetInfo(user) } : {};
+  };
+
   return {
-    submitJob: unary(async (req) => {
-      const name = req.spec?.dataset?.name ?? '';
-      const user = name && !datasetInfo(name) ? await deps.datasets.get(name) : undefined;
-      return { job: await deps.scheduler.submit(req.spec, user ? { [name]: userDatasetInfo(user) } : {}) };
+    submitJob: unary(async (req) => ({ job: await deps.scheduler.submit(req.spec, await userDatasets(req.spec)) })),
+    validateJob: unary(async (req) => {
+      const spec = validateJobSpec(req.spec, await userDatasets(req.spec));
+      return { spec, totalSteps: plannedSteps(spec) };
     }),
     listDatasets: unary(async () => ({ datasets: await deps.datasets.list() })),
     uploadDataset(call: ServerReadableStream<UploadDatasetRequest, UploadDatasetResponse>, callback: sendUnaryData<UploadDatasetResponse>) {
@@ -78,6 +88,10 @@ export function jobService(deps: {
     getJob: unary(async (req) => ({ job: await getJob(req.jobId) })),
     listJobs: unary(async () => ({ jobs: await deps.store.list() })),
     cancelJob: unary(async (req) => ({ job: await deps.scheduler.cancel(requireJobId(req.jobId)) })),
+    getJobLog: unary(async (req) => {
+      await getJob(req.jobId);
+      return { entries: await deps.jobLog.read(req.jobId, { includeMetrics: req.includeMetrics }) };
+    }),
     getTimeline: unary(async (req) => {
       await getJob(req.jobId);
       return { traceJson: Buffer.from(await deps.timelines.merged(req.jobId)) };
@@ -99,6 +113,8 @@ export function jobService(deps: {
           call.write({ event: { $case: 'metrics', value: event.metrics } });
           return;
         }
+        // Rank errors and lost workers reach watchers through the job record they change.
+        if (event.kind !== 'job') return;
         call.write({ event: { $case: 'job', value: event.job } });
         if (isTerminal(event.job.state)) {
           stop();

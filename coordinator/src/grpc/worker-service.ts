@@ -3,8 +3,11 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { JoinRequest, JoinResponse, WorkerServiceServer } from '@syncline/proto';
+import type { Logger } from 'pino';
+import type { JobEvents } from '../job-events.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
 import type { WorkerPool } from '../scheduling/worker-pool.js';
+import type { WorkerActivity } from '../worker-activity.js';
 
 export function workerService(deps: {
   scheduler: Scheduler;
@@ -12,7 +15,12 @@ export function workerService(deps: {
   natsUrl: string;
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
-  log?: (line: string) => void;
+  logger: Logger;
+  /** Every rank's error and every lost worker of a job go to its event log from here. */
+  events: JobEvents;
+  activity: WorkerActivity;
+  /** True once the coordinator is shutting down: the streams it closes are no lost workers. */
+  stopping: () => boolean;
 }): WorkerServiceServer {
   return {
     join(call: ServerDuplexStream<JoinRequest, JoinResponse>) {
@@ -27,8 +35,12 @@ export function workerService(deps: {
         if (closed) return;
         closed = true;
         clearInterval(watchdog);
-        if (workerId && deps.pool.has(workerId)) {
-          deps.log?.(`worker ${workerId} left: ${reason}`);
+        // A stopping coordinator cancels every stream itself; its successor requeues the jobs.
+        if (workerId && deps.pool.has(workerId) && !deps.stopping()) {
+          const job = deps.pool.get(workerId)?.jobId;
+          deps.logger.info({ worker: workerId, ...(job && { job }), reason }, 'worker left');
+          if (job) deps.events.emit(job, { kind: 'worker_lost', workerId, reason });
+          deps.activity.forget(workerId);
           void deps.scheduler.workerLost(workerId, reason);
         }
         call.end();
@@ -36,6 +48,7 @@ export function workerService(deps: {
 
       call.on('data', (req: JoinRequest) => {
         lastSeen = Date.now();
+        if (workerId) deps.activity.seen(workerId, lastSeen);
         const msg = req.msg;
         if (!msg) return;
         if (msg.$case === 'hello') {
@@ -54,7 +67,8 @@ export function workerService(deps: {
           call.write({
             msg: { $case: 'welcome', value: { workerId: id, natsUrl: deps.natsUrl, heartbeatIntervalMs: deps.heartbeatIntervalMs } },
           });
-          deps.log?.(`worker ${id} joined (${msg.value.hostname} pid ${msg.value.pid}, backend ${msg.value.backend})`);
+          deps.activity.seen(id, lastSeen);
+          deps.logger.info({ worker: id, hostname: msg.value.hostname, pid: msg.value.pid, backend: msg.value.backend }, 'worker joined');
           void deps.scheduler.workerJoined();
           return;
         }
@@ -72,6 +86,8 @@ export function workerService(deps: {
             void deps.scheduler.jobFinished(workerId, msg.value);
             return;
           case 'failed':
+            deps.logger.warn({ worker: workerId, job: msg.value.jobId, generation: msg.value.generation, error: msg.value.error }, 'rank failed');
+            deps.events.emit(msg.value.jobId, { kind: 'rank_failed', workerId, generation: msg.value.generation, error: msg.value.error });
             void deps.scheduler.jobFailed(workerId, msg.value);
             return;
           case 'checkpoint':

@@ -1,20 +1,14 @@
 // Published models: versions in a key-value bucket, files in the object store that rank 0
 // uploaded to. Publishing registers the next version of a name for a job's artifacts.
+// Reads are served from memory: the version index follows the bucket, files and rendered
+// model.json bodies are kept in a bounded cache after their first read.
 import { BUCKETS, FinalMetrics, PublishedModel } from '@syncline/proto';
 import type { KV, NatsConnection, ObjectStore } from 'nats';
 import { ModelNotFoundError } from '../errors.js';
 import { kvKeys } from '../store/kv-keys.js';
-import { quantizeModel, type Quantization } from './quantize.js';
-
-
-interface VersionRecord {
-  name: string;
-  version: number;
-  jobId: string;
-  artifactPrefix: string;
-  createdUnixMs: number;
-  metrics: unknown;
-}
+import { FileCache, type CachedFile } from './file-cache.js';
+import { quantizeModel, variantWeightBytes, QUANTIZATIONS, type Quantization } from './quantize.js';
+import { VersionIndex, versionKey, type VersionRecord } from './version-index.js';
 
 export interface ResolvedModel {
   name: string;
@@ -25,22 +19,46 @@ export interface ResolvedModel {
   metrics: FinalMetrics | undefined;
 }
 
-const key = (name: string, version: number) => `${name}.${String(version).padStart(8, '0')}`;
+export type Variant = 'float32' | Quantization;
+
+/** What a version weighs in each variant: model.json's size is left out (a few kB). */
+export interface VariantSize {
+  variant: Variant;
+  weightBytes: number;
+  /** Whether the variant's files exist yet (quantized ones are made on first request). */
+  generated: boolean;
+}
 
 export class ModelRegistry {
   /** Variants known to be complete in the object store, and generations under way, by prefix. */
   private readonly variantsReady = new Set<string>();
   private readonly variantsPending = new Map<string, Promise<void>>();
+  private readonly resolved = new WeakMap<VersionRecord, ResolvedModel>();
 
   private constructor(
     private readonly nc: NatsConnection,
     private readonly kv: KV,
     private readonly store: ObjectStore,
+    private readonly index: VersionIndex,
+    private readonly files: FileCache,
   ) {}
 
-  static async open(nc: NatsConnection): Promise<ModelRegistry> {
+  /** `cacheBytes`: how many bytes of published files to keep in memory. */
+  static async open(nc: NatsConnection, opts: { cacheBytes?: number } = {}): Promise<ModelRegistry> {
     const js = nc.jetstream();
-    return new ModelRegistry(nc, await js.views.kv(BUCKETS.models, { history: 1 }), await js.views.os(BUCKETS.objects));
+    const kv = await js.views.kv(BUCKETS.models, { history: 1 });
+    const index = new VersionIndex();
+    await index.start(kv, () => kvKeys(nc, BUCKETS.models));
+    return new ModelRegistry(nc, kv, await js.views.os(BUCKETS.objects), index, new FileCache(opts.cacheBytes));
+  }
+
+  close(): void {
+    this.index.stop();
+  }
+
+  /** Bytes of published files held in memory now. */
+  get cachedBytes(): number {
+    return this.files.size;
   }
 
   /** Registers the artifacts under `artifactPrefix` as the next version of `name`. */
@@ -49,7 +67,7 @@ export class ModelRegistry {
       throw new Error(`no model.json under ${artifactPrefix} in ${BUCKETS.objects}`);
     }
     for (let attempt = 0; attempt < 20; attempt++) {
-      const version = ((await this.latestVersion(name)) ?? 0) + 1;
+      const version = ((await this.storedLatestVersion(name)) ?? 0) + 1;
       const record: VersionRecord = {
         name,
         version,
@@ -60,40 +78,44 @@ export class ModelRegistry {
       };
       try {
         // create() fails if another publisher took this version first; then try the next.
-        await this.kv.create(key(name, version), JSON.stringify(record));
-        return this.toResolved(record);
+        await this.kv.create(versionKey(name, version), JSON.stringify(record));
       } catch {
         continue;
       }
+      // Known here at once; the bucket's watch tells every other coordinator.
+      this.index.add(record);
+      return this.toResolved(record);
     }
     throw new Error(`could not register a version of ${name}`);
   }
 
+  /** From memory; the bucket is asked only for a version the index has not seen (yet). */
   async resolve(name: string, version: number | 'latest'): Promise<ResolvedModel> {
-    const v = version === 'latest' ? await this.latestVersion(name) : version;
+    const known = version === 'latest' ? this.index.latest(name) : this.index.get(name, version);
+    if (known) return this.toResolved(known);
+    const v = version === 'latest' ? await this.storedLatestVersion(name) : version;
     if (v === undefined) throw new ModelNotFoundError(`${name}@${version}`);
-    const entry = await this.kv.get(key(name, v));
+    const entry = await this.kv.get(versionKey(name, v));
     if (!entry || entry.operation !== 'PUT') throw new ModelNotFoundError(`${name}@${version}`);
-    return this.toResolved(entry.json<VersionRecord>());
+    const record = entry.json<VersionRecord>();
+    this.index.add(record);
+    return this.toResolved(record);
   }
 
   /** The latest version of every model. */
-  async listLatest(): Promise<ResolvedModel[]> {
-    const latest = new Map<string, number>();
-    for (const k of await this.keys()) {
-      const dot = k.lastIndexOf('.');
-      const name = k.slice(0, dot);
-      const version = Number(k.slice(dot + 1));
-      if (version > (latest.get(name) ?? 0)) latest.set(name, version);
-    }
-    const out: ResolvedModel[] = [];
-    for (const [name, version] of [...latest].sort((a, b) => a[0].localeCompare(b[0]))) out.push(await this.resolve(name, version));
-    return out;
+  listLatest(): ResolvedModel[] {
+    return this.index.all().map((versions) => this.toResolved(versions[0]!));
+  }
+
+  /** Every version of every model, by name, newest first. */
+  listAll(): ResolvedModel[][] {
+    return this.index.all().map((versions) => versions.map((r) => this.toResolved(r)));
   }
 
   /** A file of a published version, or undefined when it does not exist. */
-  async readFile(model: ResolvedModel, file: string): Promise<Uint8Array | undefined> {
-    return (await this.store.getBlob(`${model.artifactPrefix}/${file}`)) ?? undefined;
+  async readFile(model: ResolvedModel, file: string): Promise<CachedFile | undefined> {
+    const name = `${model.artifactPrefix}/${file}`;
+    return this.files.get(name, async () => (await this.store.getBlob(name)) ?? undefined);
   }
 
   /**
@@ -102,18 +124,59 @@ export class ModelRegistry {
    * (`<prefix>/<variant>/<file>`), so it is made once per version, survives restarts, and its
    * versioned URLs can be cached as immutable.
    */
-  async readVariantFile(model: ResolvedModel, variant: Quantization, file: string): Promise<Uint8Array | undefined> {
+  async readVariantFile(model: ResolvedModel, variant: Quantization, file: string): Promise<CachedFile | undefined> {
     const prefix = `${model.artifactPrefix}/${variant}`;
-    if (!this.variantsReady.has(prefix)) {
-      let pending = this.variantsPending.get(prefix);
-      if (pending === undefined) {
-        pending = this.generateVariant(model, variant, prefix).finally(() => this.variantsPending.delete(prefix));
-        this.variantsPending.set(prefix, pending);
-      }
-      await pending;
-      this.variantsReady.add(prefix);
+    const name = `${prefix}/${file}`;
+    const cached = this.files.peek(name);
+    if (cached) return cached;
+    await this.ensureVariant(model, variant, prefix);
+    return this.files.get(name, async () => (await this.store.getBlob(name)) ?? undefined);
+  }
+
+  /** model.json as served: the stored one with the version's name, number and job filled in. */
+  async servedModelJson(model: ResolvedModel, variant: Variant): Promise<CachedFile | undefined> {
+    const key = `served:${model.artifactPrefix}/${variant}`;
+    const cached = this.files.peek(key);
+    if (cached) return cached;
+    const stored = variant === 'float32' ? await this.readFile(model, 'model.json') : await this.readVariantFile(model, variant, 'model.json');
+    if (!stored) return undefined;
+    return this.files.get(key, async () => {
+      const json = JSON.parse(stored.body.toString('utf8')) as Record<string, unknown>;
+      json.syncline = {
+        ...(json.syncline as object),
+        name: model.name,
+        version: model.version,
+        jobId: model.jobId,
+        ...(variant !== 'float32' && { quantization: variant }),
+      };
+      return Buffer.from(JSON.stringify(json));
+    });
+  }
+
+  /** The weight bytes and shard count of a version in each variant, from its model.json. */
+  async sizes(model: ResolvedModel): Promise<VariantSize[]> {
+    const source = await this.readFile(model, 'model.json');
+    if (!source) throw new ModelNotFoundError(`${model.name}@${model.version} (its model.json is missing)`);
+    const json = JSON.parse(source.body.toString('utf8')) as Record<string, unknown>;
+    const out: VariantSize[] = [{ variant: 'float32', weightBytes: variantWeightBytes(json, 'float32'), generated: true }];
+    for (const variant of QUANTIZATIONS) {
+      const prefix = `${model.artifactPrefix}/${variant}`;
+      const generated = this.variantsReady.has(prefix) || (await this.store.info(`${prefix}/model.json`)) !== null;
+      if (generated) this.variantsReady.add(prefix);
+      out.push({ variant, weightBytes: variantWeightBytes(json, variant), generated });
     }
-    return (await this.store.getBlob(`${prefix}/${file}`)) ?? undefined;
+    return out;
+  }
+
+  private async ensureVariant(model: ResolvedModel, variant: Quantization, prefix: string): Promise<void> {
+    if (this.variantsReady.has(prefix)) return;
+    let pending = this.variantsPending.get(prefix);
+    if (pending === undefined) {
+      pending = this.generateVariant(model, variant, prefix).finally(() => this.variantsPending.delete(prefix));
+      this.variantsPending.set(prefix, pending);
+    }
+    await pending;
+    this.variantsReady.add(prefix);
   }
 
   private async generateVariant(model: ResolvedModel, variant: Quantization, prefix: string): Promise<void> {
@@ -121,8 +184,8 @@ export class ModelRegistry {
     if (await this.store.info(`${prefix}/model.json`)) return;
     const source = await this.readFile(model, 'model.json');
     if (!source) throw new ModelNotFoundError(`${model.name}@${model.version} (its model.json is missing)`);
-    const modelJson = JSON.parse(new TextDecoder().decode(source)) as Record<string, unknown>;
-    const files = await quantizeModel(modelJson, (path) => this.readFile(model, path), variant);
+    const modelJson = JSON.parse(source.body.toString('utf8')) as Record<string, unknown>;
+    const files = await quantizeModel(modelJson, async (path) => (await this.readFile(model, path))?.body, variant);
     // model.json last: a reader that finds it finds its shards.
     const names = [...files.keys()].sort((a, b) => Number(a === 'model.json') - Number(b === 'model.json'));
     for (const name of names) await this.store.putBlob({ name: `${prefix}/${name}` }, files.get(name)!);
@@ -137,28 +200,30 @@ export class ModelRegistry {
     };
   }
 
-  private async latestVersion(name: string): Promise<number | undefined> {
+  /** The newest version of `name` in the bucket itself (for publishing, and for names the index has not seen). */
+  private async storedLatestVersion(name: string): Promise<number | undefined> {
     let best: number | undefined;
-    for (const k of await this.keys(`${name}.>`)) {
+    for (const k of await kvKeys(this.nc, BUCKETS.models, `${name}.>`)) {
       const v = Number(k.slice(name.length + 1));
       if (Number.isInteger(v) && (best === undefined || v > best)) best = v;
     }
     return best;
   }
 
-  private async keys(filter?: string): Promise<string[]> {
-    return kvKeys(this.nc, BUCKETS.models, filter);
-  }
-
   private toResolved(r: VersionRecord): ResolvedModel {
-    return {
-      name: r.name,
-      version: r.version,
-      jobId: r.jobId,
-      artifactPrefix: r.artifactPrefix,
-      createdUnixMs: r.createdUnixMs,
-      metrics: r.metrics === undefined ? undefined : FinalMetrics.fromJSON(r.metrics),
-    };
+    let model = this.resolved.get(r);
+    if (!model) {
+      model = {
+        name: r.name,
+        version: r.version,
+        jobId: r.jobId,
+        artifactPrefix: r.artifactPrefix,
+        createdUnixMs: r.createdUnixMs,
+        metrics: r.metrics === undefined ? undefined : FinalMetrics.fromJSON(r.metrics),
+      };
+      this.resolved.set(r, model);
+    }
+    return model;
   }
 }
 

@@ -63,6 +63,22 @@ export function shardPaths(modelJson: Record<string, unknown>): string[] {
 }
 
 /**
+ * Weight bytes of `modelJson` stored as `dtype` (what its shards of that variant add up to):
+ * float32 weights take 4, 2 or 1 bytes a value, others keep their size.
+ */
+export function variantWeightBytes(modelJson: Record<string, unknown>, dtype: 'float32' | Quantization): number {
+  const perValue = { float32: 4, float16: 2, uint8: 1 }[dtype];
+  let total = 0;
+  for (const group of parseGroups(modelJson)) {
+    for (const spec of group.weights) {
+      const quantizable = spec.dtype === 'float32' && spec.quantization === undefined;
+      total += quantizable ? spec.shape.reduce((n, d) => n * d, 1) * perValue : weightBytes(spec);
+    }
+  }
+  return total;
+}
+
+/**
  * Affine uint8 parameters in the TF.js converter's way: min is nudged so that 0 is exactly
  * representable (ReLU zeros and zero padding stay exact); a constant tensor gets scale 1.
  */

@@ -1,4 +1,5 @@
 // Small field checks shared by the spec validators; each throws InvalidSpecError naming the field.
+import { closestName } from '@syncline/proto';
 import { InvalidSpecError } from '../errors.js';
 
 export function integerIn(field: string, value: number, min: number, max: number): number {
@@ -28,7 +29,8 @@ export function oneOf<T extends string>(field: string, what: string, value: stri
 
 export function notOneOf(what: string, value: string, allowed: readonly string[]): string {
   const problem = value === '' ? `missing ${what}` : `unknown ${what} ${quote(value)}`;
-  return `${problem}; expected one of: ${allowed.join(', ')}`;
+  const suggestion = value === '' ? undefined : closestName(value, allowed);
+  return `${problem}; expected one of: ${allowed.join(', ')}${suggestion ? ` (did you mean ${suggestion}?)` : ''}`;
 }
 
 /** Strings are quoted so an empty or blank value is visible; numbers print as-is so NaN and Infinity stay legible. */

@@ -35,7 +35,16 @@ export async function startRegistry(): Promise<Registry> {
       const jobId = `test-${name}-${++published}`;
       const { files } = await modelFiles(model, { name, jobId });
       await uploadModelFiles(coordinator.nc, `models/${jobId}`, files);
-      return (await registry.publish(name, jobId, `models/${jobId}`, undefined)).version;
+      const { version } = await registry.publish(name, jobId, `models/${jobId}`, undefined);
+      // Published as another coordinator would: the serving one learns of it through its watch
+      // of the models bucket, within moments. Tests start once it serves the new version.
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline) {
+        const latest = await fetch(`${coordinator.httpUrl}/v1/models/${name}/latest/model.json`, { method: 'HEAD' });
+        if (Number(latest.headers.get('x-syncline-version')) >= version) return version;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error(`the coordinator did not serve ${name}@${version} as latest within 5 s`);
     },
     async stop() {
       await coordinator.stop();

@@ -7,6 +7,7 @@ import { scheduleFactor } from '../model/schedule.js';
 import { ShareBalancer } from './balance.js';
 import { decodeState, encodeState } from './checkpoint.js';
 import { GanTrainer } from './gan-trainer.js';
+import { epochEndEvaluation } from './heldout.js';
 import { Timeline, type TraceEvent } from './timeline.js';
 import { Trainer, type AllReduce, type Replica } from './trainer.js';
 
@@ -219,6 +220,7 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
         commFraction: commMs / stepMs,
         shares,
         rankSamplesPerSecond: msPerSample ? [...msPerSample].map((ms) => (ms > 0 ? 1000 / ms : 0)) : [],
+        ...epochEndEvaluation(replica, dataset.heldout, assignment.rank, step + 1, perEpoch, steps),
       });
     }
 

@@ -117,6 +117,15 @@ export interface StepMetrics {
    * which the workers rebalance the shares by.
    */
   rankSamplesPerSecond: number[];
+  /**
+   * Held-out evaluation by rank 0 after this step, when it ended an epoch other than the last
+   * (the final evaluation is FinalMetrics); heldout_examples is 0 on every other step.
+   */
+  heldoutExamples: number;
+  heldoutLoss: number;
+  heldoutAccuracy: number;
+  heldoutMae: number;
+  heldoutGeneratorLoss: number;
 }
 
 /** FinalMetrics describe a finished job; loss and accuracy are on held-out data. */
@@ -499,6 +508,11 @@ function createBaseStepMetrics(): StepMetrics {
     generatorLoss: 0,
     shares: [],
     rankSamplesPerSecond: [],
+    heldoutExamples: 0,
+    heldoutLoss: 0,
+    heldoutAccuracy: 0,
+    heldoutMae: 0,
+    heldoutGeneratorLoss: 0,
   };
 }
 
@@ -547,6 +561,21 @@ export const StepMetrics: MessageFns<StepMetrics> = {
         writer.double(v);
       }
       writer.join();
+    }
+    if (message.heldoutExamples !== 0) {
+      writer.uint32(104).uint32(message.heldoutExamples);
+    }
+    if (message.heldoutLoss !== 0) {
+      writer.uint32(113).double(message.heldoutLoss);
+    }
+    if (message.heldoutAccuracy !== 0) {
+      writer.uint32(121).double(message.heldoutAccuracy);
+    }
+    if (message.heldoutMae !== 0) {
+      writer.uint32(129).double(message.heldoutMae);
+    }
+    if (message.heldoutGeneratorLoss !== 0) {
+      writer.uint32(137).double(message.heldoutGeneratorLoss);
     }
     return writer;
   },
@@ -680,6 +709,46 @@ export const StepMetrics: MessageFns<StepMetrics> = {
 
             break;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.heldoutExamples = reader.uint32();
+            continue;
+          }
+          case 14: {
+            if (tag !== 113) {
+              break;
+            }
+
+            message.heldoutLoss = reader.double();
+            continue;
+          }
+          case 15: {
+            if (tag !== 121) {
+              break;
+            }
+
+            message.heldoutAccuracy = reader.double();
+            continue;
+          }
+          case 16: {
+            if (tag !== 129) {
+              break;
+            }
+
+            message.heldoutMae = reader.double();
+            continue;
+          }
+          case 17: {
+            if (tag !== 137) {
+              break;
+            }
+
+            message.heldoutGeneratorLoss = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -728,6 +797,31 @@ export const StepMetrics: MessageFns<StepMetrics> = {
         : globalThis.Array.isArray(object?.rank_samples_per_second)
         ? object.rank_samples_per_second.map((e: any) => globalThis.Number(e))
         : [],
+      heldoutExamples: isSet(object.heldoutExamples)
+        ? globalThis.Number(object.heldoutExamples)
+        : isSet(object.heldout_examples)
+        ? globalThis.Number(object.heldout_examples)
+        : 0,
+      heldoutLoss: isSet(object.heldoutLoss)
+        ? globalThis.Number(object.heldoutLoss)
+        : isSet(object.heldout_loss)
+        ? globalThis.Number(object.heldout_loss)
+        : 0,
+      heldoutAccuracy: isSet(object.heldoutAccuracy)
+        ? globalThis.Number(object.heldoutAccuracy)
+        : isSet(object.heldout_accuracy)
+        ? globalThis.Number(object.heldout_accuracy)
+        : 0,
+      heldoutMae: isSet(object.heldoutMae)
+        ? globalThis.Number(object.heldoutMae)
+        : isSet(object.heldout_mae)
+        ? globalThis.Number(object.heldout_mae)
+        : 0,
+      heldoutGeneratorLoss: isSet(object.heldoutGeneratorLoss)
+        ? globalThis.Number(object.heldoutGeneratorLoss)
+        : isSet(object.heldout_generator_loss)
+        ? globalThis.Number(object.heldout_generator_loss)
+        : 0,
     };
   },
 
@@ -769,6 +863,21 @@ export const StepMetrics: MessageFns<StepMetrics> = {
     if (message.rankSamplesPerSecond?.length) {
       obj.rankSamplesPerSecond = message.rankSamplesPerSecond.map((e) => floatToJson(e));
     }
+    if (message.heldoutExamples !== 0) {
+      obj.heldoutExamples = Math.round(message.heldoutExamples);
+    }
+    if (message.heldoutLoss !== 0) {
+      obj.heldoutLoss = floatToJson(message.heldoutLoss);
+    }
+    if (message.heldoutAccuracy !== 0) {
+      obj.heldoutAccuracy = floatToJson(message.heldoutAccuracy);
+    }
+    if (message.heldoutMae !== 0) {
+      obj.heldoutMae = floatToJson(message.heldoutMae);
+    }
+    if (message.heldoutGeneratorLoss !== 0) {
+      obj.heldoutGeneratorLoss = floatToJson(message.heldoutGeneratorLoss);
+    }
     return obj;
   },
 
@@ -789,6 +898,11 @@ export const StepMetrics: MessageFns<StepMetrics> = {
     message.generatorLoss = object.generatorLoss ?? 0;
     message.shares = object.shares?.map((e) => e) || [];
     message.rankSamplesPerSecond = object.rankSamplesPerSecond?.map((e) => e) || [];
+    message.heldoutExamples = object.heldoutExamples ?? 0;
+    message.heldoutLoss = object.heldoutLoss ?? 0;
+    message.heldoutAccuracy = object.heldoutAccuracy ?? 0;
+    message.heldoutMae = object.heldoutMae ?? 0;
+    message.heldoutGeneratorLoss = object.heldoutGeneratorLoss ?? 0;
     return message;
   },
 };

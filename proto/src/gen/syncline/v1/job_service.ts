@@ -37,6 +37,19 @@ export interface SubmitJobResponse {
   job: Job | undefined;
 }
 
+export interface ValidateJobRequest {
+  spec: JobSpec | undefined;
+}
+
+export interface ValidateJobResponse {
+  /** The spec as SubmitJob would store it (defaults filled in). */
+  spec:
+    | JobSpec
+    | undefined;
+  /** Steps the job would run. */
+  totalSteps: number;
+}
+
 export interface GetJobRequest {
   jobId: string;
 }
@@ -144,6 +157,39 @@ export interface ListDatasetsRequest {
 
 export interface ListDatasetsResponse {
   datasets: UserDataset[];
+}
+
+export interface GetJobLogRequest {
+  jobId: string;
+  /** Also the sampled step metrics the log keeps (for curves); off for reading by people. */
+  includeMetrics: boolean;
+}
+
+export interface GetJobLogResponse {
+  entries: JobLogEntry[];
+}
+
+/** JobLogEntry is one event of a job's life, as the coordinator recorded it. */
+export interface JobLogEntry {
+  unixMs: number;
+  /**
+   * submitted, running, generation, pending, succeeded, failed, cancelled, rank_failed,
+   * worker_lost, metrics.
+   */
+  kind: string;
+  /** info, warn or error. */
+  level: string;
+  message: string;
+  generation: number;
+  /** The rank the entry is about, or -1 when it is about no single rank. */
+  rank: number;
+  workerId: string;
+  /** The last step reported when the entry was made. */
+  step: number;
+  /** Worker ids by rank (generation entries). */
+  workers: string[];
+  /** kind metrics: the step's metrics. */
+  metrics: StepMetrics | undefined;
 }
 
 function createBaseSubmitJobRequest(): SubmitJobRequest {
@@ -276,6 +322,162 @@ export const SubmitJobResponse: MessageFns<SubmitJobResponse> = {
   fromPartial(object: DeepPartial<SubmitJobResponse>): SubmitJobResponse {
     const message = createBaseSubmitJobResponse();
     message.job = (object.job !== undefined && object.job !== null) ? Job.fromPartial(object.job) : undefined;
+    return message;
+  },
+};
+
+function createBaseValidateJobRequest(): ValidateJobRequest {
+  return { spec: undefined };
+}
+
+export const ValidateJobRequest: MessageFns<ValidateJobRequest> = {
+  encode(message: ValidateJobRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.spec !== undefined) {
+      JobSpec.encode(message.spec, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ValidateJobRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseValidateJobRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.spec = JobSpec.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ValidateJobRequest {
+    return { spec: isSet(object.spec) ? JobSpec.fromJSON(object.spec) : undefined };
+  },
+
+  toJSON(message: ValidateJobRequest): unknown {
+    const obj: any = {};
+    if (message.spec !== undefined) {
+      obj.spec = JobSpec.toJSON(message.spec);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ValidateJobRequest>): ValidateJobRequest {
+    return ValidateJobRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ValidateJobRequest>): ValidateJobRequest {
+    const message = createBaseValidateJobRequest();
+    message.spec = (object.spec !== undefined && object.spec !== null) ? JobSpec.fromPartial(object.spec) : undefined;
+    return message;
+  },
+};
+
+function createBaseValidateJobResponse(): ValidateJobResponse {
+  return { spec: undefined, totalSteps: 0 };
+}
+
+export const ValidateJobResponse: MessageFns<ValidateJobResponse> = {
+  encode(message: ValidateJobResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.spec !== undefined) {
+      JobSpec.encode(message.spec, writer.uint32(10).fork()).join();
+    }
+    if (message.totalSteps !== 0) {
+      writer.uint32(16).uint32(message.totalSteps);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ValidateJobResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseValidateJobResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.spec = JobSpec.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.totalSteps = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ValidateJobResponse {
+    return {
+      spec: isSet(object.spec) ? JobSpec.fromJSON(object.spec) : undefined,
+      totalSteps: isSet(object.totalSteps)
+        ? globalThis.Number(object.totalSteps)
+        : isSet(object.total_steps)
+        ? globalThis.Number(object.total_steps)
+        : 0,
+    };
+  },
+
+  toJSON(message: ValidateJobResponse): unknown {
+    const obj: any = {};
+    if (message.spec !== undefined) {
+      obj.spec = JobSpec.toJSON(message.spec);
+    }
+    if (message.totalSteps !== 0) {
+      obj.totalSteps = Math.round(message.totalSteps);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ValidateJobResponse>): ValidateJobResponse {
+    return ValidateJobResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ValidateJobResponse>): ValidateJobResponse {
+    const message = createBaseValidateJobResponse();
+    message.spec = (object.spec !== undefined && object.spec !== null) ? JobSpec.fromPartial(object.spec) : undefined;
+    message.totalSteps = object.totalSteps ?? 0;
     return message;
   },
 };
@@ -1942,6 +2144,402 @@ export const ListDatasetsResponse: MessageFns<ListDatasetsResponse> = {
   },
 };
 
+function createBaseGetJobLogRequest(): GetJobLogRequest {
+  return { jobId: "", includeMetrics: false };
+}
+
+export const GetJobLogRequest: MessageFns<GetJobLogRequest> = {
+  encode(message: GetJobLogRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobId !== "") {
+      writer.uint32(10).string(message.jobId);
+    }
+    if (message.includeMetrics !== false) {
+      writer.uint32(16).bool(message.includeMetrics);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetJobLogRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetJobLogRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jobId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.includeMetrics = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetJobLogRequest {
+    return {
+      jobId: isSet(object.jobId)
+        ? globalThis.String(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.String(object.job_id)
+        : "",
+      includeMetrics: isSet(object.includeMetrics)
+        ? globalThis.Boolean(object.includeMetrics)
+        : isSet(object.include_metrics)
+        ? globalThis.Boolean(object.include_metrics)
+        : false,
+    };
+  },
+
+  toJSON(message: GetJobLogRequest): unknown {
+    const obj: any = {};
+    if (message.jobId !== "") {
+      obj.jobId = message.jobId;
+    }
+    if (message.includeMetrics !== false) {
+      obj.includeMetrics = message.includeMetrics;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetJobLogRequest>): GetJobLogRequest {
+    return GetJobLogRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetJobLogRequest>): GetJobLogRequest {
+    const message = createBaseGetJobLogRequest();
+    message.jobId = object.jobId ?? "";
+    message.includeMetrics = object.includeMetrics ?? false;
+    return message;
+  },
+};
+
+function createBaseGetJobLogResponse(): GetJobLogResponse {
+  return { entries: [] };
+}
+
+export const GetJobLogResponse: MessageFns<GetJobLogResponse> = {
+  encode(message: GetJobLogResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entries) {
+      JobLogEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetJobLogResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetJobLogResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entries.push(JobLogEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetJobLogResponse {
+    return {
+      entries: globalThis.Array.isArray(object?.entries) ? object.entries.map((e: any) => JobLogEntry.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: GetJobLogResponse): unknown {
+    const obj: any = {};
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => JobLogEntry.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetJobLogResponse>): GetJobLogResponse {
+    return GetJobLogResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetJobLogResponse>): GetJobLogResponse {
+    const message = createBaseGetJobLogResponse();
+    message.entries = object.entries?.map((e) => JobLogEntry.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseJobLogEntry(): JobLogEntry {
+  return {
+    unixMs: 0,
+    kind: "",
+    level: "",
+    message: "",
+    generation: 0,
+    rank: 0,
+    workerId: "",
+    step: 0,
+    workers: [],
+    metrics: undefined,
+  };
+}
+
+export const JobLogEntry: MessageFns<JobLogEntry> = {
+  encode(message: JobLogEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.unixMs !== 0) {
+      writer.uint32(8).int64(message.unixMs);
+    }
+    if (message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.level !== "") {
+      writer.uint32(26).string(message.level);
+    }
+    if (message.message !== "") {
+      writer.uint32(34).string(message.message);
+    }
+    if (message.generation !== 0) {
+      writer.uint32(40).uint32(message.generation);
+    }
+    if (message.rank !== 0) {
+      writer.uint32(48).int32(message.rank);
+    }
+    if (message.workerId !== "") {
+      writer.uint32(58).string(message.workerId);
+    }
+    if (message.step !== 0) {
+      writer.uint32(64).uint32(message.step);
+    }
+    for (const v of message.workers) {
+      writer.uint32(74).string(v!);
+    }
+    if (message.metrics !== undefined) {
+      StepMetrics.encode(message.metrics, writer.uint32(82).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JobLogEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJobLogEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.unixMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.level = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.generation = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.rank = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.workerId = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.step = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.workers.push(reader.string());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.metrics = StepMetrics.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): JobLogEntry {
+    return {
+      unixMs: isSet(object.unixMs)
+        ? globalThis.Number(object.unixMs)
+        : isSet(object.unix_ms)
+        ? globalThis.Number(object.unix_ms)
+        : 0,
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      level: isSet(object.level) ? globalThis.String(object.level) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      generation: isSet(object.generation) ? globalThis.Number(object.generation) : 0,
+      rank: isSet(object.rank) ? globalThis.Number(object.rank) : 0,
+      workerId: isSet(object.workerId)
+        ? globalThis.String(object.workerId)
+        : isSet(object.worker_id)
+        ? globalThis.String(object.worker_id)
+        : "",
+      step: isSet(object.step) ? globalThis.Number(object.step) : 0,
+      workers: globalThis.Array.isArray(object?.workers) ? object.workers.map((e: any) => globalThis.String(e)) : [],
+      metrics: isSet(object.metrics) ? StepMetrics.fromJSON(object.metrics) : undefined,
+    };
+  },
+
+  toJSON(message: JobLogEntry): unknown {
+    const obj: any = {};
+    if (message.unixMs !== 0) {
+      obj.unixMs = Math.round(message.unixMs);
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.level !== "") {
+      obj.level = message.level;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.generation !== 0) {
+      obj.generation = Math.round(message.generation);
+    }
+    if (message.rank !== 0) {
+      obj.rank = Math.round(message.rank);
+    }
+    if (message.workerId !== "") {
+      obj.workerId = message.workerId;
+    }
+    if (message.step !== 0) {
+      obj.step = Math.round(message.step);
+    }
+    if (message.workers?.length) {
+      obj.workers = message.workers;
+    }
+    if (message.metrics !== undefined) {
+      obj.metrics = StepMetrics.toJSON(message.metrics);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<JobLogEntry>): JobLogEntry {
+    return JobLogEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<JobLogEntry>): JobLogEntry {
+    const message = createBaseJobLogEntry();
+    message.unixMs = object.unixMs ?? 0;
+    message.kind = object.kind ?? "";
+    message.level = object.level ?? "";
+    message.message = object.message ?? "";
+    message.generation = object.generation ?? 0;
+    message.rank = object.rank ?? 0;
+    message.workerId = object.workerId ?? "";
+    message.step = object.step ?? 0;
+    message.workers = object.workers?.map((e) => e) || [];
+    message.metrics = (object.metrics !== undefined && object.metrics !== null)
+      ? StepMetrics.fromPartial(object.metrics)
+      : undefined;
+    return message;
+  },
+};
+
 /** JobService is what users call. */
 export type JobServiceService = typeof JobServiceService;
 export const JobServiceService = {
@@ -1953,6 +2551,19 @@ export const JobServiceService = {
     requestDeserialize: (value: Buffer): SubmitJobRequest => SubmitJobRequest.decode(value),
     responseSerialize: (value: SubmitJobResponse): Buffer => Buffer.from(SubmitJobResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SubmitJobResponse => SubmitJobResponse.decode(value),
+  },
+  /**
+   * Checks a spec exactly as SubmitJob would (fields, shapes against the dataset) without
+   * storing or scheduling anything; answers with the spec as it would run, defaults filled in.
+   */
+  validateJob: {
+    path: "/syncline.v1.JobService/ValidateJob" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ValidateJobRequest): Buffer => Buffer.from(ValidateJobRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ValidateJobRequest => ValidateJobRequest.decode(value),
+    responseSerialize: (value: ValidateJobResponse): Buffer => Buffer.from(ValidateJobResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ValidateJobResponse => ValidateJobResponse.decode(value),
   },
   getJob: {
     path: "/syncline.v1.JobService/GetJob" as const,
@@ -2034,10 +2645,25 @@ export const JobServiceService = {
       Buffer.from(ListDatasetsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListDatasetsResponse => ListDatasetsResponse.decode(value),
   },
+  /** The job's event log: state and membership changes, each rank's errors, lost workers. */
+  getJobLog: {
+    path: "/syncline.v1.JobService/GetJobLog" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetJobLogRequest): Buffer => Buffer.from(GetJobLogRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetJobLogRequest => GetJobLogRequest.decode(value),
+    responseSerialize: (value: GetJobLogResponse): Buffer => Buffer.from(GetJobLogResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetJobLogResponse => GetJobLogResponse.decode(value),
+  },
 } as const;
 
 export interface JobServiceServer extends UntypedServiceImplementation {
   submitJob: handleUnaryCall<SubmitJobRequest, SubmitJobResponse>;
+  /**
+   * Checks a spec exactly as SubmitJob would (fields, shapes against the dataset) without
+   * storing or scheduling anything; answers with the spec as it would run, defaults filled in.
+   */
+  validateJob: handleUnaryCall<ValidateJobRequest, ValidateJobResponse>;
   getJob: handleUnaryCall<GetJobRequest, GetJobResponse>;
   listJobs: handleUnaryCall<ListJobsRequest, ListJobsResponse>;
   cancelJob: handleUnaryCall<CancelJobRequest, CancelJobResponse>;
@@ -2052,6 +2678,8 @@ export interface JobServiceServer extends UntypedServiceImplementation {
    */
   uploadDataset: handleClientStreamingCall<UploadDatasetRequest, UploadDatasetResponse>;
   listDatasets: handleUnaryCall<ListDatasetsRequest, ListDatasetsResponse>;
+  /** The job's event log: state and membership changes, each rank's errors, lost workers. */
+  getJobLog: handleUnaryCall<GetJobLogRequest, GetJobLogResponse>;
 }
 
 export interface JobServiceClient extends Client {
@@ -2069,6 +2697,25 @@ export interface JobServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SubmitJobResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Checks a spec exactly as SubmitJob would (fields, shapes against the dataset) without
+   * storing or scheduling anything; answers with the spec as it would run, defaults filled in.
+   */
+  validateJob(
+    request: ValidateJobRequest,
+    callback: (error: ServiceError | null, response: ValidateJobResponse) => void,
+  ): ClientUnaryCall;
+  validateJob(
+    request: ValidateJobRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ValidateJobResponse) => void,
+  ): ClientUnaryCall;
+  validateJob(
+    request: ValidateJobRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ValidateJobResponse) => void,
   ): ClientUnaryCall;
   getJob(
     request: GetJobRequest,
@@ -2187,6 +2834,22 @@ export interface JobServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListDatasetsResponse) => void,
+  ): ClientUnaryCall;
+  /** The job's event log: state and membership changes, each rank's errors, lost workers. */
+  getJobLog(
+    request: GetJobLogRequest,
+    callback: (error: ServiceError | null, response: GetJobLogResponse) => void,
+  ): ClientUnaryCall;
+  getJobLog(
+    request: GetJobLogRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetJobLogResponse) => void,
+  ): ClientUnaryCall;
+  getJobLog(
+    request: GetJobLogRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetJobLogResponse) => void,
   ): ClientUnaryCall;
 }
 
