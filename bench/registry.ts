@@ -4,6 +4,7 @@ import { registryBench } from '../coordinator/bench/registry.js';
 import { scalingBench } from '../cli/bench/scaling.js';
 import { allreduceBench } from '../worker/bench/allreduce.js';
 import { trainBenches } from '../worker/bench/train.js';
+import { vsPytorchBench } from '../worker/bench/vs-pytorch.js';
 import { sdkBenches } from '../sdk/bench/index.js';
 
 export type Emit = (figures: Record<string, unknown>) => void;
@@ -14,4 +15,4 @@ export interface Bench {
   run(emit: Emit): Promise<void>;
 }
 
-export const benches: Bench[] = [...trainBenches, allreduceBench, compressionBench, scalingBench, registryBench, ...sdkBenches];
+export const benches: Bench[] = [...trainBenches, vsPytorchBench, allreduceBench, compressionBench, scalingBench, registryBench, ...sdkBenches];

@@ -1,5 +1,6 @@
-// Installs what `npm run demo` and `npm test` need when it is missing: npm packages, and
-// nats-server (through apt-get when we are root on Debian/Ubuntu), or says exactly what to install.
+// Installs what `npm run demo` and `npm test` need when it is missing: npm packages,
+// nats-server, and the native backend's build (oneDNN, OpenBLAS, a C++ compiler) through apt-get
+// when we are root on Debian/Ubuntu, or says exactly what to install.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -33,6 +34,23 @@ if (!process.env.SYNCLINE_NATS_URL && !has(natsBinary)) {
         'elsewhere: the nats-server release for your platform, on PATH or named by SYNCLINE_NATS_SERVER), ' +
         'or set SYNCLINE_NATS_URL to a running nats-server started with JetStream (-js).',
     );
+  }
+}
+
+// The native backend (worker/native): its OS packages, then its build (npm ci builds it when it
+// can; a machine that got the packages later builds here). The tests need it (--native); the
+// demo and the benchmarks run without it, on wasm, after one line that says why.
+{
+  const { buildAddon, missingPackages } = await import('../worker/native/build.mjs');
+  const { installDebianPackages } = await import('./os-packages.mjs');
+  const missing = missingPackages();
+  const notInstalled = installDebianPackages(missing, 'the native backend');
+  const result = notInstalled ? { reason: `missing ${missing.join(', ')}; ${notInstalled}` } : await buildAddon();
+  if ('reason' in result) {
+    if (process.argv.includes('--native')) fail(`the native backend cannot be built: ${result.reason}`);
+    console.error(`syncline: native backend unavailable, workers use wasm: ${result.reason.split('\n')[0]}`);
+  } else if (result.built) {
+    console.error('syncline: built the native backend (worker/native)');
   }
 }
 

@@ -2,16 +2,19 @@
 // process) and worker child processes. Everything started is stopped by stop(), also when
 // starting fails half-way.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCoordinator, type Coordinator, type CoordinatorOptions } from '@syncline/coordinator';
+import { loadAddon } from '@syncline/worker/native';
 import { startNatsServer, type NatsServer } from './nats-server.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const workerMain = join(repoRoot, 'worker', 'src', 'main.ts');
 
 export interface LocalClusterOptions {
-  workers: number;
+  /** Worker processes; default: defaultWorkerCount(). */
+  workers?: number;
   /** Use this NATS server instead of starting one (env SYNCLINE_NATS_URL). */
   natsUrl?: string;
   grpcPort?: number;
@@ -58,7 +61,18 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+/**
+ * One worker per host where the native backend is built (it threads across every core, so the
+ * all-reduce only crosses hosts); one per core where workers fall back to single-threaded wasm.
+ */
+export function defaultWorkerCount(): number {
+  return 'addon' in loadAddon() ? 1 : availableParallelism();
+}
+
 export async function startLocalCluster(opts: LocalClusterOptions): Promise<LocalCluster> {
+  const workerCount = opts.workers ?? defaultWorkerCount();
+  // Workers on one host share its cores (SYNCLINE_THREADS, when set, decides instead).
+  const threadsPerWorker = String(Math.max(1, Math.floor(availableParallelism() / workerCount)));
   const log = opts.log ?? (() => undefined);
   let nats: NatsServer | undefined;
   let coordinator: Coordinator | undefined;
@@ -88,7 +102,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       const child = spawn(process.execPath, ['--import', 'tsx', workerMain, '--coordinator', running.grpcAddress], {
         cwd: repoRoot,
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        env: { ...process.env, SYNCLINE_WORKER_ID: `local-${i}`, SYNCLINE_LOG_PRETTY: '1' },
+        env: { SYNCLINE_THREADS: threadsPerWorker, ...process.env, SYNCLINE_WORKER_ID: `local-${i}`, SYNCLINE_LOG_PRETTY: '1' },
       });
       pipeLines(child.stdout, sink);
       pipeLines(child.stderr, sink);
@@ -109,7 +123,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
         await new Promise((r) => setTimeout(r, 100));
       }
     };
-    const first = Array.from({ length: opts.workers }, spawnWorker);
+    const first = Array.from({ length: workerCount }, spawnWorker);
     await joined(first);
     const addWorker = async () => {
       const i = spawnWorker();

@@ -11,7 +11,7 @@ const program = new Command().name('syncline').description('Syncline: data-paral
 program
   .command('up')
   .description('start a local cluster (nats-server, coordinator, workers) until interrupted')
-  .option('--workers <n>', 'worker processes (env SYNCLINE_WORKERS)', process.env.SYNCLINE_WORKERS ?? '2')
+  .option('--workers <n>', 'worker processes (env SYNCLINE_WORKERS); default: one on the native backend, one per core on wasm', process.env.SYNCLINE_WORKERS)
   .option('--grpc-port <port>', 'coordinator gRPC port (env SYNCLINE_GRPC_PORT)', process.env.SYNCLINE_GRPC_PORT ?? '7070')
   .option('--http-port <port>', 'model registry HTTP port (env SYNCLINE_HTTP_PORT)', process.env.SYNCLINE_HTTP_PORT ?? '7080')
   .action(async (opts) => (await import('./commands/up.js')).up(opts));

@@ -1,6 +1,6 @@
 // The worker as a library: join a coordinator in-process (tests), or train without one.
 export { WorkerNode, type WorkerNodeOptions } from './node.js';
-export { selectBackend, type BackendName } from './backend.js';
+export { selectBackend, type BackendChoice, type BackendName } from './backend.js';
 export { kernelsMissingForTraining, type TrainingProbe } from './kernels/missing-kernels.js';
 export { loadDataset } from './data/registry.js';
 export { loadMnist } from './data/mnist.js';

@@ -10,10 +10,11 @@ const program = new Command()
   .name('syncline-worker')
   .option('--coordinator <host:port>', 'coordinator gRPC address (env SYNCLINE_COORDINATOR)', process.env.SYNCLINE_COORDINATOR ?? '127.0.0.1:7070')
   .option('--nats <url>', 'NATS URL, overriding the one the coordinator hands out (env SYNCLINE_NATS_URL)', process.env.SYNCLINE_NATS_URL)
-  .option('--backend <name>', 'tensorflow, wasm or cpu (env SYNCLINE_BACKEND); default: the fastest present', process.env.SYNCLINE_BACKEND)
+  .option('--backend <name>', 'native, tensorflow, wasm or cpu (env SYNCLINE_BACKEND); default: the fastest present', process.env.SYNCLINE_BACKEND)
+  .option('--threads <n>', 'threads of the native backend (env SYNCLINE_THREADS); default: every core given to the process', process.env.SYNCLINE_THREADS)
   .option('--id <id>', 'worker id (env SYNCLINE_WORKER_ID)', process.env.SYNCLINE_WORKER_ID)
   .parse();
-const opts = program.opts<{ coordinator: string; nats?: string; backend?: string; id?: string }>();
+const opts = program.opts<{ coordinator: string; nats?: string; backend?: string; threads?: string; id?: string }>();
 
 // Started by `syncline up` with an IPC channel: never outlive the process that started us. The
 // channel may have closed already, while this process loaded: the event would not come again.
@@ -26,11 +27,11 @@ if (process.send) {
 // backend, tfjs-node…", once per process); the worker picks its backend itself and logs which.
 // Production mode only silences TF.js's console warnings and logs; it changes no computation.
 enableProdMode();
-const backend = await selectBackend(opts.backend);
+const { name: backend, reason } = await selectBackend(opts.backend, { threads: opts.threads });
 // JSON lines for log collectors; SYNCLINE_LOG_PRETTY=1 (set by `syncline up`) prints plain lines.
 const logger = pino({ name: 'syncline-worker', level: process.env.SYNCLINE_LOG_LEVEL ?? 'info' });
 const log = process.env.SYNCLINE_LOG_PRETTY ? (line: string) => console.log(line) : (line: string) => logger.info(line);
-log(`worker pid ${process.pid}: backend ${backend}`);
+log(`worker pid ${process.pid}: backend ${backend} (${reason})`);
 
 let stopping = false;
 let node: WorkerNode | undefined;

@@ -147,3 +147,26 @@ for (const { shares, algorithm } of CASES) {
     }
   });
 }
+
+// The same on the native backend, whose products and loops run on several threads: replicas
+// still apply bit-identical updates, and match one process within float rounding.
+for (const { shares, algorithm } of [
+  { shares: [1, 1], algorithm: 'auto' },
+  { shares: [3, 1], algorithm: 'ring' },
+] satisfies { shares: number[]; algorithm: AlgorithmChoice }[]) {
+  test.serial(`on native: ${shares.length} workers with shares ${shares.join(':')} and the ${algorithm} all-reduce match single-process training`, async (t) => {
+    await selectBackend('native', { threads: 2 });
+    try {
+      const { weights, initial } = await distributed(t, shares, algorithm);
+      const expected = reference(initial);
+      t.true(maxRelativeError(expected, initial) > 1e-2);
+      for (let rank = 0; rank < weights.length; rank++) {
+        const err = maxRelativeError(weights[rank]!, expected);
+        t.true(err < 1e-5, `rank ${rank}: relative error ${err}`);
+        t.deepEqual(weights[rank], weights[0]);
+      }
+    } finally {
+      await selectBackend('wasm');
+    }
+  });
+}

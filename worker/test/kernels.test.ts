@@ -7,69 +7,17 @@ import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend.js';
 import { registerTrainingKernels, trainingKernels } from '../src/kernels/register.js';
+import { TOLERANCE, discrepancyOn, runOn, size, tiedNonPositive, values } from './helpers/kernel-check.js';
 
 type Pad = 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
 type Rounding = 'floor' | 'round' | 'ceil' | undefined;
-
-interface Input {
-  values: Float32Array | Int32Array;
-  shape: number[];
-}
 
 test.before(async () => {
   await tf.setBackend('cpu');
   await selectBackend('wasm');
 });
 
-/** Runs one kernel on a backend; returns the output's values and shape. */
-async function runOn(backend: string, kernel: string, inputs: Record<string, Input>, attrs: tf.NamedAttrMap): Promise<Input> {
-  await tf.setBackend(backend);
-  const tensors: tf.NamedTensorMap = {};
-  for (const [name, { values, shape }] of Object.entries(inputs)) tensors[name] = tf.tensor(values, shape, values instanceof Int32Array ? 'int32' : 'float32');
-  try {
-    const out = tf.engine().runKernel(kernel, tensors, attrs) as tf.Tensor;
-    const result = { values: out.dataSync() as Float32Array | Int32Array, shape: out.shape };
-    out.dispose();
-    return result;
-  } finally {
-    tf.dispose(Object.values(tensors));
-  }
-}
-
-/** Max |wasm - cpu| relative to the larger of 1 and max |cpu|; a string when shapes differ. */
-async function discrepancy(kernel: string, inputs: Record<string, Input>, attrs: tf.NamedAttrMap): Promise<number | string> {
-  const cpu = await runOn('cpu', kernel, inputs, attrs);
-  const wasm = await runOn('wasm', kernel, inputs, attrs);
-  if (cpu.shape.join() !== wasm.shape.join()) return `shape ${wasm.shape} instead of ${cpu.shape}`;
-  let scale = 1;
-  for (const v of cpu.values) scale = Math.max(scale, Math.abs(v));
-  let worst = 0;
-  for (let i = 0; i < cpu.values.length; i++) {
-    const d = Math.abs(cpu.values[i]! - wasm.values[i]!);
-    worst = Math.max(worst, Number.isNaN(d) ? Infinity : d);
-  }
-  return worst / scale;
-}
-
-const TOLERANCE = 1e-5;
-
-/** Deterministic values in [-1, 1) from a seed (fast-check picks the seed). */
-function values(size: number, seed: number): Float32Array {
-  const out = new Float32Array(size);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = ((s >>> 0) / 2 ** 32) * 2 - 1;
-  }
-  return out;
-}
-
-/** Small integers in [-3, 0]: ties, and windows with no positive value, everywhere. */
-function tiedNonPositive(size: number, seed: number): Float32Array {
-  return values(size, seed).map((v) => Math.floor(v * 2) - 1);
-}
+const discrepancy = discrepancyOn('wasm');
 
 const RUNS = { seed: 20261127, numRuns: 40 };
 
@@ -188,8 +136,6 @@ function convInfo(c: ConvCase, filterChannels: number, depthwise: boolean): tf.b
     return undefined;
   }
 }
-
-const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 async function convGradients(c: ConvCase): Promise<{ filter: number | string; input: number | string }> {
   const info = convInfo(c, c.outChannels, false)!;

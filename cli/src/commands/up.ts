@@ -19,9 +19,9 @@ async function ensureSdkBundle(log: (line: string) => void): Promise<void> {
   }
 }
 
-export async function up(opts: { workers: string; grpcPort: string; httpPort: string; verbose?: boolean }): Promise<void> {
-  const workers = Number(opts.workers);
-  if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers must be a positive integer, got ${opts.workers}`);
+export async function up(opts: { workers?: string; grpcPort: string; httpPort: string; verbose?: boolean }): Promise<void> {
+  const workers = opts.workers === undefined ? undefined : Number(opts.workers);
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1)) throw new Error(`--workers must be a positive integer, got ${opts.workers}`);
   const log = (line: string) => console.error(line);
   // Listen before starting anything: an interrupt while workers start must stop nats-server too.
   const interrupted = new AbortController();
@@ -30,7 +30,7 @@ export async function up(opts: { workers: string; grpcPort: string; httpPort: st
   try {
     await ensureSdkBundle(log);
     cluster = await startLocalCluster({
-      workers,
+      ...(workers !== undefined ? { workers } : {}),
       grpcPort: Number(opts.grpcPort),
       httpPort: Number(opts.httpPort),
       ...(process.env.SYNCLINE_NATS_URL ? { natsUrl: process.env.SYNCLINE_NATS_URL } : {}),

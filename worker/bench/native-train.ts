@@ -1,0 +1,33 @@
+// The Syncline side of `npm run bench -- vs-pytorch`, run as its own process so that it gets
+// the same environment and cores as the PyTorch process it is compared with:
+//   node --import tsx worker/bench/native-train.ts <mlp|cnn|lstm> <threads> <seconds>
+// One worker's training step (Trainer.step: forward, backward, the fusion buffer out and back
+// as if all-reduced over one rank, optimizer update) on the native backend; prints one JSON
+// line with the median step, as train.py does.
+import { selectBackend } from '../src/backend.js';
+import { Trainer, soloAllReduce } from '../src/train/trainer.js';
+import { BATCH, BENCH_MODELS, benchBatch, benchShape, benchSpec } from './models.js';
+
+const [name, threadsArg, secondsArg] = process.argv.slice(2);
+const model = BENCH_MODELS[name as keyof typeof BENCH_MODELS];
+if (!model) throw new Error(`unknown model ${name}; expected one of ${Object.keys(BENCH_MODELS).join(', ')}`);
+const backend = await selectBackend(process.env.SYNCLINE_BACKEND ?? 'native', { threads: threadsArg });
+const trainer = new Trainer(benchSpec(name!, model), benchShape(model));
+const { x, y } = benchBatch(model);
+const step = () => trainer.step(x, y, BATCH, 1, soloAllReduce);
+for (let i = 0; i < 3; i++) await step();
+const times: number[] = [];
+const cpu: number[] = [];
+const start = performance.now();
+while (performance.now() - start < Number(secondsArg ?? 3) * 1000 || times.length < 5) {
+  const c = process.cpuUsage();
+  const t = performance.now();
+  await step();
+  times.push(performance.now() - t);
+  const used = process.cpuUsage(c);
+  cpu.push((used.user + used.system) / 1000);
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const stepMs = median(times);
+console.log(JSON.stringify({ framework: 'syncline', backend: backend.name, how: backend.reason, model: name, threads: Number(threadsArg), steps: times.length, stepMs: Number(stepMs.toFixed(3)), stepCpuMs: Number(median(cpu).toFixed(3)), samplesPerSecond: Math.round(BATCH / (stepMs / 1000)) }));
+trainer.dispose();

@@ -1,0 +1,140 @@
+// The Node-API module: each exported function checks and unpacks its arguments (typed arrays
+// are used in place: the TF.js `native` backend keeps tensors in JS typed arrays, so nothing is
+// copied) and calls one kernel of kernels.h. Failures become JavaScript exceptions.
+#include <node_api.h>
+#include <exception>
+#include <string>
+#include "kernels.h"
+#include "napi-args.h"
+
+namespace syncline {
+
+namespace {
+
+using Body = void (*)(const Args&);
+
+template <Body body>
+napi_value wrap(napi_env env, napi_callback_info info) {
+  try {
+    body(Args(env, info));
+  } catch (const ArgError& e) {
+    napi_throw_type_error(env, nullptr, e.what());
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, (std::string("syncline native kernel failed: ") + e.what()).c_str());
+  }
+  return nullptr;
+}
+
+ConvGeometry geometry(const Args& args, size_t i) {
+  size_t n;
+  const int32_t* g = args.array<int32_t>(i, &n);
+  if (n != ConvGeometry::kFields) throw ArgError("geometry must have " + std::to_string(ConvGeometry::kFields) + " fields");
+  ConvGeometry out;
+  int64_t* f = &out.batch;
+  for (int k = 0; k < ConvGeometry::kFields; k++) f[k] = g[k];
+  return out;
+}
+
+void Gemm(const Args& a) {
+  gemm(a.array<float>(0), a.array<float>(1), a.array<float>(2), a.integer(3), a.integer(4), a.integer(5), a.integer(6),
+       a.boolean(7), a.boolean(8), a.integer(9), a.integer(10), a.array<float>(11, nullptr, true), static_cast<int>(a.integer(12)),
+       static_cast<float>(a.number(13)));
+}
+void Conv2d(const Args& a) {
+  conv2d(geometry(a, 0), a.array<float>(1), a.array<float>(2), a.array<float>(3, nullptr, true), a.array<float>(4),
+         static_cast<int>(a.integer(5)), static_cast<float>(a.number(6)));
+}
+void Conv2dBackpropInput(const Args& a) { conv2d_backprop_input(geometry(a, 0), a.array<float>(1), a.array<float>(2), a.array<float>(3)); }
+void Conv2dBackpropFilter(const Args& a) { conv2d_backprop_filter(geometry(a, 0), a.array<float>(1), a.array<float>(2), a.array<float>(3)); }
+void MaxPool(const Args& a) { max_pool(geometry(a, 0), a.array<float>(1), a.array<float>(2)); }
+void MaxPoolGrad(const Args& a) { max_pool_grad(geometry(a, 0), a.array<float>(1), a.array<float>(2), a.array<float>(3)); }
+void AvgPool(const Args& a) { avg_pool(geometry(a, 0), a.array<float>(1), a.array<float>(2)); }
+void AvgPoolGrad(const Args& a) { avg_pool_grad(geometry(a, 0), a.array<float>(1), a.array<float>(2)); }
+void Unary(const Args& a) {
+  size_t nx, ny;
+  const float* x = a.array<float>(1, &nx);
+  float* y = a.array<float>(2, &ny);
+  if (nx != ny) throw ArgError("unary: input and output differ in length");
+  unary(static_cast<int>(a.integer(0)), x, y, static_cast<int64_t>(nx), static_cast<float>(a.number(3)),
+        static_cast<float>(a.number(4)));
+}
+void Binary(const Args& a) {
+  binary(static_cast<int>(a.integer(0)), a.array<float>(1), static_cast<int>(a.integer(2)), a.array<float>(3),
+         static_cast<int>(a.integer(4)), a.array<float>(5), a.integer(6), a.integer(7), a.integer(8));
+}
+void Compare(const Args& a) {
+  compare(static_cast<int>(a.integer(0)), a.array<float>(1), static_cast<int>(a.integer(2)), a.array<float>(3),
+          static_cast<int>(a.integer(4)), a.array<uint8_t>(5), a.integer(6), a.integer(7), a.integer(8));
+}
+void CompareBool(const Args& a) {
+  compare_bool(static_cast<int>(a.integer(0)), a.array<uint8_t>(1), static_cast<int>(a.integer(2)), a.array<uint8_t>(3),
+               static_cast<int>(a.integer(4)), a.array<uint8_t>(5), a.integer(6), a.integer(7), a.integer(8));
+}
+void Select(const Args& a) {
+  size_t n;
+  float* out = a.array<float>(3, &n);
+  select(a.array<uint8_t>(0), a.array<float>(1), a.array<float>(2), out, static_cast<int64_t>(n));
+}
+void CopyRows(const Args& a) {
+  size_t ns, nd;
+  const float* src = a.array<float>(0, &ns);
+  float* dst = a.array<float>(3, &nd);
+  const int64_t so = a.integer(1), ss = a.integer(2), d0 = a.integer(4), ds = a.integer(5), rows = a.integer(6), len = a.integer(7);
+  // Bounds: a wrong stride would write past the array.
+  if (rows > 0 && (so < 0 || d0 < 0 || so + (rows - 1) * ss + len > static_cast<int64_t>(ns) ||
+                   d0 + (rows - 1) * ds + len > static_cast<int64_t>(nd)))
+    throw ArgError("copyRows: rows run past an array");
+  copy_rows(src, so, ss, dst, d0, ds, rows, len);
+}
+void SumMiddle(const Args& a) { sum_middle(a.array<float>(0), a.array<float>(1), a.integer(2), a.integer(3), a.integer(4)); }
+void Softmax(const Args& a) { softmax(a.array<float>(0), a.array<float>(1), a.integer(2), a.integer(3)); }
+void SetThreads(const Args& a) { set_threads(static_cast<int>(a.integer(0))); }
+
+napi_value Threads(napi_env env, napi_callback_info) {
+  napi_value out;
+  napi_create_int32(env, threads(), &out);
+  return out;
+}
+
+napi_value Versions(napi_env env, napi_callback_info) {
+  napi_value out, onednn, openblas;
+  napi_create_object(env, &out);
+  napi_create_string_utf8(env, onednn_version(), NAPI_AUTO_LENGTH, &onednn);
+  napi_create_string_utf8(env, openblas_config(), NAPI_AUTO_LENGTH, &openblas);
+  napi_set_named_property(env, out, "onednn", onednn);
+  napi_set_named_property(env, out, "openblas", openblas);
+  return out;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  const napi_property_descriptor functions[] = {
+      {"gemm", nullptr, wrap<Gemm>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2d", nullptr, wrap<Conv2d>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackpropInput", nullptr, wrap<Conv2dBackpropInput>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackpropFilter", nullptr, wrap<Conv2dBackpropFilter>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPool", nullptr, wrap<MaxPool>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPoolGrad", nullptr, wrap<MaxPoolGrad>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"avgPool", nullptr, wrap<AvgPool>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"avgPoolGrad", nullptr, wrap<AvgPoolGrad>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"unary", nullptr, wrap<Unary>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"binary", nullptr, wrap<Binary>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"compare", nullptr, wrap<Compare>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"compareBool", nullptr, wrap<CompareBool>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"select", nullptr, wrap<Select>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"copyRows", nullptr, wrap<CopyRows>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sumMiddle", nullptr, wrap<SumMiddle>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"softmax", nullptr, wrap<Softmax>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, wrap<SetThreads>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"versions", nullptr, Versions, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(functions) / sizeof(functions[0]), functions);
+  set_threads(1);
+  return exports;
+}
+
+}  // namespace
+
+}  // namespace syncline
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, syncline::Init)
