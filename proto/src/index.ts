@@ -5,3 +5,5 @@ export * from './datasets.js';
 export * from './tensor-file.js';
 export { jsonProblems } from './json-check.js';
 export * from './storage.js';
+export * from './logging.js';
+export * from './retry.js';

@@ -25,8 +25,10 @@ export interface CollectiveOptions {
   generation: number;
   rank: number;
   worldSize: number;
-  /** How long one collective operation (or the start barrier) may wait for peers. */
+  /** How long one collective operation may wait for peers. */
   timeoutMs: number;
+  /** How long the start barrier may wait for peers; default timeoutMs. */
+  startTimeoutMs?: number;
   /**
    * Max bytes per message; defaults to bus.maxPayload, capped at 1 MiB (larger messages cost the NATS
    * client more copying, and pipeline less: see worker/bench/allreduce.ts). Tests set it small to force
@@ -50,6 +52,7 @@ export class Collective {
   private readonly worldSize: number;
   private readonly generation: number;
   private readonly timeoutMs: number;
+  private readonly startTimeoutMs: number;
   private readonly helloSubject: string;
   private readonly inboxes: string[];
   private readonly fanOuts: string[];
@@ -78,8 +81,8 @@ export class Collective {
     }
     assertUint32('generation', generation);
     // setTimeout treats anything above 2^31-1 ms as 1 ms, which would fail every operation at once.
-    if (!(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
-      throw new RangeError(`timeoutMs must be in (0, ${MAX_TIMEOUT_MS}], got ${timeoutMs}`);
+    for (const [what, ms] of [['timeoutMs', timeoutMs], ['startTimeoutMs', opts.startTimeoutMs ?? timeoutMs]] as const) {
+      if (!(ms > 0 && ms <= MAX_TIMEOUT_MS)) throw new RangeError(`${what} must be in (0, ${MAX_TIMEOUT_MS}], got ${ms}`);
     }
     const maxChunkBytes = opts.maxChunkBytes ?? Math.min(bus.maxPayload, DEFAULT_CHUNK_BYTES);
     if (maxChunkBytes > bus.maxPayload) {
@@ -94,6 +97,7 @@ export class Collective {
     this.worldSize = worldSize;
     this.generation = generation;
     this.timeoutMs = timeoutMs;
+    this.startTimeoutMs = opts.startTimeoutMs ?? timeoutMs;
     this.helloSubject = allReduceSubject(opts.jobId, generation);
     this.inboxes = Array.from({ length: worldSize }, (_, r) => inboxSubject(opts.jobId, generation, r));
     this.fanOuts = Array.from({ length: worldSize }, (_, r) => fanOutSubject(opts.jobId, generation, r));
@@ -123,16 +127,20 @@ export class Collective {
    * int8 keeps one residual per buffer length, so a step that all-reduces several buffers of different
    * lengths in turn keeps each one's (two buffers of the same length would share one).
    * Steps run one at a time and must increase; a failed step is not retried under the same number.
-   * `data` must not change until the promise settles.
+   * `data` must not change until the promise settles. `exactFrom`: elements from there on are
+   * reduced exactly whatever the compression (a training step's statistics after its gradients;
+   * every rank must pass the same).
    */
-  allReduceSum(data: Float32Array, step: number, signal?: AbortSignal): Promise<Float32Array> {
+  allReduceSum(data: Float32Array, step: number, signal?: AbortSignal, opts: { exactFrom?: number } = {}): Promise<Float32Array> {
     const name = `allReduceSum step ${step}`;
     const refusal = this.refuse(name, signal) ?? uint32Refusal('step', step) ?? this.reductions.refuse(step);
     if (refusal !== undefined) return Promise.reject(refusal);
     const algorithm = selectAlgorithm(this.algorithm, data.byteLength, this.worldSize);
     const feedback = this.compression === 'int8' ? this.feedbackFor(data.length) : undefined;
+    // Without compression every element travels exact anyway: no need to cut the buffer at exactFrom.
+    const exactFrom = this.compression === 'none' || opts.exactFrom === undefined || opts.exactFrom >= data.length ? undefined : Math.max(0, opts.exactFrom);
     const result = this.run(name, this.reductions, step, data.length, signal, (ctx) =>
-      algorithm.begin({ ...ctx, compression: this.compression, feedback } satisfies AllReduceContext, data),
+      algorithm.begin({ ...ctx, compression: this.compression, feedback, exactFrom } satisfies AllReduceContext, data),
     );
     if (feedback === undefined) return result;
     return result.catch((err: unknown) => {
@@ -205,7 +213,7 @@ export class Collective {
       },
       () => op.resolve(),
     );
-    const op = this.track<void>(name, signal, () => barrier.missing(), () => barrier.stop());
+    const op = this.track<void>(name, signal, () => barrier.missing(), () => barrier.stop(), this.startTimeoutMs);
     this.barrier = barrier;
     try {
       const subjects = [this.helloSubject, this.inboxes[this.rank]!, ...this.fanOuts.filter((_, r) => r !== this.rank)];
@@ -270,12 +278,12 @@ export class Collective {
     signal: AbortSignal | undefined,
     missing: () => MissingFromRank[],
     onSettled: () => void,
+    timeoutMs = this.timeoutMs,
   ): Operation<T> {
     const op: Operation<T> = new Operation<T>(name, {
-      timeoutMs: this.timeoutMs,
+      timeoutMs,
       signal,
-      onTimeout: () =>
-        new AllReduceTimeoutError({ rank: this.rank, operation: name, timeoutMs: this.timeoutMs, missing: missing() }),
+      onTimeout: () => new AllReduceTimeoutError({ rank: this.rank, operation: name, timeoutMs, missing: missing() }),
       onSettled: () => {
         this.pending.delete(op);
         onSettled();

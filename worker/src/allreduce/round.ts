@@ -60,6 +60,11 @@ export type Compression = (typeof Compression)[number];
 export interface AllReduceContext extends RoundContext {
   readonly compression: Compression;
   /**
+   * Elements from here on travel uncompressed whatever `compression` says (a step's statistics
+   * after its gradients); undefined when the whole buffer follows `compression`.
+   */
+  readonly exactFrom: number | undefined;
+  /**
    * int8 only: this rank's residual (what quantization lost last step, to add to this step's input).
    * Every element this rank encodes gets its new residual written here, exactly once per step.
    */
