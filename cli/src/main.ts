@@ -16,6 +16,7 @@ program
   .option('--workers <n>', 'worker processes (env SYNCLINE_WORKERS)', process.env.SYNCLINE_WORKERS ?? '2')
   .option('--grpc-port <port>', 'coordinator gRPC port (env SYNCLINE_GRPC_PORT)', process.env.SYNCLINE_GRPC_PORT ?? '7070')
   .option('--http-port <port>', 'model registry HTTP port (env SYNCLINE_HTTP_PORT)', process.env.SYNCLINE_HTTP_PORT ?? '7080')
+  .option('--nats-cluster <n>', 'run n clustered nats-servers (JetStream replicas 3) instead of one', '1')
   .action(up);
 program
   .command('submit <job.json>')

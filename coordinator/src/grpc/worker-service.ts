@@ -2,7 +2,7 @@
 // WorkerHello; after that, heartbeats keep the worker alive and reports drive the scheduler.
 import { randomUUID } from 'node:crypto';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import type { JoinRequest, JoinResponse, WorkerServiceServer } from '@syncline/proto';
+import type { JoinRequest, JoinResponse, Logger, WorkerServiceServer } from '@syncline/proto';
 import type { Scheduler } from '../scheduling/scheduler.js';
 import type { WorkerPool } from '../scheduling/worker-pool.js';
 
@@ -12,7 +12,7 @@ export function workerService(deps: {
   natsUrl: string;
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
-  log?: (line: string) => void;
+  logger?: Logger;
 }): WorkerServiceServer {
   return {
     join(call: ServerDuplexStream<JoinRequest, JoinResponse>) {
@@ -28,7 +28,7 @@ export function workerService(deps: {
         closed = true;
         clearInterval(watchdog);
         if (workerId && deps.pool.has(workerId)) {
-          deps.log?.(`worker ${workerId} left: ${reason}`);
+          deps.logger?.info({ worker: workerId, reason }, 'worker left');
           void deps.scheduler.workerLost(workerId, reason);
         }
         call.end();
@@ -54,7 +54,7 @@ export function workerService(deps: {
           call.write({
             msg: { $case: 'welcome', value: { workerId: id, natsUrl: deps.natsUrl, heartbeatIntervalMs: deps.heartbeatIntervalMs } },
           });
-          deps.log?.(`worker ${id} joined (${msg.value.hostname} pid ${msg.value.pid}, backend ${msg.value.backend})`);
+          deps.logger?.info({ worker: id, host: msg.value.hostname, pid: msg.value.pid, backend: msg.value.backend }, 'worker joined');
           void deps.scheduler.workerJoined();
           return;
         }

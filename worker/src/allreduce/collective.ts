@@ -2,17 +2,24 @@
 // subscriptions, routes incoming frames to the operation they belong to, enforces timeouts, aborts
 // and close, and keeps the job's int8 error-feedback state. The algorithms live in their own files
 // (direct.ts, ring.ts, sharded.ts); select.ts picks one.
+//
+// Core NATS may lose messages in an outage (a server restart, a cluster node lost). An operation
+// that stops making progress asks the peers it waits on for the chunks it misses; they send again
+// what they sent (sent-frames.ts keeps it), so the step completes, identical on every rank, instead
+// of timing out. Duplicates are harmless: every round ignores a chunk it has already.
 import type { MessageBus, Subscription } from './bus.js';
 import { StartBarrier } from './barrier.js';
 import { receiveBroadcast, sendBroadcast } from './broadcast.js';
 import { Encoding } from './codec.js';
 import { ErrorFeedback } from './error-feedback.js';
 import { AllReduceAbortedError, AllReduceTimeoutError, CollectiveClosedError, type MissingFromRank } from './errors.js';
-import { AlgorithmId, decodeFrame, encodeFrame, FrameKind, HEADER_BYTES, MAX_UINT32, MAX_WORLD_SIZE } from './messages.js';
+import { AlgorithmId, decodeFrame, encodeFrame, encodeResend, FrameKind, HEADER_BYTES, MAX_UINT32, MAX_WORLD_SIZE, resendChunks, type Frame } from './messages.js';
 import { Operation } from './operation.js';
 import type { AlgorithmName, AllReduceContext, Compression, Round, RoundContext } from './round.js';
 import { RoundRouter } from './round-router.js';
 import { selectAlgorithm, type AlgorithmChoice } from './select.js';
+import { EVERY_PEER, SentFrames } from './sent-frames.js';
+import { StallWatcher } from './stall.js';
 import { allReduceSubject, fanOutSubject, inboxSubject } from './subject.js';
 import { DEFAULT_IN_FLIGHT_BYTES } from './window.js';
 
@@ -63,8 +70,13 @@ export class Collective {
   /** int8 residuals, by buffer length (a training step may all-reduce several buffers in turn). */
   private readonly feedback = new Map<number, ErrorFeedback>();
   private scratch = new Float64Array(0);
-  private readonly reductions = new RoundRouter();
-  private readonly broadcasts = new RoundRouter();
+  private readonly reductions: RoundRouter;
+  private readonly broadcasts: RoundRouter;
+  /** What this rank sent, per kind of operation, for peers that ask again. */
+  private readonly sent = new Map<RoundRouter, SentFrames>();
+  /** The running operation's stall watcher, per kind. */
+  private readonly stalls = new Map<RoundRouter, StallWatcher>();
+  private stopReconnects: (() => void) | undefined;
   private readonly pending = new Set<Pick<Operation<unknown>, 'name' | 'reject'>>();
   private subscriptions: Subscription[] = [];
   private barrier: StartBarrier | undefined;
@@ -104,6 +116,11 @@ export class Collective {
     this.maxChunkBytes = maxChunkBytes;
     this.inFlightBytes = opts.maxInFlightBytes ?? DEFAULT_IN_FLIGHT_BYTES;
     if (!(this.inFlightBytes > 0)) throw new RangeError(`maxInFlightBytes must be positive, got ${this.inFlightBytes}`);
+    // Frames of future steps wait (a peer may be one operation ahead), within a bound.
+    this.reductions = new RoundRouter(2 * this.inFlightBytes);
+    this.broadcasts = new RoundRouter(2 * this.inFlightBytes);
+    this.sent.set(this.reductions, new SentFrames());
+    this.sent.set(this.broadcasts, new SentFrames());
     this.algorithm = opts.algorithm ?? 'auto';
     // With one rank nothing travels, so there is nothing to compress.
     this.compression = worldSize === 1 ? 'none' : (opts.compression ?? 'none');
@@ -191,6 +208,8 @@ export class Collective {
     for (const op of [...this.pending]) op.reject(new CollectiveClosedError(op.name));
     this.reductions.clear();
     this.broadcasts.clear();
+    for (const sent of this.sent.values()) sent.clear();
+    this.stopReconnects?.();
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     this.subscriptions = [];
     this.feedback.clear();
@@ -218,6 +237,9 @@ export class Collective {
     try {
       const subjects = [this.helloSubject, this.inboxes[this.rank]!, ...this.fanOuts.filter((_, r) => r !== this.rank)];
       for (const subject of subjects) this.subscriptions.push(this.bus.subscribe(subject, (bytes) => this.onMessage(bytes)));
+      this.stopReconnects = this.bus.onReconnect?.(() => {
+        for (const watcher of this.stalls.values()) watcher.nudge();
+      });
     } catch (err) {
       op.reject(err);
       return op.promise;
@@ -240,11 +262,20 @@ export class Collective {
     begin: (ctx: RoundContext) => Round,
   ): Promise<Float32Array> {
     let round: Round | undefined;
+    const sent = this.sent.get(router)!;
+    sent.begin(step);
+    const resendKind = router === this.reductions ? FrameKind.resendReduction : FrameKind.resendBroadcast;
+    const watcher = new StallWatcher(() => this.requestMissing(resendKind, step, round?.missing() ?? []));
+    this.stalls.set(router, watcher);
     const op = this.track<Float32Array>(
       name,
       signal,
       () => round?.missing() ?? [],
-      () => router.finish(step),
+      () => {
+        watcher.stop();
+        if (this.stalls.get(router) === watcher) this.stalls.delete(router);
+        router.finish(step);
+      },
     );
     const ctx: RoundContext = {
       rank: this.rank,
@@ -259,8 +290,14 @@ export class Collective {
         return this.scratch.subarray(0, size).fill(0);
       },
       operation: name,
-      sendTo: (rank, frame) => this.bus.publish(this.inboxes[rank]!, frame),
-      sendToAll: (frame) => this.bus.publish(this.fanOuts[this.rank]!, frame),
+      sendTo: (rank, frame) => {
+        sent.record(step, rank, frame);
+        this.bus.publish(this.inboxes[rank]!, frame);
+      },
+      sendToAll: (frame) => {
+        sent.record(step, EVERY_PEER, frame);
+        this.bus.publish(this.fanOuts[this.rank]!, frame);
+      },
       resolve: (result) => op.resolve(result),
       reject: (error) => op.reject(error),
     };
@@ -317,11 +354,43 @@ export class Collective {
         return;
       case FrameKind.reduce:
       case FrameKind.gather:
+        this.stalls.get(this.reductions)?.progress();
         this.reductions.deliver(frame);
         return;
       case FrameKind.broadcast:
+        this.stalls.get(this.broadcasts)?.progress();
         this.broadcasts.deliver(frame);
         return;
+      case FrameKind.resendReduction:
+      case FrameKind.resendBroadcast:
+        this.resend(frame);
+        return;
+    }
+  }
+
+  /** Asks each peer the operation waits on for the chunks it misses from it. */
+  private requestMissing(kind: typeof FrameKind.resendReduction | typeof FrameKind.resendBroadcast, step: number, missing: MissingFromRank[]): void {
+    // Chunk ids travel as uint32s: as many per request as a message holds.
+    const perFrame = Math.max(1, Math.floor((this.maxChunkBytes - HEADER_BYTES) / 4));
+    try {
+      for (const { rank, chunks, chunkCount } of missing) {
+        if (chunkCount === 0 || rank === this.rank) continue;
+        for (let i = 0; i < chunks.length; i += perFrame) {
+          this.bus.publish(this.inboxes[rank]!, encodeResend(kind, this.generation, step, this.rank, chunks.slice(i, i + perFrame)));
+        }
+      }
+    } catch {
+      // The transport is failing; the next stall asks again, and the timeout bounds the wait.
+    }
+  }
+
+  /** A peer asks again for frames it misses: send what this rank sent it, if it still has them. */
+  private resend(request: Frame): void {
+    const sent = this.sent.get(request.kind === FrameKind.resendBroadcast ? this.broadcasts : this.reductions)!;
+    try {
+      for (const frame of sent.framesFor(request.step, request.sender, resendChunks(request))) this.bus.publish(this.inboxes[request.sender]!, frame);
+    } catch {
+      // As above: the requester asks again.
     }
   }
 
