@@ -1,6 +1,6 @@
 // Failure injection, a test tool in the spirit of torchft's FailureInjector: a worker started
 // with SYNCLINE_FAULT_PLAN=<plan.json> dies with SIGKILL (as under kill -9) where the plan says:
-// rank r, step s, phase p. Each fault fires once among all the workers that share the plan (they
+// job j, rank r, step s, phase p. Each fault fires once among all the workers that share the plan (they
 // claim it in the plan's claims folder), so the rank that redoes a step does not die again at
 // the same point. Without the variable none of this is created.
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -16,16 +16,18 @@ export const FaultPhase = [
   'send',
   /** On receiving the first data frame of the step's all-reduce, before handling it. */
   'receive',
-  /** While writing the periodic checkpoint taken after the step. */
+  /** While rank 0 writes the periodic checkpoint taken after the step (rank 0: in the write). */
   'checkpoint',
-  /** In the final held-out evaluation (step = the job's last step). */
+  /** In the final evaluation (step = the job's last step): rank 0 evaluates, the others are done with averaging. */
   'evaluate',
-  /** While uploading the model, after its first file (step = the job's last step). */
+  /** While rank 0 uploads the model (rank 0: after its first file; step = the job's last step). */
   'upload',
 ] as const;
 export type FaultPhase = (typeof FaultPhase)[number];
 
 export interface Fault {
+  /** The job's name (its spec's name). */
+  job: string;
   rank: number;
   /** Steps count from 1, as in the step metrics: step s is the s-th step of the job. */
   step: number;
@@ -39,24 +41,31 @@ export interface FaultPlan {
 }
 
 export class FaultInjector {
+  private job = '';
   private rank = -1;
   private step = -1;
+  private plan: FaultPlan;
 
+  /** `read` gives the plan; it is read again whenever another job starts, so a test can add faults job by job. */
   constructor(
-    private readonly plan: FaultPlan,
+    private readonly read: () => FaultPlan,
     private readonly log: (fault: Fault) => void = () => undefined,
     private readonly die: () => void = () => process.kill(process.pid, 'SIGKILL'),
-  ) {}
+  ) {
+    this.plan = read();
+  }
 
   /** The injector the environment asks for, if any. */
   static fromEnvironment(log?: (fault: Fault) => void): FaultInjector | undefined {
     const file = process.env.SYNCLINE_FAULT_PLAN;
     if (!file) return undefined;
-    return new FaultInjector(JSON.parse(readFileSync(file, 'utf8')) as FaultPlan, log);
+    return new FaultInjector(() => JSON.parse(readFileSync(file, 'utf8')) as FaultPlan, log);
   }
 
-  /** Where this worker is now: its rank, and the step it computes (or, after training, the last one). */
-  at(rank: number, step: number): void {
+  /** Where this worker is now: the job's name, its rank, and the step it computes (or, after training, the last one). */
+  at(job: string, rank: number, step: number): void {
+    if (job !== this.job) this.plan = this.read();
+    this.job = job;
     this.rank = rank;
     this.step = step;
   }
@@ -102,7 +111,7 @@ export class FaultInjector {
   }
 
   private claim(phase: FaultPhase): boolean {
-    const index = this.plan.faults.findIndex((f) => f.phase === phase && f.rank === this.rank && f.step === this.step);
+    const index = this.plan.faults.findIndex((f) => f.phase === phase && f.job === this.job && f.rank === this.rank && f.step === this.step);
     if (index < 0) return false;
     try {
       mkdirSync(join(this.plan.claims, String(index)));

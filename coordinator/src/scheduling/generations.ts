@@ -84,7 +84,7 @@ export async function workerGone(ctx: SchedulingContext, jobId: string, lostId: 
   const job = run && (await ctx.opts.store.get(jobId));
   if (!run || !job) return;
   const rank = run.workers.indexOf(lostId);
-  const lost = `worker ${lostId} (rank ${rank}) was lost after step ${run.step} (${reason})`;
+  const lost = `worker ${lostId} was lost after step ${run.step} (${reason})`;
   ctx.warn({ job: jobId, generation: run.generation, rank, worker: lostId, step: run.step, reason }, 'worker lost');
   const survivors = run.workers
     .filter((id) => id !== lostId)

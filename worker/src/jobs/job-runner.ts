@@ -87,6 +87,8 @@ export async function runAssignment(ctx: RunnerContext, a: Assignment, signal: A
     logger?.info({ ...fields, accuracy: metrics.accuracy, loss: metrics.loss }, a.rank === 0 ? 'finished and published' : 'finished training');
     const trace = Buffer.from(timeline ? JSON.stringify(timeline) : '');
     ctx.send({ msg: { $case: 'finished', value: { jobId: a.jobId, generation: a.generation, metrics, artifactPrefix, timeline: trace } } });
+    // The other ranks wait while rank 0 uploads.
+    if (a.rank !== 0) ctx.faults?.check('upload');
     return 'finished';
   } catch (err) {
     if (err instanceof RanksLeavingError) {

@@ -24,7 +24,11 @@ export class PeriodicCheckpoint {
   /** After `completed` steps: stores the state when it is rank 0's turn (not after the last step: the model is published then). */
   async after(completed: number, replica: Replica): Promise<void> {
     const { rank, checkpointObject } = this.assignment;
-    if (rank !== 0 || !this.states || !checkpointObject || completed % this.every !== 0 || completed >= this.totalSteps) return;
+    if (!this.states || !checkpointObject || completed % this.every !== 0 || completed >= this.totalSteps) return;
+    if (rank !== 0) {
+      this.faults?.check('checkpoint');
+      return;
+    }
     const states = this.faults ? this.faults.duringWrite(this.states, 'checkpoint') : this.states;
     await saveState(states, checkpointObject, replica, completed);
     this.onSaved?.(completed, checkpointObject);

@@ -112,7 +112,7 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
     let orderEpoch = -1;
     for (let step = start.step; step < steps; step++) {
       signal?.throwIfAborted();
-      faults?.at(assignment.rank, step + 1);
+      faults?.at(spec.name, assignment.rank, step + 1);
       const wallStart = Timeline.now();
       const epoch = Math.floor(step / perEpoch);
       if (epoch !== orderEpoch) {
@@ -138,7 +138,7 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
       if (outcome.leaving.length > 0 && session.step < steps) throw new RanksLeavingError(assignment.jobId, session.step, outcome.leaving);
     }
 
-    faults?.at(assignment.rank, steps);
+    faults?.at(spec.name, assignment.rank, steps);
     if (!session.averaged) {
       await averageState(replica, collective, operationId(steps, replica.phases.length, 0), world, signal);
       session.averaged = true;

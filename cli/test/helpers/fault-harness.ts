@@ -1,0 +1,154 @@
+// Failure injection through real processes, in the spirit of torchft's FailureInjector: a schedule
+// of faults in (a rank killed at a step in a phase, nats-server killed for a few seconds), the
+// published weights out, compared with those of the same job trained by one process without
+// interruption. Worker processes that die are replaced, as a Deployment would.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { JobSpec, JobState, type Job, type StepMetrics } from '@syncline/proto';
+import type { Fault } from '../../../worker/src/faults.js';
+import { SynclineClient } from '../../src/client.js';
+import { startLocalCluster, type LocalCluster } from '../../src/local-cluster.js';
+
+export interface NatsOutage {
+  /** Kill nats-server when rank 0 reports this step … */
+  step: number;
+  /** … and start it again this much later, on the same port and store. */
+  downMs: number;
+}
+
+export interface FaultyJob {
+  spec: JobSpec;
+  faults: Omit<Fault, 'job'>[];
+  outage?: NatsOutage;
+  /** Send SIGTERM (a Kubernetes eviction) to the worker of `rank` when rank 0 reports `step`. */
+  terminate?: { rank: number; step: number };
+}
+
+export interface FaultOutcome {
+  job: Job;
+  /** Every replica's published weights, concatenated in manifest order. */
+  weights: Float32Array;
+  /** Steps rank 0 reported more than once (redone after a fault). */
+  redoneSteps: number;
+  seconds: number;
+  /** Worker processes that died (each replaced). */
+  died: number;
+}
+
+export class FaultHarness {
+  private readonly planned: Fault[] = [];
+  private died = 0;
+
+  private constructor(
+    private readonly size: number,
+    readonly cluster: LocalCluster,
+    readonly client: SynclineClient,
+    private readonly dir: string,
+    private readonly planFile: string,
+    readonly logs: string[],
+  ) {}
+
+  /**
+   * A cluster of `workers` worker processes sharing one fault plan, on a nats-server with a small
+   * max_payload (every all-reduce spans several messages).
+   */
+  static async start(workers: number, timeouts: { heartbeatIntervalMs: number; heartbeatTimeoutMs: number; allreduceTimeoutSeconds: number }): Promise<FaultHarness> {
+    const dir = await mkdtemp(join(tmpdir(), 'syncline-faults-'));
+    const planFile = join(dir, 'plan.json');
+    await writeFile(planFile, JSON.stringify({ faults: [], claims: join(dir, 'claims') }));
+    const logs: string[] = [];
+    const cluster = await startLocalCluster({ workers, natsMaxPayload: 16 * 1024, timeouts, workerEnv: { SYNCLINE_FAULT_PLAN: planFile }, log: (l) => logs.push(l) });
+    const harness = new FaultHarness(workers, cluster, new SynclineClient(cluster.coordinator.grpcAddress), dir, planFile, logs);
+    for (const child of cluster.workers) harness.supervise(child);
+    return harness;
+  }
+
+  /** Replaces a worker process that dies or leaves, like a Deployment. */
+  private supervise(child: LocalCluster['workers'][number]): void {
+    child.once('exit', (_code, signal) => {
+      if (this.stopping) return;
+      if (signal === 'SIGKILL') this.died++;
+      void this.cluster.addWorker().then(
+        (i) => this.supervise(this.cluster.workers[i]!),
+        () => undefined,
+      );
+    });
+  }
+
+  private stopping = false;
+
+  /** Runs `job` with its faults, once every replaced worker is back; resolves when it ended. */
+  async run(job: FaultyJob): Promise<FaultOutcome> {
+    const deadline = Date.now() + 60_000;
+    while (this.cluster.coordinator.workerCount() < this.size) {
+      if (Date.now() > deadline) throw new Error(`only ${this.cluster.coordinator.workerCount()} of ${this.size} workers are back`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(join(this.dir, 'claims'), { recursive: true });
+    this.planned.push(...job.faults.map((f) => ({ ...f, job: job.spec.name })));
+    // Workers read the plan when they start: the ones started before see it through the file, re-read per job.
+    await writeFile(this.planFile, JSON.stringify({ faults: this.planned, claims: join(this.dir, 'claims') }));
+    const diedBefore = this.died;
+    const started = Date.now();
+    const submitted = await this.client.submit(job.spec);
+    const seen = new Set<number>();
+    let redone = 0;
+    let outage: Promise<void> | undefined;
+    let terminated: Promise<void> | undefined;
+    const final = await this.client.watch(submitted.id, {
+      metrics: (m: StepMetrics) => {
+        if (seen.has(m.step)) redone++;
+        seen.add(m.step);
+        if (job.outage && !outage && m.step >= job.outage.step) outage = this.natsOutage(job.outage.downMs);
+        if (job.terminate && !terminated && m.step >= job.terminate.step) terminated = this.terminate(submitted.id, job.terminate.rank);
+      },
+    });
+    await outage;
+    await terminated;
+    return { job: final, weights: await this.publishedWeights(final), redoneSteps: redone, seconds: (Date.now() - started) / 1000, died: this.died - diedBefore };
+  }
+
+  private async terminate(jobId: string, rank: number): Promise<void> {
+    const id = (await this.client.get(jobId)).workers[rank];
+    const index = Number(/^local-(\d+)$/.exec(id ?? '')?.[1]);
+    this.cluster.workers[index]?.kill('SIGTERM');
+  }
+
+  private async natsOutage(downMs: number): Promise<void> {
+    const server = this.cluster.nats[0]!;
+    await server.kill();
+    await new Promise((r) => setTimeout(r, downMs));
+    await server.start();
+  }
+
+  private async publishedWeights(job: Job): Promise<Float32Array> {
+    if (job.state !== JobState.JOB_STATE_SUCCEEDED || !job.model) return new Float32Array(0);
+    const modelJson = (await (await fetch(job.model.url)).json()) as { weightsManifest: { paths: string[] }[] };
+    const base = job.model.url.replace(/model\.json$/, '');
+    const parts: Uint8Array[] = [];
+    for (const path of modelJson.weightsManifest.flatMap((g) => g.paths)) parts.push(new Uint8Array(await (await fetch(base + path)).arrayBuffer()));
+    const bytes = Buffer.concat(parts);
+    return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4).slice();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.client.close();
+    await this.cluster.stop();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** max|a − b| / max|b| over all weights. */
+export function relativeError(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Infinity;
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    norm = Math.max(norm, Math.abs(b[i]!));
+  }
+  return diff / norm;
+}
