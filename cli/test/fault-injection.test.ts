@@ -6,54 +6,15 @@
 // same job trained by one process without interruption (relative 1e-5).
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import fc from 'fast-check';
-import { validateJobSpec } from '@syncline/coordinator';
-import { JobSpec, JobState } from '@syncline/proto';
-import { selectBackend } from '@syncline/worker';
-import { loadMnist } from '@syncline/worker/mnist';
-import { modelFiles } from '../../worker/src/artifacts/model-files.js';
+import { JobState } from '@syncline/proto';
 import { FaultPhase } from '../../worker/src/faults.js';
-import { runJob } from '../../worker/src/train/run-job.js';
-import { FaultHarness, relativeError, type FaultyJob } from './helpers/fault-harness.js';
+import { FAULT_STEP, FaultHarness, STEPS, faultySpec as spec, referenceWeights, relativeError, type FaultyJob } from './helpers/fault-harness.js';
 
 interface Context {
   harness: FaultHarness;
   reference: Float32Array;
 }
 const test = anyTest as TestFn<Context>;
-
-const STEPS = 24;
-const FAULT_STEP = 10;
-
-/** 8 steps per epoch, 3 epochs; checkpoints every 5 steps; 2 to 3 workers; dropout, so randomness counts. */
-function spec(name: string): JobSpec {
-  return JobSpec.fromJSON({
-    name,
-    model: {
-      layers: [{ dense: { units: 16, activation: 'relu' } }, { dropout: { rate: 0.2 } }, { dense: { units: 10, activation: 'softmax' } }],
-      loss: 'categoricalCrossentropy',
-      optimizer: { adam: { learningRate: 0.003 } },
-    },
-    dataset: { name: 'mnist', trainLimit: 512 },
-    training: { epochs: 3, globalBatchSize: 64, seed: 17, maxSteps: STEPS, checkpointEverySteps: 5 },
-    workers: { min: 2, max: 3 },
-  });
-}
-
-/** The weights one process publishes after training the job without interruption. */
-async function referenceWeights(): Promise<Float32Array> {
-  await selectBackend('wasm');
-  const s = validateJobSpec(spec('reference'));
-  const { replica } = await runJob({
-    assignment: { jobId: 'reference', spec: s, rank: 0, worldSize: 1, generation: 1, shares: [1], artifactPrefix: '', allreduceTimeoutSeconds: 10, checkpoint: '', checkpointObject: '' },
-    dataset: loadMnist(),
-    collective: { allReduceSum: async (d) => d, broadcast: async (d) => d! },
-  });
-  const { files, modelJson } = await modelFiles(replica.publishedModel(), {});
-  replica.dispose();
-  const paths = (modelJson.weightsManifest as { paths: string[] }[]).flatMap((g) => g.paths);
-  const bytes = Buffer.concat(paths.map((p) => files.get(p)!));
-  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4).slice();
-}
 
 test.before(async (t) => {
   t.context.reference = await referenceWeights();

@@ -5,16 +5,57 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { validateJobSpec } from '@syncline/coordinator';
 import { JobSpec, JobState, type Job, type StepMetrics } from '@syncline/proto';
+import { selectBackend } from '@syncline/worker';
+import { loadMnist } from '@syncline/worker/mnist';
+import { modelFiles } from '../../../worker/src/artifacts/model-files.js';
 import type { Fault } from '../../../worker/src/faults.js';
+import { runJob } from '../../../worker/src/train/run-job.js';
 import { SynclineClient } from '../../src/client.js';
 import { startLocalCluster, type LocalCluster } from '../../src/local-cluster.js';
 
+/** Steps of the jobs the harness runs, and the step mid-job faults land at. */
+export const STEPS = 24;
+export const FAULT_STEP = 10;
+
+/** 8 steps per epoch, 3 epochs; checkpoints every 5 steps; 2 to 3 workers; dropout, so randomness counts. */
+export function faultySpec(name: string): JobSpec {
+  return JobSpec.fromJSON({
+    name,
+    model: {
+      layers: [{ dense: { units: 16, activation: 'relu' } }, { dropout: { rate: 0.2 } }, { dense: { units: 10, activation: 'softmax' } }],
+      loss: 'categoricalCrossentropy',
+      optimizer: { adam: { learningRate: 0.003 } },
+    },
+    dataset: { name: 'mnist', trainLimit: 512 },
+    training: { epochs: 3, globalBatchSize: 64, seed: 17, maxSteps: STEPS, checkpointEverySteps: 5 },
+    workers: { min: 2, max: 3 },
+  });
+}
+
+/** The weights one process publishes after training the job without interruption. */
+export async function referenceWeights(): Promise<Float32Array> {
+  await selectBackend('wasm');
+  const s = validateJobSpec(faultySpec('reference'));
+  const { replica } = await runJob({
+    assignment: { jobId: 'reference', spec: s, rank: 0, worldSize: 1, generation: 1, shares: [1], artifactPrefix: '', allreduceTimeoutSeconds: 10, checkpoint: '', checkpointObject: '' },
+    dataset: loadMnist(),
+    collective: { allReduceSum: async (d) => d, broadcast: async (d) => d! },
+  });
+  const { files, modelJson } = await modelFiles(replica.publishedModel(), {});
+  replica.dispose();
+  const paths = (modelJson.weightsManifest as { paths: string[] }[]).flatMap((g) => g.paths);
+  const bytes = Buffer.concat(paths.map((p) => files.get(p)!));
+  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4).slice();
+}
+
 export interface NatsOutage {
-  /** Kill nats-server when rank 0 reports this step … */
+  /** Kill a nats-server (the first, or `server` of a cluster) when rank 0 reports this step … */
   step: number;
-  /** … and start it again this much later, on the same port and store. */
-  downMs: number;
+  server?: number;
+  /** … and start it again this much later, on the same port and store (never, when absent). */
+  downMs?: number;
 }
 
 export interface FaultyJob {
@@ -53,12 +94,12 @@ export class FaultHarness {
    * A cluster of `workers` worker processes sharing one fault plan, on a nats-server with a small
    * max_payload (every all-reduce spans several messages).
    */
-  static async start(workers: number, timeouts: { heartbeatIntervalMs: number; heartbeatTimeoutMs: number; allreduceTimeoutSeconds: number }): Promise<FaultHarness> {
+  static async start(workers: number, timeouts: { heartbeatIntervalMs: number; heartbeatTimeoutMs: number; allreduceTimeoutSeconds: number }, natsCluster = 1): Promise<FaultHarness> {
     const dir = await mkdtemp(join(tmpdir(), 'syncline-faults-'));
     const planFile = join(dir, 'plan.json');
     await writeFile(planFile, JSON.stringify({ faults: [], claims: join(dir, 'claims') }));
     const logs: string[] = [];
-    const cluster = await startLocalCluster({ workers, natsMaxPayload: 16 * 1024, timeouts, workerEnv: { SYNCLINE_FAULT_PLAN: planFile }, log: (l) => logs.push(l) });
+    const cluster = await startLocalCluster({ workers, natsCluster, natsMaxPayload: 16 * 1024, timeouts, workerEnv: { SYNCLINE_FAULT_PLAN: planFile }, log: (l) => logs.push(l) });
     const harness = new FaultHarness(workers, cluster, new SynclineClient(cluster.coordinator.grpcAddress), dir, planFile, logs);
     for (const child of cluster.workers) harness.supervise(child);
     return harness;
@@ -101,7 +142,7 @@ export class FaultHarness {
       metrics: (m: StepMetrics) => {
         if (seen.has(m.step)) redone++;
         seen.add(m.step);
-        if (job.outage && !outage && m.step >= job.outage.step) outage = this.natsOutage(job.outage.downMs);
+        if (job.outage && !outage && m.step >= job.outage.step) outage = this.natsOutage(job.outage);
         if (job.terminate && !terminated && m.step >= job.terminate.step) terminated = this.terminate(submitted.id, job.terminate.rank);
       },
     });
@@ -116,19 +157,20 @@ export class FaultHarness {
     this.cluster.workers[index]?.kill('SIGTERM');
   }
 
-  private async natsOutage(downMs: number): Promise<void> {
-    const server = this.cluster.nats[0]!;
+  private async natsOutage(outage: NatsOutage): Promise<void> {
+    const server = this.cluster.nats[outage.server ?? 0]!;
     await server.kill();
-    await new Promise((r) => setTimeout(r, downMs));
+    if (outage.downMs === undefined) return;
+    await new Promise((r) => setTimeout(r, outage.downMs));
     await server.start();
   }
 
   private async publishedWeights(job: Job): Promise<Float32Array> {
     if (job.state !== JobState.JOB_STATE_SUCCEEDED || !job.model) return new Float32Array(0);
-    const modelJson = (await (await fetch(job.model.url)).json()) as { weightsManifest: { paths: string[] }[] };
+    const modelJson = JSON.parse(new TextDecoder().decode(await download(job.model.url))) as { weightsManifest: { paths: string[] }[] };
     const base = job.model.url.replace(/model\.json$/, '');
     const parts: Uint8Array[] = [];
-    for (const path of modelJson.weightsManifest.flatMap((g) => g.paths)) parts.push(new Uint8Array(await (await fetch(base + path)).arrayBuffer()));
+    for (const path of modelJson.weightsManifest.flatMap((g) => g.paths)) parts.push(await download(base + path));
     const bytes = Buffer.concat(parts);
     return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4).slice();
   }
@@ -138,6 +180,17 @@ export class FaultHarness {
     this.client.close();
     await this.cluster.stop();
     await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** GET `url`, retried as an SDK client would while the registry's store recovers from an outage. */
+async function download(url: string): Promise<Uint8Array> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const res = await fetch(url);
+    if (res.ok) return new Uint8Array(await res.arrayBuffer());
+    if (Date.now() > deadline) throw new Error(`GET ${url}: ${res.status} ${await res.text()}`);
+    await new Promise((r) => setTimeout(r, 500));
   }
 }
 
