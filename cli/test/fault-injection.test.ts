@@ -35,6 +35,10 @@ async function check(t: ExecutionContext<Context>, job: FaultyJob, expectDeaths:
   t.log(`${job.spec.name}: ${outcome.seconds.toFixed(1)} s, ${outcome.redoneSteps} step(s) redone, ${outcome.job.membershipChanges} membership change(s)`);
 }
 
+test.serial('no fault: the baseline every fault is measured against', async (t) => {
+  await check(t, { spec: spec('fault-none'), faults: [] }, 0);
+});
+
 // The phases where a kill lands, and the step it lands at: training phases mid-job, the end-of-job
 // phases after the last step.
 const AT: Record<FaultPhase, number> = { compute: FAULT_STEP, send: FAULT_STEP, receive: FAULT_STEP, checkpoint: FAULT_STEP, evaluate: STEPS, upload: STEPS };

@@ -54,7 +54,16 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
   const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 1000;
   const logger = opts.logger ?? (opts.log ? lineLogger(opts.log) : undefined);
   const nc = await connectNats(opts.natsUrl, logger);
-  const cleanups: (() => Promise<void>)[] = [async () => void (await nc.drain())];
+  // Drain what is pending, but not forever: with the servers gone (a Ctrl-C reaches the local
+  // nats-servers too) the connection would wait for them to come back.
+  const cleanups: (() => Promise<void>)[] = [
+    async () => {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([nc.drain(), new Promise((resolve) => (timer = setTimeout(resolve, 2_000)))]);
+      clearTimeout(timer);
+      if (!nc.isClosed()) await nc.close();
+    },
+  ];
   // Once only: a local cluster stops its coordinator again after a test restarted it.
   let stopped: Promise<void> | undefined;
   const stop = () =>
