@@ -2,6 +2,7 @@
 // JetStream elects new leaders. Coordinator and workers retry JetStream requests that failed
 // for such a passing reason, with backoff, instead of failing a job; and reconnect with the
 // same backoff. (Kept free of the nats package: errors are classified by their code and text.)
+import type { Logger } from './logging.js';
 
 const TRANSIENT_CODES = new Set(['TIMEOUT', '503', '408', 'DISCONNECT', 'CONNECTION_REFUSED', 'CONNECTION_TIMEOUT', 'REQUEST_ERROR']);
 const TRANSIENT_TEXT = /timeout|timed out|temporarily unavailable|not available|no responders|disconnect|not connected|stale connection|no suitable peers|leader|insufficient resources|reconnect/i;
@@ -64,4 +65,41 @@ export function natsServers(urls: string): string[] {
     .filter((u) => u.length > 0);
   if (list.length === 0) throw new RangeError(`no NATS server URL in ${JSON.stringify(urls)}`);
   return list;
+}
+
+/** What nats.js reports on a connection's status() stream (the fields used here). */
+export interface NatsStatus {
+  type: string;
+  data: unknown;
+}
+
+/**
+ * Reconnection as coordinator and workers do it: every server of the list, retried for as long
+ * as it takes with backoff (per round through the list), each loss and return logged.
+ */
+export class ReconnectPolicy {
+  private attempt = 0;
+
+  /** Options for nats.js connect(): `urls` comma-separated. */
+  options(urls: string, name: string) {
+    return {
+      servers: natsServers(urls),
+      name,
+      maxReconnectAttempts: -1,
+      reconnectDelayHandler: () => backoffMs(this.attempt++),
+    };
+  }
+
+  /** Follows a connection's status() stream: logs, resets the backoff and calls `onReconnect` after each reconnect. */
+  async watch(statuses: AsyncIterable<NatsStatus>, logger?: Logger, onReconnect?: () => void): Promise<void> {
+    for await (const status of statuses) {
+      const server = typeof status.data === 'string' ? status.data : undefined;
+      if (status.type === 'disconnect') logger?.warn({ server }, 'NATS connection lost; reconnecting');
+      if (status.type === 'reconnect') {
+        this.attempt = 0;
+        logger?.info({ server }, 'NATS connection back');
+        onReconnect?.();
+      }
+    }
+  }
 }

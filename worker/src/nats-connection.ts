@@ -2,37 +2,18 @@
 // takes with backoff, saying so in the log; peers of the collective learn of each reconnect
 // (to ask again for what the outage lost, collective.ts).
 import { EventEmitter } from 'node:events';
-import { backoffMs, natsServers, type Logger } from '@syncline/proto';
+import { ReconnectPolicy, type Logger } from '@syncline/proto';
 import { connect, type NatsConnection } from 'nats';
 
 const reconnectEvents = new WeakMap<NatsConnection, EventEmitter>();
 
 /** Connects to any of `urls` (comma-separated); bounded first attempt, unbounded reconnects. */
 export async function connectNats(urls: string, name?: string, logger?: Logger): Promise<NatsConnection> {
-  let attempt = 0;
-  const nc = await connect({
-    servers: natsServers(urls),
-    name,
-    timeout: 5_000,
-    maxReconnectAttempts: -1,
-    // Called once per round through the server list.
-    reconnectDelayHandler: () => backoffMs(attempt++),
-    pingInterval: 10_000,
-    maxPingOut: 3,
-  });
+  const policy = new ReconnectPolicy();
+  const nc = await connect({ ...policy.options(urls, name ?? 'syncline-worker'), timeout: 5_000, pingInterval: 10_000, maxPingOut: 3 });
   const events = new EventEmitter();
   reconnectEvents.set(nc, events);
-  void (async () => {
-    for await (const status of nc.status()) {
-      const server = typeof status.data === 'string' ? status.data : undefined;
-      if (status.type === 'disconnect') logger?.warn({ server }, 'NATS connection lost; reconnecting');
-      if (status.type === 'reconnect') {
-        attempt = 0;
-        logger?.info({ server }, 'NATS connection back');
-        events.emit('reconnect');
-      }
-    }
-  })();
+  void policy.watch(nc.status(), logger, () => events.emit('reconnect'));
   return nc;
 }
 

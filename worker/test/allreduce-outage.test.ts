@@ -113,6 +113,28 @@ test('a broadcast through an outage arrives whole', async (t) => {
   }
 });
 
+test('a broadcast keeps at most a window of chunks ahead of its slowest receiver', async (t) => {
+  const frameBytes = HEADER_BYTES + 1024;
+  const peak = async (maxInFlightBytes: number | undefined) => {
+    const world = createWorld(4, { maxChunkBytes: frameBytes, maxInFlightBytes, timeoutMs: 10_000 });
+    try {
+      await Promise.all(world.ranks.map((c) => c.start()));
+      const data = Float32Array.from({ length: 40_000 }, (_, i) => Math.sin(i));
+      const results = await Promise.all(world.ranks.map((c, rank) => c.broadcast(rank === 0 ? data : null, data.length, 0, 1)));
+      for (const result of results) t.deepEqual(result, data);
+      return Math.max(...world.server.peakQueuedBytes);
+    } finally {
+      closeWorld(world);
+    }
+  };
+  const windowed = await peak(1);
+  const open = await peak(undefined);
+  t.log(`at most ${windowed} bytes waited for one rank with a window of one chunk, ${open} without`);
+  // One chunk in flight, one more sent while the acknowledgement travels.
+  t.true(windowed <= 3 * frameBytes, `${windowed} bytes waited`);
+  t.true(open > 10 * windowed);
+});
+
 test('frames of future steps wait within a bound: two steps, a byte budget', (t) => {
   const received: number[] = [];
   const router = new RoundRouter(100);

@@ -12,6 +12,7 @@ import { loadMnist } from '@syncline/worker/mnist';
 import { modelFiles } from '../../../worker/src/artifacts/model-files.js';
 import type { Fault } from '../../../worker/src/faults.js';
 import { runJob } from '../../../worker/src/train/run-job.js';
+export { maxRelativeError as relativeError } from '../../../worker/test/helpers/in-process-job.js';
 import { SynclineClient } from '../../src/client.js';
 import { startLocalCluster, type LocalCluster } from '../../src/local-cluster.js';
 
@@ -192,16 +193,4 @@ async function download(url: string): Promise<Uint8Array> {
     if (Date.now() > deadline) throw new Error(`GET ${url}: ${res.status} ${await res.text()}`);
     await new Promise((r) => setTimeout(r, 500));
   }
-}
-
-/** max|a − b| / max|b| over all weights. */
-export function relativeError(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) return Infinity;
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    norm = Math.max(norm, Math.abs(b[i]!));
-  }
-  return diff / norm;
 }

@@ -10,10 +10,9 @@
 import type { MessageBus, Subscription } from './bus.js';
 import { StartBarrier } from './barrier.js';
 import { receiveBroadcast, sendBroadcast } from './broadcast.js';
-import { Encoding } from './codec.js';
 import { ErrorFeedback } from './error-feedback.js';
 import { AllReduceAbortedError, AllReduceTimeoutError, CollectiveClosedError, type MissingFromRank } from './errors.js';
-import { AlgorithmId, decodeFrame, encodeFrame, encodeResend, FrameKind, HEADER_BYTES, MAX_UINT32, MAX_WORLD_SIZE, resendChunks, type Frame } from './messages.js';
+import { controlHeader, decodeFrame, encodeFrame, encodeResend, FrameKind, HEADER_BYTES, MAX_UINT32, MAX_WORLD_SIZE, resendChunks, type Frame } from './messages.js';
 import { Operation } from './operation.js';
 import type { AlgorithmName, AllReduceContext, Compression, Round, RoundContext } from './round.js';
 import { RoundRouter } from './round-router.js';
@@ -298,6 +297,7 @@ export class Collective {
         sent.record(step, EVERY_PEER, frame);
         this.bus.publish(this.fanOuts[this.rank]!, frame);
       },
+      sendControl: (rank, frame) => this.bus.publish(this.inboxes[rank]!, frame),
       resolve: (result) => op.resolve(result),
       reject: (error) => op.reject(error),
     };
@@ -365,6 +365,9 @@ export class Collective {
       case FrameKind.resendBroadcast:
         this.resend(frame);
         return;
+      case FrameKind.ack:
+        this.broadcasts.acknowledge(frame.step, frame.sender, frame.chunkIndex);
+        return;
     }
   }
 
@@ -386,12 +389,15 @@ export class Collective {
 
   /** A peer asks again for frames it misses: send what this rank sent it, if it still has them. */
   private resend(request: Frame): void {
-    const sent = this.sent.get(request.kind === FrameKind.resendBroadcast ? this.broadcasts : this.reductions)!;
+    const router = request.kind === FrameKind.resendBroadcast ? this.broadcasts : this.reductions;
+    const chunks = resendChunks(request);
     try {
-      for (const frame of sent.framesFor(request.step, request.sender, resendChunks(request))) this.bus.publish(this.inboxes[request.sender]!, frame);
+      for (const frame of this.sent.get(router)!.framesFor(request.step, request.sender, chunks)) this.bus.publish(this.inboxes[request.sender]!, frame);
     } catch {
       // As above: the requester asks again.
     }
+    // What a broadcast receiver misses also says what it holds: chunks below the first it asks for.
+    if (router === this.broadcasts && chunks.length > 0) router.acknowledge(request.step, request.sender, Math.min(...chunks));
   }
 
   private replyHello(): void {
@@ -403,22 +409,7 @@ export class Collective {
   }
 
   private sendHello(wantsReply: boolean): void {
-    const header = {
-      kind: FrameKind.hello,
-      wantsReply,
-      generation: this.generation,
-      step: 0,
-      sender: this.rank,
-      algorithm: AlgorithmId.none,
-      encoding: Encoding.f32,
-      chunkIndex: 0,
-      chunkCount: 0,
-      totalLength: 0,
-      elementOffset: 0,
-      elementCount: 0,
-      scale: 0,
-    };
-    this.bus.publish(this.helloSubject, encodeFrame(header, new Float32Array(0)));
+    this.bus.publish(this.helloSubject, encodeFrame(controlHeader(FrameKind.hello, this.generation, 0, this.rank, wantsReply), new Float32Array(0)));
   }
 
   private feedbackFor(length: number): ErrorFeedback {

@@ -14,6 +14,8 @@ export const FrameKind = {
    */
   resendReduction: 5,
   resendBroadcast: 6,
+  /** A broadcast receiver tells the root how many chunks it holds (chunkIndex), so the root sends more. */
+  ack: 7,
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
@@ -158,23 +160,14 @@ export function decodeFrame(bytes: Uint8Array): Frame | null {
   return { ...header, payload: bytes.subarray(HEADER_BYTES) };
 }
 
+/** The header of a frame that carries no buffer data (a hello, a resend request). */
+export function controlHeader(kind: FrameKind, generation: number, step: number, sender: number, wantsReply = false, elementCount = 0): FrameHeader {
+  return { kind, wantsReply, generation, step, sender, algorithm: AlgorithmId.none, encoding: Encoding.f32, chunkIndex: 0, chunkCount: 0, totalLength: 0, elementOffset: 0, elementCount, scale: 0 };
+}
+
 /** A request to `step`'s peer for the frames of `chunks` it sent us (or to all), from `sender`. */
 export function encodeResend(kind: typeof FrameKind.resendReduction | typeof FrameKind.resendBroadcast, generation: number, step: number, sender: number, chunks: readonly number[]): Uint8Array {
-  const bytes = allocateFrame({
-    kind,
-    wantsReply: false,
-    generation,
-    step,
-    sender,
-    algorithm: AlgorithmId.none,
-    encoding: Encoding.f32,
-    chunkIndex: 0,
-    chunkCount: 0,
-    totalLength: 0,
-    elementOffset: 0,
-    elementCount: chunks.length,
-    scale: 0,
-  });
+  const bytes = allocateFrame(controlHeader(kind, generation, step, sender, false, chunks.length));
   const ids = new DataView(bytes.buffer, HEADER_BYTES);
   chunks.forEach((chunk, i) => ids.setUint32(i * 4, chunk, true));
   return bytes;
@@ -205,6 +198,9 @@ function isConsistent(h: FrameHeader): boolean {
       h.encoding === Encoding.f32 &&
       scaleOk
     );
+  }
+  if (h.kind === FrameKind.ack) {
+    return !h.wantsReply && h.algorithm === AlgorithmId.none && h.encoding === Encoding.f32 && h.chunkCount === 0 && h.totalLength === 0 && h.elementOffset === 0 && h.elementCount === 0 && scaleOk;
   }
   if (h.kind === FrameKind.resendReduction || h.kind === FrameKind.resendBroadcast) {
     return !h.wantsReply && h.algorithm === AlgorithmId.none && h.encoding === Encoding.f32 && h.chunkIndex === 0 && h.chunkCount === 0 && h.totalLength === 0 && h.elementOffset === 0 && scaleOk;

@@ -39,6 +39,11 @@ export class RoundRouter {
     else parked.push(detachFrame(frame));
   }
 
+  /** Passes an acknowledgement to the round of `step`, if it runs now (one of a finished step is moot). */
+  acknowledge(step: number, rank: number, received: number): void {
+    if (this.active?.step === step) this.active.round.acknowledged?.(rank, received);
+  }
+
   /** Makes `round` receive frames for `step`, starting with those that arrived before it. */
   open(step: number, round: Round): void {
     this.floor = step;

@@ -28,6 +28,8 @@ export interface RoundContext {
   sendTo(rank: number, frame: Uint8Array): void;
   /** Publishes once on this rank's fan-out subject: the server delivers it to every other rank. */
   sendToAll(frame: Uint8Array): void;
+  /** Publishes a control frame (an acknowledgement) to one rank; it is never sent again on request. */
+  sendControl(rank: number, frame: Uint8Array): void;
   resolve(result: Float32Array): void;
   reject(error: Error): void;
 }
@@ -37,6 +39,8 @@ export interface Round {
   receive(frame: Frame): void;
   /** What has not arrived yet, for the timeout error. */
   missing(): MissingFromRank[];
+  /** Rank `rank` holds this operation's chunks 0 ..< `received` (a broadcast's flow control). */
+  acknowledged?(rank: number, received: number): void;
 }
 
 /**
