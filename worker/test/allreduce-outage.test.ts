@@ -135,6 +135,19 @@ test('a broadcast keeps at most a window of chunks ahead of its slowest receiver
   t.true(open > 10 * windowed);
 });
 
+test("the start barrier waits for its own timeout (a joiner loading its data), not an operation's", async (t) => {
+  const world = createWorld(2, { timeoutMs: 100, startTimeoutMs: 5_000 });
+  try {
+    const early = world.ranks[0]!.start();
+    await sleep(600);
+    await Promise.all([early, world.ranks[1]!.start()]);
+    const results = await Promise.all(world.ranks.map((c, rank) => c.allReduceSum(new Float32Array([rank + 1]), 0)));
+    t.deepEqual(results.map((r) => r[0]), [3, 3]);
+  } finally {
+    closeWorld(world);
+  }
+});
+
 test('frames of future steps wait within a bound: two steps, a byte budget', (t) => {
   const received: number[] = [];
   const router = new RoundRouter(100);

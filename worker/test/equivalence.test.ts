@@ -285,4 +285,16 @@ test.serial('dropout masks differ by sample and by epoch, and a sample gets the 
   t.deepEqual((layer.apply(ones, { training: false }) as tf.Tensor).arraySync(), (ones.arraySync() as number[][]), 'the identity at inference');
   t.throws(() => layer.apply(ones, { training: true }), { message: /without sample keys/ });
   ones.dispose();
+
+  // Published, a model with it holds Keras' plain Dropout: it loads anywhere and predicts the same.
+  const { buildModel } = await import('../src/model/build.js');
+  const model = buildModel(s.model!.layers, [784], 1);
+  const loaded = await tf.models.modelFromJSON({ modelTopology: model.toJSON(null, false) as tf.io.ModelJSON['modelTopology'] });
+  loaded.setWeights(model.getWeights());
+  t.is(loaded.layers.find((l) => l.getClassName() === 'Dropout')?.constructor.name, 'Dropout');
+  const x = tf.randomUniform([2, 784]);
+  t.deepEqual((loaded.predict(x) as tf.Tensor).arraySync(), (model.predict(x) as tf.Tensor).arraySync());
+  x.dispose();
+  model.dispose();
+  loaded.dispose();
 });
