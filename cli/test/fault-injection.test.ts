@@ -32,7 +32,7 @@ async function check(t: ExecutionContext<Context>, job: FaultyJob, expectDeaths:
   const error = relativeError(outcome.weights, t.context.reference);
   t.true(error < 1e-5, `published weights differ from the uninterrupted run by ${error} (relative)`);
   if (process.env.SYNCLINE_FAULT_LOGS) t.log(t.context.harness.logs.join('\n'));
-  t.log(`${job.spec.name}: ${outcome.seconds.toFixed(1)} s, ${outcome.redoneSteps} step(s) redone, ${outcome.job.membershipChanges} membership change(s)`);
+  t.log(`${job.spec.name}: ${outcome.seconds.toFixed(1)} s, ${outcome.redoneSteps} step(s) redone, ${outcome.job.membershipChanges} membership change(s), longest pause between steps ${outcome.longestPause.toFixed(2)} s (median ${outcome.medianPause.toFixed(2)} s)`);
 }
 
 test.serial('no fault: the baseline every fault is measured against', async (t) => {
@@ -62,7 +62,7 @@ for (const rank of [0, 1]) {
     t.true(stops.length >= 2, stops.join('\n') || t.context.harness.logs.slice(-30).join('\n'));
     const error = relativeError(outcome.weights, t.context.reference);
     t.true(error < 1e-5, `published weights differ from the uninterrupted run by ${error} (relative)`);
-    t.log(`sigterm-rank${rank}: ${outcome.seconds.toFixed(1)} s, ${outcome.redoneSteps} step(s) redone, ${outcome.job.membershipChanges} membership change(s)`);
+    t.log(`sigterm-rank${rank}: ${outcome.seconds.toFixed(1)} s, ${outcome.redoneSteps} step(s) redone, ${outcome.job.membershipChanges} membership change(s), longest pause between steps ${outcome.longestPause.toFixed(2)} s (median ${outcome.medianPause.toFixed(2)} s)`);
   });
 }
 

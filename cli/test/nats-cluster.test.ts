@@ -22,7 +22,7 @@ for (const server of [0, 2]) {
     const error = relativeError(outcome.weights, t.context.reference);
     t.true(error < 1e-5, `published weights differ from the uninterrupted run by ${error} (relative)`);
     if (process.env.SYNCLINE_FAULT_LOGS) t.log(t.context.harness.logs.join('\n'));
-    t.log(`cluster-loss-${server}: ${outcome.seconds.toFixed(1)} s, ${outcome.redoneSteps} step(s) redone, ${outcome.job.membershipChanges} membership change(s)`);
+    t.log(`cluster-loss-${server}: ${outcome.seconds.toFixed(1)} s, ${outcome.redoneSteps} step(s) redone, ${outcome.job.membershipChanges} membership change(s), longest pause between steps ${outcome.longestPause.toFixed(2)} s (median ${outcome.medianPause.toFixed(2)} s)`);
     // Back for the next case: losing any one server is survived, not two.
     await t.context.harness.cluster.nats[server]!.start();
   });

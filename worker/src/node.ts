@@ -101,8 +101,8 @@ export class WorkerNode {
         this.enqueue(msg.value);
         return;
       case 'cancel':
+        this.logger?.info({ worker: this.id, job: msg.value.jobId, reason: msg.value.reason }, 'job over for this worker');
         if (this.current?.jobId === msg.value.jobId && !this.current.controller.signal.aborted) {
-          this.logger?.info({ worker: this.id, job: msg.value.jobId, reason: msg.value.reason }, 'job cancelled');
           this.current.controller.abort(new JobCancelledError(msg.value.jobId, msg.value.reason));
         }
         // The job is over for this worker (also one that finished training and kept its state

@@ -74,6 +74,9 @@ export interface FaultOutcome {
   /** Steps rank 0 reported more than once (redone after a fault). */
   redoneSteps: number;
   seconds: number;
+  /** The longest wait between two step reports, and the median one: what a fault stalled the job. */
+  longestPause: number;
+  medianPause: number;
   /** Worker processes that died (each replaced). */
   died: number;
 }
@@ -136,11 +139,13 @@ export class FaultHarness {
     const started = Date.now();
     const submitted = await this.client.submit(job.spec);
     const seen = new Set<number>();
+    const arrivals: number[] = [];
     let redone = 0;
     let outage: Promise<void> | undefined;
     let terminated: Promise<void> | undefined;
     const final = await this.client.watch(submitted.id, {
       metrics: (m: StepMetrics) => {
+        arrivals.push(Date.now());
         if (seen.has(m.step)) redone++;
         seen.add(m.step);
         if (job.outage && !outage && m.step >= job.outage.step) outage = this.natsOutage(job.outage);
@@ -149,7 +154,16 @@ export class FaultHarness {
     });
     await outage;
     await terminated;
-    return { job: final, weights: await this.publishedWeights(final), redoneSteps: redone, seconds: (Date.now() - started) / 1000, died: this.died - diedBefore };
+    const pauses = arrivals.slice(1).map((t, i) => (t - arrivals[i]!) / 1000).sort((a, b) => a - b);
+    return {
+      job: final,
+      weights: await this.publishedWeights(final),
+      redoneSteps: redone,
+      seconds: (Date.now() - started) / 1000,
+      longestPause: pauses.at(-1) ?? 0,
+      medianPause: pauses[Math.floor(pauses.length / 2)] ?? 0,
+      died: this.died - diedBefore,
+    };
   }
 
   private async terminate(jobId: string, rank: number): Promise<void> {

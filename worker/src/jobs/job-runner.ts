@@ -76,6 +76,7 @@ export async function runAssignment(ctx: RunnerContext, a: Assignment, signal: A
         logger?.info({ ...fields, step, object }, 'checkpoint stored');
         ctx.send({ msg: { $case: 'checkpoint', value: { jobId: a.jobId, generation: a.generation, step, object } } });
       },
+      onCheckpointFailed: (step, err) => logger?.warn({ ...fields, step, err: String(err) }, 'checkpoint not stored; training goes on'),
       onStep: (m) => {
         if (a.rank === 0) ctx.send({ msg: { $case: 'step', value: { jobId: a.jobId, generation: a.generation, metrics: m } } });
       },

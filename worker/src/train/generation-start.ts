@@ -23,8 +23,13 @@ export interface StateStore {
 /** Tag of the broadcast that starts a generation; steps use their own numbers. */
 const START = 0;
 
+/** The replica's whole state after `step` completed steps, as bytes (a snapshot: training may go on). */
+export async function snapshotState(replica: Replica, step: number): Promise<Uint8Array> {
+  return encodeState({ step, weights: replica.getWeights(), optimizers: await replica.optimizerStates() });
+}
+
 export async function saveState(store: StateStore, name: string, replica: Replica, step: number): Promise<void> {
-  await store.save(name, encodeState({ step, weights: replica.getWeights(), optimizers: await replica.optimizerStates() }));
+  await store.save(name, await snapshotState(replica, step));
 }
 
 async function restoreState(replica: Replica, bytes: Uint8Array): Promise<number> {

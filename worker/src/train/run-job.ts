@@ -39,8 +39,10 @@ export interface RunJobOptions {
   session?: JobSession & { metrics?: EpochMetrics };
   /** Where checkpoints and the state of a new generation are exchanged (the object store). */
   states?: StateStore;
-  /** Called on rank 0 after each periodic checkpoint. */
+  /** Called on rank 0 after each periodic checkpoint is stored (they are written in the background). */
   onCheckpoint?: (step: number, object: string) => void;
+  /** Called on rank 0 when a checkpoint could not be stored; training goes on. */
+  onCheckpointFailed?: (step: number, err: unknown) => void;
   /**
    * Asked before each step: true once this worker wants to leave (SIGTERM). It then announces it
    * in the step's control slots, and every rank stops after that step with RanksLeavingError,
@@ -107,7 +109,7 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
     const balancer = new ShareBalancer(assignment.shares);
     const timeline = spec.training.timeline ? new Timeline(assignment.rank, opts.workerLabel ?? `rank ${assignment.rank}`) : undefined;
     const reducer = new StepReducer(replica, collective, assignment.rank, world, timeline, signal);
-    const checkpoints = new PeriodicCheckpoint(assignment, opts.states, steps, opts.onCheckpoint, faults);
+    const checkpoints = new PeriodicCheckpoint(assignment, opts.states, steps, { ...(opts.onCheckpoint ? { onSaved: opts.onCheckpoint } : {}), ...(opts.onCheckpointFailed ? { onFailed: opts.onCheckpointFailed } : {}) }, faults);
     let order: Uint32Array | undefined;
     let orderEpoch = -1;
     for (let step = start.step; step < steps; step++) {
@@ -132,7 +134,7 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
       timeline?.span('update', outcome.reducedAt, Timeline.now(), step + 1);
       session.step = step + 1;
       metrics.add(epoch, stats);
-      await checkpoints.after(session.step, replica);
+      if (!(await checkpoints.after(session.step, replica))) opts.onCheckpointFailed?.(session.step, new Error('the previous checkpoint is still being written'));
       if (!spec.training.fixedShares && outcome.msPerSample) balancer.observe(outcome.msPerSample);
       opts.onStep?.(stepMetrics(step, epoch, steps, world, shares, stats, { stepMs: Timeline.now() - wallStart, commMs: outcome.commMs, msPerSample: outcome.msPerSample }));
       if (outcome.leaving.length > 0 && session.step < steps) throw new RanksLeavingError(assignment.jobId, session.step, outcome.leaving);
