@@ -17,9 +17,9 @@ export function isTransientNatsError(err: unknown): boolean {
   return TRANSIENT_TEXT.test(err.message);
 }
 
-/** Milliseconds before retry `attempt` (0, 1, …): doubling from 250 ms to 5 s, with up to 25% jitter. */
-export function backoffMs(attempt: number): number {
-  const base = Math.min(5_000, 250 * 2 ** Math.min(attempt, 5));
+/** Milliseconds before retry `attempt` (0, 1, …): doubling from 250 ms to `maxMs`, with up to 25% jitter. */
+export function backoffMs(attempt: number, maxMs = 5_000): number {
+  const base = Math.min(maxMs, 250 * 2 ** Math.min(attempt, 5));
   return Math.round(base * (1 + Math.random() * 0.25));
 }
 
@@ -86,7 +86,8 @@ export class ReconnectPolicy {
       servers: natsServers(urls),
       name,
       maxReconnectAttempts: -1,
-      reconnectDelayHandler: () => backoffMs(this.attempt++),
+      // Capped low: a server back from a restart is found within about two seconds.
+      reconnectDelayHandler: () => backoffMs(this.attempt++, 2_000),
     };
   }
 
