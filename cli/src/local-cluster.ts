@@ -1,13 +1,13 @@
-// A whole cluster on one machine: a nats-server with JetStream, the coordinator (in this
-// process) and worker child processes. Everything started is stopped by stop(), also when
-// starting fails half-way.
+// A whole cluster on one machine: a nats-server with JetStream (or a cluster of them), the
+// coordinator (in this process) and worker child processes. Everything started is stopped by
+// stop(), also when starting fails half-way.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCoordinator, type Coordinator, type CoordinatorOptions } from '@syncline/coordinator';
 import { loadAddon } from '@syncline/worker/native';
-import { startNatsServer, type NatsServer } from './nats-server.js';
+import { startNatsCluster, startNatsServer, type NatsServer } from './nats-server.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const workerMain = join(repoRoot, 'worker', 'src', 'main.ts');
@@ -15,14 +15,20 @@ const workerMain = join(repoRoot, 'worker', 'src', 'main.ts');
 export interface LocalClusterOptions {
   /** Worker processes; default: defaultWorkerCount(). */
   workers?: number;
-  /** Use this NATS server instead of starting one (env SYNCLINE_NATS_URL). */
+  /** Use this NATS server (or these, comma-separated) instead of starting one (env SYNCLINE_NATS_URL). */
   natsUrl?: string;
+  /** Start this many clustered nats-servers (buckets then keep 3 replicas, or as many as servers). */
+  natsCluster?: number;
+  /** max_payload of the servers started here. */
+  natsMaxPayload?: number;
   grpcPort?: number;
   httpPort?: number;
   /** Failure-detection settings of the coordinator (tests make them small). */
   timeouts?: Pick<CoordinatorOptions, 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'allreduceTimeoutSeconds'>;
   /** Who may read the dashboard's API (default: everyone). */
   authorize?: CoordinatorOptions['authorize'];
+  /** Extra environment of the worker processes (a test's SYNCLINE_FAULT_PLAN). */
+  workerEnv?: NodeJS.ProcessEnv;
   /** Aborting it while the cluster starts stops what was started, and startLocalCluster rejects. */
   signal?: AbortSignal;
   log?: (line: string) => void;
@@ -32,7 +38,10 @@ export interface LocalClusterOptions {
 
 export interface LocalCluster {
   coordinator: Coordinator;
+  /** The NATS URL(s) coordinator and workers use. */
   natsUrl: string;
+  /** The nats-servers started here (none when natsUrl was given). */
+  nats: NatsServer[];
   /** Worker processes; the one at index i joined as worker `local-<i>`. */
   workers: ChildProcess[];
   /** Starts one more worker process and resolves once it joined; returns its index. */
@@ -74,21 +83,33 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
   // Workers on one host share its cores (SYNCLINE_THREADS, when set, decides instead).
   const threadsPerWorker = String(Math.max(1, Math.floor(availableParallelism() / workerCount)));
   const log = opts.log ?? (() => undefined);
-  let nats: NatsServer | undefined;
+  const nats: NatsServer[] = [];
   let coordinator: Coordinator | undefined;
   const workers: ChildProcess[] = [];
   const stop = async () => {
     await Promise.all(workers.map(stopChild));
     await coordinator?.stop();
-    await nats?.stop();
+    await Promise.all(nats.map((s) => s.stop()));
   };
   try {
     opts.signal?.throwIfAborted();
-    const natsUrl = opts.natsUrl ?? (nats = await startNatsServer()).url;
+    const size = opts.natsCluster ?? 1;
+    const maxPayload = opts.natsMaxPayload !== undefined ? { maxPayload: opts.natsMaxPayload } : {};
+    let natsUrl = opts.natsUrl;
+    if (natsUrl === undefined && size > 1) {
+      const cluster = await startNatsCluster(size, maxPayload);
+      nats.push(...cluster.servers);
+      natsUrl = cluster.urls;
+    } else if (natsUrl === undefined) {
+      const server = await startNatsServer(maxPayload);
+      nats.push(server);
+      natsUrl = server.url;
+    }
     opts.signal?.throwIfAborted();
-    log(`nats-server ready at ${natsUrl}`);
+    log(`nats-server${nats.length > 1 ? `s (a cluster of ${nats.length})` : ''} ready at ${natsUrl}`);
     coordinator = await startCoordinator({
       natsUrl,
+      replicas: Math.min(3, size),
       log,
       ...opts.timeouts,
       ...(opts.authorize ? { authorize: opts.authorize } : {}),
@@ -102,7 +123,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       const child = spawn(process.execPath, ['--import', 'tsx', workerMain, '--coordinator', running.grpcAddress], {
         cwd: repoRoot,
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        env: { SYNCLINE_THREADS: threadsPerWorker, ...process.env, SYNCLINE_WORKER_ID: `local-${i}`, SYNCLINE_LOG_PRETTY: '1' },
+        env: { SYNCLINE_THREADS: threadsPerWorker, ...process.env, ...opts.workerEnv, SYNCLINE_WORKER_ID: `local-${i}`, SYNCLINE_LOG_PRETTY: '1' },
       });
       pipeLines(child.stdout, sink);
       pipeLines(child.stderr, sink);
@@ -130,7 +151,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       await joined([i]);
       return i;
     };
-    return { coordinator, natsUrl, workers, addWorker, stop };
+    return { coordinator, natsUrl, nats, workers, addWorker, stop };
   } catch (err) {
     await stop();
     throw err;

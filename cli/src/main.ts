@@ -14,6 +14,7 @@ program
   .option('--workers <n>', 'worker processes (env SYNCLINE_WORKERS); default: one on the native backend, one per core on wasm', process.env.SYNCLINE_WORKERS)
   .option('--grpc-port <port>', 'coordinator gRPC port (env SYNCLINE_GRPC_PORT)', process.env.SYNCLINE_GRPC_PORT ?? '7070')
   .option('--http-port <port>', 'model registry HTTP port (env SYNCLINE_HTTP_PORT)', process.env.SYNCLINE_HTTP_PORT ?? '7080')
+  .option('--nats-cluster <n>', 'run n clustered nats-servers (JetStream replicas 3) instead of one', '1')
   .action(async (opts) => (await import('./commands/up.js')).up(opts));
 program
   .command('validate <job-files...>')

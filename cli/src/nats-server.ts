@@ -1,6 +1,10 @@
-// Starts a real nats-server with JetStream on a free loopback port, for the local cluster and tests.
+// Starts real nats-servers with JetStream on free loopback ports, for the local cluster and tests:
+// one server, or a cluster of several (JetStream clustered, so buckets can have 3 replicas and
+// any one server may be lost). A server can be killed and started again on the same port and
+// store, as an outage.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -9,6 +13,10 @@ export interface NatsServer {
   port: number;
   storeDir: string;
   process: ChildProcess;
+  /** Kills the server at once (SIGKILL, as a crash): its store stays for start(). */
+  kill(): Promise<void>;
+  /** Starts it again after kill(), on the same port and store. */
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -19,6 +27,10 @@ export interface NatsServerOptions {
   binary?: string;
   /** Folder for JetStream storage; a new temporary folder (removed on stop) by default. */
   storeDir?: string;
+  /** Client port; a free one by default. */
+  port?: number;
+  /** Clustering: this server's name, cluster port and the other servers' cluster ports. */
+  cluster?: { serverName: string; port: number; routes: number[] };
 }
 
 export class NatsServerMissingError extends Error {
@@ -39,26 +51,32 @@ export function natsServerAvailable(binary = natsServerBinary()): boolean {
   return spawnSync(binary, ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
-  const binary = opts.binary ?? natsServerBinary();
-  if (!natsServerAvailable(binary)) throw new NatsServerMissingError(binary);
-  const ownDir = opts.storeDir === undefined;
-  const dir = opts.storeDir ?? (await mkdtemp(join(tmpdir(), 'syncline-nats-')));
-  const config = join(dir, 'nats.conf');
-  const lines = ['listen: "127.0.0.1:-1"', `jetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }`];
-  if (opts.maxPayload !== undefined) lines.push(`max_payload: ${opts.maxPayload}`);
-  await writeFile(config, lines.join('\n') + '\n');
+/** A loopback port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
 
-  const child = spawn(binary, ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+function waitReady(child: ChildProcess): Promise<void> {
   let log = '';
-  const port = await new Promise<number>((resolve, reject) => {
+  return new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`nats-server did not start within 15 s:\n${log}`)), 15_000);
     const onData = (chunk: Buffer) => {
       log += chunk.toString();
-      const m = /Listening for client connections on [^\s]*:(\d+)/.exec(log);
-      if (m && /Server is ready/.test(log)) {
+      if (/Server is ready/.test(log)) {
         clearTimeout(timer);
-        resolve(Number(m[1]));
+        child.stdout!.off('data', onData);
+        child.stderr!.off('data', onData);
+        // Keep draining output so the server never blocks on a full pipe.
+        child.stdout!.resume();
+        child.stderr!.resume();
+        resolve();
       }
     };
     child.stdout!.on('data', onData);
@@ -68,28 +86,87 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
       reject(new Error(`nats-server exited with code ${code} before it was ready:\n${log}`));
     });
   });
-  // Keep draining output so the server never blocks on a full pipe.
-  child.stdout!.resume();
-  child.stderr!.resume();
+}
 
+async function exit(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
+  const binary = opts.binary ?? natsServerBinary();
+  if (!natsServerAvailable(binary)) throw new NatsServerMissingError(binary);
+  const ownDir = opts.storeDir === undefined;
+  const dir = opts.storeDir ?? (await mkdtemp(join(tmpdir(), 'syncline-nats-')));
+  await mkdir(dir, { recursive: true });
+  const port = opts.port ?? (await freePort());
+  const config = join(dir, 'nats.conf');
+  const lines = [`listen: "127.0.0.1:${port}"`, `jetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }`];
+  if (opts.maxPayload !== undefined) lines.push(`max_payload: ${opts.maxPayload}`);
+  if (opts.cluster) {
+    const routes = opts.cluster.routes.map((p) => `"nats-route://127.0.0.1:${p}"`).join(', ');
+    lines.push(`server_name: ${JSON.stringify(opts.cluster.serverName)}`, `cluster { name: "syncline", listen: "127.0.0.1:${opts.cluster.port}", routes: [${routes}] }`);
+  }
+  await writeFile(config, lines.join('\n') + '\n');
+
+  const launch = async () => {
+    const child = spawn(binary, ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await waitReady(child);
+    return child;
+  };
+  let child = await launch();
   let stopped: Promise<void> | undefined;
-  return {
+  const server: NatsServer = {
     url: `nats://127.0.0.1:${port}`,
     port,
     storeDir: dir,
     process: child,
+    kill: () => exit(child, 'SIGKILL'),
+    async start() {
+      if (child.exitCode === null && child.signalCode === null) return;
+      child = await launch();
+      server.process = child;
+    },
     stop() {
       stopped ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          const exited = new Promise<void>((r) => child.once('exit', () => r()));
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-          await exited;
-          clearTimeout(timer);
-        }
+        await exit(child, 'SIGTERM');
         if (ownDir) await rm(dir, { recursive: true, force: true });
       })();
       return stopped;
     },
+  };
+  return server;
+}
+
+export interface NatsCluster {
+  servers: NatsServer[];
+  /** Every server's client URL, comma-separated: what coordinator and workers take. */
+  urls: string;
+  stop(): Promise<void>;
+}
+
+/** `size` clustered nats-servers with JetStream; each has its own store. */
+export async function startNatsCluster(size: number, opts: Pick<NatsServerOptions, 'maxPayload' | 'binary'> = {}): Promise<NatsCluster> {
+  if (!Number.isInteger(size) || size < 1) throw new RangeError(`a NATS cluster needs at least 1 server, got ${size}`);
+  const clusterPorts: number[] = [];
+  for (let i = 0; i < size; i++) clusterPorts.push(await freePort());
+  // Started together: each waits for its routes (and JetStream for a quorum) while the others come up.
+  const started = await Promise.allSettled(
+    clusterPorts.map((port, i) => startNatsServer({ ...opts, cluster: { serverName: `syncline-nats-${i}`, port, routes: clusterPorts.filter((_, j) => j !== i) } })),
+  );
+  const servers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(servers.map((s) => s.stop()));
+    throw failed.reason;
+  }
+  return {
+    servers,
+    urls: servers.map((s) => s.url).join(','),
+    stop: async () => void (await Promise.all(servers.map((s) => s.stop()))),
   };
 }

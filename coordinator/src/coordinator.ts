@@ -1,14 +1,12 @@
 // Wires the coordinator together: NATS (job store, model registry), the scheduler, the gRPC
 // services and the HTTP registry. One process; all state that matters lives in NATS.
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { JobServiceService, WorkerServiceService } from '@syncline/proto';
-import { connect, type NatsConnection } from 'nats';
-import type { Logger } from 'pino';
+import { JobServiceService, WorkerServiceService, lineLogger, retryTransient, silentLogger, type Logger } from '@syncline/proto';
+import type { NatsConnection } from 'nats';
 import { jobService } from './grpc/job-service.js';
 import { workerService } from './grpc/worker-service.js';
 import { JobEvents } from './job-events.js';
 import { JobLogRecorder } from './job-log/recorder.js';
-import { lineLogger, silentLogger } from './logging.js';
 import { allowAll, type Authorize } from './dashboard/auth.js';
 import { dashboardApi } from './dashboard/api.js';
 import { dashboardPages } from './dashboard/ui-routes.js';
@@ -18,15 +16,20 @@ import { ModelRegistry, modelJsonUrl } from './registry/model-registry.js';
 import { Scheduler } from './scheduling/scheduler.js';
 import { WorkerPool } from './scheduling/worker-pool.js';
 import { DatasetStore } from './datasets/dataset-store.js';
+import { ensureBuckets } from './store/buckets.js';
 import { KvJobStore } from './store/job-store.js';
 import { JobLogStore } from './store/job-log-store.js';
+import { connectNats } from './store/nats-connection.js';
 import { TimelineStore } from './store/timeline-store.js';
 import { WorkerActivity } from './worker-activity.js';
 
 export interface CoordinatorOptions {
+  /** NATS server URL, or several (comma-separated) of one cluster. */
   natsUrl: string;
-  /** NATS URL handed to workers (defaults to natsUrl). */
+  /** NATS URL(s) handed to workers (defaults to natsUrl). */
   workerNatsUrl?: string;
+  /** Replicas of the key-value buckets and the object store (3 on a three-node NATS cluster); default 1. */
+  replicas?: number;
   host?: string;
   grpcPort?: number;
   httpPort?: number;
@@ -39,8 +42,9 @@ export interface CoordinatorOptions {
   allreduceTimeoutSeconds?: number;
   /** Who may read the dashboard's API (by bearer token); everyone by default. */
   authorize?: Authorize;
-  /** Structured log records (pino); without it, records go to `log` as lines. */
+  /** Structured log records (a pino logger). */
   logger?: Logger;
+  /** Without `logger`: each record as one line. */
   log?: (line: string) => void;
 }
 
@@ -58,9 +62,18 @@ export interface Coordinator {
 export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordinator> {
   const host = opts.host ?? '127.0.0.1';
   const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 1000;
-  const logger = opts.logger ?? (opts.log ? lineLogger(opts.log) : silentLogger());
-  const nc = await connect({ servers: opts.natsUrl, name: 'syncline-coordinator', maxReconnectAttempts: -1 });
-  const cleanups: (() => Promise<void>)[] = [async () => void (await nc.drain())];
+  const logger = opts.logger ?? (opts.log ? lineLogger(opts.log) : silentLogger);
+  const nc = await connectNats(opts.natsUrl, logger);
+  // Drain what is pending, but not forever: with the servers gone (a Ctrl-C reaches the local
+  // nats-servers too) the connection would wait for them to come back.
+  const cleanups: (() => Promise<void>)[] = [
+    async () => {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([nc.drain(), new Promise((resolve) => (timer = setTimeout(resolve, 2_000)))]);
+      clearTimeout(timer);
+      if (!nc.isClosed()) await nc.close();
+    },
+  ];
   let stopping = false;
   // Once only: a local cluster stops its coordinator again after a test restarted it.
   let stopped: Promise<void> | undefined;
@@ -70,7 +83,12 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
       for (const c of cleanups.reverse()) await c().catch(() => undefined);
     })());
   try {
-    const store = await KvJobStore.open(nc);
+    // A NATS cluster that has just started elects its JetStream leaders first.
+    await retryTransient(() => ensureBuckets(nc, opts.replicas ?? 1), {
+      deadlineMs: 120_000,
+      onRetry: (err, attempt) => logger.warn({ attempt, err: String(err) }, 'JetStream not ready; retrying'),
+    });
+    const store = await KvJobStore.open(nc, logger);
     const registry = await ModelRegistry.open(nc, opts.registryCacheBytes === undefined ? {} : { cacheBytes: opts.registryCacheBytes });
     cleanups.push(async () => registry.close());
     const timelines = await TimelineStore.open(nc);
@@ -104,11 +122,16 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
       allreduceTimeoutSeconds: opts.allreduceTimeoutSeconds ?? 60,
       saveTimeline: (jobId, generation, rank, events) => timelines.put(jobId, generation, rank, events),
       onStep: () => metrics.steps.inc(),
-      ...(opts.log ? { log: opts.log } : {}),
+      ...(logger ? { logger } : {}),
       publisher: {
         async publish(job, prefix, finalMetrics) {
           const model = await registry.publish(job.spec!.name, job.id, prefix, finalMetrics);
           return { name: model.name, version: model.version, url: modelJsonUrl(http.baseUrl, model.name, model.version) };
+        },
+        async published(job, prefix) {
+          const latest = await registry.resolve(job.spec!.name, 'latest').catch(() => undefined);
+          if (latest?.jobId !== job.id || latest.artifactPrefix !== prefix) return undefined;
+          return { name: latest.name, version: latest.version, url: modelJsonUrl(http.baseUrl, latest.name, latest.version) };
         },
       },
     });

@@ -1,10 +1,9 @@
 // The job log's rules: which record changes become entries, and how rank errors find their rank.
 import test from 'ava';
-import { Job, JobSpec, JobState, StepMetrics, type JobLogEntry } from '@syncline/proto';
+import { Job, JobSpec, JobState, StepMetrics, silentLogger, type JobLogEntry } from '@syncline/proto';
 import { JobEvents } from '../src/job-events.js';
 import { JobLogRecorder } from '../src/job-log/recorder.js';
 import { transitionEntries } from '../src/job-log/transitions.js';
-import { silentLogger } from '../src/logging.js';
 
 const spec = JobSpec.fromJSON({ name: 'j', workers: { min: 1, max: 3 } });
 const job = (fields: Partial<Job>) => Job.fromPartial({ id: 'job-1', spec, totalSteps: 100, ...fields });
@@ -36,7 +35,7 @@ test('submission, the first generation, a membership change, waiting, resuming a
 test('the recorder gives each rank error the rank it had in its generation, and samples metrics', async (t) => {
   const stored: JobLogEntry[] = [];
   const events = new JobEvents();
-  const recorder = new JobLogRecorder({ append: async (_id, e) => void stored.push(e) }, events, silentLogger(), 60_000);
+  const recorder = new JobLogRecorder({ append: async (_id, e) => void stored.push(e) }, events, silentLogger, 60_000);
   events.emit('job-1', { kind: 'job', job: job({ state: JobState.JOB_STATE_PENDING }) });
   events.emit('job-1', { kind: 'job', job: job({ state: JobState.JOB_STATE_RUNNING, generation: 1, workers: ['a', 'b'] }) });
   for (let step = 1; step <= 3; step++) events.emit('job-1', { kind: 'metrics', metrics: StepMetrics.fromPartial({ step, totalSteps: 3, loss: 1 / step }) });

@@ -6,3 +6,5 @@ export * from './tensor-file.js';
 export { ENUM_JSON_VALUES, MESSAGE_JSON_FIELDS, type JsonField } from './gen/json-schema.js';
 export { closestName, describeJsonValue, formatJsonPath, jsonProblems, parseJsonPath, type JsonPath, type JsonProblem } from './json-check.js';
 export * from './storage.js';
+export * from './logging.js';
+export * from './retry.js';

@@ -2,7 +2,8 @@
 // worker. The parent (allreduce.ts) sends it commands over IPC; it answers each with its timings.
 import type { NatsConnection, Subscription } from 'nats';
 import { Collective } from '../src/allreduce/collective.js';
-import { connectNats, NatsBus } from '../src/allreduce/nats-bus.js';
+import { NatsBus } from '../src/allreduce/nats-bus.js';
+import { connectNats } from '../src/nats-connection.js';
 import type { AlgorithmName, Compression } from '../src/allreduce/round.js';
 import { DEFAULT_IN_FLIGHT_BYTES, windowChunks } from '../src/allreduce/window.js';
 

@@ -14,7 +14,8 @@ if (!model) throw new Error(`unknown model ${name}; expected one of ${Object.key
 const backend = await selectBackend(process.env.SYNCLINE_BACKEND ?? 'native', { threads: threadsArg });
 const trainer = new Trainer(benchSpec(name!, model), benchShape(model));
 const { x, y } = benchBatch(model);
-const step = () => trainer.step(x, y, BATCH, 1, soloAllReduce);
+const samples = Uint32Array.from({ length: BATCH }, (_, i) => i);
+const step = () => trainer.step({ x, y, count: BATCH, epoch: 0, samples }, 1, soloAllReduce(trainer));
 for (let i = 0; i < 3; i++) await step();
 const times: number[] = [];
 const cpu: number[] = [];

@@ -175,6 +175,7 @@ async function trainBench(model: Model, reps: { syncline: number; backend: numbe
   const shape: DatasetShape = { inputShape: model.inputShape, featureSize, target: { kind: 'classes', classes: 10 }, targetSize: 10 };
   const x = Float32Array.from({ length: BATCH * featureSize }, () => Math.random());
   const y = new Float32Array(BATCH * 10);
+  const samples = Uint32Array.from({ length: BATCH }, (_, i) => i);
   for (let i = 0; i < BATCH; i++) y[i * 10 + (i % 10)] = 1;
 
   for (const kernels of ['syncline', 'backend'] as const) {
@@ -185,7 +186,7 @@ async function trainBench(model: Model, reps: { syncline: number; backend: numbe
       const stepFlops = 3 * 2 * forwardMultiplyAdds(trainer.model) * BATCH;
       // One replica's all-reduce is the identity; it resolves at once. The reference product
       // is timed between steps, so both see the same machine load.
-      const step = () => trainer.step(x, y, BATCH, 1, soloAllReduce);
+      const step = () => trainer.step({ x, y, count: BATCH, epoch: 0, samples }, 1, soloAllReduce(trainer));
       await step();
       const steps: Timing[] = [];
       const peaks: Timing[] = [];
@@ -197,7 +198,7 @@ async function trainBench(model: Model, reps: { syncline: number; backend: numbe
       const flopsPerSecond = stepFlops / (stepMs / 1000);
       const matmulFlopsPerSecond = PEAK_FLOP / (median(peaks.map((t) => t.wall)) / 1000);
       const rooflineCpu = stepFlops / median(steps.map((t) => t.cpu)) / (PEAK_FLOP / median(peaks.map((t) => t.cpu)));
-      const profile = await kernelTimes(() => trainer.step(x, y, BATCH, 1, soloAllReduce));
+      const profile = await kernelTimes(() => trainer.step({ x, y, count: BATCH, epoch: 0, samples }, 1, soloAllReduce(trainer)));
       emit({
         backend: 'wasm',
         kernels,

@@ -30,3 +30,19 @@ export class CoordinatorLostError extends Error {
     this.name = 'CoordinatorLostError';
   }
 }
+
+/**
+ * Ranks announced in a step that they leave after it (a SIGTERM): every rank of the generation
+ * stops there, its state at `step` completed steps, and waits for the generation without them.
+ */
+export class RanksLeavingError extends Error {
+  constructor(
+    readonly jobId: string,
+    readonly step: number,
+    readonly ranks: readonly number[],
+    options?: { cause?: unknown },
+  ) {
+    super(`job ${jobId}: rank${ranks.length === 1 ? '' : 's'} ${ranks.join(', ')} leave${ranks.length === 1 ? 's' : ''} after step ${step}`, options);
+    this.name = 'RanksLeavingError';
+  }
+}

@@ -48,7 +48,7 @@ let delay = 250;
 // Job state outlives a connection: after a reconnect the worker can go on from it.
 const sessions = new JobSessions();
 while (!stopping) {
-  node = new WorkerNode({ coordinator: opts.coordinator, backend, log, sessions, ...(opts.nats ? { natsUrl: opts.nats } : {}), ...(opts.id ? { workerId: opts.id } : {}) });
+  node = new WorkerNode({ coordinator: opts.coordinator, backend, log, ...(process.env.SYNCLINE_LOG_PRETTY ? {} : { logger }), sessions, ...(opts.nats ? { natsUrl: opts.nats } : {}), ...(opts.id ? { workerId: opts.id } : {}) });
   try {
     await node.start();
     delay = 250;

@@ -219,6 +219,51 @@ for (const algorithm of AlgorithmName) {
   });
 }
 
+for (const algorithm of AlgorithmName) {
+  test(`${algorithm}: under fp16 and int8 the exact tail (a step's statistics) sums exactly, over steps`, async (t) => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({ ...worldParams, worldSize: fc.integer({ min: 2, max: 5 }), compression: fc.constantFrom<Compression>('fp16', 'int8'), tail: fc.integer({ min: 0, max: 40 }), steps: fc.integer({ min: 1, max: 3 }) }),
+        async (p) => {
+          const random = seededRandom(p.seed);
+          const maxChunkBytes = maxChunkBytesFor(p);
+          const world = createWorld(p.worldSize, {
+            algorithm,
+            compression: p.compression,
+            maxChunkBytes,
+            maxInFlightBytes: p.maxInFlightBytes,
+            server: { reorder: p.reorder, duplicateRate: p.duplicateRate, random },
+          });
+          try {
+            const length = p.length + p.tail;
+            const exactFrom = p.length;
+            await Promise.all(world.ranks.map((c) => c.start()));
+            for (let step = 0; step < p.steps; step++) {
+              // Statistics are small integers and sums of losses; gradients anything.
+              const inputs = world.ranks.map(() => {
+                const values = moderateFloats(length, random);
+                for (let i = exactFrom; i < length; i++) values[i] = Math.floor(random() * 100) + random();
+                return values;
+              });
+              const results = await Promise.all(world.ranks.map((c, rank) => c.allReduceSum(inputs[rank]!, step, undefined, { exactFrom })));
+              assertAllRanksSame(results, `step ${step}`);
+              const exact = (algorithm === 'ring' ? ringOrderSum(inputs) : referenceSum(inputs)).subarray(exactFrom);
+              assertSameBits(results[0]!.subarray(exactFrom), exact, `step ${step}: exact tail`);
+            }
+            for (const bus of world.buses) {
+              if (bus.largest > maxChunkBytes) throw new Error(`a ${bus.largest}-byte message exceeds ${maxChunkBytes}`);
+            }
+          } finally {
+            closeWorld(world);
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+    t.pass();
+  });
+}
+
 test('int8 error feedback delivers gradients far below one quantization step instead of dropping them', async (t) => {
   // Every pair of elements holds 1 and 0.001: each frame's step is 1/127, so 0.001 alone quantizes to 0.
   const worldSize = 3;

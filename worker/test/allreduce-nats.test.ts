@@ -3,7 +3,8 @@ import anyTest, { type TestFn } from 'ava';
 import { startNatsServer, type NatsServer } from '@syncline/cli/nats-server';
 import type { NatsConnection } from 'nats';
 import { Collective, type CollectiveOptions } from '../src/allreduce/collective.js';
-import { connectNats, NatsBus } from '../src/allreduce/nats-bus.js';
+import { NatsBus } from '../src/allreduce/nats-bus.js';
+import { connectNats } from '../src/nats-connection.js';
 import { AlgorithmName } from '../src/allreduce/round.js';
 import {
   absSum,

@@ -132,11 +132,11 @@ for (const algorithm of AlgorithmName) {
       algorithm,
       maxChunkBytes: HEADER_BYTES + 4 * 8,
       server: {
-        // Rank 1's first data frame for chunk 1, whatever its kind.
+        // Every data frame of rank 1 for chunk 1 (asked for again or not): a peer that never delivers it.
         drop: (_subject, data) => {
           const frame = decodeFrame(data);
-          if (dropped !== undefined || frame?.kind !== FrameKind.reduce || frame.sender !== 1 || frame.chunkIndex !== 1) return false;
-          dropped = frame;
+          if (frame?.kind !== FrameKind.reduce || frame.sender !== 1 || frame.chunkIndex !== 1) return false;
+          dropped ??= frame;
           return true;
         },
       },

@@ -1,17 +1,25 @@
 // The central correctness test: N workers exchanging gradients over a real nats-server end
-// with the same weights as one process training plain TF.js on the same global batches.
+// with the same weights as one process training plain TF.js on the same global batches. Then,
+// in one process over the in-memory bus: dropout, convolution, recurrent and GAN models, with
+// uneven shares and a membership change in the middle, against one replica training alone;
+// every random draw (dropout masks, latent vectors) depends on the sample, never on the rank.
 import anyTest, { type TestFn } from 'ava';
 import * as tf from '@tensorflow/tfjs';
+import { validateJobSpec } from '@syncline/coordinator';
 import { JobSpec, epochOrder, stepsPerEpoch, type Assignment } from '@syncline/proto';
 import { startNatsServer, type NatsServer } from '@syncline/cli/nats-server';
 import type { NatsConnection } from 'nats';
 import { Collective } from '../src/allreduce/collective.js';
-import { NatsBus, connectNats } from '../src/allreduce/nats-bus.js';
+import { NatsBus } from '../src/allreduce/nats-bus.js';
+import { connectNats } from '../src/nats-connection.js';
 import type { AlgorithmChoice } from '../src/allreduce/select.js';
 import { selectBackend } from '../src/backend.js';
 import { gatherRows, limitSplit } from '../src/data/dataset.js';
+import { loadDataset } from '../src/data/registry.js';
 import { loadMnist } from '../src/data/mnist.js';
+import { Streams, sampleUniforms } from '../src/random/sample-random.js';
 import { runJob } from '../src/train/run-job.js';
+import { maxRelativeError as flatRelativeError, trainAlone, trainInProcess, type GenerationPlan } from './helpers/in-process-job.js';
 
 const test = anyTest as TestFn<{ nats: NatsServer }>;
 
@@ -28,11 +36,18 @@ const TRAIN = 300;
 const BATCH = 50;
 const STEPS = 9; // crosses an epoch boundary (6 steps per epoch)
 
-function spec(): JobSpec {
+const DROPOUT = 0.4;
+
+function spec(dropout = false): JobSpec {
   return JobSpec.fromJSON({
     name: 'equivalence',
     model: {
-      layers: [{ dense: { units: 32, activation: 'tanh' } }, { dense: { units: 16, activation: 'relu' } }, { dense: { units: 10, activation: 'softmax' } }],
+      layers: [
+        { dense: { units: 32, activation: 'tanh' } },
+        ...(dropout ? [{ dropout: { rate: DROPOUT } }] : []),
+        { dense: { units: 16, activation: 'relu' } },
+        { dense: { units: 10, activation: 'softmax' } },
+      ],
       loss: 'categoricalCrossentropy',
       optimizer: { sgd: { learningRate: 0.2, momentum: 0.9 } },
     },
@@ -42,30 +57,42 @@ function spec(): JobSpec {
   });
 }
 
-/** Plain TF.js, one process: mean loss over each whole global batch, the same optimizer. */
-function reference(initial: Float32Array[]): Float32Array[] {
+/**
+ * Plain TF.js, one process: mean loss over each whole global batch, the same optimizer. With
+ * `dropout`, the first layer's output is masked as inverted dropout with the masks the
+ * randomness module draws for each sample (layer 1 of model 0, pass 0).
+ */
+function reference(initial: Float32Array[], dropout = false): Float32Array[] {
   const s = spec();
   const data = loadMnist();
   const train = limitSplit(data.train, data, TRAIN);
-  const model = tf.sequential({
-    layers: [
-      tf.layers.dense({ inputShape: [784], units: 32, activation: 'tanh' }),
-      tf.layers.dense({ units: 16, activation: 'relu' }),
-      tf.layers.dense({ units: 10, activation: 'softmax' }),
-    ],
-  });
+  const layers = [
+    tf.layers.dense({ inputShape: [784], units: 32, activation: 'tanh' }),
+    tf.layers.dense({ units: 16, activation: 'relu' }),
+    tf.layers.dense({ units: 10, activation: 'softmax' }),
+  ];
+  const model = tf.sequential({ layers });
   model.setWeights(initial.map((w, i) => tf.tensor(w, model.getWeights()[i]!.shape)));
   const optimizer = tf.train.momentum(0.2, 0.9);
   const perEpoch = stepsPerEpoch(TRAIN, BATCH);
   for (let step = 0; step < STEPS; step++) {
-    const order = epochOrder(s.training!.seed, Math.floor(step / perEpoch), TRAIN);
+    const epoch = Math.floor(step / perEpoch);
+    const order = epochOrder(s.training!.seed, epoch, TRAIN);
     const start = (step % perEpoch) * BATCH;
-    const rows = gatherRows(train, data, order.slice(start, Math.min(TRAIN, start + BATCH)));
+    const indices = order.slice(start, Math.min(TRAIN, start + BATCH));
+    const rows = gatherRows(train, data, indices);
     const n = rows.x.length / 784;
     const xs = tf.tensor2d(rows.x, [n, 784]);
     const ys = tf.tensor2d(rows.y, [n, 10]);
-    optimizer.minimize(() => tf.mean(tf.metrics.categoricalCrossentropy(ys, model.apply(xs) as tf.Tensor)) as tf.Scalar);
-    tf.dispose([xs, ys]);
+    const mask = sampleUniforms(s.training!.seed, epoch, indices, Streams.dropout(0, 0, 1), 32).map((u) => (u >= DROPOUT ? 1 / (1 - DROPOUT) : 0));
+    const maskTensor = tf.tensor2d(mask, [n, 32]);
+    optimizer.minimize(() => {
+      const hidden = layers[0]!.apply(xs) as tf.Tensor;
+      const dropped = dropout ? tf.mul(hidden, maskTensor) : hidden;
+      const out = layers[2]!.apply(layers[1]!.apply(dropped)) as tf.Tensor;
+      return tf.mean(tf.metrics.categoricalCrossentropy(ys, out)) as tf.Scalar;
+    });
+    tf.dispose([xs, ys, maskTensor]);
   }
   const out = model.getWeights().map((w) => w.dataSync() as Float32Array);
   model.dispose();
@@ -77,12 +104,13 @@ async function distributed(
   t: { context: { nats: NatsServer } },
   shares: number[],
   algorithm: AlgorithmChoice = 'auto',
+  dropout = false,
 ): Promise<{ weights: Float32Array[][]; initial: Float32Array[] }> {
   const connections: NatsConnection[] = [];
   const collectives: Collective[] = [];
   try {
     for (let rank = 0; rank < shares.length; rank++) connections.push(await connectNats(t.context.nats.url, `rank-${rank}`));
-    const jobId = `eq-${shares.join('-')}-${algorithm}`;
+    const jobId = `eq-${shares.join('-')}-${algorithm}${dropout ? '-dropout' : ''}`;
     for (let rank = 0; rank < shares.length; rank++) {
       collectives.push(
         new Collective({ bus: new NatsBus(connections[rank]!), jobId, generation: 1, rank, worldSize: shares.length, timeoutMs: 20_000, algorithm }),
@@ -91,7 +119,7 @@ async function distributed(
     await Promise.all(collectives.map((c) => c.start()));
     const results = await Promise.all(
       collectives.map((collective, rank) => {
-        const assignment: Assignment = { jobId, spec: spec(), rank, worldSize: shares.length, generation: 1, shares, artifactPrefix: '', allreduceTimeoutSeconds: 20, checkpoint: '', checkpointObject: '' };
+        const assignment: Assignment = { jobId, spec: spec(dropout), rank, worldSize: shares.length, generation: 1, shares, artifactPrefix: '', allreduceTimeoutSeconds: 20, checkpoint: '', checkpointObject: '' };
         return runJob({ assignment, dataset: loadMnist(), collective });
       }),
     );
@@ -99,7 +127,7 @@ async function distributed(
     const weights = results.map((r) => r.replica.publishedModel().getWeights().map((w) => w.dataSync() as Float32Array));
     for (const r of results) r.replica.dispose();
     const { Trainer } = await import('../src/train/trainer.js');
-    const fresh = new Trainer(spec(), loadMnist());
+    const fresh = new Trainer(spec(dropout), loadMnist());
     const initial = fresh.model.getWeights().map((w) => w.dataSync() as Float32Array);
     fresh.dispose();
     return { weights, initial };
@@ -124,19 +152,22 @@ function maxRelativeError(a: Float32Array[], b: Float32Array[]): number {
   return worst;
 }
 
-const CASES: { shares: number[]; algorithm: AlgorithmChoice }[] = [
+const CASES: { shares: number[]; algorithm: AlgorithmChoice; dropout?: boolean }[] = [
   { shares: [1, 1], algorithm: 'auto' },
   { shares: [1, 1, 1], algorithm: 'auto' },
   { shares: [3, 1], algorithm: 'auto' },
   { shares: [1, 1, 1], algorithm: 'direct' },
   { shares: [1, 1, 1], algorithm: 'ring' },
   { shares: [1, 1, 1], algorithm: 'sharded' },
+  { shares: [3, 1], algorithm: 'auto', dropout: true },
+  { shares: [1, 2, 1], algorithm: 'sharded', dropout: true },
 ];
 
-for (const { shares, algorithm } of CASES) {
-  test.serial(`${shares.length} workers with shares ${shares.join(':')} and the ${algorithm} all-reduce match single-process training`, async (t) => {
-    const { weights, initial } = await distributed(t, shares, algorithm);
-    const expected = reference(initial);
+for (const { shares, algorithm, dropout = false } of CASES) {
+  test.serial(`${shares.length} workers with shares ${shares.join(':')} and the ${algorithm} all-reduce match single-process training${dropout ? ', with dropout' : ''}`, async (t) => {
+    const { weights, initial } = await distributed(t, shares, algorithm, dropout);
+    const expected = reference(initial, dropout);
+    if (dropout) t.true(maxRelativeError(expected, reference(initial)) > 1e-2, 'dropout changed the training');
     // Training moved the weights, so agreement is not trivially the initial state.
     t.true(maxRelativeError(expected, initial) > 1e-2);
     for (let rank = 0; rank < weights.length; rank++) {
@@ -170,3 +201,123 @@ for (const { shares, algorithm } of [
     }
   });
 }
+
+// Model families through runJob, in one process over the in-memory bus: N replicas with uneven
+// shares, then a membership change (rank 0 lost, a worker added) half-way, against one replica
+// training alone on the same global batches.
+const FAMILIES: { name: string; json: Record<string, unknown> }[] = [
+  {
+    name: 'a convolutional model with dropout',
+    json: {
+      model: {
+        layers: [
+          { reshape: { targetShape: [28, 28, 1] } },
+          { conv2d: { filters: 4, kernelSize: [5, 5], strides: [2, 2], activation: 'relu' } },
+          { maxPooling2d: { poolSize: [2, 2] } },
+          { dropout: { rate: 0.25 } },
+          { flatten: {} },
+          { dense: { units: 10, activation: 'softmax' } },
+        ],
+        loss: 'categoricalCrossentropy',
+        optimizer: { sgd: { learningRate: 0.1, momentum: 0.9 } },
+      },
+      dataset: { name: 'mnist', trainLimit: 96 },
+    },
+  },
+  {
+    name: 'an LSTM with dropout',
+    json: {
+      model: {
+        layers: [{ lstm: { units: 8 } }, { dropout: { rate: 0.3 } }, { dense: { units: 1 } }],
+        loss: 'meanSquaredError',
+        optimizer: { adam: { learningRate: 0.01 } },
+      },
+      dataset: { name: 'adding', trainLimit: 96 },
+    },
+  },
+  {
+    name: 'an embedding and GRU',
+    json: {
+      model: {
+        layers: [{ embedding: { inputDim: 32, outputDim: 8 } }, { gru: { units: 8 } }, { dense: { units: 4, activation: 'softmax' } }],
+        loss: 'categoricalCrossentropy',
+        optimizer: { rmsprop: { learningRate: 0.01 } },
+      },
+      dataset: { name: 'keywords', trainLimit: 96 },
+    },
+  },
+  {
+    name: 'a GAN whose discriminator has dropout',
+    json: {
+      gan: {
+        latentDim: 8,
+        generator: [{ dense: { units: 32, activation: 'leakyRelu' } }, { dense: { units: 784, activation: 'sigmoid' } }],
+        discriminator: [{ dense: { units: 32, activation: 'leakyRelu' } }, { dropout: { rate: 0.3 } }, { dense: { units: 1, activation: 'sigmoid' } }],
+        generatorOptimizer: { adam: { learningRate: 0.001, beta1: 0.5 } },
+        discriminatorOptimizer: { adam: { learningRate: 0.001, beta1: 0.5 } },
+      },
+      dataset: { name: 'mnist', trainLimit: 96 },
+    },
+  },
+];
+
+// 4 steps per epoch, 8 steps: two epochs, so every sample is drawn twice with fresh masks.
+const FAMILY_STEPS = 8;
+const PLANS: GenerationPlan[] = [
+  { workers: [0, 1], shares: [3, 1], until: 3 },
+  // Rank 0 (worker 0) is gone; worker 1 becomes rank 0 and workers 2, 3 join.
+  { workers: [1, 2, 3], shares: [1, 2, 1] },
+];
+
+for (const family of FAMILIES) {
+  test.serial(`${family.name}: uneven shares and a membership change half-way match one process`, async (t) => {
+    const s = validateJobSpec(JobSpec.fromJSON({ name: 'family', ...family.json, training: { epochs: 2, globalBatchSize: 24, seed: 9, maxSteps: FAMILY_STEPS }, workers: { min: 1, max: 4 } }));
+    const dataset = loadDataset(s.dataset!.name);
+    const alone = await trainAlone(s, dataset);
+    const expected = alone.replica.getWeights();
+    const initial = (await import('../src/train/run-job.js')).createReplica({ jobId: 'x', spec: s, rank: 0, worldSize: 1, generation: 1, shares: [1], artifactPrefix: '', allreduceTimeoutSeconds: 1, checkpoint: '', checkpointObject: '' }, dataset);
+    t.true(flatRelativeError(initial.getWeights(), expected) > 1e-3, 'training moved the weights');
+    initial.dispose();
+    alone.replica.dispose();
+    const results = await trainInProcess(s, dataset, PLANS);
+    t.is(results.length, 3);
+    const weights = results.map((r) => r.replica.getWeights());
+    for (const r of results) r.replica.dispose();
+    for (const [rank, w] of weights.entries()) {
+      const err = flatRelativeError(w, expected);
+      t.true(err < 1e-5, `rank ${rank}: relative error ${err}`);
+      t.deepEqual(w, weights[0], `rank ${rank} equals rank 0 bit for bit`);
+    }
+  });
+}
+
+test.serial('dropout masks differ by sample and by epoch, and a sample gets the same mask on any rank', async (t) => {
+  const s = validateJobSpec(JobSpec.fromJSON({ name: 'masks', ...FAMILIES[0]!.json, training: { epochs: 1, globalBatchSize: 24, seed: 9 }, workers: { min: 1, max: 1 } }));
+  const { SampleDraws, SampleDropout } = await import('../src/model/sample-dropout.js');
+  const draws = new SampleDraws();
+  const layer = new SampleDropout({ rate: 0.5, layer: 3, draws });
+  const ones = tf.ones([3, 64]);
+  const masks = (samples: number[], epoch: number) => draws.during({ seed: s.training!.seed, epoch, samples, pass: 0 }, () => (layer.apply(ones, { training: true }) as tf.Tensor).arraySync() as number[][]);
+  const [a, b, c] = masks([5, 6, 7], 0);
+  const [c2, a2] = masks([7, 5, 9], 0).slice(0, 2);
+  t.deepEqual(a2, a, 'sample 5 in another batch, at another row');
+  t.deepEqual(c2, c, 'sample 7 in another batch');
+  t.notDeepEqual(a, b);
+  t.notDeepEqual(masks([5, 6, 7], 1)[0], a, 'a new epoch draws a new mask');
+  t.true(a!.every((v) => v === 0 || v === 2));
+  t.deepEqual((layer.apply(ones, { training: false }) as tf.Tensor).arraySync(), (ones.arraySync() as number[][]), 'the identity at inference');
+  t.throws(() => layer.apply(ones, { training: true }), { message: /without sample keys/ });
+  ones.dispose();
+
+  // Published, a model with it holds Keras' plain Dropout: it loads anywhere and predicts the same.
+  const { buildModel } = await import('../src/model/build.js');
+  const model = buildModel(s.model!.layers, [784], 1);
+  const loaded = await tf.models.modelFromJSON({ modelTopology: model.toJSON(null, false) as tf.io.ModelJSON['modelTopology'] });
+  loaded.setWeights(model.getWeights());
+  t.is(loaded.layers.find((l) => l.getClassName() === 'Dropout')?.constructor.name, 'Dropout');
+  const x = tf.randomUniform([2, 784]);
+  t.deepEqual((loaded.predict(x) as tf.Tensor).arraySync(), (model.predict(x) as tf.Tensor).arraySync());
+  x.dispose();
+  model.dispose();
+  loaded.dispose();
+});

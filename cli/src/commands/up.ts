@@ -19,9 +19,11 @@ async function ensureSdkBundle(log: (line: string) => void): Promise<void> {
   }
 }
 
-export async function up(opts: { workers?: string; grpcPort: string; httpPort: string; verbose?: boolean }): Promise<void> {
+export async function up(opts: { workers?: string; grpcPort: string; httpPort: string; natsCluster?: string; verbose?: boolean }): Promise<void> {
   const workers = opts.workers === undefined ? undefined : Number(opts.workers);
   if (workers !== undefined && (!Number.isInteger(workers) || workers < 1)) throw new Error(`--workers must be a positive integer, got ${opts.workers}`);
+  const natsCluster = Number(opts.natsCluster ?? '1');
+  if (!Number.isInteger(natsCluster) || natsCluster < 1) throw new Error(`--nats-cluster must be a positive integer, got ${opts.natsCluster}`);
   const log = (line: string) => console.error(line);
   // Listen before starting anything: an interrupt while workers start must stop nats-server too.
   const interrupted = new AbortController();
@@ -33,6 +35,7 @@ export async function up(opts: { workers?: string; grpcPort: string; httpPort: s
       ...(workers !== undefined ? { workers } : {}),
       grpcPort: Number(opts.grpcPort),
       httpPort: Number(opts.httpPort),
+      natsCluster,
       ...(process.env.SYNCLINE_NATS_URL ? { natsUrl: process.env.SYNCLINE_NATS_URL } : {}),
       signal: interrupted.signal,
       log,

@@ -2,8 +2,7 @@
 // WorkerHello; after that, heartbeats keep the worker alive and reports drive the scheduler.
 import { randomUUID } from 'node:crypto';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import type { JoinRequest, JoinResponse, WorkerServiceServer } from '@syncline/proto';
-import type { Logger } from 'pino';
+import type { JoinRequest, JoinResponse, Logger, WorkerServiceServer } from '@syncline/proto';
 import type { JobEvents } from '../job-events.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
 import type { WorkerPool } from '../scheduling/worker-pool.js';

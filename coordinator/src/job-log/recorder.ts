@@ -3,7 +3,7 @@
 // and step metrics sampled at most every `metricsIntervalMs` (the dashboard's curves after a
 // reload or a coordinator restart). Appends are queued in order and never block the caller.
 import { JobState, type Job, type JobLogEntry } from '@syncline/proto';
-import type { Logger } from 'pino';
+import type { Logger } from '@syncline/proto';
 import type { JobEvent, JobEvents } from '../job-events.js';
 import type { JobLogStore } from '../store/job-log-store.js';
 import { entry, transitionEntries } from './transitions.js';

@@ -12,4 +12,9 @@ export interface MessageBus {
   subscribe(subject: string, onMessage: (data: Uint8Array) => void): Subscription;
   /** Resolves when everything published so far (and subscriptions) reached the server. */
   flush(): Promise<void>;
+  /**
+   * Calls `listener` each time the transport reconnects after an outage (what was in flight may
+   * be lost); returns the function that stops it. Transports that never reconnect omit it.
+   */
+  onReconnect?(listener: () => void): () => void;
 }

@@ -3,41 +3,73 @@
 // receivers check a chunk's offset and size instead of trusting them.
 import { HEADER_BYTES, type FrameHeader } from './messages.js';
 
+export interface ExactTail {
+  /** Elements from here to the end travel uncompressed (a step's statistics, after its gradients). */
+  from: number;
+  /** Chunk size there, in elements: they may be wider than the compressed ones. */
+  elementsPerChunk: number;
+}
+
 export class ChunkLayout {
   /** Total chunks; every shard has at least one, so an empty shard still synchronises its ranks. */
   readonly count: number;
+  /** The most elements any chunk holds. */
+  readonly maxChunkElements: number;
   private readonly offsets: Float64Array;
   private readonly sizes: Float64Array;
   private readonly shardOf: Int32Array;
+  private readonly exactChunk: Uint8Array;
   /** Chunks of shard j are firstChunk[j] ..< firstChunk[j + 1]. */
   private readonly firstChunk: Int32Array;
 
+  /**
+   * Chunks of `elementsPerChunk` elements within each of `shards` shards; with `exact`, no chunk
+   * straddles `exact.from`, and chunks from there on are exact and of `exact.elementsPerChunk`.
+   */
   constructor(
     readonly length: number,
     readonly elementsPerChunk: number,
     readonly shards = 1,
+    readonly exact?: ExactTail,
   ) {
+    const split = exact === undefined ? length : Math.min(length, Math.max(0, exact.from));
+    const exactPer = exact?.elementsPerChunk ?? elementsPerChunk;
+    const offsets: number[] = [];
+    const sizes: number[] = [];
+    const shardOf: number[] = [];
+    const exactFlags: number[] = [];
     this.firstChunk = new Int32Array(shards + 1);
-    let count = 0;
     for (let shard = 0; shard < shards; shard++) {
-      this.firstChunk[shard] = count;
-      count += Math.max(1, Math.ceil(this.shardSize(shard) / elementsPerChunk));
-    }
-    this.firstChunk[shards] = count;
-    this.count = count;
-    this.offsets = new Float64Array(count);
-    this.sizes = new Float64Array(count);
-    this.shardOf = new Int32Array(count);
-    for (let shard = 0; shard < shards; shard++) {
+      this.firstChunk[shard] = offsets.length;
       const start = this.shardStart(shard);
       const end = this.shardStart(shard + 1);
-      for (let chunk = this.firstChunk[shard]!, at = start; chunk < this.firstChunk[shard + 1]!; chunk++) {
-        this.offsets[chunk] = at;
-        this.sizes[chunk] = Math.min(elementsPerChunk, end - at);
-        this.shardOf[chunk] = shard;
-        at += elementsPerChunk;
+      const pieces: [number, number, number][] = [];
+      if (start < split) pieces.push([start, Math.min(end, split), elementsPerChunk]);
+      if (end > split) pieces.push([Math.max(start, split), end, exactPer]);
+      if (pieces.length === 0) pieces.push([start, start, start >= split ? exactPer : elementsPerChunk]);
+      for (const [from, to, per] of pieces) {
+        let at = from;
+        do {
+          offsets.push(at);
+          sizes.push(Math.min(per, to - at));
+          shardOf.push(shard);
+          exactFlags.push(from >= split ? 1 : 0);
+          at += per;
+        } while (at < to);
       }
     }
+    this.firstChunk[shards] = offsets.length;
+    this.count = offsets.length;
+    this.offsets = Float64Array.from(offsets);
+    this.sizes = Float64Array.from(sizes);
+    this.shardOf = Int32Array.from(shardOf);
+    this.exactChunk = Uint8Array.from(exactFlags);
+    this.maxChunkElements = sizes.reduce((a, b) => Math.max(a, b), 0);
+  }
+
+  /** Whether `chunk` lies in the exact tail (it then travels uncompressed). */
+  isExact(chunk: number): boolean {
+    return this.exactChunk[chunk] === 1;
   }
 
   /** First element of `shard`; shards differ in size by at most one element. */
@@ -81,8 +113,8 @@ export class ChunkLayout {
     return (
       `rank ${h.sender} sent chunk ${h.chunkIndex}/${h.chunkCount} at ${h.elementOffset}+${h.elementCount} of ` +
       `${h.totalLength} elements; rank ${rank} expects ${this.count} chunks of ≤ ${this.elementsPerChunk} over ` +
-      `${this.length} elements in ${this.shards} shard${this.shards === 1 ? '' : 's'} ` +
-      `(same length, maxChunkBytes and world size on every rank?)`
+      `${this.length} elements in ${this.shards} shard${this.shards === 1 ? '' : 's'}` +
+      `${this.exact ? `, exact from element ${this.exact.from}` : ''} (same length, maxChunkBytes, world size and buffer layout on every rank?)`
     );
   }
 }

@@ -2,17 +2,23 @@
 // subscriptions, routes incoming frames to the operation they belong to, enforces timeouts, aborts
 // and close, and keeps the job's int8 error-feedback state. The algorithms live in their own files
 // (direct.ts, ring.ts, sharded.ts); select.ts picks one.
+//
+// Core NATS may lose messages in an outage (a server restart, a cluster node lost). An operation
+// that stops making progress asks the peers it waits on for the chunks it misses; they send again
+// what they sent (sent-frames.ts keeps it), so the step completes, identical on every rank, instead
+// of timing out. Duplicates are harmless: every round ignores a chunk it has already.
 import type { MessageBus, Subscription } from './bus.js';
 import { StartBarrier } from './barrier.js';
 import { receiveBroadcast, sendBroadcast } from './broadcast.js';
-import { Encoding } from './codec.js';
 import { ErrorFeedback } from './error-feedback.js';
 import { AllReduceAbortedError, AllReduceTimeoutError, CollectiveClosedError, type MissingFromRank } from './errors.js';
-import { AlgorithmId, decodeFrame, encodeFrame, FrameKind, HEADER_BYTES, MAX_UINT32, MAX_WORLD_SIZE } from './messages.js';
+import { controlHeader, decodeFrame, encodeFrame, encodeResend, FrameKind, HEADER_BYTES, MAX_UINT32, MAX_WORLD_SIZE, resendChunks, type Frame } from './messages.js';
 import { Operation } from './operation.js';
 import type { AlgorithmName, AllReduceContext, Compression, Round, RoundContext } from './round.js';
 import { RoundRouter } from './round-router.js';
 import { selectAlgorithm, type AlgorithmChoice } from './select.js';
+import { EVERY_PEER, SentFrames } from './sent-frames.js';
+import { StallWatcher } from './stall.js';
 import { allReduceSubject, fanOutSubject, inboxSubject } from './subject.js';
 import { DEFAULT_IN_FLIGHT_BYTES } from './window.js';
 
@@ -25,8 +31,10 @@ export interface CollectiveOptions {
   generation: number;
   rank: number;
   worldSize: number;
-  /** How long one collective operation (or the start barrier) may wait for peers. */
+  /** How long one collective operation may wait for peers. */
   timeoutMs: number;
+  /** How long the start barrier may wait for peers; default timeoutMs. */
+  startTimeoutMs?: number;
   /**
    * Max bytes per message; defaults to bus.maxPayload, capped at 1 MiB (larger messages cost the NATS
    * client more copying, and pipeline less: see worker/bench/allreduce.ts). Tests set it small to force
@@ -50,6 +58,7 @@ export class Collective {
   private readonly worldSize: number;
   private readonly generation: number;
   private readonly timeoutMs: number;
+  private readonly startTimeoutMs: number;
   private readonly helloSubject: string;
   private readonly inboxes: string[];
   private readonly fanOuts: string[];
@@ -60,8 +69,13 @@ export class Collective {
   /** int8 residuals, by buffer length (a training step may all-reduce several buffers in turn). */
   private readonly feedback = new Map<number, ErrorFeedback>();
   private scratch = new Float64Array(0);
-  private readonly reductions = new RoundRouter();
-  private readonly broadcasts = new RoundRouter();
+  private readonly reductions: RoundRouter;
+  private readonly broadcasts: RoundRouter;
+  /** What this rank sent, per kind of operation, for peers that ask again. */
+  private readonly sent = new Map<RoundRouter, SentFrames>();
+  /** The running operation's stall watcher, per kind. */
+  private readonly stalls = new Map<RoundRouter, StallWatcher>();
+  private stopReconnects: (() => void) | undefined;
   private readonly pending = new Set<Pick<Operation<unknown>, 'name' | 'reject'>>();
   private subscriptions: Subscription[] = [];
   private barrier: StartBarrier | undefined;
@@ -78,8 +92,8 @@ export class Collective {
     }
     assertUint32('generation', generation);
     // setTimeout treats anything above 2^31-1 ms as 1 ms, which would fail every operation at once.
-    if (!(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
-      throw new RangeError(`timeoutMs must be in (0, ${MAX_TIMEOUT_MS}], got ${timeoutMs}`);
+    for (const [what, ms] of [['timeoutMs', timeoutMs], ['startTimeoutMs', opts.startTimeoutMs ?? timeoutMs]] as const) {
+      if (!(ms > 0 && ms <= MAX_TIMEOUT_MS)) throw new RangeError(`${what} must be in (0, ${MAX_TIMEOUT_MS}], got ${ms}`);
     }
     const maxChunkBytes = opts.maxChunkBytes ?? Math.min(bus.maxPayload, DEFAULT_CHUNK_BYTES);
     if (maxChunkBytes > bus.maxPayload) {
@@ -94,12 +108,18 @@ export class Collective {
     this.worldSize = worldSize;
     this.generation = generation;
     this.timeoutMs = timeoutMs;
+    this.startTimeoutMs = opts.startTimeoutMs ?? timeoutMs;
     this.helloSubject = allReduceSubject(opts.jobId, generation);
     this.inboxes = Array.from({ length: worldSize }, (_, r) => inboxSubject(opts.jobId, generation, r));
     this.fanOuts = Array.from({ length: worldSize }, (_, r) => fanOutSubject(opts.jobId, generation, r));
     this.maxChunkBytes = maxChunkBytes;
     this.inFlightBytes = opts.maxInFlightBytes ?? DEFAULT_IN_FLIGHT_BYTES;
     if (!(this.inFlightBytes > 0)) throw new RangeError(`maxInFlightBytes must be positive, got ${this.inFlightBytes}`);
+    // Frames of future steps wait (a peer may be one operation ahead), within a bound.
+    this.reductions = new RoundRouter(2 * this.inFlightBytes);
+    this.broadcasts = new RoundRouter(2 * this.inFlightBytes);
+    this.sent.set(this.reductions, new SentFrames());
+    this.sent.set(this.broadcasts, new SentFrames());
     this.algorithm = opts.algorithm ?? 'auto';
     // With one rank nothing travels, so there is nothing to compress.
     this.compression = worldSize === 1 ? 'none' : (opts.compression ?? 'none');
@@ -123,16 +143,20 @@ export class Collective {
    * int8 keeps one residual per buffer length, so a step that all-reduces several buffers of different
    * lengths in turn keeps each one's (two buffers of the same length would share one).
    * Steps run one at a time and must increase; a failed step is not retried under the same number.
-   * `data` must not change until the promise settles.
+   * `data` must not change until the promise settles. `exactFrom`: elements from there on are
+   * reduced exactly whatever the compression (a training step's statistics after its gradients;
+   * every rank must pass the same).
    */
-  allReduceSum(data: Float32Array, step: number, signal?: AbortSignal): Promise<Float32Array> {
+  allReduceSum(data: Float32Array, step: number, signal?: AbortSignal, opts: { exactFrom?: number } = {}): Promise<Float32Array> {
     const name = `allReduceSum step ${step}`;
     const refusal = this.refuse(name, signal) ?? uint32Refusal('step', step) ?? this.reductions.refuse(step);
     if (refusal !== undefined) return Promise.reject(refusal);
     const algorithm = selectAlgorithm(this.algorithm, data.byteLength, this.worldSize);
     const feedback = this.compression === 'int8' ? this.feedbackFor(data.length) : undefined;
+    // Without compression every element travels exact anyway: no need to cut the buffer at exactFrom.
+    const exactFrom = this.compression === 'none' || opts.exactFrom === undefined || opts.exactFrom >= data.length ? undefined : Math.max(0, opts.exactFrom);
     const result = this.run(name, this.reductions, step, data.length, signal, (ctx) =>
-      algorithm.begin({ ...ctx, compression: this.compression, feedback } satisfies AllReduceContext, data),
+      algorithm.begin({ ...ctx, compression: this.compression, feedback, exactFrom } satisfies AllReduceContext, data),
     );
     if (feedback === undefined) return result;
     return result.catch((err: unknown) => {
@@ -183,6 +207,8 @@ export class Collective {
     for (const op of [...this.pending]) op.reject(new CollectiveClosedError(op.name));
     this.reductions.clear();
     this.broadcasts.clear();
+    for (const sent of this.sent.values()) sent.clear();
+    this.stopReconnects?.();
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     this.subscriptions = [];
     this.feedback.clear();
@@ -205,11 +231,14 @@ export class Collective {
       },
       () => op.resolve(),
     );
-    const op = this.track<void>(name, signal, () => barrier.missing(), () => barrier.stop());
+    const op = this.track<void>(name, signal, () => barrier.missing(), () => barrier.stop(), this.startTimeoutMs);
     this.barrier = barrier;
     try {
       const subjects = [this.helloSubject, this.inboxes[this.rank]!, ...this.fanOuts.filter((_, r) => r !== this.rank)];
       for (const subject of subjects) this.subscriptions.push(this.bus.subscribe(subject, (bytes) => this.onMessage(bytes)));
+      this.stopReconnects = this.bus.onReconnect?.(() => {
+        for (const watcher of this.stalls.values()) watcher.nudge();
+      });
     } catch (err) {
       op.reject(err);
       return op.promise;
@@ -232,11 +261,20 @@ export class Collective {
     begin: (ctx: RoundContext) => Round,
   ): Promise<Float32Array> {
     let round: Round | undefined;
+    const sent = this.sent.get(router)!;
+    sent.begin(step);
+    const resendKind = router === this.reductions ? FrameKind.resendReduction : FrameKind.resendBroadcast;
+    const watcher = new StallWatcher(() => this.requestMissing(resendKind, step, round?.missing() ?? []));
+    this.stalls.set(router, watcher);
     const op = this.track<Float32Array>(
       name,
       signal,
       () => round?.missing() ?? [],
-      () => router.finish(step),
+      () => {
+        watcher.stop();
+        if (this.stalls.get(router) === watcher) this.stalls.delete(router);
+        router.finish(step);
+      },
     );
     const ctx: RoundContext = {
       rank: this.rank,
@@ -251,8 +289,15 @@ export class Collective {
         return this.scratch.subarray(0, size).fill(0);
       },
       operation: name,
-      sendTo: (rank, frame) => this.bus.publish(this.inboxes[rank]!, frame),
-      sendToAll: (frame) => this.bus.publish(this.fanOuts[this.rank]!, frame),
+      sendTo: (rank, frame) => {
+        sent.record(step, rank, frame);
+        this.bus.publish(this.inboxes[rank]!, frame);
+      },
+      sendToAll: (frame) => {
+        sent.record(step, EVERY_PEER, frame);
+        this.bus.publish(this.fanOuts[this.rank]!, frame);
+      },
+      sendControl: (rank, frame) => this.bus.publish(this.inboxes[rank]!, frame),
       resolve: (result) => op.resolve(result),
       reject: (error) => op.reject(error),
     };
@@ -270,12 +315,12 @@ export class Collective {
     signal: AbortSignal | undefined,
     missing: () => MissingFromRank[],
     onSettled: () => void,
+    timeoutMs = this.timeoutMs,
   ): Operation<T> {
     const op: Operation<T> = new Operation<T>(name, {
-      timeoutMs: this.timeoutMs,
+      timeoutMs,
       signal,
-      onTimeout: () =>
-        new AllReduceTimeoutError({ rank: this.rank, operation: name, timeoutMs: this.timeoutMs, missing: missing() }),
+      onTimeout: () => new AllReduceTimeoutError({ rank: this.rank, operation: name, timeoutMs, missing: missing() }),
       onSettled: () => {
         this.pending.delete(op);
         onSettled();
@@ -309,12 +354,50 @@ export class Collective {
         return;
       case FrameKind.reduce:
       case FrameKind.gather:
+        this.stalls.get(this.reductions)?.progress();
         this.reductions.deliver(frame);
         return;
       case FrameKind.broadcast:
+        this.stalls.get(this.broadcasts)?.progress();
         this.broadcasts.deliver(frame);
         return;
+      case FrameKind.resendReduction:
+      case FrameKind.resendBroadcast:
+        this.resend(frame);
+        return;
+      case FrameKind.ack:
+        this.broadcasts.acknowledge(frame.step, frame.sender, frame.chunkIndex);
+        return;
     }
+  }
+
+  /** Asks each peer the operation waits on for the chunks it misses from it. */
+  private requestMissing(kind: typeof FrameKind.resendReduction | typeof FrameKind.resendBroadcast, step: number, missing: MissingFromRank[]): void {
+    // Chunk ids travel as uint32s: as many per request as a message holds.
+    const perFrame = Math.max(1, Math.floor((this.maxChunkBytes - HEADER_BYTES) / 4));
+    try {
+      for (const { rank, chunks, chunkCount } of missing) {
+        if (chunkCount === 0 || rank === this.rank) continue;
+        for (let i = 0; i < chunks.length; i += perFrame) {
+          this.bus.publish(this.inboxes[rank]!, encodeResend(kind, this.generation, step, this.rank, chunks.slice(i, i + perFrame)));
+        }
+      }
+    } catch {
+      // The transport is failing; the next stall asks again, and the timeout bounds the wait.
+    }
+  }
+
+  /** A peer asks again for frames it misses: send what this rank sent it, if it still has them. */
+  private resend(request: Frame): void {
+    const router = request.kind === FrameKind.resendBroadcast ? this.broadcasts : this.reductions;
+    const chunks = resendChunks(request);
+    try {
+      for (const frame of this.sent.get(router)!.framesFor(request.step, request.sender, chunks)) this.bus.publish(this.inboxes[request.sender]!, frame);
+    } catch {
+      // As above: the requester asks again.
+    }
+    // What a broadcast receiver misses also says what it holds: chunks below the first it asks for.
+    if (router === this.broadcasts && chunks.length > 0) router.acknowledge(request.step, request.sender, Math.min(...chunks));
   }
 
   private replyHello(): void {
@@ -326,22 +409,7 @@ export class Collective {
   }
 
   private sendHello(wantsReply: boolean): void {
-    const header = {
-      kind: FrameKind.hello,
-      wantsReply,
-      generation: this.generation,
-      step: 0,
-      sender: this.rank,
-      algorithm: AlgorithmId.none,
-      encoding: Encoding.f32,
-      chunkIndex: 0,
-      chunkCount: 0,
-      totalLength: 0,
-      elementOffset: 0,
-      elementCount: 0,
-      scale: 0,
-    };
-    this.bus.publish(this.helloSubject, encodeFrame(header, new Float32Array(0)));
+    this.bus.publish(this.helloSubject, encodeFrame(controlHeader(FrameKind.hello, this.generation, 0, this.rank, wantsReply), new Float32Array(0)));
   }
 
   private feedbackFor(length: number): ErrorFeedback {

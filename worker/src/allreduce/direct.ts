@@ -4,18 +4,19 @@
 //
 // Determinism: each chunk is accumulated in float64 strictly in rank order, then rounded to float32
 // once, so every rank computes bit-identical sums. Under compression every rank (the sender included)
-// adds the decoded wire values.
+// adds the decoded wire values. Chunks of the exact tail (ctx.exactFrom) travel as float32 whatever
+// the compression.
 //
 // Flow: a rank publishes chunk k only once chunk k − window has arrived from every peer, so no rank
 // runs far ahead of the slowest reader and nothing piles up for it in the server.
-import { ChunkLayout, elementsPerChunk } from './chunking.js';
-import { addDecoded, bytesPerElement, Encoding } from './codec.js';
+import type { ChunkLayout } from './chunking.js';
+import { addDecoded, Encoding } from './codec.js';
 import { AllReduceMismatchError, type MissingFromRank } from './errors.js';
-import { AlgorithmId, decodeFrame, FrameKind, HEADER_BYTES, type Frame } from './messages.js';
+import { AlgorithmId, decodeFrame, FrameKind, type Frame } from './messages.js';
 import { RankOrderSum, type Contribution } from './rank-order.js';
 import { chunkHeader, frameMismatch, type AllReduceAlgorithm, type AllReduceContext, type Round } from './round.js';
 import { windowChunks } from './window.js';
-import { encodeChunk, wireEncoding } from './wire.js';
+import { encodeChunk, reductionLayout, wireEncoding } from './wire.js';
 
 export const directAllReduce: AllReduceAlgorithm = {
   name: 'direct',
@@ -43,7 +44,7 @@ class DirectRound implements Round {
     data: Float32Array,
   ) {
     this.encoding = wireEncoding(ctx.compression);
-    const layout = new ChunkLayout(ctx.length, elementsPerChunk(ctx.maxChunkBytes, bytesPerElement(this.encoding)));
+    const layout = reductionLayout(ctx, this.encoding, Encoding.f32);
     this.layout = layout;
     this.sums = ctx.scratch(layout.length);
     this.chunksLeft = layout.count;
@@ -57,7 +58,7 @@ class DirectRound implements Round {
     );
     this.values = ctx.feedback?.prepare(data) ?? data;
     // Each peer's stream to us, and ours to each peer, can hold up to a window of chunks.
-    this.window = windowChunks(HEADER_BYTES + layout.elementsPerChunk * bytesPerElement(this.encoding), 2 * (ctx.worldSize - 1), ctx.inFlightBytes);
+    this.window = windowChunks(ctx.maxChunkBytes, 2 * (ctx.worldSize - 1), ctx.inFlightBytes);
     this.peersArrived = new Int32Array(layout.count);
     this.advance();
   }
@@ -65,7 +66,7 @@ class DirectRound implements Round {
   receive(frame: Frame): void {
     const mismatch =
       frame.kind === FrameKind.reduce
-        ? frameMismatch(this.ctx, this.layout, frame, AlgorithmId.direct, this.encoding)
+        ? frameMismatch(this.ctx, this.layout, frame, AlgorithmId.direct, this.encodingOf(frame.chunkIndex))
         : `rank ${frame.sender} sent a reduced result, which the direct all-reduce never sends`;
     if (mismatch !== undefined) {
       this.ctx.reject(new AllReduceMismatchError(this.ctx.operation, mismatch));
@@ -80,6 +81,10 @@ class DirectRound implements Round {
     return this.order.missing();
   }
 
+  private encodingOf(chunk: number): Encoding {
+    return chunk < this.layout.count && this.layout.isExact(chunk) ? Encoding.f32 : this.encoding;
+  }
+
   /** Moves past chunks every peer has delivered, and publishes what the window now allows. */
   private advance(): void {
     const { ctx, layout } = this;
@@ -91,7 +96,7 @@ class DirectRound implements Round {
       const header = chunkHeader(ctx, {
         kind: FrameKind.reduce,
         algorithm: AlgorithmId.direct,
-        encoding: this.encoding,
+        encoding: this.encodingOf(chunk),
         chunkIndex: chunk,
         chunkCount: layout.count,
         elementOffset: offset,

@@ -8,6 +8,14 @@ export const FrameKind = {
   reduce: 3,
   /** A reduced result on its way to the ranks that do not own it. */
   gather: 4,
+  /**
+   * A request to send again the frames of an all-reduce step (or, below, a broadcast) that the
+   * requester misses, after an outage lost them; the payload lists their chunk indices (uint32).
+   */
+  resendReduction: 5,
+  resendBroadcast: 6,
+  /** A broadcast receiver tells the root how many chunks it holds (chunkIndex), so the root sends more. */
+  ack: 7,
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
@@ -21,7 +29,7 @@ export const AlgorithmId = {
 export type AlgorithmId = (typeof AlgorithmId)[keyof typeof AlgorithmId];
 
 const MAGIC = 0x53; // 'S'
-const VERSION = 2;
+const VERSION = 3;
 /** Set on a hello whose sender still waits for peers. Replies never set it, so hellos cannot ping-pong. */
 const FLAG_WANTS_REPLY = 1;
 
@@ -152,6 +160,25 @@ export function decodeFrame(bytes: Uint8Array): Frame | null {
   return { ...header, payload: bytes.subarray(HEADER_BYTES) };
 }
 
+/** The header of a frame that carries no buffer data (a hello, a resend request). */
+export function controlHeader(kind: FrameKind, generation: number, step: number, sender: number, wantsReply = false, elementCount = 0): FrameHeader {
+  return { kind, wantsReply, generation, step, sender, algorithm: AlgorithmId.none, encoding: Encoding.f32, chunkIndex: 0, chunkCount: 0, totalLength: 0, elementOffset: 0, elementCount, scale: 0 };
+}
+
+/** A request to `step`'s peer for the frames of `chunks` it sent us (or to all), from `sender`. */
+export function encodeResend(kind: typeof FrameKind.resendReduction | typeof FrameKind.resendBroadcast, generation: number, step: number, sender: number, chunks: readonly number[]): Uint8Array {
+  const bytes = allocateFrame(controlHeader(kind, generation, step, sender, false, chunks.length));
+  const ids = new DataView(bytes.buffer, HEADER_BYTES);
+  chunks.forEach((chunk, i) => ids.setUint32(i * 4, chunk, true));
+  return bytes;
+}
+
+/** The chunk indices a resend request asks for. */
+export function resendChunks(frame: Frame): number[] {
+  const view = new DataView(frame.payload.buffer, frame.payload.byteOffset, frame.payload.byteLength);
+  return Array.from({ length: frame.elementCount }, (_, i) => view.getUint32(i * 4, true));
+}
+
 /** The same frame with a payload of its own, safe to keep after the transport reuses its buffer. */
 export function detachFrame(frame: Frame): Frame {
   // Not payload.slice(): on a Node Buffer that is a view, not a copy.
@@ -171,6 +198,12 @@ function isConsistent(h: FrameHeader): boolean {
       h.encoding === Encoding.f32 &&
       scaleOk
     );
+  }
+  if (h.kind === FrameKind.ack) {
+    return !h.wantsReply && h.algorithm === AlgorithmId.none && h.encoding === Encoding.f32 && h.chunkCount === 0 && h.totalLength === 0 && h.elementOffset === 0 && h.elementCount === 0 && scaleOk;
+  }
+  if (h.kind === FrameKind.resendReduction || h.kind === FrameKind.resendBroadcast) {
+    return !h.wantsReply && h.algorithm === AlgorithmId.none && h.encoding === Encoding.f32 && h.chunkIndex === 0 && h.chunkCount === 0 && h.totalLength === 0 && h.elementOffset === 0 && scaleOk;
   }
   const algorithmOk = (h.kind === FrameKind.broadcast) === (h.algorithm === AlgorithmId.none);
   return (

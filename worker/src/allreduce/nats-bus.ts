@@ -1,5 +1,7 @@
-// MessageBus over a core NATS connection (at-most-once, no replay: the collective's barrier copes with that).
-import { connect, type NatsConnection } from 'nats';
+// MessageBus over a core NATS connection (at-most-once, no replay: the collective's barrier and
+// its requests for lost frames cope with that).
+import type { NatsConnection } from 'nats';
+import { onReconnect } from '../nats-connection.js';
 import type { MessageBus, Subscription } from './bus.js';
 
 export class NatsBus implements MessageBus {
@@ -29,17 +31,8 @@ export class NatsBus implements MessageBus {
   flush(): Promise<void> {
     return this.nc.flush();
   }
-}
 
-/** Connects with bounded waits, so an unreachable or vanished server fails instead of hanging. */
-export async function connectNats(url: string, name?: string): Promise<NatsConnection> {
-  return connect({
-    servers: url,
-    name,
-    timeout: 5_000,
-    maxReconnectAttempts: 10,
-    reconnectTimeWait: 500,
-    pingInterval: 10_000,
-    maxPingOut: 3,
-  });
+  onReconnect(listener: () => void): () => void {
+    return onReconnect(this.nc, listener);
+  }
 }

@@ -10,18 +10,19 @@
 // the rank-order sum bit for bit unless a float64 addition rounds, i.e. unless one element's values span
 // more than about 2^29 in magnitude; in general |ring − rank order| ≤ 2(N−1)·2^-53·Σ|x| before the
 // final rounding to float32. (With compression, partials travel compressed and are re-encoded at each
-// hop: fp16 rounds N times, int8 quantizes N times and feeds each rank's loss back into its next step.)
+// hop: fp16 rounds N times, int8 quantizes N times and feeds each rank's loss back into its next step.
+// Chunks of the exact tail, ctx.exactFrom, travel uncompressed: float32 inputs, float64 partials.)
 //
 // Flow: a rank starts the sum of a new chunk only while fewer than a window of the chunks it started
 // have come back to it as results (it is the first rank a result reaches), which bounds what waits in
 // the server for any rank; everything else is forwarded as it arrives.
-import { ChunkLayout, elementsPerChunk } from './chunking.js';
+import type { ChunkLayout } from './chunking.js';
 import { addDecoded, addValues, bytesPerElement, Encoding, writeDecoded } from './codec.js';
 import { AllReduceMismatchError, type MissingFromRank } from './errors.js';
-import { AlgorithmId, allocateFrame, FrameKind, framePayload, HEADER_BYTES, type Frame } from './messages.js';
+import { AlgorithmId, allocateFrame, FrameKind, framePayload, type Frame } from './messages.js';
 import { chunkHeader, frameMismatch, type AllReduceAlgorithm, type AllReduceContext, type Round } from './round.js';
 import { windowChunks } from './window.js';
-import { encodeChunk, encodeResult, wireEncoding } from './wire.js';
+import { encodeChunk, encodeResult, reductionLayout, wireEncoding } from './wire.js';
 
 export const ringAllReduce: AllReduceAlgorithm = {
   name: 'ring',
@@ -59,18 +60,18 @@ class RingRound implements Round {
     const { rank, worldSize } = ctx;
     this.encoding = wireEncoding(ctx.compression);
     this.partialEncoding = this.encoding === Encoding.f32 ? Encoding.f64 : this.encoding;
-    const widest = Math.max(bytesPerElement(this.encoding), bytesPerElement(this.partialEncoding));
-    this.layout = new ChunkLayout(ctx.length, elementsPerChunk(ctx.maxChunkBytes, widest), worldSize);
+    const widest = bytesPerElement(this.encoding) >= bytesPerElement(this.partialEncoding) ? this.encoding : this.partialEncoding;
+    this.layout = reductionLayout(ctx, widest, Encoding.f64, worldSize);
     this.next = (rank + 1) % worldSize;
     this.previous = (rank + worldSize - 1) % worldSize;
     this.result = new Float32Array(ctx.length);
     this.partialArrived = new Uint8Array(this.layout.count);
     this.done = new Uint8Array(this.layout.count);
     this.chunksLeft = this.layout.count;
-    this.partial = ctx.scratch(this.layout.elementsPerChunk);
+    this.partial = ctx.scratch(this.layout.maxChunkElements);
     this.values = ctx.feedback?.prepare(data) ?? data;
     // Every shard's path passes each rank twice (partial sum, result): 2N streams end at each rank.
-    this.window = windowChunks(HEADER_BYTES + this.layout.elementsPerChunk * widest, 2 * worldSize, ctx.inFlightBytes);
+    this.window = windowChunks(ctx.maxChunkBytes, 2 * worldSize, ctx.inFlightBytes);
     if (worldSize === 1) {
       const { first, end } = this.layout.chunksOf(0);
       for (let chunk = first; chunk < end; chunk++) this.complete(chunk, this.withOwn(chunk, this.emptyPartial(chunk)));
@@ -83,8 +84,8 @@ class RingRound implements Round {
     const { ctx, layout } = this;
     const shard = layout.matches(frame) ? layout.shard(frame.chunkIndex) : -1;
     const position = this.position(shard);
-    const expected =
-      frame.kind === FrameKind.gather ? this.encoding : position === 1 ? this.encoding : this.partialEncoding;
+    const exact = frame.chunkIndex < layout.count && layout.isExact(frame.chunkIndex);
+    const expected = frame.kind === FrameKind.gather || position === 1 ? this.inputEncoding(exact) : this.partialEncodingOf(exact);
     let mismatch = frameMismatch(ctx, layout, frame, AlgorithmId.ring, expected);
     if (mismatch === undefined && frame.sender !== this.previous) {
       mismatch = `rank ${frame.sender} sent to rank ${ctx.rank}, whose ring neighbour is rank ${this.previous}`;
@@ -106,7 +107,7 @@ class RingRound implements Round {
       addDecoded(frame.encoding, frame.payload, frame.scale, sums, 0);
       this.withOwn(chunk, sums);
       if (position === ctx.worldSize - 1) this.complete(chunk, sums);
-      else this.send(FrameKind.reduce, this.partialEncoding, chunk, sums);
+      else this.send(FrameKind.reduce, this.partialEncodingOf(this.layout.isExact(chunk)), chunk, sums);
       return;
     }
     if (this.done[chunk] === 1) return;
@@ -133,6 +134,16 @@ class RingRound implements Round {
     return chunks.length === 0 ? [] : [{ rank: this.previous, chunks, chunkCount: this.layout.count }];
   }
 
+  /** Inputs and results: the job's encoding, float32 in the exact tail. */
+  private inputEncoding(exact: boolean): Encoding {
+    return exact ? Encoding.f32 : this.encoding;
+  }
+
+  /** Partial sums after the first hop: float64 when uncompressed. */
+  private partialEncodingOf(exact: boolean): Encoding {
+    return exact ? Encoding.f64 : this.partialEncoding;
+  }
+
   /** Where this rank is on shard `shard`'s path: 0 starts its sum, worldSize − 1 owns it. */
   private position(shard: number): number {
     const n = this.ctx.worldSize;
@@ -150,7 +161,7 @@ class RingRound implements Round {
       const chunk = first + this.started++;
       const offset = layout.offset(chunk);
       const end = offset + layout.size(chunk);
-      const header = this.header(FrameKind.reduce, this.encoding, chunk);
+      const header = this.header(FrameKind.reduce, this.inputEncoding(layout.isExact(chunk)), chunk);
       ctx.sendTo(this.next, encodeChunk(header, values.subarray(offset, end), ctx.feedback?.residual.subarray(offset, end)));
     }
   }
@@ -175,7 +186,7 @@ class RingRound implements Round {
     const { ctx, layout } = this;
     const offset = layout.offset(chunk);
     const frame = encodeResult(
-      this.header(FrameKind.gather, this.encoding, chunk),
+      this.header(FrameKind.gather, this.inputEncoding(layout.isExact(chunk)), chunk),
       sums,
       this.result.subarray(offset, offset + sums.length),
       ctx.feedback?.residual.subarray(offset, offset + sums.length),

@@ -28,6 +28,8 @@ export interface RoundContext {
   sendTo(rank: number, frame: Uint8Array): void;
   /** Publishes once on this rank's fan-out subject: the server delivers it to every other rank. */
   sendToAll(frame: Uint8Array): void;
+  /** Publishes a control frame (an acknowledgement) to one rank; it is never sent again on request. */
+  sendControl(rank: number, frame: Uint8Array): void;
   resolve(result: Float32Array): void;
   reject(error: Error): void;
 }
@@ -37,6 +39,8 @@ export interface Round {
   receive(frame: Frame): void;
   /** What has not arrived yet, for the timeout error. */
   missing(): MissingFromRank[];
+  /** Rank `rank` holds this operation's chunks 0 ..< `received` (a broadcast's flow control). */
+  acknowledged?(rank: number, received: number): void;
 }
 
 /**
@@ -59,6 +63,11 @@ export type Compression = (typeof Compression)[number];
 
 export interface AllReduceContext extends RoundContext {
   readonly compression: Compression;
+  /**
+   * Elements from here on travel uncompressed whatever `compression` says (a step's statistics
+   * after its gradients); undefined when the whole buffer follows `compression`.
+   */
+  readonly exactFrom: number | undefined;
   /**
    * int8 only: this rank's residual (what quantization lost last step, to add to this step's input).
    * Every element this rank encodes gets its new residual written here, exactly once per step.

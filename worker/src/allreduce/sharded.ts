@@ -11,14 +11,16 @@
 //
 // Flow: towards each owner a rank keeps a window of chunks whose result has not come back yet; each
 // result that arrives lets the next chunk go. That bounds what waits in the server for any one rank.
-import { ChunkLayout, elementsPerChunk } from './chunking.js';
-import { addDecoded, addValues, bytesPerElement, writeDecoded, type Encoding } from './codec.js';
+//
+// Chunks of the exact tail (ctx.exactFrom) travel as float32 whatever the compression.
+import type { ChunkLayout } from './chunking.js';
+import { addDecoded, addValues, Encoding, writeDecoded } from './codec.js';
 import { AllReduceMismatchError, mergeMissing, type MissingFromRank } from './errors.js';
-import { AlgorithmId, FrameKind, HEADER_BYTES, type Frame } from './messages.js';
+import { AlgorithmId, FrameKind, type Frame } from './messages.js';
 import { RankOrderSum, type Contribution } from './rank-order.js';
 import { chunkHeader, frameMismatch, type AllReduceAlgorithm, type AllReduceContext, type Round } from './round.js';
 import { windowChunks } from './window.js';
-import { encodeChunk, encodeResult, wireEncoding } from './wire.js';
+import { encodeChunk, encodeResult, reductionLayout, wireEncoding } from './wire.js';
 
 export const shardedAllReduce: AllReduceAlgorithm = {
   name: 'sharded',
@@ -51,7 +53,7 @@ class ShardedRound implements Round {
   ) {
     const { rank, worldSize } = ctx;
     this.encoding = wireEncoding(ctx.compression);
-    const layout = new ChunkLayout(ctx.length, elementsPerChunk(ctx.maxChunkBytes, bytesPerElement(this.encoding)), worldSize);
+    const layout = reductionLayout(ctx, this.encoding, Encoding.f32, worldSize);
     this.layout = layout;
     this.shardStart = layout.shardStart(rank);
     this.sums = ctx.scratch(layout.shardSize(rank));
@@ -70,7 +72,7 @@ class ShardedRound implements Round {
     );
     this.values = ctx.feedback?.prepare(data) ?? data;
     // Up to N − 1 contribution streams and N − 1 result streams end at each rank.
-    this.window = windowChunks(HEADER_BYTES + layout.elementsPerChunk * bytesPerElement(this.encoding), 2 * (worldSize - 1), ctx.inFlightBytes);
+    this.window = windowChunks(ctx.maxChunkBytes, 2 * (worldSize - 1), ctx.inFlightBytes);
     this.sent = new Int32Array(worldSize);
     this.gathered = new Int32Array(worldSize);
     this.scatter();
@@ -79,7 +81,7 @@ class ShardedRound implements Round {
 
   receive(frame: Frame): void {
     const { layout, ctx } = this;
-    let mismatch = frameMismatch(ctx, layout, frame, AlgorithmId.sharded, this.encoding);
+    let mismatch = frameMismatch(ctx, layout, frame, AlgorithmId.sharded, this.encodingOf(frame.chunkIndex));
     const shard = mismatch === undefined ? layout.shard(frame.chunkIndex) : -1;
     if (mismatch === undefined && frame.kind === FrameKind.reduce && shard !== ctx.rank) {
       mismatch = `rank ${frame.sender} sent rank ${ctx.rank} a contribution to shard ${shard}, which rank ${shard} owns`;
@@ -113,6 +115,10 @@ class ShardedRound implements Round {
     return mergeMissing(this.order.missing(), gathers);
   }
 
+  private encodingOf(chunk: number): Encoding {
+    return chunk < this.layout.count && this.layout.isExact(chunk) ? Encoding.f32 : this.encoding;
+  }
+
   /** Reduce-scatter: what the windows allow of every other shard to its owner, round robin so all owners start at once. */
   private scatter(): void {
     const { ctx, layout, values } = this;
@@ -131,7 +137,7 @@ class ShardedRound implements Round {
         const header = chunkHeader(ctx, {
           kind: FrameKind.reduce,
           algorithm: AlgorithmId.sharded,
-          encoding: this.encoding,
+          encoding: this.encodingOf(chunk),
           chunkIndex: chunk,
           chunkCount: layout.count,
           elementOffset: offset,
@@ -160,7 +166,7 @@ class ShardedRound implements Round {
     const header = chunkHeader(ctx, {
       kind: FrameKind.gather,
       algorithm: AlgorithmId.sharded,
-      encoding: this.encoding,
+      encoding: this.encodingOf(chunk),
       chunkIndex: chunk,
       chunkCount: layout.count,
       elementOffset: offset,

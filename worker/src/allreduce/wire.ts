@@ -1,8 +1,9 @@
 // The one place values become frames: which encoding each compression uses, and how a reduced result
 // is encoded so that its owner keeps exactly what every other rank will decode.
-import { Encoding, encodeF16, encodeI8, encodeRaw, writeDecoded } from './codec.js';
+import { ChunkLayout, elementsPerChunk } from './chunking.js';
+import { bytesPerElement, Encoding, encodeF16, encodeI8, encodeRaw, writeDecoded } from './codec.js';
 import { allocateFrame, framePayload, frameScale, setScale, type FrameHeader } from './messages.js';
-import type { Compression } from './round.js';
+import type { AllReduceContext, Compression } from './round.js';
 
 /** Encoding of contributions and reduced results under `compression`. */
 export function wireEncoding(compression: Compression): Encoding {
@@ -14,6 +15,15 @@ export function wireEncoding(compression: Compression): Encoding {
     case 'int8':
       return Encoding.i8;
   }
+}
+
+/**
+ * How a reduction cuts its buffer into `shards` shards and chunks: chunks sized for `compressed`
+ * elements, and from ctx.exactFrom on (when set) exact chunks sized for `exact` elements.
+ */
+export function reductionLayout(ctx: AllReduceContext, compressed: Encoding, exact: Encoding, shards = 1): ChunkLayout {
+  const tail = ctx.exactFrom === undefined ? undefined : { from: ctx.exactFrom, elementsPerChunk: elementsPerChunk(ctx.maxChunkBytes, bytesPerElement(exact)) };
+  return new ChunkLayout(ctx.length, elementsPerChunk(ctx.maxChunkBytes, bytesPerElement(compressed)), shards, tail);
 }
 
 /**

@@ -1,14 +1,18 @@
 // Stores a model's files in the JetStream object store that the coordinator's registry serves from.
-import { BUCKETS } from '@syncline/proto';
+import { BUCKETS, retryTransient, type RetryOptions } from '@syncline/proto';
 import type { NatsConnection } from 'nats';
 import { jetstream } from '../jetstream.js';
 
-
-/** Uploads every file as `<prefix>/<file>`; model.json last, so a reader that finds it finds the shards. */
-export async function uploadModelFiles(nc: NatsConnection, prefix: string, files: Map<string, Uint8Array>): Promise<void> {
-  const store = await jetstream(nc).views.os(BUCKETS.objects);
+/**
+ * Uploads every file as `<prefix>/<file>`; model.json last, so a reader that finds it finds the
+ * shards. Each file is retried through NATS outages (a put overwrites what a failed one left);
+ * `afterEach` runs after each file.
+ */
+export async function uploadModelFiles(nc: NatsConnection, prefix: string, files: Map<string, Uint8Array>, opts: RetryOptions & { afterEach?: (name: string) => void } = {}): Promise<void> {
+  const store = await retryTransient(() => jetstream(nc).views.os(BUCKETS.objects), opts);
   const ordered = [...files.keys()].sort((a, b) => Number(a === 'model.json') - Number(b === 'model.json'));
   for (const name of ordered) {
-    await store.putBlob({ name: `${prefix}/${name}` }, files.get(name)!);
+    await retryTransient(() => store.putBlob({ name: `${prefix}/${name}` }, files.get(name)!), opts);
+    opts.afterEach?.(name);
   }
 }

@@ -2,6 +2,7 @@
 // Specs arrive validated and normalized by the coordinator (defaults filled in).
 import * as tf from '@tensorflow/tfjs';
 import type { Layer } from '@syncline/proto';
+import { SampleDraws, SampleDropout } from './sample-dropout.js';
 
 type Kind = NonNullable<Layer['kind']>;
 type Case = Kind['$case'];
@@ -9,6 +10,9 @@ type ValueOf<C extends Case> = Extract<Kind, { $case: C }>['value'];
 
 interface BuildContext {
   seed: number;
+  /** Position of the layer in its stack. */
+  index: number;
+  draws: SampleDraws;
   inputShape?: number[];
 }
 
@@ -94,7 +98,8 @@ const builders: { [C in Case]: LayerBuilder<ValueOf<C>> } = {
   averagePooling2d: pooling(tf.layers.averagePooling2d),
   flatten: (_v, ctx) => [tf.layers.flatten(input(ctx))],
   reshape: (v, ctx) => [tf.layers.reshape({ targetShape: v.targetShape, ...input(ctx) })],
-  dropout: (v, ctx) => [tf.layers.dropout({ rate: v.rate, seed: ctx.seed, ...input(ctx) })],
+  // Masks keyed by sample, not by a seeded generator: the same whichever rank trains a sample.
+  dropout: (v, ctx) => [new SampleDropout({ rate: v.rate, layer: ctx.index, draws: ctx.draws, ...input(ctx) })],
   batchNormalization: (v, ctx) => [tf.layers.batchNormalization({ momentum: v.momentum, epsilon: v.epsilon, ...input(ctx) })],
   embedding: (v, ctx) => [
     tf.layers.embedding({ inputDim: v.inputDim, outputDim: v.outputDim, embeddingsInitializer: initializer(v.embeddingsInitializer, ctx.seed), ...input(ctx) }),
@@ -111,11 +116,14 @@ function buildLayer(layer: Layer, ctx: BuildContext): tf.layers.Layer[] {
   return build(kind.value, ctx);
 }
 
-/** A sequential model whose initial weights depend only on `seed`. */
-export function buildModel(layers: Layer[], inputShape: number[], seed: number): tf.Sequential {
+/**
+ * A sequential model whose initial weights depend only on `seed`. Its dropout layers draw their
+ * masks from the keys `draws` holds during a training pass.
+ */
+export function buildModel(layers: Layer[], inputShape: number[], seed: number, draws = new SampleDraws()): tf.Sequential {
   const model = tf.sequential();
   layers.forEach((layer, i) => {
-    for (const l of buildLayer(layer, { seed: (Math.imul(seed, 1000) + i * 7) >>> 0, ...(i === 0 ? { inputShape } : {}) })) model.add(l);
+    for (const l of buildLayer(layer, { seed: (Math.imul(seed, 1000) + i * 7) >>> 0, index: i, draws, ...(i === 0 ? { inputShape } : {}) })) model.add(l);
   });
   return model;
 }

@@ -2,13 +2,31 @@
 // to tell real samples (this replica's share of the global batch) from the generator's
 // fakes, then the generator learns to make the discriminator call its fakes real (the
 // non-saturating loss). Both gradient sets are summed over all replicas like any model's.
+//
+// Each real sample brings one fake per phase: its latent vector is drawn from (job seed, epoch,
+// the sample's index, phase), so fakes, like dropout masks, do not depend on the rank.
 import * as tf from '@tensorflow/tfjs';
 import type { JobSpec } from '@syncline/proto';
 import type { DatasetShape, Split } from '../data/dataset.js';
 import { buildModel, trainableVariables } from '../model/build.js';
 import { baseLearningRate, buildOptimizer, setLearningRate } from '../model/optimizer.js';
+import { SampleDraws } from '../model/sample-dropout.js';
+import { Streams, sampleNormals } from '../random/sample-random.js';
 import type { OptimizerTensor } from './checkpoint.js';
-import { VariableSet, optimizerState, restoreOptimizer, stateVariables, type AllReduce, type Evaluation, type Replica, type StepStats } from './trainer.js';
+import { Stat, type PhaseLayout } from './step-buffer.js';
+import { VariableSet, optimizerState, restoreOptimizer, stateVariables, type AllReduce, type Evaluation, type Replica, type StepStats, type TrainingBatch } from './trainer.js';
+
+/** Forward passes of one step, for the dropout keys: each sees the same samples, with its own masks. */
+const Pass = {
+  /** Generator making the discriminator phase's fakes; discriminator on the reals. */
+  fakesForD: 0,
+  real: 0,
+  /** Discriminator on the discriminator phase's fakes. */
+  fakeInD: 1,
+  /** Generator making the generator phase's fakes, and the discriminator judging them. */
+  fakesForG: 1,
+  fakeInG: 2,
+} as const;
 
 const EPS = 1e-7;
 
@@ -21,7 +39,7 @@ function bceSum(p: tf.Tensor, label: 0 | 1): tf.Scalar {
 export class GanTrainer implements Replica {
   readonly generator: tf.Sequential;
   readonly discriminator: tf.Sequential;
-  readonly phases = 2;
+  readonly phases: readonly PhaseLayout[];
   readonly weightLength: number;
   readonly latentDim: number;
   private readonly g: VariableSet;
@@ -34,24 +52,28 @@ export class GanTrainer implements Replica {
   private readonly dRate: number;
   private readonly clipNorm: number;
   private readonly seed: number;
-  private steps = 0;
+  private readonly gDraws = new SampleDraws(0);
+  private readonly dDraws = new SampleDraws(1);
 
   constructor(
     spec: JobSpec,
     readonly dataset: DatasetShape,
-    private readonly rank: number,
   ) {
     const gan = spec.gan;
     if (!gan || !spec.training) throw new Error('spec without gan or training');
     this.latentDim = gan.latentDim;
     this.seed = spec.training.seed;
-    this.generator = buildModel(gan.generator, [gan.latentDim], spec.training.seed);
-    this.discriminator = buildModel(gan.discriminator, dataset.inputShape, spec.training.seed + 1);
+    this.generator = buildModel(gan.generator, [gan.latentDim], spec.training.seed, this.gDraws);
+    this.discriminator = buildModel(gan.discriminator, dataset.inputShape, spec.training.seed + 1, this.dDraws);
     this.g = new VariableSet(trainableVariables(this.generator));
     this.d = new VariableSet(trainableVariables(this.discriminator));
     this.state = new VariableSet([...stateVariables(this.generator), ...stateVariables(this.discriminator)]);
     this.all = new VariableSet([...this.g.variables, ...this.d.variables, ...this.state.variables]);
     this.weightLength = this.all.length;
+    this.phases = [
+      { gradients: this.d.length, statistics: [Stat.loss, Stat.correct, Stat.samples] },
+      { gradients: this.g.length, statistics: [Stat.loss, Stat.samples] },
+    ];
     this.gOptimizer = buildOptimizer(gan.generatorOptimizer);
     this.dOptimizer = buildOptimizer(gan.discriminatorOptimizer);
     this.gRate = baseLearningRate(gan.generatorOptimizer);
@@ -59,68 +81,87 @@ export class GanTrainer implements Replica {
     this.clipNorm = spec.training.clipGlobalNorm;
   }
 
-  /** Latent vectors that differ by rank, step and phase but are reproducible. */
-  private noise(count: number, phase: number): tf.Tensor2D {
-    const seed = (Math.imul(this.seed + 1, 7919) + Math.imul(this.rank + 1, 104729) + this.steps * 2 + phase) >>> 0;
-    return tf.randomNormal([count, this.latentDim], 0, 1, 'float32', seed);
+  /** One latent vector per sample of the batch, for `phase`. */
+  private latents(batch: TrainingBatch, phase: number): tf.Tensor2D {
+    const z = sampleNormals(this.seed, batch.epoch, batch.samples, Streams.latent(phase), this.latentDim);
+    return tf.tensor2d(z, [batch.count, this.latentDim]);
   }
 
-  async step(x: Float32Array, _y: Float32Array, count: number, factor: number, allReduce: AllReduce): Promise<StepStats> {
+  private keys(batch: TrainingBatch, pass: number) {
+    return { seed: this.seed, epoch: batch.epoch, samples: batch.samples, pass };
+  }
+
+  async step(batch: TrainingBatch, factor: number, allReduce: AllReduce): Promise<StepStats> {
+    const { count } = batch;
     setLearningRate(this.dOptimizer, this.dRate * factor);
     setLearningRate(this.gOptimizer, this.gRate * factor);
 
-    // Discriminator: [grads, lossSum, correct, samples].
-    const dBuffer = allReduce.buffer(this.d.length + 3, 0);
+    // Discriminator: its gradients, loss sum, correct calls and sample count.
+    const dBuffer = allReduce.buffer(0);
     if (count > 0) {
-      const real = tf.tensor(x, [count, ...this.dataset.inputShape]);
-      const z = this.noise(count, 0);
-      const fake = tf.tidy(() => this.generator.apply(z, { training: true }) as tf.Tensor);
+      const real = tf.tensor(batch.x, [count, ...this.dataset.inputShape]);
+      const z = this.latents(batch, 0);
+      const fake = this.gDraws.during(this.keys(batch, Pass.fakesForD), () => tf.tidy(() => this.generator.apply(z, { training: true }) as tf.Tensor));
       let correct: tf.Scalar | undefined;
       const { value, grads } = tf.variableGrads(() => {
-        const pReal = this.discriminator.apply(real, { training: true }) as tf.Tensor;
-        const pFake = this.discriminator.apply(fake, { training: true }) as tf.Tensor;
+        const pReal = this.dDraws.during(this.keys(batch, Pass.real), () => this.discriminator.apply(real, { training: true }) as tf.Tensor);
+        const pFake = this.dDraws.during(this.keys(batch, Pass.fakeInD), () => this.discriminator.apply(fake, { training: true }) as tf.Tensor);
         correct = tf.keep(tf.add(tf.sum(tf.cast(tf.greater(pReal, 0.5), 'float32')), tf.sum(tf.cast(tf.lessEqual(pFake, 0.5), 'float32'))) as tf.Scalar);
         return tf.add(bceSum(pReal, 1), bceSum(pFake, 0)) as tf.Scalar;
       }, this.d.variables);
-      this.d.pack(grads, dBuffer);
-      dBuffer[this.d.length] = value.dataSync()[0]!;
-      dBuffer[this.d.length + 1] = correct!.dataSync()[0]!;
-      dBuffer[this.d.length + 2] = count;
+      this.d.pack(grads, dBuffer.gradients);
+      dBuffer.setStat(Stat.loss, value.dataSync()[0]!);
+      dBuffer.setStat(Stat.correct, correct!.dataSync()[0]!);
+      dBuffer.setStat(Stat.samples, count);
       tf.dispose([real, z, fake, value, correct!, ...Object.values(grads)]);
     }
     const dSum = await allReduce.sum(dBuffer, 0);
-    const samples = dSum[this.d.length + 2]!;
+    const samples = dSum.stat(Stat.samples);
     if (!(samples > 0)) throw new Error('all-reduced step has no samples');
-    const dGrads = this.d.meanGradients(dSum, samples, this.clipNorm);
+    // The generator phase may fail (a peer lost, a new generation): then the discriminator's
+    // update is undone, so a replica never stays half a step ahead of the others.
+    const before = await this.discriminatorState();
+    const dGrads = this.d.meanGradients(dSum.gradients, samples, this.clipNorm);
     this.dOptimizer.applyGradients(dGrads);
     tf.dispose(Object.values(dGrads));
 
-    // Generator: [grads, lossSum, samples], as many fakes as this replica's real samples.
-    const gBuffer = allReduce.buffer(this.g.length + 2, 1);
-    if (count > 0) {
-      const z = this.noise(count, 1);
-      const { value, grads } = tf.variableGrads(() => {
-        const fake = this.generator.apply(z, { training: true }) as tf.Tensor;
-        return bceSum(this.discriminator.apply(fake, { training: true }) as tf.Tensor, 1);
-      }, this.g.variables);
-      this.g.pack(grads, gBuffer);
-      gBuffer[this.g.length] = value.dataSync()[0]!;
-      gBuffer[this.g.length + 1] = count;
-      tf.dispose([z, value, ...Object.values(grads)]);
+    try {
+      // Generator: its gradients, loss sum and sample count, one fake per real sample.
+      const gBuffer = allReduce.buffer(1);
+      if (count > 0) {
+        const z = this.latents(batch, 1);
+        const { value, grads } = tf.variableGrads(() => {
+          const fake = this.gDraws.during(this.keys(batch, Pass.fakesForG), () => this.generator.apply(z, { training: true }) as tf.Tensor);
+          return bceSum(this.dDraws.during(this.keys(batch, Pass.fakeInG), () => this.discriminator.apply(fake, { training: true }) as tf.Tensor), 1);
+        }, this.g.variables);
+        this.g.pack(grads, gBuffer.gradients);
+        gBuffer.setStat(Stat.loss, value.dataSync()[0]!);
+        gBuffer.setStat(Stat.samples, count);
+        tf.dispose([z, value, ...Object.values(grads)]);
+      }
+      const gSum = await allReduce.sum(gBuffer, 1);
+      const gGrads = this.g.meanGradients(gSum.gradients, gSum.stat(Stat.samples), this.clipNorm);
+      this.gOptimizer.applyGradients(gGrads);
+      tf.dispose(Object.values(gGrads));
+      return {
+        loss: dSum.stat(Stat.loss) / samples,
+        accuracy: dSum.stat(Stat.correct) / (2 * samples),
+        mae: 0,
+        generatorLoss: gSum.stat(Stat.loss) / gSum.stat(Stat.samples),
+        samples,
+      };
+    } catch (err) {
+      this.d.assign(before.weights);
+      await restoreOptimizer(this.dOptimizer, before.optimizer);
+      throw err;
     }
-    const gSum = await allReduce.sum(gBuffer, 1);
-    const gGrads = this.g.meanGradients(gSum, gSum[this.g.length + 1]!, this.clipNorm);
-    this.gOptimizer.applyGradients(gGrads);
-    tf.dispose(Object.values(gGrads));
-    this.steps++;
+  }
 
-    return {
-      loss: dSum[this.d.length]! / samples,
-      accuracy: dSum[this.d.length + 1]! / (2 * samples),
-      mae: 0,
-      generatorLoss: gSum[this.g.length]! / gSum[this.g.length + 1]!,
-      samples,
-    };
+  /** The discriminator's weights and optimizer state, to undo its half of a failed step. */
+  private async discriminatorState(): Promise<{ weights: Float32Array; optimizer: OptimizerTensor[] }> {
+    const weights = new Float32Array(this.d.length);
+    this.d.read(weights);
+    return { weights, optimizer: await optimizerState(this.dOptimizer) };
   }
 
   getWeights(): Float32Array {
@@ -161,11 +202,6 @@ export class GanTrainer implements Replica {
   async restoreOptimizers(states: OptimizerTensor[][]): Promise<void> {
     await restoreOptimizer(this.gOptimizer, states[0] ?? []);
     await restoreOptimizer(this.dOptimizer, states[1] ?? []);
-  }
-
-  resumedAt(step: number): void {
-    // The noise sequence continues where the state left it.
-    this.steps = step;
   }
 
   dispose(): void {

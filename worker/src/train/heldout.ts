@@ -5,7 +5,7 @@
 import type { StepMetrics } from '@syncline/proto';
 import type { Evaluation } from './trainer.js';
 
-type HeldoutFields = Pick<StepMetrics, 'heldoutExamples' | 'heldoutLoss' | 'heldoutAccuracy' | 'heldoutMae' | 'heldoutGeneratorLoss'>;
+export type HeldoutFields = Pick<StepMetrics, 'heldoutExamples' | 'heldoutLoss' | 'heldoutAccuracy' | 'heldoutMae' | 'heldoutGeneratorLoss'>;
 
 const NONE: HeldoutFields = { heldoutExamples: 0, heldoutLoss: 0, heldoutAccuracy: 0, heldoutMae: 0, heldoutGeneratorLoss: 0 };
 

@@ -1,12 +1,13 @@
 // A worker's state of the jobs it trains, kept across generations and across reconnects to
 // the coordinator, so that survivors of a membership change go on from where they were.
-import type { JobSession } from './run-job.js';
+import type { EpochMetrics } from './epoch-metrics.js';
+import type { JobSession } from './generation-start.js';
 
 export class JobSessions {
-  private readonly sessions = new Map<string, JobSession>();
+  private readonly sessions = new Map<string, JobSession & { metrics?: EpochMetrics }>();
 
   /** The session of `jobId`; sessions of other jobs are freed (a worker trains one job at a time). */
-  for(jobId: string): JobSession {
+  for(jobId: string): JobSession & { metrics?: EpochMetrics } {
     for (const id of [...this.sessions.keys()]) if (id !== jobId) this.drop(id);
     let s = this.sessions.get(jobId);
     if (!s) {

@@ -1,15 +1,17 @@
-// One replica's model and optimizer. Gradients travel as one flat "fusion buffer" in variable
-// order, followed by the step statistics: [ ...gradients, lossSum, correct, absErrorSum,
-// samples ]. Summing the buffers of all replicas (the all-reduce) gives the global gradient
-// of the summed loss and the global statistics at once; every replica then divides by the
-// global sample count, clips, and applies the same update, so replicas stay identical.
+// One replica's model and optimizer. Its gradients travel as one flat "fusion buffer" in
+// variable order, followed by the step statistics (step-buffer.ts lays them out). Summing the
+// buffers of all replicas (the all-reduce) gives the global gradient of the summed loss and the
+// global statistics at once; every replica then divides by the global sample count, clips, and
+// applies the same update, so replicas stay identical.
 import * as tf from '@tensorflow/tfjs';
 import type { JobSpec } from '@syncline/proto';
 import type { DatasetShape, Split } from '../data/dataset.js';
 import { buildModel, trainableVariables } from '../model/build.js';
 import { absoluteErrorSum, correctCount, lossFunction } from '../model/loss.js';
 import { baseLearningRate, buildOptimizer, setLearningRate } from '../model/optimizer.js';
+import { SampleDraws } from '../model/sample-dropout.js';
 import type { OptimizerTensor } from './checkpoint.js';
+import { Stat, StepBufferLayout, type PhaseLayout, type StepBuffer } from './step-buffer.js';
 
 /** An optimizer's state tensors, in its own order (iterations first). */
 export async function optimizerState(optimizer: tf.Optimizer): Promise<OptimizerTensor[]> {
@@ -24,7 +26,16 @@ export async function restoreOptimizer(optimizer: tf.Optimizer, state: Optimizer
   tf.dispose(tensors.map((t) => t.tensor));
 }
 
-export const STATS = 4;
+/** One replica's share of a global batch. */
+export interface TrainingBatch {
+  /** Row-major samples and targets of `count` rows. */
+  x: Float32Array;
+  y: Float32Array;
+  count: number;
+  /** The epoch, and each row's index in the training set: what per-sample randomness is keyed by. */
+  epoch: number;
+  samples: ArrayLike<number>;
+}
 
 export interface StepStats {
   loss: number;
@@ -45,19 +56,23 @@ export interface Evaluation {
 /** How a replica sums each phase of a step over all replicas. */
 export interface AllReduce {
   /**
-   * A zeroed buffer of `length` values for this replica's contribution to `phase`. The training
-   * loop may keep slots of its own behind it, so contributions are built in place, never copied.
+   * A zeroed buffer for this replica's contribution to `phase`, laid out as the replica's
+   * phases[phase] says (the training loop may add control slots of its own), so contributions
+   * are built in place, never copied.
    */
-  buffer(length: number, phase: number): Float32Array;
+  buffer(phase: number): StepBuffer;
   /** The element-wise sum over all replicas of a buffer from buffer(). */
-  sum(buffer: Float32Array, phase: number): Promise<Float32Array>;
+  sum(buffer: StepBuffer, phase: number): Promise<StepBuffer>;
 }
 
 /** The all-reduce of a replica that trains alone: the sum is its own contribution. */
-export const soloAllReduce: AllReduce = {
-  buffer: (length) => new Float32Array(length),
-  sum: async (buffer) => buffer,
-};
+export function soloAllReduce(replica: Pick<Replica, 'phases'>): AllReduce {
+  const layouts = replica.phases.map((phase) => new StepBufferLayout(phase));
+  return {
+    buffer: (phase) => layouts[phase]!.create(),
+    sum: async (buffer) => buffer,
+  };
+}
 
 /** What the training loop needs of a replica, whatever the job kind. */
 export interface Replica {
@@ -68,18 +83,19 @@ export interface Replica {
    * statistics): averaged over the replicas at the end of training, so all publish the same.
    */
   readonly state: VariableSet;
-  /** All-reduce phases per step (1, or 2 for a GAN). */
-  readonly phases: number;
+  /** What each all-reduced phase of a step carries (1 phase, or 2 for a GAN). */
+  readonly phases: readonly PhaseLayout[];
   getWeights(): Float32Array;
   setWeights(flat: Float32Array): void;
-  /** One synchronous step on this replica's `count` samples. */
-  step(x: Float32Array, y: Float32Array, count: number, learningRateFactor: number, allReduce: AllReduce): Promise<StepStats>;
+  /**
+   * One synchronous step on this replica's share of the batch. It either completes (every phase
+   * applied) or fails leaving the replica as it was before the step.
+   */
+  step(batch: TrainingBatch, learningRateFactor: number, allReduce: AllReduce): Promise<StepStats>;
   evaluate(split: Split): Evaluation;
   /** Every optimizer's state, for checkpoints and for replicas joining a later generation. */
   optimizerStates(): Promise<OptimizerTensor[][]>;
   restoreOptimizers(states: OptimizerTensor[][]): Promise<void>;
-  /** Tells the replica it continues after `step` completed steps (restored state). */
-  resumedAt(step: number): void;
   /** The model to publish. */
   publishedModel(): tf.LayersModel;
   dispose(): void;
@@ -111,13 +127,13 @@ export class VariableSet {
    * `clipNorm` > 0, scaled down to that global L2 norm (computed in float64, the same on every replica).
    * Apply and dispose them before the next call: they may share its buffer.
    */
-  meanGradients(summed: Float32Array, samples: number, clipNorm: number, at = 0): tf.NamedTensorMap {
+  meanGradients(summed: Float32Array, samples: number, clipNorm: number): tf.NamedTensorMap {
     // One scratch buffer for every step: a fresh 4-bytes-per-weight array costs page faults
     // on first touch, 5x the division loop itself. The cpu backend keeps the array of a
     // tensor made from it, so callers apply and dispose the result before the next call.
     this.scratch ??= new Float32Array(this.length);
     const mean = this.scratch;
-    for (let i = 0; i < this.length; i++) mean[i] = summed[at + i]! / samples;
+    for (let i = 0; i < this.length; i++) mean[i] = summed[i]! / samples;
     if (clipNorm > 0) {
       let sq = 0;
       for (let i = 0; i < this.length; i++) sq += mean[i]! * mean[i]!;
@@ -167,7 +183,7 @@ export class Trainer implements Replica {
   /** Elements of gradient in the fusion buffer (without the statistics). */
   readonly gradientLength: number;
   readonly weightLength: number;
-  readonly phases = 1;
+  readonly phases: readonly PhaseLayout[];
   private readonly trainable: VariableSet;
   readonly state: VariableSet;
   private readonly all: VariableSet;
@@ -175,13 +191,16 @@ export class Trainer implements Replica {
   private readonly baseRate: number;
   private readonly loss: (t: tf.Tensor, p: tf.Tensor) => tf.Scalar;
   private readonly clipNorm: number;
+  private readonly seed: number;
+  private readonly draws = new SampleDraws();
 
   constructor(
     spec: JobSpec,
     readonly dataset: DatasetShape,
   ) {
     if (!spec.model || !spec.training) throw new Error('spec without model or training');
-    this.model = buildModel(spec.model.layers, dataset.inputShape, spec.training.seed);
+    this.seed = spec.training.seed;
+    this.model = buildModel(spec.model.layers, dataset.inputShape, spec.training.seed, this.draws);
     this.variables = trainableVariables(this.model);
     this.trainable = new VariableSet(this.variables);
     this.state = new VariableSet(stateVariables(this.model));
@@ -189,6 +208,7 @@ export class Trainer implements Replica {
     this.sizes = this.trainable.sizes;
     this.gradientLength = this.trainable.length;
     this.weightLength = this.all.length;
+    this.phases = [{ gradients: this.gradientLength, statistics: [Stat.loss, Stat.correct, Stat.absError, Stat.samples] }];
     this.optimizer = buildOptimizer(spec.model.optimizer);
     this.baseRate = baseLearningRate(spec.model.optimizer);
     this.loss = lossFunction(spec.model.loss);
@@ -199,26 +219,29 @@ export class Trainer implements Replica {
     return tf.tensor(x, [count, ...this.dataset.inputShape]);
   }
 
-  /** The fusion buffer for `count` samples: gradients of the summed loss, then the statistics. */
-  localGradients(x: Float32Array, y: Float32Array, count: number, buffer: Float32Array = new Float32Array(this.gradientLength + STATS)): Float32Array {
+  /** Fills `buffer` (phase 0's layout) with the gradients of the summed loss over `batch`, and the statistics. */
+  localGradients(batch: TrainingBatch, buffer: StepBuffer): StepBuffer {
+    const { count } = batch;
     if (count === 0) return buffer;
-    const xs = this.inputs(x, count);
-    const ys = tf.tensor2d(y, [count, this.dataset.targetSize]);
+    const xs = this.inputs(batch.x, count);
+    const ys = tf.tensor2d(batch.y, [count, this.dataset.targetSize]);
     try {
       let correct: tf.Scalar | undefined;
       let absError: tf.Scalar | undefined;
-      const { value, grads } = tf.variableGrads(() => {
-        const pred = this.model.apply(xs, { training: true }) as tf.Tensor2D;
-        correct = tf.keep(correctCount(ys, pred));
-        absError = tf.keep(absoluteErrorSum(ys, pred));
-        return this.loss(ys, pred);
-      }, this.variables);
-      this.trainable.pack(grads, buffer);
-      const at = this.gradientLength;
-      buffer[at] = value.dataSync()[0]!;
-      buffer[at + 1] = correct!.dataSync()[0]!;
-      buffer[at + 2] = absError!.dataSync()[0]!;
-      buffer[at + 3] = count;
+      const keys = { seed: this.seed, epoch: batch.epoch, samples: batch.samples, pass: 0 };
+      const { value, grads } = this.draws.during(keys, () =>
+        tf.variableGrads(() => {
+          const pred = this.model.apply(xs, { training: true }) as tf.Tensor2D;
+          correct = tf.keep(correctCount(ys, pred));
+          absError = tf.keep(absoluteErrorSum(ys, pred));
+          return this.loss(ys, pred);
+        }, this.variables),
+      );
+      this.trainable.pack(grads, buffer.gradients);
+      buffer.setStat(Stat.loss, value.dataSync()[0]!);
+      buffer.setStat(Stat.correct, correct!.dataSync()[0]!);
+      buffer.setStat(Stat.absError, absError!.dataSync()[0]!);
+      buffer.setStat(Stat.samples, count);
       tf.dispose([value, correct!, absError!, ...Object.values(grads)]);
       return buffer;
     } finally {
@@ -226,25 +249,24 @@ export class Trainer implements Replica {
     }
   }
 
-  /** Applies the update from the all-reduced fusion buffer; returns the global step statistics. */
-  applySummed(summed: Float32Array): StepStats {
-    const at = this.gradientLength;
-    const samples = summed[at + 3]!;
+  /** Applies the update from the all-reduced buffer; returns the global step statistics. */
+  applySummed(summed: StepBuffer): StepStats {
+    const samples = summed.stat(Stat.samples);
     if (!(samples > 0)) throw new Error('all-reduced step has no samples');
-    const grads = this.trainable.meanGradients(summed, samples, this.clipNorm);
+    const grads = this.trainable.meanGradients(summed.gradients, samples, this.clipNorm);
     this.optimizer.applyGradients(grads);
     tf.dispose(Object.values(grads));
     return {
-      loss: summed[at]! / samples,
-      accuracy: this.classification ? summed[at + 1]! / samples : 0,
-      mae: summed[at + 2]! / samples,
+      loss: summed.stat(Stat.loss) / samples,
+      accuracy: this.classification ? summed.stat(Stat.correct) / samples : 0,
+      mae: summed.stat(Stat.absError) / samples,
       samples,
     };
   }
 
-  async step(x: Float32Array, y: Float32Array, count: number, learningRateFactor: number, allReduce: AllReduce): Promise<StepStats> {
+  async step(batch: TrainingBatch, learningRateFactor: number, allReduce: AllReduce): Promise<StepStats> {
     setLearningRate(this.optimizer, this.baseRate * learningRateFactor);
-    const buffer = this.localGradients(x, y, count, allReduce.buffer(this.gradientLength + STATS, 0));
+    const buffer = this.localGradients(batch, allReduce.buffer(0));
     const summed = await allReduce.sum(buffer, 0);
     return this.applySummed(summed);
   }
@@ -298,10 +320,6 @@ export class Trainer implements Replica {
 
   async restoreOptimizers(states: OptimizerTensor[][]): Promise<void> {
     await restoreOptimizer(this.optimizer, states[0] ?? []);
-  }
-
-  resumedAt(): void {
-    // Nothing depends on the step count besides the optimizer, restored with its state.
   }
 
   dispose(): void {

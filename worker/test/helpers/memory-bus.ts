@@ -1,7 +1,8 @@
 // In-memory MessageBus for unit tests: one shared server fans each message out to the exact-subject
 // subscribers that existed when it was published (no replay, like core NATS), delivers asynchronously,
-// and on request reorders, duplicates or drops messages. After each delivery it scribbles over the
-// delivered bytes, like a transport reusing its read buffer, so code that keeps views instead of copies fails.
+// and on request reorders, duplicates or drops messages, or has an outage (everything published is
+// lost until every connection "reconnects"). After each delivery it scribbles over the delivered
+// bytes, like a transport reusing its read buffer, so code that keeps views instead of copies fails.
 import type { MessageBus, Subscription } from '../../src/allreduce/bus.js';
 
 export interface MemoryServerOptions {
@@ -38,6 +39,10 @@ export class MemoryServer {
   private queue: Delivery[] = [];
   private scheduled: ReturnType<typeof setImmediate> | undefined;
   private readonly random: () => number;
+  private readonly reconnectListeners = new Set<() => void>();
+  private down = false;
+  /** Messages lost to outages. */
+  lost = 0;
 
   constructor(private readonly opts: MemoryServerOptions = {}) {
     this.random = opts.random ?? Math.random;
@@ -57,7 +62,29 @@ export class MemoryServer {
       publish: (subject, data) => this.publish(subject, data),
       subscribe: (subject, onMessage) => this.subscribe(subject, onMessage, connection),
       flush: () => new Promise((resolve) => setImmediate(resolve)),
+      onReconnect: (listener) => {
+        const entry = () => listener();
+        this.reconnectListeners.add(entry);
+        return () => this.reconnectListeners.delete(entry);
+      },
     };
+  }
+
+  /**
+   * An outage: from now on everything published, and everything not yet delivered, is lost, until
+   * `ms` later the server is back and every connection is told it reconnected.
+   */
+  outage(ms: number): Promise<void> {
+    this.down = true;
+    this.lost += this.queue.length;
+    this.queue = [];
+    return new Promise((resolve) =>
+      setTimeout(() => {
+        this.down = false;
+        for (const listener of [...this.reconnectListeners]) listener();
+        resolve();
+      }, ms),
+    );
   }
 
   subscriptionCount(subject?: string): number {
@@ -70,6 +97,10 @@ export class MemoryServer {
   private publish(subject: string, data: Uint8Array): void {
     if (data.length > this.maxPayload) {
       throw new Error(`MAX_PAYLOAD_EXCEEDED: ${data.length} > ${this.maxPayload} bytes on ${subject}`);
+    }
+    if (this.down) {
+      this.lost++;
+      return;
     }
     if (this.opts.drop?.(subject, data) === true) return;
     const copy = data.slice();
@@ -155,6 +186,10 @@ export class RecordingBus implements MessageBus {
 
   flush(): Promise<void> {
     return this.inner.flush();
+  }
+
+  onReconnect(listener: () => void): () => void {
+    return this.inner.onReconnect?.(listener) ?? (() => undefined);
   }
 }
 

@@ -8,7 +8,7 @@ export interface World {
   ranks: Collective[];
 }
 
-export interface WorldOptions extends Partial<Pick<CollectiveOptions, 'jobId' | 'generation' | 'timeoutMs' | 'maxChunkBytes' | 'maxInFlightBytes' | 'algorithm' | 'compression'>> {
+export interface WorldOptions extends Partial<Pick<CollectiveOptions, 'jobId' | 'generation' | 'timeoutMs' | 'startTimeoutMs' | 'maxChunkBytes' | 'maxInFlightBytes' | 'algorithm' | 'compression'>> {
   server?: MemoryServerOptions;
 }
 

@@ -1,0 +1,29 @@
+// A three-node NATS cluster (JetStream replicas 3), as `syncline up --nats-cluster 3` and deploy/
+// run it: losing any one server mid-job never fails the job, and the published weights are those
+// of the uninterrupted run.
+import anyTest, { type TestFn } from 'ava';
+import { JobState } from '@syncline/proto';
+import { FAULT_STEP, FaultHarness, faultySpec, referenceWeights, relativeError } from './helpers/fault-harness.js';
+
+const test = anyTest as TestFn<{ harness: FaultHarness; reference: Float32Array }>;
+
+test.before(async (t) => {
+  t.context.reference = await referenceWeights();
+  t.context.harness = await FaultHarness.start(2, { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 3000, allreduceTimeoutSeconds: 30 }, 3);
+});
+test.after.always(async (t) => {
+  await t.context.harness?.stop();
+});
+
+for (const server of [0, 2]) {
+  test.serial(`server ${server} of 3 killed mid-job for good: the job succeeds with the uninterrupted weights`, async (t) => {
+    const outcome = await t.context.harness.run({ spec: faultySpec(`cluster-loss-${server}`), faults: [], outage: { step: FAULT_STEP, server } });
+    t.is(outcome.job.state, JobState.JOB_STATE_SUCCEEDED, `${outcome.job.error}\n${t.context.harness.logs.slice(-30).join('\n')}`);
+    const error = relativeError(outcome.weights, t.context.reference);
+    t.true(error < 1e-5, `published weights differ from the uninterrupted run by ${error} (relative)`);
+    if (process.env.SYNCLINE_FAULT_LOGS) t.log(t.context.harness.logs.join('\n'));
+    t.log(`cluster-loss-${server}: ${outcome.seconds.toFixed(1)} s, ${outcome.redoneSteps} step(s) redone, ${outcome.job.membershipChanges} membership change(s), longest pause between steps ${outcome.longestPause.toFixed(2)} s (median ${outcome.medianPause.toFixed(2)} s)`);
+    // Back for the next case: losing any one server is survived, not two.
+    await t.context.harness.cluster.nats[server]!.start();
+  });
+}

@@ -1,0 +1,163 @@
+// The scheduler's end-of-job windows, with an in-memory job store and fake workers: membership
+// changes while a job finishes, stale reports of older generations, and publishing through a
+// NATS outage. (Whole jobs through real processes: cli/test/fault-injection.test.ts.)
+import test from 'ava';
+import { FinalMetrics, Job, JobSpec, JobState, type JoinResponse, StepMetrics } from '@syncline/proto';
+import { JobNotFoundError } from '../src/errors.js';
+import { JobEvents } from '../src/job-events.js';
+import { Scheduler, type Publisher } from '../src/scheduling/scheduler.js';
+import { WorkerPool, type ConnectedWorker } from '../src/scheduling/worker-pool.js';
+import type { JobStore } from '../src/store/job-store.js';
+
+class MemoryJobStore implements JobStore {
+  readonly jobs = new Map<string, Job>();
+  async create(job: Job): Promise<void> {
+    this.jobs.set(job.id, Job.fromPartial(job));
+  }
+  async get(id: string): Promise<Job | undefined> {
+    const job = this.jobs.get(id);
+    return job && Job.fromPartial(job);
+  }
+  async list(): Promise<Job[]> {
+    return [...this.jobs.values()].map((j) => Job.fromPartial(j));
+  }
+  async update(id: string, change: (job: Job) => void): Promise<Job> {
+    const job = await this.get(id);
+    if (!job) throw new JobNotFoundError(id);
+    change(job);
+    this.jobs.set(id, job);
+    return Job.fromPartial(job);
+  }
+}
+
+interface FakeWorker extends ConnectedWorker {
+  inbox: JoinResponse[];
+}
+
+function fixture(publisher?: Partial<Publisher>) {
+  const store = new MemoryJobStore();
+  const pool = new WorkerPool();
+  const published: string[] = [];
+  const scheduler = new Scheduler({
+    store,
+    pool,
+    events: new JobEvents(),
+    allreduceTimeoutSeconds: 5,
+    publisher: {
+      publish: async (job, prefix) => {
+        published.push(prefix);
+        return { name: job.spec!.name, version: published.length, url: `http://x/${prefix}` };
+      },
+      published: async () => undefined,
+      ...publisher,
+    },
+  });
+  const workers: FakeWorker[] = [];
+  const join = async (id: string) => {
+    const inbox: JoinResponse[] = [];
+    const w: FakeWorker = { id, hello: { workerId: id, hostname: 'h', backend: 'cpu', pid: 1 }, joinedAt: workers.length, inbox, send: (m) => inbox.push(m) };
+    workers.push(w);
+    pool.add(w);
+    await scheduler.workerJoined();
+    return w;
+  };
+  return { store, pool, scheduler, workers, join, published };
+}
+
+const spec = JobSpec.fromJSON({
+  name: 'windows',
+  model: { layers: [{ dense: { units: 10, activation: 'softmax' } }], loss: 'categoricalCrossentropy', optimizer: { sgd: { learningRate: 0.1 } } },
+  dataset: { name: 'mnist', trainLimit: 640 },
+  training: { epochs: 1, globalBatchSize: 64, seed: 1 },
+  workers: { min: 2, max: 3 },
+});
+
+const assignments = (w: FakeWorker) => w.inbox.flatMap((m) => (m.msg?.$case === 'assignment' ? [m.msg.value] : []));
+const cancels = (w: FakeWorker) => w.inbox.flatMap((m) => (m.msg?.$case === 'cancel' ? [m.msg.value] : []));
+const lastStep = (total: number): StepMetrics => StepMetrics.fromPartial({ step: total, epoch: 1, loss: 1, accuracy: 0, mae: 0, generatorLoss: 0, samplesPerSecond: 1, workers: 2, totalSteps: total, commFraction: 0, shares: [1, 1], rankSamplesPerSecond: [] });
+const finished = (jobId: string, generation: number, artifactPrefix = '') => ({ jobId, generation, metrics: FinalMetrics.fromPartial({ loss: 0.5 }), artifactPrefix, timeline: Buffer.alloc(0) });
+
+async function runningJob(f: ReturnType<typeof fixture>) {
+  const [a, b] = [await f.join('a'), await f.join('b')];
+  const job = await f.scheduler.submit(spec);
+  t0(job.state === JobState.JOB_STATE_RUNNING && job.workers.join() === 'a,b', `job placed on a, b: ${JSON.stringify(job.workers)}`);
+  return { job, a, b };
+}
+
+function t0(ok: boolean, what: string): void {
+  if (!ok) throw new Error(what);
+}
+
+test('losing a rank other than 0 once training is over changes nothing: rank 0 publishes and the job succeeds', async (t) => {
+  const f = fixture();
+  const { job, a, b } = await runningJob(f);
+  f.scheduler.stepReported('a', { jobId: job.id, generation: 1, metrics: lastStep(job.totalSteps) });
+  await f.scheduler.workerLost('b', 'stream ended');
+  t.is(assignments(a).length, 1, 'no new generation');
+  await f.scheduler.jobFinished('a', finished(job.id, 1, 'jobs/x/g1'));
+  const done = (await f.store.get(job.id))!;
+  t.is(done.state, JobState.JOB_STATE_SUCCEEDED);
+  t.deepEqual(f.published, ['jobs/x/g1']);
+  t.is(assignments(b).length, 1);
+});
+
+test('losing rank 0 once training is over hands the finished state to a survivor, which publishes it', async (t) => {
+  const f = fixture();
+  const { job, b } = await runningJob(f);
+  await f.join('idle');
+  await f.scheduler.jobFinished('b', finished(job.id, 1));
+  t.is(f.pool.get('b')?.jobId, job.id, 'a rank that finished training stays with the job until it succeeds');
+  await f.scheduler.workerLost('a', 'stream ended');
+  const next = assignments(b).at(-1)!;
+  t.is(next.generation, 2);
+  t.is(next.rank, 0);
+  t.is(next.worldSize, 1, 'the survivor alone: its state is final, no idle worker needs to join');
+  await f.scheduler.jobFinished('b', finished(job.id, 2, 'jobs/x/g2'));
+  t.is((await f.store.get(job.id))!.state, JobState.JOB_STATE_SUCCEEDED);
+  t.deepEqual(f.published, ['jobs/x/g2']);
+});
+
+test('a stale finished or failed report of an older generation does not free a worker of the current one', async (t) => {
+  const f = fixture();
+  const { job, a } = await runningJob(f);
+  const c = await f.join('c');
+  await f.scheduler.workerLost('b', 'stream ended');
+  t.is(assignments(a).at(-1)!.generation, 2);
+  t.is(assignments(c).at(-1)!.generation, 2);
+  await f.scheduler.jobFinished('a', finished(job.id, 1));
+  await f.scheduler.jobFailed('c', { jobId: job.id, generation: 1, error: 'old news' });
+  t.is(f.pool.get('a')?.jobId, job.id);
+  t.is(f.pool.get('c')?.jobId, job.id);
+  t.is((await f.store.get(job.id))!.state, JobState.JOB_STATE_RUNNING);
+});
+
+test('on success the ranks that kept their state for a hand-over are told to drop it', async (t) => {
+  const f = fixture();
+  const { job, a, b } = await runningJob(f);
+  await f.scheduler.jobFinished('b', finished(job.id, 1));
+  await f.scheduler.jobFinished('a', finished(job.id, 1, 'jobs/x/g1'));
+  t.deepEqual(cancels(b).map((c) => c.reason), ['job succeeded']);
+  t.deepEqual(cancels(a), []);
+  t.is(f.pool.get('a')?.jobId, undefined);
+  t.is(f.pool.get('b')?.jobId, undefined);
+});
+
+test('publishing through a NATS outage is retried, and registers one version', async (t) => {
+  let registered: { name: string; version: number; url: string } | undefined;
+  let failures = 2;
+  const f = fixture({
+    publish: async (job) => {
+      // The first attempt registers the version but its reply is lost; so does the second's lookup.
+      registered ??= { name: job.spec!.name, version: 1, url: 'http://x/1' };
+      if (failures-- > 0) throw Object.assign(new Error('TIMEOUT'), { code: 'TIMEOUT' });
+      return registered;
+    },
+    published: async () => registered,
+  });
+  const { job } = await runningJob(f);
+  await f.scheduler.jobFinished('a', finished(job.id, 1, 'jobs/x/g1'));
+  const done = (await f.store.get(job.id))!;
+  t.is(done.state, JobState.JOB_STATE_SUCCEEDED);
+  t.is(done.model?.version, 1);
+  t.is(failures, 1, 'the retry found the version registered and did not publish again');
+});

@@ -1,0 +1,22 @@
+// Rank 0's last act for a job: the trained model's files, uploaded where the coordinator's
+// registry serves them from.
+import type { Assignment, Logger } from '@syncline/proto';
+import type { NatsConnection } from 'nats';
+import { modelFiles } from '../artifacts/model-files.js';
+import { uploadModelFiles } from '../artifacts/object-store.js';
+import type { FaultInjector } from '../faults.js';
+import type { Replica } from '../train/trainer.js';
+
+/** Uploads `replica`'s published model under the assignment's artifact prefix; returns the prefix. */
+export async function publishModel(nc: NatsConnection, a: Assignment, replica: Replica, opts: { logger?: Logger; faults?: FaultInjector; signal?: AbortSignal }): Promise<string> {
+  const spec = a.spec!;
+  const kind = spec.gan ? { kind: 'gan-generator', latentDim: spec.gan.latentDim } : { kind: 'model' };
+  const { files } = await modelFiles(replica.publishedModel(), { name: spec.name, jobId: a.jobId, generation: a.generation, ...kind });
+  const fields = { job: a.jobId, rank: a.rank, generation: a.generation };
+  await uploadModelFiles(nc, a.artifactPrefix, files, {
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    onRetry: (err, attempt, delayMs) => opts.logger?.warn({ ...fields, attempt, delayMs, err: String(err) }, 'uploading the model failed; retrying'),
+    afterEach: () => opts.faults?.check('upload'),
+  });
+  return a.artifactPrefix;
+}
