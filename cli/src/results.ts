@@ -54,6 +54,23 @@ function curve(name: string, metrics: StepMetrics[], gan: boolean): string {
   return lineChartSvg(`${name}: loss by step (2 workers)`, 'step', 'loss', series, { logY: !gan });
 }
 
+/**
+ * CPU seconds the worker processes have used so far (Linux: utime + stime of /proc/<pid>/stat, in
+ * the kernel's 100 Hz ticks), or undefined where that cannot be read. Unlike wall time, it does
+ * not grow when other work shares the machine.
+ */
+async function workerCpuSeconds(pids: (number | undefined)[]): Promise<number | undefined> {
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+    // Fields after the command name (which may hold spaces), which ends at the last ')'.
+    const fields = stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (pid === undefined || !fields) return undefined;
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / 100;
+}
+
 /** Generated samples scored by the classifier: more than the grid shows, so the class counts mean something. */
 const SCORED = 1000;
 const SEED = 12345;
@@ -95,11 +112,14 @@ try {
   for (const name of names) {
     const spec = await readJobFile(join(root, 'examples', `${name}.json`));
     const metrics: StepMetrics[] = [];
+    const pids = cluster.workers.map((w) => w.pid);
+    const cpuBefore = await workerCpuSeconds(pids);
     const submitted = await client.submit(spec);
     console.error(`results: ${name} submitted as ${submitted.id}`);
     const stop = client.watch(submitted.id, { metrics: (m) => metrics.push(m) });
     const job: Job = await watchWithProgress(client, submitted.id);
     await stop;
+    const cpuAfter = await workerCpuSeconds(pids);
     if (job.state !== JobState.JOB_STATE_SUCCEEDED || !job.model) throw new Error(`${name} ended ${stateName(job.state)}: ${job.error}`);
     await writeFile(join(out, `${name}-loss.svg`), curve(name, metrics, Boolean(spec.gan)));
     const record: Record<string, unknown> = {
@@ -108,6 +128,7 @@ try {
       workers: 2,
       steps: job.result?.steps,
       seconds: Number(job.result?.seconds.toFixed(1)),
+      ...(cpuBefore !== undefined && cpuAfter !== undefined ? { workerCpuSeconds: Math.round(cpuAfter - cpuBefore) } : {}),
       samplesPerSecond: Math.round(metrics.slice(1).reduce((a, m) => a + m.samplesPerSecond, 0) / Math.max(1, metrics.length - 1)),
       heldout: { loss: job.result?.loss, accuracy: job.result?.accuracy, mae: job.result?.mae, generatorLoss: job.result?.generatorLoss },
       trivialBaseline: trivialBaseline(spec.dataset!.name),
