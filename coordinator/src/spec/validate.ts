@@ -5,6 +5,7 @@
 
 import { datasetInfo, BUILTIN_DATASETS, type CommunicationSpec, type DatasetInfo, type DatasetSpec, type GanSpec, type JobSpec, type ModelSpec, type TrainingSpec, type WorkersSpec } from '@syncline/proto';
 import { InvalidSpecError } from '../errors.js';
+import { validateAugmentation, validateClasses } from './augment.js';
 import { integerIn, notOneOf, numberIn, oneOf, quote, shapeText } from './checks.js';
 import { checkStack, type CheckedStack } from './layers.js';
 import { validateOptimizer, validateSchedule } from './optimizer.js';
@@ -80,7 +81,7 @@ function validateModel(model: ModelSpec | undefined, info: DatasetInfo, datasetN
   metrics.forEach((m, i) => {
     if (m === 'accuracy' && !classification) throw new InvalidSpecError(`model.metrics[${i}]`, `accuracy needs a classification dataset; ${quote(datasetName)} is a regression task (use mae)`);
   });
-  return { layers: stack.layers, loss, optimizer: validateOptimizer(model.optimizer, 'model.optimizer'), metrics };
+  return { layers: stack.layers, loss, optimizer: validateOptimizer(model.optimizer, 'model.optimizer'), metrics, base: undefined };
 }
 
 /** The last layer must produce what the loss compares against the dataset's targets. */
@@ -137,13 +138,20 @@ function validateDataset(dataset: DatasetSpec | undefined, userDatasets: Readonl
   if (!info) {
     throw new InvalidSpecError('dataset.name', `${notOneOf('dataset', dataset.name, Object.keys(BUILTIN_DATASETS))} (built in), or the name of an uploaded dataset`);
   }
-  if (!Number.isInteger(dataset.trainLimit) || dataset.trainLimit < 0 || dataset.trainLimit > info.train) {
-    throw new InvalidSpecError(
-      'dataset.trainLimit',
-      `must be an integer from 0 (all) to ${info.train}, the training examples in ${quote(dataset.name)}; got ${dataset.trainLimit}`,
-    );
+  const selected = validateClasses(dataset.classes, info);
+  if (!Number.isInteger(dataset.trainLimit) || dataset.trainLimit < 0 || dataset.trainLimit > selected.train) {
+    const which = selected.classes.length > 0 ? `the training examples of classes ${selected.classes.join(', ')} in ${quote(dataset.name)}` : `the training examples in ${quote(dataset.name)}`;
+    throw new InvalidSpecError('dataset.trainLimit', `must be an integer from 0 (all) to ${selected.train}, ${which}; got ${dataset.trainLimit}`);
   }
-  return { dataset: { name: dataset.name, trainLimit: dataset.trainLimit === 0 ? info.train : dataset.trainLimit }, info };
+  return {
+    dataset: {
+      name: dataset.name,
+      trainLimit: dataset.trainLimit === 0 ? selected.train : dataset.trainLimit,
+      classes: selected.classes,
+      augment: validateAugmentation(dataset.augment, info),
+    },
+    info,
+  };
 }
 
 function validateTraining(training: TrainingSpec | undefined): TrainingSpec {
