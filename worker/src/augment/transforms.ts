@@ -83,11 +83,27 @@ export function affine(image: Float32Array, s: ImageShape, angle: number, scale:
       const y0 = Math.floor(sy);
       const fx = sx - x0;
       const fy = sy - y0;
+      // The four neighbours' weights; a neighbour outside the image counts as zero.
+      const inX0 = x0 >= 0 && x0 < w;
+      const inX1 = x0 + 1 >= 0 && x0 + 1 < w;
+      const inY0 = y0 >= 0 && y0 < h;
+      const inY1 = y0 + 1 >= 0 && y0 + 1 < h;
+      const w00 = inY0 && inX0 ? (1 - fy) * (1 - fx) : 0;
+      const w01 = inY0 && inX1 ? (1 - fy) * fx : 0;
+      const w10 = inY1 && inX0 ? fy * (1 - fx) : 0;
+      const w11 = inY1 && inX1 ? fy * fx : 0;
+      const i00 = (y0 * w + x0) * c;
+      const i01 = i00 + c;
+      const i10 = i00 + w * c;
+      const i11 = i10 + c;
+      const o = (y * w + x) * c;
       for (let k = 0; k < c; k++) {
-        const at = (yy: number, xx: number) => (yy >= 0 && yy < h && xx >= 0 && xx < w ? source[(yy * w + xx) * c + k]! : 0);
-        const top = at(y0, x0) * (1 - fx) + (fx > 0 ? at(y0, x0 + 1) * fx : 0);
-        const bottom = fy > 0 ? at(y0 + 1, x0) * (1 - fx) + (fx > 0 ? at(y0 + 1, x0 + 1) * fx : 0) : 0;
-        image[(y * w + x) * c + k] = top * (1 - fy) + bottom * fy;
+        let v = 0;
+        if (w00 !== 0) v += w00 * source[i00 + k]!;
+        if (w01 !== 0) v += w01 * source[i01 + k]!;
+        if (w10 !== 0) v += w10 * source[i10 + k]!;
+        if (w11 !== 0) v += w11 * source[i11 + k]!;
+        image[o + k] = v;
       }
     }
   }
