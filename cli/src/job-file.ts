@@ -69,6 +69,8 @@ export function checkOffline(file: JobFile): string | undefined {
     const builtin = closestName(dataset, Object.keys(BUILTIN_DATASETS));
     return `dataset ${JSON.stringify(dataset)} is not built in${builtin ? ` (did you mean ${builtin}?)` : ''}: the model's shapes against an uploaded dataset are checked by the coordinator`;
   }
+  const base = file.spec.model?.base;
+  if (base) return `model.base ${JSON.stringify(base.name)}: the base model and the shapes of the layers on it are checked by the coordinator`;
   try {
     validateJobSpec(file.spec);
   } catch (err) {

@@ -6,6 +6,7 @@
 import { datasetInfo, BUILTIN_DATASETS, type CommunicationSpec, type DatasetInfo, type DatasetSpec, type GanSpec, type JobSpec, type ModelSpec, type TrainingSpec, type WorkersSpec } from '@syncline/proto';
 import { InvalidSpecError } from '../errors.js';
 import { validateAugmentation, validateClasses } from './augment.js';
+import { validateBase, type BaseModelInfo } from './base-model.js';
 import { integerIn, notOneOf, numberIn, oneOf, quote, shapeText } from './checks.js';
 import { checkStack, type CheckedStack } from './layers.js';
 import { validateOptimizer, validateSchedule } from './optimizer.js';
@@ -34,7 +35,7 @@ const LOSS_OUTPUT: Record<Loss, { activation?: string; classification: boolean }
 /**
  * Returns a normalized copy (defaults filled in) or throws InvalidSpecError naming the first bad field.
  */
-export function validateJobSpec(spec: JobSpec | undefined, userDatasets: Readonly<Record<string, DatasetInfo>> = {}): JobSpec {
+export function validateJobSpec(spec: JobSpec | undefined, userDatasets: Readonly<Record<string, DatasetInfo>> = {}, baseModel?: BaseModelInfo): JobSpec {
   if (spec === undefined) throw new InvalidSpecError('spec', 'a job spec is required');
   const name = validateName(spec.name);
   const { dataset, info } = validateDataset(spec.dataset, userDatasets);
@@ -42,7 +43,7 @@ export function validateJobSpec(spec: JobSpec | undefined, userDatasets: Readonl
   let gan: GanSpec | undefined;
   if (spec.model && spec.gan) throw new InvalidSpecError('gan', 'set either model or gan, not both');
   if (spec.gan) gan = validateGan(spec.gan, info);
-  else model = validateModel(spec.model, info, dataset.name);
+  else model = validateModel(spec.model, info, dataset.name, baseModel);
   const training = validateTraining(spec.training);
   const workers = validateWorkers(spec.workers);
   checkGlobalBatch(training.globalBatchSize, workers.max, dataset.trainLimit);
@@ -71,9 +72,11 @@ function validateName(name: string): string {
   return name;
 }
 
-function validateModel(model: ModelSpec | undefined, info: DatasetInfo, datasetName: string): ModelSpec {
+function validateModel(model: ModelSpec | undefined, info: DatasetInfo, datasetName: string, baseModel: BaseModelInfo | undefined): ModelSpec {
   if (model === undefined) throw new InvalidSpecError('model', 'is required (or gan)');
-  const stack = checkStack(model.layers, 'model.layers', { shape: info.inputShape, kind: info.input, ...(info.vocabulary ? { vocabulary: info.vocabulary } : {}) });
+  const base = model.base ? validateBase(model.base, baseModel, info, datasetName) : undefined;
+  const input = base ? { shape: base.outputShape, kind: 'float' as const } : { shape: info.inputShape, kind: info.input, ...(info.vocabulary ? { vocabulary: info.vocabulary } : {}) };
+  const stack = checkStack(model.layers, 'model.layers', input);
   const loss = oneOf('model.loss', 'loss', model.loss, LOSSES);
   checkOutput(stack, loss, info, datasetName);
   const classification = info.target.kind === 'classes';
@@ -81,7 +84,7 @@ function validateModel(model: ModelSpec | undefined, info: DatasetInfo, datasetN
   metrics.forEach((m, i) => {
     if (m === 'accuracy' && !classification) throw new InvalidSpecError(`model.metrics[${i}]`, `accuracy needs a classification dataset; ${quote(datasetName)} is a regression task (use mae)`);
   });
-  return { layers: stack.layers, loss, optimizer: validateOptimizer(model.optimizer, 'model.optimizer'), metrics, base: undefined };
+  return { layers: stack.layers, loss, optimizer: validateOptimizer(model.optimizer, 'model.optimizer'), metrics, base: base?.base };
 }
 
 /** The last layer must produce what the loss compares against the dataset's targets. */

@@ -3,6 +3,7 @@
 // evaluate. The parts live beside it: step-buffer.ts (what a step all-reduces), step-reducer.ts
 // (running those all-reduces), generation-start.ts, periodic-checkpoint.ts, balance.ts,
 // epoch-metrics.ts, timeline.ts.
+import * as tf from '@tensorflow/tfjs';
 import type { Assignment, FinalMetrics, StepMetrics } from '@syncline/proto';
 import { stepsPerEpoch } from '@syncline/proto';
 import type { Collective } from '../allreduce/collective.js';
@@ -55,6 +56,8 @@ export interface RunJobOptions {
    */
   leaving?: () => boolean;
   faults?: FaultInjector;
+  /** The files of the job's base model (model.base), when it has one. */
+  baseModel?: tf.io.ModelArtifacts;
   /** Augment on the training thread instead of the augmentation thread (tests: the result is the same). */
   augmentInline?: boolean;
 }
@@ -67,9 +70,18 @@ export interface RunJobResult {
   timeline?: TraceEvent[];
 }
 
-export function createReplica(assignment: Assignment, dataset: Dataset): Replica {
+/** `base`: the loaded base model of a transfer-learning job; the replica takes it over. */
+export function createReplica(assignment: Assignment, dataset: Dataset, base?: tf.LayersModel): Replica {
   const spec = assignment.spec!;
-  return spec.gan ? new GanTrainer(spec, dataset) : new Trainer(spec, dataset);
+  return spec.gan ? new GanTrainer(spec, dataset) : new Trainer(spec, dataset, base);
+}
+
+/** The base model of a transfer-learning job, from its artifacts; undefined for other jobs. */
+async function loadBase(assignment: Assignment, artifacts: tf.io.ModelArtifacts | undefined): Promise<tf.LayersModel | undefined> {
+  const base = assignment.spec!.model?.base;
+  if (!base) return undefined;
+  if (!artifacts) throw new Error(`the job starts from base model ${base.name} v${base.version}, whose files were not given`);
+  return tf.loadLayersModel(tf.io.fromMemory(artifacts));
 }
 
 export function totalSteps(assignment: Assignment, trainCount: number): number {
@@ -104,7 +116,7 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
   const started = performance.now();
 
   const session = opts.session ?? { step: 0 };
-  const replica = session.replica ?? createReplica(assignment, dataset);
+  const replica = session.replica ?? createReplica(assignment, dataset, await loadBase(assignment, opts.baseModel));
   const augment = spec.dataset.augment;
   const augmenter = augments(augment) ? new Augmenter({ spec: augment, shape: imageShapeOf(augment, dataset.inputShape), seed }, { inline: opts.augmentInline === true }) : undefined;
   try {
