@@ -21,6 +21,7 @@ export async function describeModelJson(modelJson: Uint8Array, name: string, ver
     throw new BaseModelFormatError(`model ${name} v${version}: model.json is not JSON`, { cause: err });
   }
   if (!topology || typeof topology !== 'object') throw new BaseModelFormatError(`model ${name} v${version}: model.json has no modelTopology (a TF.js layers model is needed)`);
+  await tf.ready();
   let model: tf.LayersModel;
   try {
     model = await tf.models.modelFromJSON({ modelTopology: topology as tf.io.ModelJSON['modelTopology'] });

@@ -6,9 +6,9 @@
 import { datasetInfo, BUILTIN_DATASETS, type CommunicationSpec, type DatasetInfo, type DatasetSpec, type GanSpec, type JobSpec, type ModelSpec, type TrainingSpec, type WorkersSpec } from '@syncline/proto';
 import { InvalidSpecError } from '../errors.js';
 import { validateAugmentation, validateClasses } from './augment.js';
-import { validateBase, type BaseModelInfo } from './base-model.js';
+import { requestedVersion, validateBase, type BaseModelInfo } from './base-model.js';
 import { integerIn, notOneOf, numberIn, oneOf, quote, shapeText } from './checks.js';
-import { checkStack, type CheckedStack } from './layers.js';
+import { checkLayerFields, checkStack, type CheckedStack } from './layers.js';
 import { validateOptimizer, validateSchedule } from './optimizer.js';
 
 export { ACTIVATIONS, type Activation } from './layers.js';
@@ -35,7 +35,12 @@ const LOSS_OUTPUT: Record<Loss, { activation?: string; classification: boolean }
 /**
  * Returns a normalized copy (defaults filled in) or throws InvalidSpecError naming the first bad field.
  */
-export function validateJobSpec(spec: JobSpec | undefined, userDatasets: Readonly<Record<string, DatasetInfo>> = {}, baseModel?: BaseModelInfo): JobSpec {
+/**
+ * `baseModel`: the registered model that model.base names, or UNKNOWN_BASE to check everything
+ * but the base and the shapes on it (offline, without the registry); that result is for
+ * reporting problems only, never to run.
+ */
+export function validateJobSpec(spec: JobSpec | undefined, userDatasets: Readonly<Record<string, DatasetInfo>> = {}, baseModel?: BaseModelInfo | typeof UNKNOWN_BASE): JobSpec {
   if (spec === undefined) throw new InvalidSpecError('spec', 'a job spec is required');
   const name = validateName(spec.name);
   const { dataset, info } = validateDataset(spec.dataset, userDatasets);
@@ -72,8 +77,19 @@ function validateName(name: string): string {
   return name;
 }
 
-function validateModel(model: ModelSpec | undefined, info: DatasetInfo, datasetName: string, baseModel: BaseModelInfo | undefined): ModelSpec {
+export const UNKNOWN_BASE = 'unknown base';
+
+function validateModel(model: ModelSpec | undefined, info: DatasetInfo, datasetName: string, baseModel: BaseModelInfo | typeof UNKNOWN_BASE | undefined): ModelSpec {
   if (model === undefined) throw new InvalidSpecError('model', 'is required (or gan)');
+  if (model.base && baseModel === UNKNOWN_BASE) {
+    if (model.base.name === '') throw new InvalidSpecError('model.base.name', 'is required: the name of a published or uploaded model');
+    requestedVersion(model.base);
+    checkLayerFields(model.layers, 'model.layers');
+    const loss = oneOf('model.loss', 'loss', model.loss, LOSSES);
+    model.metrics.forEach((m, i) => oneOf(`model.metrics[${i}]`, 'metric', m, METRICS));
+    return { ...model, loss, optimizer: validateOptimizer(model.optimizer, 'model.optimizer') };
+  }
+  if (baseModel === UNKNOWN_BASE) baseModel = undefined;
   const base = model.base ? validateBase(model.base, baseModel, info, datasetName) : undefined;
   const input = base ? { shape: base.outputShape, kind: 'float' as const } : { shape: info.inputShape, kind: info.input, ...(info.vocabulary ? { vocabulary: info.vocabulary } : {}) };
   const stack = checkStack(model.layers, 'model.layers', input);
