@@ -1286,6 +1286,12 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "repeated": false,
       "type": "bytes",
       "oneof": "part"
+    },
+    "abort": {
+      "protoName": "abort",
+      "repeated": false,
+      "type": "string",
+      "oneof": "part"
     }
   },
   "syncline.v1.UploadDatasetResponse": {

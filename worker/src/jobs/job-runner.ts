@@ -59,7 +59,8 @@ export async function runAssignment(ctx: RunnerContext, a: Assignment, signal: A
   try {
     // The data first, then the peers: a download never runs inside the peers' step timeout.
     const datasetName = a.spec!.dataset!.name;
-    const dataset = isBuiltinDataset(datasetName) ? loadDataset(datasetName) : await retryTransient(() => loadUserDataset(nc, datasetName), retry);
+    // Only the rank that evaluates reads the held-out split.
+    const dataset = isBuiltinDataset(datasetName) ? loadDataset(datasetName) : await retryTransient(() => loadUserDataset(nc, datasetName, { heldout: a.rank === 0, signal }), retry);
     await ctx.kernels.check(a, dataset.inputShape);
     await collective.start(signal);
     const { replica, metrics, timeline } = await runJob({

@@ -4,9 +4,10 @@
 // (running those all-reduces), generation-start.ts, periodic-checkpoint.ts, balance.ts,
 // epoch-metrics.ts, timeline.ts.
 import type { Assignment, FinalMetrics, StepMetrics } from '@syncline/proto';
-import { epochOrder, stepSlice, stepsPerEpoch } from '@syncline/proto';
+import { stepSlice, stepsPerEpoch } from '@syncline/proto';
 import type { Collective } from '../allreduce/collective.js';
-import { gatherRows, limitSplit, type Dataset } from '../data/dataset.js';
+import type { Dataset } from '../data/dataset.js';
+import { EpochOrders, trainSource, upcomingRows } from '../data/sample-source.js';
 import { RanksLeavingError } from '../errors.js';
 import type { FaultInjector } from '../faults.js';
 import { scheduleFactor } from '../model/schedule.js';
@@ -92,7 +93,7 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
   const spec = assignment.spec;
   if (!spec?.training || !spec.dataset) throw new Error('assignment without training or dataset spec');
   const { globalBatchSize: batchSize, seed } = spec.training;
-  const train = limitSplit(dataset.train, dataset, spec.dataset.trainLimit);
+  const train = trainSource(dataset, spec.dataset.trainLimit);
   const steps = totalSteps(assignment, train.count);
   const perEpoch = stepsPerEpoch(train.count, batchSize);
   const started = performance.now();
@@ -111,20 +112,17 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
     const timeline = spec.training.timeline ? new Timeline(assignment.rank, opts.workerLabel ?? `rank ${assignment.rank}`) : undefined;
     const reducer = new StepReducer(replica, collective, assignment.rank, world, timeline, signal);
     const checkpoints = new PeriodicCheckpoint(assignment, opts.states, steps, { ...(opts.onCheckpoint ? { onSaved: opts.onCheckpoint } : {}), ...(opts.onCheckpointFailed ? { onFailed: opts.onCheckpointFailed } : {}) }, faults);
-    let order: Uint32Array | undefined;
-    let orderEpoch = -1;
+    const orders = new EpochOrders(train, seed);
     for (let step = start.step; step < steps; step++) {
       signal?.throwIfAborted();
       faults?.at(spec.name, assignment.rank, step + 1);
       const wallStart = Timeline.now();
       const epoch = Math.floor(step / perEpoch);
-      if (epoch !== orderEpoch) {
-        order = epochOrder(seed, epoch, train.count);
-        orderEpoch = epoch;
-      }
       const shares = [...balancer.shares];
-      const slice = stepSlice({ seed, n: train.count, batchSize, shares, rank: assignment.rank, step, order: order! });
-      const rows = gatherRows(train, dataset, slice.indices);
+      const slice = stepSlice({ seed, n: train.count, batchSize, shares, rank: assignment.rank, step, order: orders.of(epoch) });
+      const rows = await train.rows(slice.indices, signal);
+      // Shards of the coming steps load while this one computes.
+      train.prefetch?.(upcomingRows(orders, { seed, n: train.count, batchSize, shares, rank: assignment.rank, step, steps }));
       const count = slice.indices.length;
       const dataEnd = Timeline.now();
       timeline?.span('data', wallStart, dataEnd, step + 1);

@@ -145,7 +145,12 @@ export interface DatasetUploadHeader {
 }
 
 export interface UploadDatasetRequest {
-  part: { $case: "header"; value: DatasetUploadHeader } | { $case: "chunk"; value: Buffer } | undefined;
+  part: { $case: "header"; value: DatasetUploadHeader } | { $case: "chunk"; value: Buffer } | //
+  /**
+   * The client gives up (a file it could not read, say): the upload is discarded, and the
+   * call fails with this reason.
+   */
+  { $case: "abort"; value: string } | undefined;
 }
 
 /** UserDataset is a stored user dataset. */
@@ -1815,6 +1820,9 @@ export const UploadDatasetRequest: MessageFns<UploadDatasetRequest> = {
       case "chunk":
         writer.uint32(18).bytes(message.part.value);
         break;
+      case "abort":
+        writer.uint32(26).string(message.part.value);
+        break;
     }
     return writer;
   },
@@ -1848,6 +1856,14 @@ export const UploadDatasetRequest: MessageFns<UploadDatasetRequest> = {
             message.part = { $case: "chunk", value: Buffer.from(reader.bytes()) };
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.part = { $case: "abort", value: reader.string() };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1866,6 +1882,8 @@ export const UploadDatasetRequest: MessageFns<UploadDatasetRequest> = {
         ? { $case: "header", value: DatasetUploadHeader.fromJSON(object.header) }
         : isSet(object.chunk)
         ? { $case: "chunk", value: Buffer.from(bytesFromBase64(object.chunk)) }
+        : isSet(object.abort)
+        ? { $case: "abort", value: globalThis.String(object.abort) }
         : undefined,
     };
   },
@@ -1876,6 +1894,8 @@ export const UploadDatasetRequest: MessageFns<UploadDatasetRequest> = {
       obj.header = DatasetUploadHeader.toJSON(message.part.value);
     } else if (message.part?.$case === "chunk") {
       obj.chunk = base64FromBytes(message.part.value);
+    } else if (message.part?.$case === "abort") {
+      obj.abort = message.part.value;
     }
     return obj;
   },
@@ -1895,6 +1915,12 @@ export const UploadDatasetRequest: MessageFns<UploadDatasetRequest> = {
       case "chunk": {
         if (object.part?.value !== undefined && object.part?.value !== null) {
           message.part = { $case: "chunk", value: object.part.value };
+        }
+        break;
+      }
+      case "abort": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "abort", value: object.part.value };
         }
         break;
       }
