@@ -62,7 +62,9 @@ export async function streamUpload(
     try {
       return await sendFrom(raw, metadata(), { ...header, resumeOffset: offset }, source, opts);
     } catch (err) {
-      if (err instanceof UploadSourceError || !broken(err) || attempt >= attempts) throw err;
+      // A resume that raced the end of the broken stream may name a stale byte: ask again.
+      const stale = offset > 0 && (err as Partial<ServiceError>).code === status.FAILED_PRECONDITION;
+      if (err instanceof UploadSourceError || !(broken(err) || stale) || attempt >= attempts) throw err;
       await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
       const progress = await new Promise<GetDatasetUploadResponse>((resolve, reject) =>
         raw.getDatasetUpload({ uploadId: header.uploadId }, metadata(), { deadline: Date.now() + 30_000 }, (e, res) => (e ? reject(e) : resolve(res))),

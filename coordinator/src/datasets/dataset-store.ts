@@ -108,6 +108,8 @@ export class DatasetStore {
     await this.sweep();
     const resumable = header.uploadId !== '';
     const uploadId = header.uploadId || randomUUID();
+    // A resume may arrive before this coordinator noticed that the broken stream ended.
+    for (let waited = 0; this.active.has(uploadId) && waited < 10_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
     if (this.active.has(uploadId)) throw new UploadResumeError(`upload ${uploadId} is already streaming`);
     let resume: UploadState | undefined;
     if (resumable) {
