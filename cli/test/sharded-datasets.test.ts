@@ -236,3 +236,52 @@ test.serial('a dataset four times the shard cache trains to the same weights as 
   const error = maxRelativeError(await publishedWeights(final), expected);
   t.true(error < 1e-5, `two workers differ from one process in memory by ${error} (relative)`);
 });
+
+test.serial('a CSV upload resumes after a broken connection at a row boundary, with the right line numbers after it', async (t) => {
+  const { client, cluster } = t.context;
+  const n = 3000;
+  const data = blobs(n, 12);
+  const names = [...Array.from({ length: FEATURES }, (_, f) => `f${f}`), 'label'];
+  const lines = [names.join(',')];
+  for (let i = 0; i < n; i++) {
+    const x = Array.from(data.x.subarray(i * FEATURES, (i + 1) * FEATURES), (v) => v.toFixed(5));
+    lines.push([...x, data.y.subarray(i * CLASSES, (i + 1) * CLASSES).indexOf(1)].join(','));
+  }
+  const csv = new TextEncoder().encode(lines.join('\r\n') + '\r\n');
+  const port = Number(cluster.coordinator.grpcAddress.split(':').at(-1));
+  const csvHeader = (name: string) => ({ name, format: 'csv', classes: CLASSES, shardBytes: SHARD_BYTES });
+
+  const proxy = await flakyProxy(port, 120_000);
+  const flaky = new SynclineClient(proxy.address);
+  const resumes: number[] = [];
+  let d: UserDataset;
+  try {
+    // Sent in 16 KiB messages, so the cut falls after some of them arrived whole.
+    const source: UploadSource = {
+      size: csv.length,
+      async *read(from) {
+        for (let at = from; at < csv.length; at += 16384) yield csv.subarray(at, Math.min(csv.length, at + 16384));
+      },
+    };
+    d = await flaky.uploadDataset(csvHeader('resumed-csv'), source, { onResume: (offset) => resumes.push(offset) });
+  } finally {
+    flaky.close();
+    await proxy.close();
+  }
+  t.is(resumes.length, 1);
+  // The resume point is the start of a row.
+  t.true(resumes[0]! > 0 && csv[resumes[0]! - 1] === 10, `resumed at byte ${resumes[0]}`);
+  t.like(d, { train: 2400, heldout: 600 });
+  const dataset = await openUserDataset(d, objectStoreFetcher(cluster.coordinator.nc, d.name), { heldout: true, cache: new ShardCache(1 << 20) });
+  t.deepEqual(dataset.heldout.y, data.y.subarray(2400 * CLASSES));
+  const expectedX = Float32Array.from(lines.slice(1 + 2400).flatMap((l) => l.split(',').slice(0, FEATURES).map(Number)));
+  t.deepEqual(dataset.heldout.x, expectedX);
+
+  // A bad cell far past the first shard is reported on its own line.
+  const bad = lines.slice();
+  bad[2500] = bad[2500]!.replace(/^[^,]+/, 'oops');
+  const refused = await refusal(client.uploadDataset(csvHeader('bad-csv'), new TextEncoder().encode(bad.join('\n') + '\n')));
+  t.is(refused.code, status.INVALID_ARGUMENT);
+  t.regex(refused.message, /CSV line 2501, column "f0": "oops" is not a finite number/);
+  t.deepEqual(await objectsUnder(cluster, 'datasets/bad-csv/'), []);
+});
