@@ -45,7 +45,8 @@ export class UploadSourceError extends Error {
 /** Errors after which the same upload can be resumed: the connection, not the request, failed. */
 function broken(err: unknown): boolean {
   const code = (err as Partial<ServiceError>).code;
-  return code === status.UNAVAILABLE || code === status.CANCELLED || code === status.INTERNAL || code === status.UNKNOWN;
+  // DEADLINE_EXCEEDED too: a long upload goes on from its last shard after each call's deadline.
+  return code === status.UNAVAILABLE || code === status.CANCELLED || code === status.INTERNAL || code === status.UNKNOWN || code === status.DEADLINE_EXCEEDED;
 }
 
 export async function streamUpload(
