@@ -3,7 +3,7 @@
 // x channels values in [0, 1], labels from the sorted folder names. The files are put in a
 // seeded random order first, so the held-out share (taken from the end) draws from every class.
 // The samples are produced as they are sent (a version-2 tensor file), never held together.
-import { readdir, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { TENSOR_HEADER_BYTES, TENSOR_ROWS_VERSION, encodeTensorHeader, encodeTensorRow, seededRandom } from '@syncline/proto';
 import sharp from 'sharp';
@@ -134,8 +134,4 @@ export async function openImageFolder(root: string, opts: ImageFolderOptions): P
     },
   };
   return { classNames, files, inputShape: [opts.height, opts.width, opts.channels], source };
-}
-
-export async function isFolder(path: string): Promise<boolean> {
-  return (await stat(path)).isDirectory();
 }
