@@ -27,6 +27,8 @@ export interface LocalClusterOptions {
   timeouts?: Pick<CoordinatorOptions, 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'allreduceTimeoutSeconds'>;
   /** Who may read the dashboard's API (default: everyone). */
   authorize?: CoordinatorOptions['authorize'];
+  /** Dataset upload limits of the coordinator (tests make them small). */
+  datasets?: CoordinatorOptions['datasets'];
   /** Extra environment of the worker processes (a test's SYNCLINE_FAULT_PLAN). */
   workerEnv?: NodeJS.ProcessEnv;
   /** Aborting it while the cluster starts stops what was started, and startLocalCluster rejects. */
@@ -113,6 +115,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       log,
       ...opts.timeouts,
       ...(opts.authorize ? { authorize: opts.authorize } : {}),
+      ...(opts.datasets ? { datasets: opts.datasets } : {}),
       ...(opts.grpcPort !== undefined ? { grpcPort: opts.grpcPort } : {}),
       ...(opts.httpPort !== undefined ? { httpPort: opts.httpPort } : {}),
     });

@@ -4,3 +4,4 @@ export { validateJobSpec } from './spec/validate.js';
 export type { BaseModelInfo } from './spec/base-model.js';
 export { describeModelJson } from './registry/model-topology.js';
 export * from './errors.js';
+export { userDatasetInfo } from './datasets/dataset-store.js';

@@ -15,8 +15,14 @@ const program = new Command()
   .option('--http-port <port>', 'HTTP registry port (env SYNCLINE_HTTP_PORT)', env.SYNCLINE_HTTP_PORT ?? '7080')
   .option('--http-public-url <url>', 'base URL clients use to reach the HTTP registry (env SYNCLINE_HTTP_PUBLIC_URL)', env.SYNCLINE_HTTP_PUBLIC_URL)
   .option('--registry-cache-mb <mb>', 'MiB of published model files the registry keeps in memory (env SYNCLINE_REGISTRY_CACHE_MB)', env.SYNCLINE_REGISTRY_CACHE_MB ?? '256')
+  .option('--max-upload-bytes <bytes>', 'largest dataset file an upload may send (env SYNCLINE_MAX_UPLOAD_BYTES)', env.SYNCLINE_MAX_UPLOAD_BYTES ?? String(16 * 1024 ** 3))
+  .option('--dataset-shard-bytes <bytes>', 'bytes of samples per stored dataset shard (env SYNCLINE_DATASET_SHARD_BYTES)', env.SYNCLINE_DATASET_SHARD_BYTES ?? String(16 * 1024 ** 2))
   .parse();
-const o = program.opts<{ nats: string; workerNats?: string; replicas: string; host: string; grpcPort: string; httpPort: string; httpPublicUrl?: string; registryCacheMb: string }>();
+const o = program.opts<{ nats: string; workerNats?: string; replicas: string; host: string; grpcPort: string; httpPort: string; httpPublicUrl?: string; registryCacheMb: string; maxUploadBytes: string; datasetShardBytes: string }>();
+const maxUploadBytes = Number(o.maxUploadBytes);
+if (!Number.isSafeInteger(maxUploadBytes) || maxUploadBytes < 1) program.error(`--max-upload-bytes: expected a positive number of bytes, got ${JSON.stringify(o.maxUploadBytes)}`);
+const datasetShardBytes = Number(o.datasetShardBytes);
+if (!Number.isInteger(datasetShardBytes) || datasetShardBytes < 4096 || datasetShardBytes > 64 * 1024 ** 2) program.error(`--dataset-shard-bytes: expected 4096 to 67108864, got ${JSON.stringify(o.datasetShardBytes)}`);
 const replicas = Number(o.replicas);
 if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) program.error(`--replicas must be an integer from 1 to 5, got ${o.replicas}`);
 const cacheMb = Number(o.registryCacheMb);
@@ -32,6 +38,7 @@ const coordinator = await startCoordinator({
   httpPort: Number(o.httpPort),
   logger,
   registryCacheBytes: Math.round(cacheMb * 1024 * 1024),
+  datasets: { maxUploadBytes, shardBytes: datasetShardBytes },
   ...(o.workerNats ? { workerNatsUrl: o.workerNats } : {}),
   ...(o.httpPublicUrl ? { httpPublicUrl: o.httpPublicUrl } : {}),
 });

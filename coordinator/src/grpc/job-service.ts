@@ -1,7 +1,8 @@
 // syncline.v1.JobService: thin handlers over the scheduler and the stores.
 import type { sendUnaryData, ServerReadableStream, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import { JobState, datasetInfo, type DatasetUploadHeader, type JobServiceServer, type JobSpec, type UploadDatasetRequest, type UploadDatasetResponse, type WatchJobRequest, type WatchJobResponse } from '@syncline/proto';
-import { DatasetStore, MAX_UPLOAD_BYTES, userDatasetInfo } from '../datasets/dataset-store.js';
+import { DatasetStore, userDatasetInfo } from '../datasets/dataset-store.js';
+import { receiveUpload } from '../datasets/receive-upload.js';
 import { InvalidRequestError, InvalidSpecError, JobNotFoundError, ModelNotFoundError } from '../errors.js';
 import type { JobEvents } from '../job-events.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
@@ -82,34 +83,14 @@ export function jobService(deps: {
     }),
     listDatasets: unary(async () => ({ datasets: await deps.datasets.list() })),
     uploadDataset(call: ServerReadableStream<UploadDatasetRequest, UploadDatasetResponse>, callback: sendUnaryData<UploadDatasetResponse>) {
-      let header: DatasetUploadHeader | undefined;
-      const chunks: Uint8Array[] = [];
-      let size = 0;
-      let failed = false;
-      const fail = (err: unknown) => {
-        if (failed) return;
-        failed = true;
-        callback(toServiceError(err));
-      };
-      call.on('data', (req: UploadDatasetRequest) => {
-        if (failed) return;
-        const part = req.part;
-        if (part?.$case === 'header') {
-          if (header || chunks.length) return fail(new InvalidRequestError('the header must come once, first'));
-          header = part.value;
-        } else if (part?.$case === 'chunk') {
-          if (!header) return fail(new InvalidRequestError('the first UploadDataset message must be the header'));
-          size += part.value.length;
-          if (size > MAX_UPLOAD_BYTES) return fail(new InvalidRequestError(`upload larger than ${MAX_UPLOAD_BYTES} bytes`));
-          chunks.push(part.value);
-        }
-      });
-      call.on('error', fail);
-      call.on('end', () => {
-        if (failed) return;
-        deps.datasets.upload(header, Buffer.concat(chunks)).then((dataset) => callback(null, { dataset }), fail);
-      });
+      receiveUpload(deps.datasets, call, () => call.cancelled).then(
+        (dataset) => callback(null, { dataset }),
+        (err: unknown) => {
+          if (!call.cancelled) callback(toServiceError(err));
+        },
+      );
     },
+    getDatasetUpload: unary(async (req) => deps.datasets.uploadProgress(req.uploadId)),
     getJob: unary(async (req) => ({ job: await getJob(req.jobId) })),
     listJobs: unary(async () => ({ jobs: await deps.store.list() })),
     cancelJob: unary(async (req) => ({ job: await deps.scheduler.cancel(requireJobId(req.jobId)) })),

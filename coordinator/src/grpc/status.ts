@@ -8,6 +8,9 @@ import {
   JobNotFoundError,
   JobStateError,
   ModelNotFoundError,
+  UploadAbortedError,
+  UploadResumeError,
+  UploadTooLargeError,
 } from '../errors.js';
 
 const codes: [new (...args: never[]) => Error, status][] = [
@@ -18,6 +21,9 @@ const codes: [new (...args: never[]) => Error, status][] = [
   [JobNotFoundError, status.NOT_FOUND],
   [ModelNotFoundError, status.NOT_FOUND],
   [JobStateError, status.FAILED_PRECONDITION],
+  [UploadTooLargeError, status.RESOURCE_EXHAUSTED],
+  [UploadResumeError, status.FAILED_PRECONDITION],
+  [UploadAbortedError, status.CANCELLED],
 ];
 
 export function toServiceError(err: unknown): Partial<ServiceError> {

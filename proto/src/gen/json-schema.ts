@@ -306,6 +306,28 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "type": "double"
     }
   },
+  "syncline.v1.DatasetShard": {
+    "object": {
+      "protoName": "object",
+      "repeated": false,
+      "type": "string"
+    },
+    "samples": {
+      "protoName": "samples",
+      "repeated": false,
+      "type": "uint32"
+    },
+    "bytes": {
+      "protoName": "bytes",
+      "repeated": false,
+      "type": "uint64"
+    },
+    "sha256": {
+      "protoName": "sha256",
+      "repeated": false,
+      "type": "string"
+    }
+  },
   "syncline.v1.DatasetSpec": {
     "name": {
       "protoName": "name",
@@ -364,6 +386,31 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "heldout_fraction",
       "repeated": false,
       "type": "double"
+    },
+    "classNames": {
+      "protoName": "class_names",
+      "repeated": true,
+      "type": "string"
+    },
+    "uploadId": {
+      "protoName": "upload_id",
+      "repeated": false,
+      "type": "string"
+    },
+    "resumeOffset": {
+      "protoName": "resume_offset",
+      "repeated": false,
+      "type": "uint64"
+    },
+    "totalBytes": {
+      "protoName": "total_bytes",
+      "repeated": false,
+      "type": "uint64"
+    },
+    "shardBytes": {
+      "protoName": "shard_bytes",
+      "repeated": false,
+      "type": "uint32"
     }
   },
   "syncline.v1.DenseLayer": {
@@ -489,6 +536,40 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "repeated": false,
       "type": "message",
       "message": "syncline.v1.Optimizer"
+    }
+  },
+  "syncline.v1.GetDatasetUploadRequest": {
+    "uploadId": {
+      "protoName": "upload_id",
+      "repeated": false,
+      "type": "string"
+    }
+  },
+  "syncline.v1.GetDatasetUploadResponse": {
+    "uploadId": {
+      "protoName": "upload_id",
+      "repeated": false,
+      "type": "string"
+    },
+    "name": {
+      "protoName": "name",
+      "repeated": false,
+      "type": "string"
+    },
+    "committedBytes": {
+      "protoName": "committed_bytes",
+      "repeated": false,
+      "type": "uint64"
+    },
+    "committedShards": {
+      "protoName": "committed_shards",
+      "repeated": false,
+      "type": "uint32"
+    },
+    "committedSamples": {
+      "protoName": "committed_samples",
+      "repeated": false,
+      "type": "uint64"
     }
   },
   "syncline.v1.GetJobLogRequest": {
@@ -1359,6 +1440,12 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "repeated": false,
       "type": "bytes",
       "oneof": "part"
+    },
+    "abort": {
+      "protoName": "abort",
+      "repeated": false,
+      "type": "string",
+      "oneof": "part"
     }
   },
   "syncline.v1.UploadDatasetResponse": {
@@ -1409,6 +1496,22 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "created_unix_ms",
       "repeated": false,
       "type": "int64"
+    },
+    "shards": {
+      "protoName": "shards",
+      "repeated": true,
+      "type": "message",
+      "message": "syncline.v1.DatasetShard"
+    },
+    "samplesPerShard": {
+      "protoName": "samples_per_shard",
+      "repeated": false,
+      "type": "uint32"
+    },
+    "classNames": {
+      "protoName": "class_names",
+      "repeated": true,
+      "type": "string"
     }
   },
   "syncline.v1.ValidateJobRequest": {

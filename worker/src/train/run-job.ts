@@ -131,7 +131,7 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
     const timeline = spec.training.timeline ? new Timeline(assignment.rank, opts.workerLabel ?? `rank ${assignment.rank}`) : undefined;
     const reducer = new StepReducer(replica, collective, assignment.rank, world, timeline, signal);
     const checkpoints = new PeriodicCheckpoint(assignment, opts.states, steps, { ...(opts.onCheckpoint ? { onSaved: opts.onCheckpoint } : {}), ...(opts.onCheckpointFailed ? { onFailed: opts.onCheckpointFailed } : {}) }, faults);
-    const batches = new BatchSource(train, dataset, { seed, batchSize, rank: assignment.rank, steps }, augmenter);
+    const batches = new BatchSource(train, { seed, batchSize, rank: assignment.rank, steps }, augmenter, signal);
     for (let step = start.step; step < steps; step++) {
       signal?.throwIfAborted();
       faults?.at(spec.name, assignment.rank, step + 1);
