@@ -10,7 +10,7 @@ const program = new Command()
   .name('syncline-worker')
   .option('--coordinator <host:port>', 'coordinator gRPC address (env SYNCLINE_COORDINATOR)', process.env.SYNCLINE_COORDINATOR ?? '127.0.0.1:7070')
   .option('--nats <url>', 'NATS URL, overriding the one the coordinator hands out (env SYNCLINE_NATS_URL)', process.env.SYNCLINE_NATS_URL)
-  .option('--backend <name>', 'native, tensorflow, wasm or cpu (env SYNCLINE_BACKEND); default: the fastest present', process.env.SYNCLINE_BACKEND)
+  .option('--backend <name>', 'webgpu, native, tensorflow, wasm or cpu (env SYNCLINE_BACKEND); default: the fastest present (webgpu only on a real GPU; named, it runs on SwiftShader too)', process.env.SYNCLINE_BACKEND)
   .option('--threads <n>', 'threads of the native backend (env SYNCLINE_THREADS); default: every core given to the process', process.env.SYNCLINE_THREADS)
   .option('--id <id>', 'worker id (env SYNCLINE_WORKER_ID)', process.env.SYNCLINE_WORKER_ID)
   .parse();
