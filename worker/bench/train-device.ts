@@ -112,7 +112,7 @@ export async function deviceTrainBench(model: Model, backendName: string, batch:
       backend: backend.name,
       ...(backend.adapter ? { adapter: `${backend.adapter.vendor} ${backend.adapter.architecture}`.trim(), software: backend.adapter.software } : { how: backend.reason }),
       batch,
-      samplesPerSecond: Math.round(batch / (stepMs / 1000)),
+      samplesPerSecond: Number((batch / (stepMs / 1000)).toPrecision(4)),
       stepMs: Number(stepMs.toFixed(1)),
       phasesMs: { gradients: Number(median(gradients).toFixed(1)), readback: Number(readbackMs.toFixed(2)), apply: Number(median(applies).toFixed(1)) },
       fusionBufferBytes: trainer.gradientLength * 4,

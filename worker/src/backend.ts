@@ -2,7 +2,9 @@
 // webgpu (Dawn, when a GPU adapter exists), native (our oneDNN/OpenBLAS addon, when built),
 // tensorflow on the CPU (tfjs-node, optional), wasm (with our training kernels), then cpu.
 // The choice comes with its reason, which the worker logs as one line.
+import { cpus, totalmem } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
+import type { Accelerator } from '@syncline/proto';
 import '@tensorflow/tfjs-backend-wasm';
 import { loadAddon, type NativeAddon } from './backends/native/addon.js';
 import { registerNativeBackend } from './backends/native/backend.js';
@@ -24,6 +26,8 @@ export interface BackendChoice {
   reason: string;
   /** The GPU it runs on (webgpu). */
   adapter?: AdapterReport;
+  /** What the worker advertises when it joins: jobs choose workers by its kind. */
+  accelerator: Accelerator;
 }
 
 interface BackendStrategy {
@@ -35,6 +39,12 @@ interface BackendStrategy {
   unavailable(asked: boolean): Promise<string | undefined>;
   /** Runs once the backend is initialised; describes how it runs. */
   prepare?(options: BackendOptions): string;
+  /** The GPU it computes on; absent: the host's CPU. */
+  gpu?(): Accelerator;
+}
+
+function hostCpu(): Accelerator {
+  return { kind: 'cpu', device: cpus()[0]?.model.trim() ?? 'unknown', description: `${cpus().length} cores`, memoryBytes: totalmem(), maxBindingBytes: 0, software: false };
 }
 
 let addon: NativeAddon | undefined;
@@ -58,6 +68,7 @@ const strategies: BackendStrategy[] = [
     name: 'tensorflow',
     unavailable: async () => ((await importable(TFJS_NODE_GPU)) ? undefined : `${TFJS_NODE_GPU} is not installed`),
     prepare: () => 'tfjs-node-gpu (CUDA)',
+    gpu: () => ({ kind: 'gpu', device: 'CUDA', description: 'tfjs-node-gpu (CUDA 11.2, cuDNN 8.1)', memoryBytes: 0, maxBindingBytes: 0, software: false }),
   },
   {
     name: 'webgpu',
@@ -69,6 +80,10 @@ const strategies: BackendStrategy[] = [
       return undefined;
     },
     prepare: () => describeAdapter(webgpuAdapter()!.report),
+    gpu: () => {
+      const r = webgpuAdapter()!.report;
+      return { kind: 'gpu', device: `${r.vendor} ${r.architecture}`.trim(), description: [r.device, r.description].filter(Boolean).join(', '), memoryBytes: r.maxBufferSize, maxBindingBytes: r.maxStorageBufferBindingSize, software: r.software };
+    },
   },
   {
     name: 'native',
@@ -131,7 +146,7 @@ export async function selectBackend(preferred: string | undefined = process.env.
       const notable = passedOver.filter((p) => !p.startsWith('tensorflow:'));
       const reason = [how, ...notable.map((p) => `not ${p}`)].filter(Boolean).join('; ');
       const adapter = strategy.name === 'webgpu' ? webgpuAdapter()?.report : undefined;
-      return { name: strategy.name, reason: reason || 'selected', ...(adapter ? { adapter } : {}) };
+      return { name: strategy.name, reason: reason || 'selected', ...(adapter ? { adapter } : {}), accelerator: strategy.gpu?.() ?? hostCpu() };
     }
     passedOver.push(`${strategy.name}: it did not initialise`);
   }
