@@ -3,6 +3,38 @@ export type JsonScalarType = 'double' | 'float' | 'int64' | 'uint64' | 'int32' |
 export type JsonValueType = { type: JsonScalarType } | { type: 'message'; message: string } | { type: 'enum'; enum: string };
 export type JsonField = { protoName: string; repeated: boolean; oneof?: string } & (JsonValueType | { type: 'map'; key: JsonScalarType; value: JsonValueType });
 export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
+  "syncline.v1.Accelerator": {
+    "kind": {
+      "protoName": "kind",
+      "repeated": false,
+      "type": "string"
+    },
+    "device": {
+      "protoName": "device",
+      "repeated": false,
+      "type": "string"
+    },
+    "description": {
+      "protoName": "description",
+      "repeated": false,
+      "type": "string"
+    },
+    "memoryBytes": {
+      "protoName": "memory_bytes",
+      "repeated": false,
+      "type": "uint64"
+    },
+    "maxBindingBytes": {
+      "protoName": "max_binding_bytes",
+      "repeated": false,
+      "type": "uint64"
+    },
+    "software": {
+      "protoName": "software",
+      "repeated": false,
+      "type": "bool"
+    }
+  },
   "syncline.v1.AdamOptimizer": {
     "learningRate": {
       "protoName": "learning_rate",
@@ -1595,6 +1627,12 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "pid",
       "repeated": false,
       "type": "uint32"
+    },
+    "accelerator": {
+      "protoName": "accelerator",
+      "repeated": false,
+      "type": "message",
+      "message": "syncline.v1.Accelerator"
     }
   },
   "syncline.v1.WorkersSpec": {
@@ -1607,6 +1645,11 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "max",
       "repeated": false,
       "type": "uint32"
+    },
+    "accelerator": {
+      "protoName": "accelerator",
+      "repeated": false,
+      "type": "string"
     }
   }
 };
