@@ -2,3 +2,5 @@
 export { startCoordinator, type Coordinator, type CoordinatorOptions } from './coordinator.js';
 export { validateJobSpec } from './spec/validate.js';
 export * from './errors.js';
+export { generateSecrets, newToken, type ClusterSecrets } from './auth/secrets.js';
+export { DEFAULT_LIMITS, type Limits } from './limits.js';

@@ -28,6 +28,9 @@ class MemoryJobStore implements JobStore {
     this.jobs.set(id, job);
     return Job.fromPartial(job);
   }
+  async delete(id: string): Promise<void> {
+    this.jobs.delete(id);
+  }
 }
 
 interface FakeWorker extends ConnectedWorker {

@@ -21,6 +21,7 @@ const MNIST_MLP: JobSpec = {
   workers: { min: 2, max: 2 },
   communication: undefined,
   gan: undefined,
+  visibility: '',
 };
 
 /** A fresh copy of the valid spec, changed by `mutate`. */

@@ -8,6 +8,10 @@ export const BUCKETS = {
   models: 'syncline_models',
   /** Key-value: uploaded dataset records, by name. */
   datasets: 'syncline_datasets',
+  /** Key-value: access tokens (their sha256, never the token), by id. Coordinator only. */
+  tokens: 'syncline_tokens',
+  /** Key-value: who owns each model name, and whether the registry serves it to anyone. Coordinator only. */
+  modelOwners: 'syncline_model_owners',
   /** Object store: model files, checkpoints, generation states, timelines and dataset files. */
   objects: 'syncline_artifacts',
 } as const;

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { SynclineClient } from '../client.js';
+import type { ConnectOptions } from '../config.js';
 import { UsageError } from '../errors.js';
 
 export interface UploadOptions {
@@ -12,7 +13,8 @@ export interface UploadOptions {
   targetColumns?: string;
   inputShape?: string;
   heldout?: string;
-  coordinator: string;
+  coordinator?: string;
+  config?: string;
 }
 
 const numbers = (text: string | undefined) => (text ? text.split(',').map((v) => Number(v.trim())) : []);
@@ -22,7 +24,7 @@ export async function upload(file: string, opts: UploadOptions): Promise<void> {
     throw new UsageError(`cannot read ${file}: ${err.message}`, { cause: err });
   });
   const format = opts.format ?? (extname(file).toLowerCase() === '.csv' ? 'csv' : 'tensor');
-  const client = new SynclineClient(opts.coordinator);
+  const client = await SynclineClient.open(opts);
   try {
     const d = await client.uploadDataset(
       {
@@ -42,8 +44,8 @@ export async function upload(file: string, opts: UploadOptions): Promise<void> {
   }
 }
 
-export async function datasets(opts: { coordinator: string }): Promise<void> {
-  const client = new SynclineClient(opts.coordinator);
+export async function datasets(opts: ConnectOptions): Promise<void> {
+  const client = await SynclineClient.open(opts);
   try {
     for (const d of await client.datasets()) {
       console.log(`${d.name}  input [${d.inputShape.join(', ')}]  ${d.classes > 0 ? `${d.classes} classes` : `${d.targetSize} targets`}  train ${d.train}  held out ${d.heldout}`);

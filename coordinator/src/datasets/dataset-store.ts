@@ -61,7 +61,7 @@ function describe(h: DatasetUploadHeader, t: TensorFile): Omit<UserDataset, 'sha
   }
   const heldout = Math.max(1, Math.round(t.samples * (h.heldoutFraction || 0.2)));
   if (t.samples - heldout < 1) throw new DatasetFileError(`${t.samples} samples leave none for training after holding out ${heldout}`);
-  return { name: h.name, inputShape, classes: h.classes, targetSize: t.targets, train: t.samples - heldout, heldout };
+  return { name: h.name, inputShape, classes: h.classes, targetSize: t.targets, train: t.samples - heldout, heldout, owner: '' };
 }
 
 export class DatasetStore {
@@ -90,8 +90,8 @@ export class DatasetStore {
     return out;
   }
 
-  /** Parses, checks and stores an upload; throws without storing anything on any problem. */
-  async upload(headerIn: DatasetUploadHeader | undefined, bytes: Uint8Array): Promise<UserDataset> {
+  /** Parses, checks and stores an upload; throws without storing anything on any problem. `owner`: the uploading token's name. */
+  async upload(headerIn: DatasetUploadHeader | undefined, bytes: Uint8Array, owner = ''): Promise<UserDataset> {
     const header = checkHeader(headerIn);
     if (await this.get(header.name)) throw new DatasetExistsError(header.name);
     let parsed: TensorFile;
@@ -103,7 +103,7 @@ export class DatasetStore {
     }
     const description = describe(header, parsed);
     const canonical = encodeTensorFile(parsed);
-    const record: UserDataset = { ...description, sha256: createHash('sha256').update(canonical).digest('hex'), createdUnixMs: Date.now() };
+    const record: UserDataset = { ...description, sha256: createHash('sha256').update(canonical).digest('hex'), createdUnixMs: Date.now(), owner };
     await this.objects.putBlob({ name: objectNames.dataset(header.name, record.sha256) }, canonical);
     try {
       await this.kv.create(header.name, JSON.stringify(UserDataset.toJSON(record)));
@@ -111,5 +111,11 @@ export class DatasetStore {
       throw new DatasetExistsError(header.name, { cause: err });
     }
     return record;
+  }
+
+  /** Removes the record first (no job can start on it after), then its file. */
+  async delete(dataset: UserDataset): Promise<void> {
+    await this.kv.delete(dataset.name);
+    await this.objects.delete(objectNames.dataset(dataset.name, dataset.sha256)).catch(() => undefined);
   }
 }

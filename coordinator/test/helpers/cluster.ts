@@ -1,27 +1,42 @@
-// Test fixtures: a real nats-server and an in-process coordinator on free loopback ports.
+// Test fixtures: a real nats-server and an in-process coordinator on free loopback ports, with
+// security on as `syncline up` runs it: fresh cluster secrets, and a client with the admin token.
 import { credentials, type ServiceError } from '@grpc/grpc-js';
-import { JobServiceClient, JobSpec } from '@syncline/proto';
+import { JobServiceClient, JobSpec, withBearer } from '@syncline/proto';
 import { startNatsServer, type NatsServer } from '@syncline/cli/nats-server';
+import { generateSecrets, type ClusterSecrets } from '../../src/auth/secrets.js';
 import { startCoordinator, type Coordinator, type CoordinatorOptions } from '../../src/coordinator.js';
 
 export interface Fixture {
   nats: NatsServer;
   coordinator: Coordinator;
+  secrets: ClusterSecrets;
+  /** A client with the admin token. */
   client: JobServiceClient;
+  /** A client sending `token` (none: no credential); closed by stop(). */
+  clientWith(token: string | undefined): JobServiceClient;
   stop(): Promise<void>;
 }
 
 export async function startFixture(opts: Partial<CoordinatorOptions> = {}): Promise<Fixture> {
   const nats = await startNatsServer();
   try {
-    const coordinator = await startCoordinator({ natsUrl: nats.url, ...opts });
-    const client = new JobServiceClient(coordinator.grpcAddress, credentials.createInsecure());
+    const secrets = opts.secrets ?? generateSecrets();
+    const coordinator = await startCoordinator({ natsUrl: nats.url, ...opts, secrets });
+    const clients: JobServiceClient[] = [];
+    const clientWith = (token: string | undefined) => {
+      const c = new JobServiceClient(coordinator.grpcAddress, credentials.createInsecure(), withBearer(token));
+      clients.push(c);
+      return c;
+    };
+    const client = clientWith(secrets.adminToken);
     return {
       nats,
       coordinator,
+      secrets,
       client,
+      clientWith,
       async stop() {
-        client.close();
+        for (const c of clients) c.close();
         await coordinator.stop();
         await nats.stop();
       },

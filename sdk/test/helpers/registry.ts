@@ -3,7 +3,7 @@
 // object store, then ModelRegistry.publish), but without running a training job.
 import * as tf from '@tensorflow/tfjs';
 import { startNatsServer, type NatsServer } from '@syncline/cli/nats-server';
-import { startCoordinator, type Coordinator } from '@syncline/coordinator';
+import { generateSecrets, startCoordinator, type Coordinator } from '@syncline/coordinator';
 import { ModelRegistry } from '../../../coordinator/src/registry/model-registry.js';
 import { modelFiles } from '../../../worker/src/artifacts/model-files.js';
 import { uploadModelFiles } from '../../../worker/src/artifacts/object-store.js';
@@ -21,7 +21,7 @@ export async function startRegistry(): Promise<Registry> {
   const nats: NatsServer = await startNatsServer();
   let coordinator: Coordinator;
   try {
-    coordinator = await startCoordinator({ natsUrl: nats.url });
+    coordinator = await startCoordinator({ natsUrl: nats.url, secrets: generateSecrets() });
   } catch (error) {
     await nats.stop();
     throw error;

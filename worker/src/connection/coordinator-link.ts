@@ -6,6 +6,8 @@ import type { JoinRequest, JoinResponse, WorkerHello } from '@syncline/proto';
 export interface LinkConfig {
   /** host:port of the coordinator's gRPC endpoint. */
   coordinator: string;
+  /** The worker credential, sent with the Join call. */
+  token: string;
   hello: WorkerHello;
 }
 
