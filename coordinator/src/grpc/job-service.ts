@@ -146,7 +146,9 @@ export function jobService(deps: {
     }),
     deleteModel: unary(async (req, who) => {
       if (!req.name) throw new InvalidRequestError('name: required');
-      const owner = deps.owners.get(req.name)?.owner ?? '';
+      const record = deps.owners.get(req.name);
+      if (!record && !deps.registry.listLatest().some((m) => m.name === req.name)) throw new NotFoundError(`model ${JSON.stringify(req.name)} not found`);
+      const owner = record?.owner ?? '';
       requireOwner(who, owner, `model ${req.name}`);
       const versions = await deps.registry.deleteModel(req.name);
       await deps.owners.delete(req.name);
