@@ -1,9 +1,10 @@
 // Where the CLI finds its coordinator and credential. `syncline up` writes a config file (JSON:
 // coordinator, http, token; `ca` once TLS is on); every command reads, first found wins:
 // --config / SYNCLINE_CONFIG (that file, which must exist), then SYNCLINE_TOKEN, then the default
-// config file (~/.config/syncline/config.json, or under $XDG_CONFIG_HOME). --coordinator and
-// SYNCLINE_COORDINATOR name the address over the file's.
-import { mkdir, readFile, writeFile, chmod } from 'node:fs/promises';
+// config file (~/.config/syncline/config.json, or under $XDG_CONFIG_HOME). The address:
+// --coordinator, then SYNCLINE_COORDINATOR, then the config file's, then 127.0.0.1:7070.
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { UsageError } from './errors.js';
@@ -71,19 +72,14 @@ export interface Resolved extends ClientConfig {
 
 export async function resolveConfig(opts: ConnectOptions, env: NodeJS.ProcessEnv = process.env): Promise<Resolved> {
   const explicit = opts.config ?? env.SYNCLINE_CONFIG;
-  let file: ClientConfig | undefined;
-  let tokenSource = 'no token (run `syncline up`, or set SYNCLINE_TOKEN or --config)';
-  if (explicit) {
-    file = await readConfig(explicit);
-    tokenSource = `the token in ${explicit}`;
-  } else if (env.SYNCLINE_TOKEN) {
-    tokenSource = 'the token in SYNCLINE_TOKEN';
-  } else {
-    const path = defaultConfigPath(env);
-    file = await readConfig(path).catch(() => undefined);
-    if (file) tokenSource = `the token in ${path}`;
-  }
-  const token = explicit ? file?.token : (env.SYNCLINE_TOKEN ?? file?.token);
+  // The file that names the coordinator (and, without SYNCLINE_TOKEN, the token).
+  const path = explicit ?? defaultConfigPath(env);
+  const file = explicit || existsSync(path) ? await readConfig(path) : undefined;
+  const [token, tokenSource] = explicit
+    ? [file?.token, `the token in ${explicit}`]
+    : env.SYNCLINE_TOKEN
+      ? [env.SYNCLINE_TOKEN, 'the token in SYNCLINE_TOKEN']
+      : [file?.token, `the token in ${path}`];
   const coordinator = opts.coordinator ?? env.SYNCLINE_COORDINATOR ?? file?.coordinator ?? DEFAULT_COORDINATOR;
   return {
     coordinator,
