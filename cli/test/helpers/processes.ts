@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { writeConfig, type ClientConfig } from '../../src/config.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const bin = join(repoRoot, 'cli', 'bin', 'syncline.js');
@@ -15,6 +16,11 @@ const bin = join(repoRoot, 'cli', 'bin', 'syncline.js');
 const home = mkdtempSync(join(tmpdir(), 'syncline-cli-home-'));
 process.once('exit', () => rmSync(home, { recursive: true, force: true }));
 export const testHome = { config: join(home, 'config'), state: join(home, 'state') };
+
+/** Writes the config file a cluster's commands read by default, as `syncline up` does for its own. */
+export async function writeDefaultConfig(config: ClientConfig): Promise<void> {
+  await writeConfig(join(testHome.config, 'syncline', 'config.json'), config);
+}
 
 function cliEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
