@@ -52,6 +52,8 @@ export function demoPage(): string {
 <script type="module">
 const root = location.pathname.replace(/demo\\/?$/, '');
 const params = new URLSearchParams(location.search);
+// The dashboard's token (same origin, same session), for private models.
+const token = sessionStorage.getItem('syncline.token') || undefined;
 const status = document.getElementById('status');
 const pad = document.getElementById('pad');
 const padContext = pad.getContext('2d', { willReadFrequently: true });
@@ -106,7 +108,7 @@ async function main() {
   const { loadModel } = await import(root + 'demo/sdk/syncline-sdk.min.js');
   let name = params.get('model');
   if (!name) {
-    const { models } = await (await fetch(root + 'v1/models')).json();
+    const { models } = await (await fetch(root + 'v1/models', token ? { headers: { authorization: 'Bearer ' + token } } : {})).json();
     if (!models.length) throw new Error('no model is published yet: train one first');
     name = models[0].name;
   }
@@ -115,6 +117,7 @@ async function main() {
   const started = performance.now();
   const model = await loadModel({ baseUrl: location.origin + root, name, version }, {
     ...(quantization && { quantization }),
+    ...(token && { token }),
     onProgress: (f) => { status.textContent = 'loading ' + name + '… ' + Math.round(f * 100) + '%'; },
   });
   await model.warmup();
