@@ -22,6 +22,7 @@ const MNIST_MLP: JobSpec = {
   workers: { min: 2, max: 2, accelerator: '' },
   communication: undefined,
   gan: undefined,
+  visibility: '',
 };
 
 /** A fresh copy of the valid spec, changed by `mutate`. */

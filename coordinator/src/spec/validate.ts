@@ -18,6 +18,8 @@ export type Loss = (typeof LOSSES)[number];
 export const METRICS = ['accuracy', 'mae'] as const;
 export const ALLREDUCE_ALGORITHMS = ['auto', 'direct', 'ring', 'sharded'] as const;
 export const COMPRESSIONS = ['none', 'fp16', 'int8'] as const;
+/** Who may download the published model: anyone, or a request with a token. */
+export const VISIBILITIES = ['public', 'private'] as const;
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 const MAX_NAME_LENGTH = 64;
@@ -54,7 +56,8 @@ export function validateJobSpec(spec: JobSpec | undefined, userDatasets: Readonl
   const workers = validateWorkers(spec.workers);
   checkGlobalBatch(training.globalBatchSize, workers.max, dataset.trainLimit);
   const communication = validateCommunication(spec.communication);
-  return { name, model, dataset, training, workers, communication, gan };
+  const visibility = spec.visibility === '' ? '' : oneOf('visibility', 'visibility', spec.visibility, VISIBILITIES);
+  return { name, model, dataset, training, workers, communication, gan, visibility };
 }
 
 function validateCommunication(communication: CommunicationSpec | undefined): CommunicationSpec {

@@ -24,7 +24,14 @@ export interface JobSpec {
     | CommunicationSpec
     | undefined;
   /** A generative adversarial pair trained with alternating updates (instead of `model`). */
-  gan: GanSpec | undefined;
+  gan:
+    | GanSpec
+    | undefined;
+  /**
+   * Who may download the published model from the HTTP registry: "public" (anyone) or
+   * "private" (a request with a token). Empty keeps the model's setting (public for a new model).
+   */
+  visibility: string;
 }
 
 /** ModelSpec is a sequential network: layers in order, a loss and an optimizer. */
@@ -368,6 +375,7 @@ function createBaseJobSpec(): JobSpec {
     workers: undefined,
     communication: undefined,
     gan: undefined,
+    visibility: "",
   };
 }
 
@@ -393,6 +401,9 @@ export const JobSpec: MessageFns<JobSpec> = {
     }
     if (message.gan !== undefined) {
       GanSpec.encode(message.gan, writer.uint32(58).fork()).join();
+    }
+    if (message.visibility !== "") {
+      writer.uint32(66).string(message.visibility);
     }
     return writer;
   },
@@ -466,6 +477,14 @@ export const JobSpec: MessageFns<JobSpec> = {
             message.gan = GanSpec.decode(reader, reader.uint32());
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.visibility = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -487,6 +506,7 @@ export const JobSpec: MessageFns<JobSpec> = {
       workers: isSet(object.workers) ? WorkersSpec.fromJSON(object.workers) : undefined,
       communication: isSet(object.communication) ? CommunicationSpec.fromJSON(object.communication) : undefined,
       gan: isSet(object.gan) ? GanSpec.fromJSON(object.gan) : undefined,
+      visibility: isSet(object.visibility) ? globalThis.String(object.visibility) : "",
     };
   },
 
@@ -513,6 +533,9 @@ export const JobSpec: MessageFns<JobSpec> = {
     if (message.gan !== undefined) {
       obj.gan = GanSpec.toJSON(message.gan);
     }
+    if (message.visibility !== "") {
+      obj.visibility = message.visibility;
+    }
     return obj;
   },
 
@@ -538,6 +561,7 @@ export const JobSpec: MessageFns<JobSpec> = {
       ? CommunicationSpec.fromPartial(object.communication)
       : undefined;
     message.gan = (object.gan !== undefined && object.gan !== null) ? GanSpec.fromPartial(object.gan) : undefined;
+    message.visibility = object.visibility ?? "";
     return message;
   },
 };
