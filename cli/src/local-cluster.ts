@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startCoordinator, type Coordinator, type CoordinatorOptions } from '@syncline/coordinator';
+import { startCoordinator, type Coordinator, type CoordinatorOptions, type NatsAccountKey } from '@syncline/coordinator';
 import { loadAddon } from '@syncline/worker/native';
 import { startNatsCluster, startNatsServer, type NatsServer } from './nats-server.js';
 
@@ -17,6 +17,8 @@ export interface LocalClusterOptions {
   workers?: number;
   /** Use this NATS server (or these, comma-separated) instead of starting one (env SYNCLINE_NATS_URL). */
   natsUrl?: string;
+  /** With natsUrl: the signing key of the account those servers trust (env SYNCLINE_NATS_ACCOUNT_KEY names its file). */
+  natsAccountKey?: NatsAccountKey;
   /** Start this many clustered nats-servers (buckets then keep 3 replicas, or as many as servers). */
   natsCluster?: number;
   /** max_payload of the servers started here. */
@@ -40,6 +42,8 @@ export interface LocalCluster {
   coordinator: Coordinator;
   /** The NATS URL(s) coordinator and workers use. */
   natsUrl: string;
+  /** The account key of the NATS servers (mints users that may do anything in the account). */
+  natsAccountKey: NatsAccountKey;
   /** The nats-servers started here (none when natsUrl was given). */
   nats: NatsServer[];
   /** Worker processes; the one at index i joined as worker `local-<i>`. */
@@ -96,19 +100,24 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     const size = opts.natsCluster ?? 1;
     const maxPayload = opts.natsMaxPayload !== undefined ? { maxPayload: opts.natsMaxPayload } : {};
     let natsUrl = opts.natsUrl;
+    let natsAccountKey = opts.natsAccountKey;
     if (natsUrl === undefined && size > 1) {
       const cluster = await startNatsCluster(size, maxPayload);
       nats.push(...cluster.servers);
       natsUrl = cluster.urls;
+      natsAccountKey = cluster.accountKey;
     } else if (natsUrl === undefined) {
       const server = await startNatsServer(maxPayload);
       nats.push(server);
       natsUrl = server.url;
+      natsAccountKey = server.accountKey;
     }
+    if (natsAccountKey === undefined) throw new Error(`the NATS account key of ${natsUrl} is needed to use it (SYNCLINE_NATS_ACCOUNT_KEY: its file)`);
     opts.signal?.throwIfAborted();
     log(`nats-server${nats.length > 1 ? `s (a cluster of ${nats.length})` : ''} ready at ${natsUrl}`);
     coordinator = await startCoordinator({
       natsUrl,
+      natsAccountKey,
       replicas: Math.min(3, size),
       log,
       ...opts.timeouts,
@@ -151,7 +160,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       await joined([i]);
       return i;
     };
-    return { coordinator, natsUrl, nats, workers, addWorker, stop };
+    return { coordinator, natsUrl, natsAccountKey, nats, workers, addWorker, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -57,7 +57,7 @@ test.serial('a running job is requeued by a restarted coordinator and succeeds o
     client.close();
 
     // A coordinator the workers cannot find (another port): the job waits, PENDING, with no workers.
-    const interim = await startCoordinator({ natsUrl: cluster.natsUrl, log });
+    const interim = await startCoordinator({ natsUrl: cluster.natsUrl, natsAccountKey: cluster.natsAccountKey, log });
     coordinators.push(interim);
     client = new SynclineClient(interim.grpcAddress);
     const requeued = await client.get(job.id);
@@ -71,6 +71,7 @@ test.serial('a running job is requeued by a restarted coordinator and succeeds o
     // The coordinator back where the workers look for it.
     const restarted = await startCoordinator({
       natsUrl: cluster.natsUrl,
+      natsAccountKey: cluster.natsAccountKey,
       grpcPort: port(first.grpcAddress),
       httpPort: port(first.httpUrl),
       log,
@@ -113,7 +114,7 @@ test.serial('a job waiting for workers starts as they join, though their NATS co
   // Its own NATS server and coordinator, so that the local cluster's workers cannot take the job.
   const nats = await startNatsServer();
   t.context.nats.push(nats);
-  const coordinator = await startCoordinator({ natsUrl: nats.url, allreduceTimeoutSeconds: 5 });
+  const coordinator = await startCoordinator({ natsUrl: nats.url, natsAccountKey: nats.accountKey, allreduceTimeoutSeconds: 5 });
   t.context.coordinators.push(coordinator);
   const client = new SynclineClient(coordinator.grpcAddress);
   try {

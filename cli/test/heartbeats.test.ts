@@ -11,7 +11,7 @@ import { repoRoot } from './helpers/processes.js';
 test('a worker busy computing for 3x the heartbeat timeout stays joined', async (t) => {
   const nats = await startNatsServer();
   const lines: string[] = [];
-  const coordinator = await startCoordinator({ natsUrl: nats.url, heartbeatIntervalMs: 200, heartbeatTimeoutMs: 1500, log: (l) => lines.push(l) });
+  const coordinator = await startCoordinator({ natsUrl: nats.url, natsAccountKey: nats.accountKey, heartbeatIntervalMs: 200, heartbeatTimeoutMs: 1500, log: (l) => lines.push(l) });
   try {
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(repoRoot, 'cli', 'test', 'fixtures', 'busy-worker.ts'), coordinator.grpcAddress], {
       cwd: repoRoot,

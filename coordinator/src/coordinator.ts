@@ -12,6 +12,7 @@ import { dashboardApi } from './dashboard/api.js';
 import { dashboardPages } from './dashboard/ui-routes.js';
 import { createMetrics } from './metrics.js';
 import { startHttpEndpoint } from './http/server.js';
+import { JobNatsAccess, NatsCredentialIssuer, type NatsAccountKey } from './nats-auth/index.js';
 import { ModelRegistry, modelJsonUrl } from './registry/model-registry.js';
 import { Scheduler } from './scheduling/scheduler.js';
 import { WorkerPool } from './scheduling/worker-pool.js';
@@ -28,6 +29,10 @@ export interface CoordinatorOptions {
   natsUrl: string;
   /** NATS URL(s) handed to workers (defaults to natsUrl). */
   workerNatsUrl?: string;
+  /** The NATS account's signing key: the coordinator connects, and lets each worker connect, as users it mints with it. */
+  natsAccountKey: NatsAccountKey;
+  /** Seconds a worker's NATS credentials stay valid (default nats-auth's DEFAULT_WORKER_CREDENTIAL_TTL_SECONDS). */
+  natsCredentialTtlSeconds?: number;
   /** Replicas of the key-value buckets and the object store (3 on a three-node NATS cluster); default 1. */
   replicas?: number;
   host?: string;
@@ -63,7 +68,8 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
   const host = opts.host ?? '127.0.0.1';
   const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 1000;
   const logger = opts.logger ?? (opts.log ? lineLogger(opts.log) : silentLogger);
-  const nc = await connectNats(opts.natsUrl, logger);
+  const issuer = new NatsCredentialIssuer(opts.natsAccountKey, opts.natsCredentialTtlSeconds === undefined ? {} : { workerTtlSeconds: opts.natsCredentialTtlSeconds });
+  const nc = await connectNats(opts.natsUrl, await issuer.coordinator(), logger);
   // Drain what is pending, but not forever: with the servers gone (a Ctrl-C reaches the local
   // nats-servers too) the connection would wait for them to come back.
   const cleanups: (() => Promise<void>)[] = [
@@ -92,7 +98,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
     const registry = await ModelRegistry.open(nc, opts.registryCacheBytes === undefined ? {} : { cacheBytes: opts.registryCacheBytes });
     cleanups.push(async () => registry.close());
     const timelines = await TimelineStore.open(nc);
-    const datasets = await DatasetStore.open(nc);
+    const datasets = await DatasetStore.open(nc, opts.replicas ?? 1);
     const jobLog = await JobLogStore.open(nc);
     const pool = new WorkerPool();
     const activity = new WorkerActivity();
@@ -122,6 +128,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
       allreduceTimeoutSeconds: opts.allreduceTimeoutSeconds ?? 60,
       saveTimeline: (jobId, generation, rank, events) => timelines.put(jobId, generation, rank, events),
       onStep: () => metrics.steps.inc(),
+      natsAccess: new JobNatsAccess(nc, issuer, opts.replicas ?? 1),
       ...(logger ? { logger } : {}),
       publisher: {
         async publish(job, prefix, finalMetrics) {

@@ -2,3 +2,4 @@
 export { startCoordinator, type Coordinator, type CoordinatorOptions } from './coordinator.js';
 export { validateJobSpec } from './spec/validate.js';
 export * from './errors.js';
+export { createNatsTrust, natsServerTrustConfig, readNatsAccountKey, parseNatsAccountKey, NatsCredentialIssuer, NatsAccountKeyError, workerPermissions, type NatsAccountKey, type NatsTrust } from './nats-auth/index.js';

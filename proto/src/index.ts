@@ -8,3 +8,4 @@ export { closestName, describeJsonValue, formatJsonPath, jsonProblems, parseJson
 export * from './storage.js';
 export * from './logging.js';
 export * from './retry.js';
+export * from './subjects.js';

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { readNatsAccountKey } from '@syncline/coordinator';
 import { startLocalCluster } from '../local-cluster.js';
 
 const sdkDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'sdk');
@@ -37,6 +38,7 @@ export async function up(opts: { workers?: string; grpcPort: string; httpPort: s
       httpPort: Number(opts.httpPort),
       natsCluster,
       ...(process.env.SYNCLINE_NATS_URL ? { natsUrl: process.env.SYNCLINE_NATS_URL } : {}),
+      ...(process.env.SYNCLINE_NATS_ACCOUNT_KEY ? { natsAccountKey: await readNatsAccountKey(process.env.SYNCLINE_NATS_ACCOUNT_KEY) } : {}),
       signal: interrupted.signal,
       log,
     });

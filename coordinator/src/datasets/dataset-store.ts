@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import {
   BUCKETS,
+  datasetBucket,
   BUILTIN_DATASETS,
   TensorFileError,
   UserDataset,
@@ -68,12 +69,13 @@ export class DatasetStore {
   private constructor(
     private readonly nc: NatsConnection,
     private readonly kv: KV,
-    private readonly objects: ObjectStore,
+    private readonly replicas: number,
   ) {}
 
-  static async open(nc: NatsConnection): Promise<DatasetStore> {
+  /** `replicas`: of each dataset's object store (one per dataset, so a worker's credentials can allow one). */
+  static async open(nc: NatsConnection, replicas = 1): Promise<DatasetStore> {
     const js = nc.jetstream();
-    return new DatasetStore(nc, await js.views.kv(BUCKETS.datasets, { history: 1 }), await js.views.os(BUCKETS.objects));
+    return new DatasetStore(nc, await js.views.kv(BUCKETS.datasets, { history: 1 }), replicas);
   }
 
   async get(name: string): Promise<UserDataset | undefined> {
@@ -104,7 +106,8 @@ export class DatasetStore {
     const description = describe(header, parsed);
     const canonical = encodeTensorFile(parsed);
     const record: UserDataset = { ...description, sha256: createHash('sha256').update(canonical).digest('hex'), createdUnixMs: Date.now() };
-    await this.objects.putBlob({ name: objectNames.dataset(header.name, record.sha256) }, canonical);
+    const objects = await this.nc.jetstream().views.os(datasetBucket(header.name), { replicas: this.replicas });
+    await objects.putBlob({ name: objectNames.dataset(header.name, record.sha256) }, canonical);
     try {
       await this.kv.create(header.name, JSON.stringify(UserDataset.toJSON(record)));
     } catch (err) {

@@ -1,8 +1,8 @@
-// Published models: versions in a key-value bucket, files in the object store that rank 0
+// Published models: versions in a key-value bucket, files in the job's object store that rank 0
 // uploaded to. Publishing registers the next version of a name for a job's artifacts.
 // Reads are served from memory: the version index follows the bucket, files and rendered
 // model.json bodies are kept in a bounded cache after their first read.
-import { BUCKETS, FinalMetrics, PublishedModel } from '@syncline/proto';
+import { BUCKETS, FinalMetrics, PublishedModel, jobBucket } from '@syncline/proto';
 import type { KV, NatsConnection, ObjectStore } from 'nats';
 import { ModelNotFoundError } from '../errors.js';
 import { kvKeys } from '../store/kv-keys.js';
@@ -34,11 +34,12 @@ export class ModelRegistry {
   private readonly variantsReady = new Set<string>();
   private readonly variantsPending = new Map<string, Promise<void>>();
   private readonly resolved = new WeakMap<VersionRecord, ResolvedModel>();
+  /** Each job's object store, opened once. */
+  private readonly stores = new Map<string, Promise<ObjectStore>>();
 
   private constructor(
     private readonly nc: NatsConnection,
     private readonly kv: KV,
-    private readonly store: ObjectStore,
     private readonly index: VersionIndex,
     private readonly files: FileCache,
   ) {}
@@ -49,7 +50,7 @@ export class ModelRegistry {
     const kv = await js.views.kv(BUCKETS.models, { history: 1 });
     const index = new VersionIndex();
     await index.start(kv, () => kvKeys(nc, BUCKETS.models));
-    return new ModelRegistry(nc, kv, await js.views.os(BUCKETS.objects), index, new FileCache(opts.cacheBytes));
+    return new ModelRegistry(nc, kv, index, new FileCache(opts.cacheBytes));
   }
 
   close(): void {
@@ -61,10 +62,21 @@ export class ModelRegistry {
     return this.files.size;
   }
 
+  /** The object store of the job that trained a model (its files are kept there). */
+  private store(jobId: string): Promise<ObjectStore> {
+    let store = this.stores.get(jobId);
+    if (!store) {
+      store = this.nc.jetstream().views.os(jobBucket(jobId));
+      this.stores.set(jobId, store);
+      store.catch(() => this.stores.delete(jobId));
+    }
+    return store;
+  }
+
   /** Registers the artifacts under `artifactPrefix` as the next version of `name`. */
   async publish(name: string, jobId: string, artifactPrefix: string, metrics: FinalMetrics | undefined): Promise<ResolvedModel> {
-    if (!(await this.store.info(`${artifactPrefix}/model.json`))) {
-      throw new Error(`no model.json under ${artifactPrefix} in ${BUCKETS.objects}`);
+    if (!(await (await this.store(jobId)).info(`${artifactPrefix}/model.json`))) {
+      throw new Error(`no model.json under ${artifactPrefix} in ${jobBucket(jobId)}`);
     }
     for (let attempt = 0; attempt < 20; attempt++) {
       const version = ((await this.storedLatestVersion(name)) ?? 0) + 1;
@@ -115,7 +127,7 @@ export class ModelRegistry {
   /** A file of a published version, or undefined when it does not exist. */
   async readFile(model: ResolvedModel, file: string): Promise<CachedFile | undefined> {
     const name = `${model.artifactPrefix}/${file}`;
-    return this.files.get(name, async () => (await this.store.getBlob(name)) ?? undefined);
+    return this.files.get(name, async () => (await (await this.store(model.jobId)).getBlob(name)) ?? undefined);
   }
 
   /**
@@ -130,7 +142,7 @@ export class ModelRegistry {
     const cached = this.files.peek(name);
     if (cached) return cached;
     await this.ensureVariant(model, variant, prefix);
-    return this.files.get(name, async () => (await this.store.getBlob(name)) ?? undefined);
+    return this.files.get(name, async () => (await (await this.store(model.jobId)).getBlob(name)) ?? undefined);
   }
 
   /** model.json as served: the stored one with the version's name, number and job filled in. */
@@ -161,7 +173,7 @@ export class ModelRegistry {
     const out: VariantSize[] = [{ variant: 'float32', weightBytes: variantWeightBytes(json, 'float32'), generated: true }];
     for (const variant of QUANTIZATIONS) {
       const prefix = `${model.artifactPrefix}/${variant}`;
-      const generated = this.variantsReady.has(prefix) || (await this.store.info(`${prefix}/model.json`)) !== null;
+      const generated = this.variantsReady.has(prefix) || (await (await this.store(model.jobId)).info(`${prefix}/model.json`)) !== null;
       if (generated) this.variantsReady.add(prefix);
       out.push({ variant, weightBytes: variantWeightBytes(json, variant), generated });
     }
@@ -181,14 +193,15 @@ export class ModelRegistry {
 
   private async generateVariant(model: ResolvedModel, variant: Quantization, prefix: string): Promise<void> {
     // Another coordinator (or this one before a restart) may have made it already.
-    if (await this.store.info(`${prefix}/model.json`)) return;
+    const store = await this.store(model.jobId);
+    if (await store.info(`${prefix}/model.json`)) return;
     const source = await this.readFile(model, 'model.json');
     if (!source) throw new ModelNotFoundError(`${model.name}@${model.version} (its model.json is missing)`);
     const modelJson = JSON.parse(source.body.toString('utf8')) as Record<string, unknown>;
     const files = await quantizeModel(modelJson, async (path) => (await this.readFile(model, path))?.body, variant);
     // model.json last: a reader that finds it finds its shards.
     const names = [...files.keys()].sort((a, b) => Number(a === 'model.json') - Number(b === 'model.json'));
-    for (const name of names) await this.store.putBlob({ name: `${prefix}/${name}` }, files.get(name)!);
+    for (const name of names) await store.putBlob({ name: `${prefix}/${name}` }, files.get(name)!);
   }
 
   toPublished(model: ResolvedModel, httpBase: string): PublishedModel {

@@ -1,12 +1,12 @@
 // The coordinator's NATS connection: one or more servers (a cluster), reconnecting for as long
 // as it takes with backoff and saying so in the log. Requests made meanwhile are retried by
-// their callers (retryTransient).
-import { ReconnectPolicy, type Logger } from '@syncline/proto';
-import { connect, type NatsConnection } from 'nats';
+// their callers (retryTransient). It connects as the user it mints for itself.
+import { ReconnectPolicy, type Logger, type NatsCredentials } from '@syncline/proto';
+import { connect, jwtAuthenticator, type NatsConnection } from 'nats';
 
-export async function connectNats(urls: string, logger?: Logger): Promise<NatsConnection> {
+export async function connectNats(urls: string, credentials: NatsCredentials, logger?: Logger): Promise<NatsConnection> {
   const policy = new ReconnectPolicy();
-  const nc = await connect(policy.options(urls, 'syncline-coordinator'));
+  const nc = await connect({ ...policy.options(urls, 'syncline-coordinator'), authenticator: jwtAuthenticator(credentials.jwt, new TextEncoder().encode(credentials.seed)) });
   void policy.watch(nc.status(), logger);
   return nc;
 }

@@ -14,7 +14,7 @@ export interface Fixture {
 export async function startFixture(opts: Partial<CoordinatorOptions> = {}): Promise<Fixture> {
   const nats = await startNatsServer();
   try {
-    const coordinator = await startCoordinator({ natsUrl: nats.url, ...opts });
+    const coordinator = await startCoordinator({ natsUrl: nats.url, natsAccountKey: nats.accountKey, ...opts });
     const client = new JobServiceClient(coordinator.grpcAddress, credentials.createInsecure());
     return {
       nats,

@@ -21,7 +21,7 @@ export async function startRegistry(): Promise<Registry> {
   const nats: NatsServer = await startNatsServer();
   let coordinator: Coordinator;
   try {
-    coordinator = await startCoordinator({ natsUrl: nats.url });
+    coordinator = await startCoordinator({ natsUrl: nats.url, natsAccountKey: nats.accountKey });
   } catch (error) {
     await nats.stop();
     throw error;
@@ -34,7 +34,7 @@ export async function startRegistry(): Promise<Registry> {
     async publish(model, name) {
       const jobId = `test-${name}-${++published}`;
       const { files } = await modelFiles(model, { name, jobId });
-      await uploadModelFiles(coordinator.nc, `models/${jobId}`, files);
+      await uploadModelFiles(coordinator.nc, jobId, `models/${jobId}`, files);
       const { version } = await registry.publish(name, jobId, `models/${jobId}`, undefined);
       // Published as another coordinator would: the serving one learns of it through its watch
       // of the models bucket, within moments. Tests start once it serves the new version.

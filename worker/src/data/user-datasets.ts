@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUCKETS, UserDataset, decodeTensorFile, objectNames } from '@syncline/proto';
+import { BUCKETS, UserDataset, datasetBucket, decodeTensorFile, objectNames } from '@syncline/proto';
 import type { NatsConnection } from 'nats';
 import { jetstream } from '../jetstream.js';
 import type { Dataset } from './dataset.js';
@@ -28,7 +28,7 @@ async function fetchBytes(nc: NatsConnection, record: UserDataset): Promise<Uint
   const file = join(cacheDir(), `${record.sha256}.synt`);
   const cached = await readFile(file).catch(() => undefined);
   if (cached && sha256(cached) === record.sha256) return cached;
-  const store = await jetstream(nc).views.os(BUCKETS.objects);
+  const store = await jetstream(nc).views.os(datasetBucket(record.name));
   const bytes = await store.getBlob(objectNames.dataset(record.name, record.sha256));
   if (!bytes) throw new DatasetUnavailableError(`dataset ${record.name}: its file is missing from the object store`);
   if (sha256(bytes) !== record.sha256) throw new DatasetUnavailableError(`dataset ${record.name}: the stored file does not match its sha256`);

@@ -13,7 +13,7 @@ export async function publishModel(nc: NatsConnection, a: Assignment, replica: R
   const kind = spec.gan ? { kind: 'gan-generator', latentDim: spec.gan.latentDim } : { kind: 'model' };
   const { files } = await modelFiles(replica.publishedModel(), { name: spec.name, jobId: a.jobId, generation: a.generation, ...kind });
   const fields = { job: a.jobId, rank: a.rank, generation: a.generation };
-  await uploadModelFiles(nc, a.artifactPrefix, files, {
+  await uploadModelFiles(nc, a.jobId, a.artifactPrefix, files, {
     ...(opts.signal ? { signal: opts.signal } : {}),
     onRetry: (err, attempt, delayMs) => opts.logger?.warn({ ...fields, attempt, delayMs, err: String(err) }, 'uploading the model failed; retrying'),
     afterEach: () => opts.faults?.check('upload'),
