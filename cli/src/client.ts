@@ -2,7 +2,8 @@
 // (credentials go here), waits for the coordinator, puts deadlines on calls and turns gRPC errors
 // into the CLI's errors (src/errors.ts).
 import { connect as tcpConnect } from 'node:net';
-import { Metadata, connectivityState, credentials, status, type ServiceError } from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+import { Metadata, connectivityState, credentials, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import {
   JobServiceClient,
   JobState,
@@ -23,9 +24,11 @@ import {
   type ValidateJobResponse,
   type WatchJobResponse,
 } from '@syncline/proto';
-import { CoordinatorUnreachableError, RequestRefusedError } from './errors.js';
+import { CoordinatorUnreachableError, RequestRefusedError, UsageError } from './errors.js';
 
 export interface ClientOptions {
+  /** PEM of the CA that signed the coordinator's certificate: TLS, trusting it. Default: the file SYNCLINE_CA names, if any; else plaintext. */
+  ca?: string;
   /** How long a connection may take to open before giving up (a refused one fails at once). */
   connectTimeoutMs?: number;
   /** Deadline of each call that answers at once (everything but watching and uploading). */
@@ -41,18 +44,32 @@ export interface WatchHandlers {
   reconnecting?: (reason: string) => void;
 }
 
+function caFromEnvironment(): string | undefined {
+  const file = process.env.SYNCLINE_CA;
+  if (!file) return undefined;
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`SYNCLINE_CA names ${file}, which cannot be read: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+function channelCredentials(ca: string | undefined): ChannelCredentials {
+  return ca ? credentials.createSsl(Buffer.from(ca)) : credentials.createInsecure();
+}
+
 type Callback<T> = (err: ServiceError | null, res: T) => void;
 
 export class SynclineClient {
   readonly raw: JobServiceClient;
-  private readonly opts: Required<ClientOptions>;
+  private readonly opts: Required<Omit<ClientOptions, 'ca'>>;
   private connected: Promise<void> | undefined;
 
   constructor(
     readonly address: string,
     opts: ClientOptions = {},
   ) {
-    this.raw = new JobServiceClient(address, credentials.createInsecure());
+    this.raw = new JobServiceClient(address, channelCredentials(opts.ca ?? caFromEnvironment()));
     this.opts = { connectTimeoutMs: 5_000, callTimeoutMs: 30_000, uploadTimeoutMs: 600_000, ...opts };
   }
 

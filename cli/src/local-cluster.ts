@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { startCoordinator, type Coordinator, type CoordinatorOptions, type NatsAccountKey } from '@syncline/coordinator';
 import { loadAddon } from '@syncline/worker/native';
 import { startNatsCluster, startNatsServer, type NatsServer } from './nats-server.js';
+import type { LocalTls } from './tls/certificates.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const workerMain = join(repoRoot, 'worker', 'src', 'main.ts');
@@ -21,6 +22,11 @@ export interface LocalClusterOptions {
   natsAccountKey?: NatsAccountKey;
   /** Start this many clustered nats-servers (buckets then keep 3 replicas, or as many as servers). */
   natsCluster?: number;
+  /**
+   * TLS everywhere: nats-server, the coordinator's gRPC and HTTP, and the workers (who trust
+   * `tls.ca`, from the file `caFile`) speak nothing else.
+   */
+  tls?: LocalTls & { caFile: string };
   /** max_payload of the servers started here. */
   natsMaxPayload?: number;
   grpcPort?: number;
@@ -98,7 +104,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
   try {
     opts.signal?.throwIfAborted();
     const size = opts.natsCluster ?? 1;
-    const maxPayload = opts.natsMaxPayload !== undefined ? { maxPayload: opts.natsMaxPayload } : {};
+    const maxPayload = { ...(opts.natsMaxPayload !== undefined ? { maxPayload: opts.natsMaxPayload } : {}), ...(opts.tls ? { tls: opts.tls } : {}) };
     let natsUrl = opts.natsUrl;
     let natsAccountKey = opts.natsAccountKey;
     if (natsUrl === undefined && size > 1) {
@@ -118,6 +124,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     coordinator = await startCoordinator({
       natsUrl,
       natsAccountKey,
+      ...(opts.tls ? { tls: opts.tls, natsCa: opts.tls.ca } : {}),
       replicas: Math.min(3, size),
       log,
       ...opts.timeouts,
@@ -132,7 +139,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       const child = spawn(process.execPath, ['--import', 'tsx', workerMain, '--coordinator', running.grpcAddress], {
         cwd: repoRoot,
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        env: { SYNCLINE_THREADS: threadsPerWorker, ...process.env, ...opts.workerEnv, SYNCLINE_WORKER_ID: `local-${i}`, SYNCLINE_LOG_PRETTY: '1' },
+        env: { SYNCLINE_THREADS: threadsPerWorker, ...process.env, ...opts.workerEnv, ...(opts.tls ? { SYNCLINE_CA: opts.tls.caFile } : {}), SYNCLINE_WORKER_ID: `local-${i}`, SYNCLINE_LOG_PRETTY: '1' },
       });
       pipeLines(child.stdout, sink);
       pipeLines(child.stderr, sink);

@@ -15,6 +15,7 @@ program
   .option('--grpc-port <port>', 'coordinator gRPC port (env SYNCLINE_GRPC_PORT)', process.env.SYNCLINE_GRPC_PORT ?? '7070')
   .option('--http-port <port>', 'model registry HTTP port (env SYNCLINE_HTTP_PORT)', process.env.SYNCLINE_HTTP_PORT ?? '7080')
   .option('--nats-cluster <n>', 'run n clustered nats-servers (JetStream replicas 3) instead of one', '1')
+  .option('--tls', 'TLS on gRPC, HTTP and NATS, with a local CA made on first start in $SYNCLINE_STATE_DIR/tls (env SYNCLINE_TLS=1)', process.env.SYNCLINE_TLS === '1')
   .action(async (opts) => (await import('./commands/up.js')).up(opts));
 program
   .command('validate <job-files...>')

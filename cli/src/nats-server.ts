@@ -39,6 +39,8 @@ export interface NatsServerOptions {
   cluster?: { serverName: string; port: number; routes: number[] };
   /** The operator and account to trust; new ones by default. */
   trust?: NatsTrust;
+  /** Require TLS from clients, with this certificate and key (PEM). */
+  tls?: { cert: string; key: string };
 }
 
 export class NatsServerMissingError extends Error {
@@ -114,7 +116,13 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   const port = opts.port ?? (await freePort());
   const config = join(dir, 'nats.conf');
   const trust = opts.trust ?? (await createNatsTrust());
-  const lines = [`listen: "127.0.0.1:${port}"`, `jetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }`, natsServerTrustConfig(trust)];
+  const tlsLines: string[] = [];
+  if (opts.tls) {
+    await writeFile(join(dir, 'server-cert.pem'), opts.tls.cert);
+    await writeFile(join(dir, 'server-key.pem'), opts.tls.key, { mode: 0o600 });
+    tlsLines.push(`tls { cert_file: ${JSON.stringify(join(dir, 'server-cert.pem'))}, key_file: ${JSON.stringify(join(dir, 'server-key.pem'))} }`);
+  }
+  const lines = [`listen: "127.0.0.1:${port}"`, `jetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }`, natsServerTrustConfig(trust), ...tlsLines];
   if (opts.maxPayload !== undefined) lines.push(`max_payload: ${opts.maxPayload}`);
   if (opts.cluster) {
     const routes = opts.cluster.routes.map((p) => `"nats-route://127.0.0.1:${p}"`).join(', ');
@@ -163,7 +171,7 @@ export interface NatsCluster {
 }
 
 /** `size` clustered nats-servers with JetStream; each has its own store. */
-export async function startNatsCluster(size: number, opts: Pick<NatsServerOptions, 'maxPayload' | 'binary' | 'trust'> = {}): Promise<NatsCluster> {
+export async function startNatsCluster(size: number, opts: Pick<NatsServerOptions, 'maxPayload' | 'binary' | 'trust' | 'tls'> = {}): Promise<NatsCluster> {
   const trust = opts.trust ?? (await createNatsTrust());
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`a NATS cluster needs at least 1 server, got ${size}`);
   const clusterPorts: number[] = [];

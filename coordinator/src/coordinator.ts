@@ -11,7 +11,7 @@ import { allowAll, type Authorize } from './dashboard/auth.js';
 import { dashboardApi } from './dashboard/api.js';
 import { dashboardPages } from './dashboard/ui-routes.js';
 import { createMetrics } from './metrics.js';
-import { startHttpEndpoint } from './http/server.js';
+import { startHttpEndpoint, type TlsServerOptions } from './http/server.js';
 import { JobNatsAccess, NatsCredentialIssuer, type NatsAccountKey } from './nats-auth/index.js';
 import { ModelRegistry, modelJsonUrl } from './registry/model-registry.js';
 import { Scheduler } from './scheduling/scheduler.js';
@@ -31,6 +31,10 @@ export interface CoordinatorOptions {
   workerNatsUrl?: string;
   /** The NATS account's signing key: the coordinator connects, and lets each worker connect, as users it mints with it. */
   natsAccountKey: NatsAccountKey;
+  /** Serve gRPC and the HTTP registry over TLS with this certificate and key (PEM). */
+  tls?: TlsServerOptions;
+  /** PEM of the CA(s) the NATS servers' certificates chain to: connect to NATS over TLS, trusting them. */
+  natsCa?: string;
   /** Seconds a worker's NATS credentials stay valid (default nats-auth's DEFAULT_WORKER_CREDENTIAL_TTL_SECONDS). */
   natsCredentialTtlSeconds?: number;
   /** Replicas of the key-value buckets and the object store (3 on a three-node NATS cluster); default 1. */
@@ -64,12 +68,17 @@ export interface Coordinator {
   stop(): Promise<void>;
 }
 
+function grpcServerCredentials(tls: TlsServerOptions | undefined): ServerCredentials {
+  if (!tls) return ServerCredentials.createInsecure();
+  return ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(tls.cert), private_key: Buffer.from(tls.key) }], false);
+}
+
 export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordinator> {
   const host = opts.host ?? '127.0.0.1';
   const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 1000;
   const logger = opts.logger ?? (opts.log ? lineLogger(opts.log) : silentLogger);
   const issuer = new NatsCredentialIssuer(opts.natsAccountKey, opts.natsCredentialTtlSeconds === undefined ? {} : { workerTtlSeconds: opts.natsCredentialTtlSeconds });
-  const nc = await connectNats(opts.natsUrl, await issuer.coordinator(), logger);
+  const nc = await connectNats(opts.natsUrl, await issuer.coordinator(), { ...(opts.natsCa ? { ca: opts.natsCa } : {}), logger });
   // Drain what is pending, but not forever: with the servers gone (a Ctrl-C reaches the local
   // nats-servers too) the connection would wait for them to come back.
   const cleanups: (() => Promise<void>)[] = [
@@ -116,6 +125,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
       port: opts.httpPort ?? 0,
       areas: [api, ...dashboardPages()],
       ...(opts.httpPublicUrl ? { publicUrl: opts.httpPublicUrl } : {}),
+      ...(opts.tls ? { tls: opts.tls } : {}),
     });
     baseUrl = http.baseUrl;
     cleanups.push(() => http.close());
@@ -160,7 +170,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
       }),
     );
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${host}:${opts.grpcPort ?? 0}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+      server.bindAsync(`${host}:${opts.grpcPort ?? 0}`, grpcServerCredentials(opts.tls), (err, p) => (err ? reject(err) : resolve(p))),
     );
     cleanups.push(
       () =>

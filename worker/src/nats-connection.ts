@@ -11,6 +11,8 @@ const reconnectEvents = new WeakMap<NatsConnection, EventEmitter>();
 export interface ConnectOptions {
   name?: string;
   logger?: Logger;
+  /** PEM of the CA(s) the servers' certificates chain to: TLS, trusting them. */
+  ca?: string;
   /** Keep trying the first connection too (a server may be down when an assignment arrives). */
   waitOnFirstConnect?: boolean;
 }
@@ -27,6 +29,7 @@ export async function connectNats(urls: string, credentials: NatsCredentials, op
     authenticator: jwtAuthenticator(credentials.jwt, new TextEncoder().encode(credentials.seed)),
     ...(credentials.inboxPrefix ? { inboxPrefix: credentials.inboxPrefix } : {}),
     ...(opts.waitOnFirstConnect ? { waitOnFirstConnect: true } : {}),
+    ...(opts.ca ? { tls: { ca: opts.ca } } : {}),
   });
   const events = new EventEmitter();
   reconnectEvents.set(nc, events);

@@ -19,6 +19,8 @@ export interface WorkerNodeOptions {
   /** host:port of the coordinator's gRPC endpoint. */
   coordinator: string;
   backend: BackendName;
+  /** PEM of the CA(s) that signed the coordinator's and the NATS servers' certificates: both are then reached over TLS. */
+  ca?: string;
   /** Overrides the NATS URL(s) the coordinator hands out (comma-separated for a cluster). */
   natsUrl?: string;
   workerId?: string;
@@ -64,7 +66,7 @@ export class WorkerNode {
     let welcomed!: { resolve: () => void; reject: (err: Error) => void };
     const ready = new Promise<void>((resolve, reject) => (welcomed = { resolve, reject }));
     this.link = new CoordinatorLink(
-      { coordinator: this.opts.coordinator, hello: { workerId: this.opts.workerId ?? '', hostname: hostname(), backend: this.opts.backend, pid: process.pid } },
+      { coordinator: this.opts.coordinator, ...(this.opts.ca ? { ca: this.opts.ca } : {}), hello: { workerId: this.opts.workerId ?? '', hostname: hostname(), backend: this.opts.backend, pid: process.pid } },
       {
         onResponse: (res) => this.onResponse(res, welcomed),
         onClosed: (reason) => {
@@ -154,7 +156,7 @@ export class WorkerNode {
     };
     if (!a.natsCredentials) return fail('the assignment carries no NATS credentials (a coordinator older than this worker?)');
     // A server down now may come back: keep trying until then, or until the assignment is withdrawn.
-    const connecting = connectNats(this.natsUrl, a.natsCredentials, { name: `syncline-worker-${this.id}`, waitOnFirstConnect: true, ...(this.logger ? { logger: this.logger } : {}) });
+    const connecting = connectNats(this.natsUrl, a.natsCredentials, { name: `syncline-worker-${this.id}`, waitOnFirstConnect: true, ...(this.opts.ca ? { ca: this.opts.ca } : {}), ...(this.logger ? { logger: this.logger } : {}) });
     let onAbort!: () => void;
     const aborted = new Promise<undefined>((resolve) => signal.addEventListener('abort', (onAbort = () => resolve(undefined)), { once: true }));
     try {

@@ -1,11 +1,13 @@
 // `syncline up`: a local cluster that runs until interrupted.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { readNatsAccountKey } from '@syncline/coordinator';
 import { startLocalCluster } from '../local-cluster.js';
+import { ensureLocalTls } from '../tls/local-files.js';
 
 const sdkDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'sdk');
 
@@ -20,7 +22,7 @@ async function ensureSdkBundle(log: (line: string) => void): Promise<void> {
   }
 }
 
-export async function up(opts: { workers?: string; grpcPort: string; httpPort: string; natsCluster?: string; verbose?: boolean }): Promise<void> {
+export async function up(opts: { workers?: string; grpcPort: string; httpPort: string; natsCluster?: string; tls?: boolean; verbose?: boolean }): Promise<void> {
   const workers = opts.workers === undefined ? undefined : Number(opts.workers);
   if (workers !== undefined && (!Number.isInteger(workers) || workers < 1)) throw new Error(`--workers must be a positive integer, got ${opts.workers}`);
   const natsCluster = Number(opts.natsCluster ?? '1');
@@ -32,6 +34,8 @@ export async function up(opts: { workers?: string; grpcPort: string; httpPort: s
   let cluster;
   try {
     await ensureSdkBundle(log);
+    const tls = opts.tls ? await ensureLocalTls(join(process.env.SYNCLINE_STATE_DIR ?? join(homedir(), '.local', 'state', 'syncline'), 'tls'), log) : undefined;
+    if (tls) log(`TLS everywhere; clients trust ${tls.caFile} (SYNCLINE_CA=${tls.caFile})`);
     cluster = await startLocalCluster({
       ...(workers !== undefined ? { workers } : {}),
       grpcPort: Number(opts.grpcPort),
@@ -39,6 +43,7 @@ export async function up(opts: { workers?: string; grpcPort: string; httpPort: s
       natsCluster,
       ...(process.env.SYNCLINE_NATS_URL ? { natsUrl: process.env.SYNCLINE_NATS_URL } : {}),
       ...(process.env.SYNCLINE_NATS_ACCOUNT_KEY ? { natsAccountKey: await readNatsAccountKey(process.env.SYNCLINE_NATS_ACCOUNT_KEY) } : {}),
+      ...(tls ? { tls } : {}),
       signal: interrupted.signal,
       log,
     });

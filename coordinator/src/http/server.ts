@@ -1,7 +1,8 @@
 // The coordinator's HTTP endpoint: the model registry for the SDK (/v1/models), the dashboard
 // (/ and /api), the drawing demo (/demo), health and Prometheus metrics. Routes are plain
 // prefix dispatch; each area answers its own paths.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Counter, Histogram, type Registry as MetricsRegistry } from 'prom-client';
@@ -40,13 +41,21 @@ function routeOf(parts: string[]): string {
 /** Where `node sdk/scripts/build.mjs` puts the browser bundle, in this repository's layout. */
 const DEFAULT_SDK_BUNDLE_DIR = fileURLToPath(new URL('../../../sdk/dist/browser/', import.meta.url));
 
+/** A server's certificate (chain) and private key, PEM. */
+export interface TlsServerOptions {
+  cert: string;
+  key: string;
+}
+
 export async function startHttpEndpoint(opts: {
   registry: ModelRegistry;
   metrics: MetricsRegistry;
   host: string;
   port: number;
-  /** Public base URL; defaults to http://host:port. */
+  /** Public base URL; defaults to http(s)://host:port. */
   publicUrl?: string;
+  /** Serve HTTPS with this certificate and key (PEM). */
+  tls?: TlsServerOptions;
   /** The SDK's browser bundle that /demo loads; defaults to this repository's sdk/dist/browser. */
   sdkBundleDir?: string;
   /** More areas (the dashboard); "" is the root page. */
@@ -108,7 +117,7 @@ export async function startHttpEndpoint(opts: {
     child.observe(seconds);
   };
 
-  const server = createServer((req, res) => {
+  const listener: RequestListener = (req, res) => {
     const started = performance.now();
     const raw = req.url ?? '/';
     const q = raw.indexOf('?');
@@ -130,7 +139,8 @@ export async function startHttpEndpoint(opts: {
       if (!res.headersSent) sendJson(res, status, { error: err instanceof Error ? err.message : String(err) });
       else res.destroy();
     });
-  });
+  };
+  const server: Server = opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, listener) : createServer(listener);
   // Revalidating clients keep their connections; a long keep-alive spares them a handshake each.
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
@@ -138,7 +148,7 @@ export async function startHttpEndpoint(opts: {
     server.listen(opts.port, opts.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  baseUrl = opts.publicUrl ?? `http://${opts.host}:${port}`;
+  baseUrl = opts.publicUrl ?? `${opts.tls ? 'https' : 'http'}://${opts.host}:${port}`;
   return {
     server,
     baseUrl,

@@ -4,9 +4,14 @@
 import { ReconnectPolicy, type Logger, type NatsCredentials } from '@syncline/proto';
 import { connect, jwtAuthenticator, type NatsConnection } from 'nats';
 
-export async function connectNats(urls: string, credentials: NatsCredentials, logger?: Logger): Promise<NatsConnection> {
+/** `ca`: PEM of the CA(s) the servers' certificates chain to; TLS is required then. */
+export async function connectNats(urls: string, credentials: NatsCredentials, opts: { ca?: string; logger?: Logger } = {}): Promise<NatsConnection> {
   const policy = new ReconnectPolicy();
-  const nc = await connect({ ...policy.options(urls, 'syncline-coordinator'), authenticator: jwtAuthenticator(credentials.jwt, new TextEncoder().encode(credentials.seed)) });
-  void policy.watch(nc.status(), logger);
+  const nc = await connect({
+    ...policy.options(urls, 'syncline-coordinator'),
+    authenticator: jwtAuthenticator(credentials.jwt, new TextEncoder().encode(credentials.seed)),
+    ...(opts.ca ? { tls: { ca: opts.ca } } : {}),
+  });
+  void policy.watch(nc.status(), opts.logger);
   return nc;
 }

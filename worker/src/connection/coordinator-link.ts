@@ -6,6 +6,8 @@ import type { JoinRequest, JoinResponse, WorkerHello } from '@syncline/proto';
 export interface LinkConfig {
   /** host:port of the coordinator's gRPC endpoint. */
   coordinator: string;
+  /** PEM of the CA that signed the coordinator's certificate: TLS, trusting it. */
+  ca?: string;
   hello: WorkerHello;
 }
 
