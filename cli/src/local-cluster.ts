@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startCoordinator, type Coordinator, type CoordinatorOptions, type NatsAccountKey } from '@syncline/coordinator';
+import { startCoordinator, type Coordinator, type CoordinatorOptions, type ModelSigner, type NatsAccountKey } from '@syncline/coordinator';
 import { loadAddon } from '@syncline/worker/native';
 import { startNatsCluster, startNatsServer, type NatsServer } from './nats-server.js';
 import type { LocalTls } from './tls/certificates.js';
@@ -27,6 +27,8 @@ export interface LocalClusterOptions {
    * `tls.ca`, from the file `caFile`) speak nothing else.
    */
   tls?: LocalTls & { caFile: string };
+  /** The key that signs published models; a new one by default. */
+  modelSigner?: ModelSigner;
   /** max_payload of the servers started here. */
   natsMaxPayload?: number;
   grpcPort?: number;
@@ -125,6 +127,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       natsUrl,
       natsAccountKey,
       ...(opts.tls ? { tls: opts.tls, natsCa: opts.tls.ca } : {}),
+      ...(opts.modelSigner ? { modelSigner: opts.modelSigner } : {}),
       replicas: Math.min(3, size),
       log,
       ...opts.timeouts,

@@ -14,6 +14,7 @@ import { createMetrics } from './metrics.js';
 import { startHttpEndpoint, type TlsServerOptions } from './http/server.js';
 import { JobNatsAccess, NatsCredentialIssuer, type NatsAccountKey } from './nats-auth/index.js';
 import { ModelRegistry, modelJsonUrl } from './registry/model-registry.js';
+import { ModelSigner } from './registry/signing.js';
 import { Scheduler } from './scheduling/scheduler.js';
 import { WorkerPool } from './scheduling/worker-pool.js';
 import { DatasetStore } from './datasets/dataset-store.js';
@@ -31,6 +32,8 @@ export interface CoordinatorOptions {
   workerNatsUrl?: string;
   /** The NATS account's signing key: the coordinator connects, and lets each worker connect, as users it mints with it. */
   natsAccountKey: NatsAccountKey;
+  /** Signs every published model version (ed25519); a new key for this process by default. */
+  modelSigner?: ModelSigner;
   /** Serve gRPC and the HTTP registry over TLS with this certificate and key (PEM). */
   tls?: TlsServerOptions;
   /** PEM of the CA(s) the NATS servers' certificates chain to: connect to NATS over TLS, trusting them. */
@@ -60,6 +63,8 @@ export interface CoordinatorOptions {
 export interface Coordinator {
   grpcAddress: string;
   httpUrl: string;
+  /** The public key (base64 ed25519) published models are signed with: the SDK's trustedKeys. */
+  modelPublicKey: string;
   nc: NatsConnection;
   /** Workers with an open Join stream. */
   workerCount(): number;
@@ -104,7 +109,9 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
       onRetry: (err, attempt) => logger.warn({ attempt, err: String(err) }, 'JetStream not ready; retrying'),
     });
     const store = await KvJobStore.open(nc, logger);
-    const registry = await ModelRegistry.open(nc, opts.registryCacheBytes === undefined ? {} : { cacheBytes: opts.registryCacheBytes });
+    const signer = opts.modelSigner ?? ModelSigner.generate();
+    logger.info({ publicKey: signer.publicKey }, 'published models are signed with this key (GET /v1/keys)');
+    const registry = await ModelRegistry.open(nc, { signer, ...(opts.registryCacheBytes === undefined ? {} : { cacheBytes: opts.registryCacheBytes }) });
     cleanups.push(async () => registry.close());
     const timelines = await TimelineStore.open(nc);
     const datasets = await DatasetStore.open(nc, opts.replicas ?? 1);
@@ -126,6 +133,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
       areas: [api, ...dashboardPages()],
       ...(opts.httpPublicUrl ? { publicUrl: opts.httpPublicUrl } : {}),
       ...(opts.tls ? { tls: opts.tls } : {}),
+      signingKeys: [signer.publicKey],
     });
     baseUrl = http.baseUrl;
     cleanups.push(() => http.close());
@@ -182,7 +190,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
     await scheduler.recover();
     scheduler.startTicker();
     cleanups.push(async () => scheduler.stopTicker());
-    return { grpcAddress: `${host}:${port}`, httpUrl: http.baseUrl, nc, workerCount: () => pool.all().length, workerIds: () => pool.all().map((w) => w.id), stop };
+    return { grpcAddress: `${host}:${port}`, httpUrl: http.baseUrl, modelPublicKey: signer.publicKey, nc, workerCount: () => pool.all().length, workerIds: () => pool.all().map((w) => w.id), stop };
   } catch (err) {
     await stop();
     throw err;

@@ -3,3 +3,4 @@ export { startCoordinator, type Coordinator, type CoordinatorOptions } from './c
 export { validateJobSpec } from './spec/validate.js';
 export * from './errors.js';
 export { createNatsTrust, natsServerTrustConfig, readNatsAccountKey, parseNatsAccountKey, NatsCredentialIssuer, NatsAccountKeyError, workerPermissions, type NatsAccountKey, type NatsTrust } from './nats-auth/index.js';
+export { ModelSigner, ModelSigningKeyError, type ModelSignature } from './registry/signing.js';

@@ -5,6 +5,7 @@ import { lineLogger } from '@syncline/proto';
 import { pino } from 'pino';
 import { startCoordinator } from './coordinator.js';
 import { readNatsAccountKey } from './nats-auth/index.js';
+import { ModelSigner } from './registry/signing.js';
 
 const env = process.env;
 const program = new Command()
@@ -15,6 +16,7 @@ const program = new Command()
   .option('--tls-cert <file>', 'serve gRPC and HTTP over TLS with this certificate chain, PEM (env SYNCLINE_TLS_CERT)', env.SYNCLINE_TLS_CERT)
   .option('--tls-key <file>', "the certificate's private key, PEM (env SYNCLINE_TLS_KEY)", env.SYNCLINE_TLS_KEY)
   .option('--nats-ca <file>', "connect to NATS over TLS, trusting this CA, PEM (env SYNCLINE_NATS_CA)", env.SYNCLINE_NATS_CA)
+  .option('--model-signing-key <file>', 'ed25519 private key (PKCS#8 PEM) that signs published models (env SYNCLINE_MODEL_SIGNING_KEY); default: a new one per start', env.SYNCLINE_MODEL_SIGNING_KEY)
   .option('--worker-nats <urls>', 'NATS URL(s) handed to workers (env SYNCLINE_WORKER_NATS_URL); default: --nats', env.SYNCLINE_WORKER_NATS_URL)
   .option('--replicas <n>', 'replicas of the key-value buckets and object store: 3 on a three-node NATS cluster (env SYNCLINE_REPLICAS)', env.SYNCLINE_REPLICAS ?? '1')
   .option('--host <host>', 'address to listen on (env SYNCLINE_HOST)', env.SYNCLINE_HOST ?? '127.0.0.1')
@@ -23,7 +25,7 @@ const program = new Command()
   .option('--http-public-url <url>', 'base URL clients use to reach the HTTP registry (env SYNCLINE_HTTP_PUBLIC_URL)', env.SYNCLINE_HTTP_PUBLIC_URL)
   .option('--registry-cache-mb <mb>', 'MiB of published model files the registry keeps in memory (env SYNCLINE_REGISTRY_CACHE_MB)', env.SYNCLINE_REGISTRY_CACHE_MB ?? '256')
   .parse();
-const o = program.opts<{ nats: string; tlsCert?: string; tlsKey?: string; natsCa?: string; natsAccountKey?: string; natsCredentialTtl: string; workerNats?: string; replicas: string; host: string; grpcPort: string; httpPort: string; httpPublicUrl?: string; registryCacheMb: string }>();
+const o = program.opts<{ modelSigningKey?: string; nats: string; tlsCert?: string; tlsKey?: string; natsCa?: string; natsAccountKey?: string; natsCredentialTtl: string; workerNats?: string; replicas: string; host: string; grpcPort: string; httpPort: string; httpPublicUrl?: string; registryCacheMb: string }>();
 const replicas = Number(o.replicas);
 if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) program.error(`--replicas must be an integer from 1 to 5, got ${o.replicas}`);
 const keyFile = o.natsAccountKey ?? program.error('--nats-account-key (or SYNCLINE_NATS_ACCOUNT_KEY) is required: NATS admits no anonymous clients');
@@ -34,6 +36,7 @@ if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) program.error('--tls
 const pem = (file: string) => readFile(file, 'utf8').catch((err: Error) => program.error(`cannot read ${file}: ${err.message}`));
 const tls = o.tlsCert && o.tlsKey ? { cert: await pem(o.tlsCert), key: await pem(o.tlsKey) } : undefined;
 const natsCa = o.natsCa ? await pem(o.natsCa) : undefined;
+const modelSigner = o.modelSigningKey ? await ModelSigner.fromFile(o.modelSigningKey).catch((err: Error) => program.error(err.message)) : undefined;
 const cacheMb = Number(o.registryCacheMb);
 if (!(cacheMb >= 0)) program.error(`--registry-cache-mb: expected a number of MiB, got ${JSON.stringify(o.registryCacheMb)}`);
 
@@ -45,6 +48,7 @@ const coordinator = await startCoordinator({
   natsCredentialTtlSeconds: ttl,
   ...(tls ? { tls } : {}),
   ...(natsCa ? { natsCa } : {}),
+  ...(modelSigner ? { modelSigner } : {}),
   replicas,
   host: o.host,
   grpcPort: Number(o.grpcPort),

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { readNatsAccountKey } from '@syncline/coordinator';
 import { startLocalCluster } from '../local-cluster.js';
+import { ensureModelSigningKey } from '../model-signing-key.js';
 import { ensureLocalTls } from '../tls/local-files.js';
 
 const sdkDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'sdk');
@@ -34,7 +35,9 @@ export async function up(opts: { workers?: string; grpcPort: string; httpPort: s
   let cluster;
   try {
     await ensureSdkBundle(log);
-    const tls = opts.tls ? await ensureLocalTls(join(process.env.SYNCLINE_STATE_DIR ?? join(homedir(), '.local', 'state', 'syncline'), 'tls'), log) : undefined;
+    const stateDir = process.env.SYNCLINE_STATE_DIR ?? join(homedir(), '.local', 'state', 'syncline');
+    const tls = opts.tls ? await ensureLocalTls(join(stateDir, 'tls'), log) : undefined;
+    const modelSigner = await ensureModelSigningKey(join(stateDir, 'model-signing-key.pem'));
     if (tls) log(`TLS everywhere; clients trust ${tls.caFile} (SYNCLINE_CA=${tls.caFile})`);
     cluster = await startLocalCluster({
       ...(workers !== undefined ? { workers } : {}),
@@ -44,6 +47,7 @@ export async function up(opts: { workers?: string; grpcPort: string; httpPort: s
       ...(process.env.SYNCLINE_NATS_URL ? { natsUrl: process.env.SYNCLINE_NATS_URL } : {}),
       ...(process.env.SYNCLINE_NATS_ACCOUNT_KEY ? { natsAccountKey: await readNatsAccountKey(process.env.SYNCLINE_NATS_ACCOUNT_KEY) } : {}),
       ...(tls ? { tls } : {}),
+      modelSigner,
       signal: interrupted.signal,
       log,
     });
@@ -54,6 +58,7 @@ export async function up(opts: { workers?: string; grpcPort: string; httpPort: s
   }
   console.log(`coordinator=${cluster.coordinator.grpcAddress} http=${cluster.coordinator.httpUrl} nats=${cluster.natsUrl}`);
   log(`demo page (draw a digit once a model is published): ${cluster.coordinator.httpUrl}/demo`);
+  log(`published models are signed; the SDK's trustedKeys: ["${cluster.coordinator.modelPublicKey}"] (also at ${cluster.coordinator.httpUrl}/v1/keys)`);
   if (!interrupted.signal.aborted) {
     await new Promise<void>((resolve) => interrupted.signal.addEventListener('abort', () => resolve(), { once: true }));
   }

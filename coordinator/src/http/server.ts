@@ -35,6 +35,7 @@ function routeOf(parts: string[]): string {
   if (parts[0] === 'api') return parts[1] === 'events' ? 'api_events' : 'api';
   if (parts.length === 0 || parts[0] === 'ui') return 'dashboard';
   if (parts[0] === 'demo' || parts[0] === 'metrics' || parts[0] === 'healthz') return parts[0];
+  if (parts[0] === 'v1' && parts[1] === 'keys') return 'keys';
   return 'other';
 }
 
@@ -56,6 +57,8 @@ export async function startHttpEndpoint(opts: {
   publicUrl?: string;
   /** Serve HTTPS with this certificate and key (PEM). */
   tls?: TlsServerOptions;
+  /** The public keys (base64 ed25519) published models are signed with, listed at /v1/keys. */
+  signingKeys?: string[];
   /** The SDK's browser bundle that /demo loads; defaults to this repository's sdk/dist/browser. */
   sdkBundleDir?: string;
   /** More areas (the dashboard); "" is the root page. */
@@ -92,6 +95,7 @@ export async function startHttpEndpoint(opts: {
     if (parts === undefined) throw new HttpError(400, 'bad path encoding');
     if (parts[0] === 'v1' && parts[1] === 'models') return models.handle(req, res, parts.slice(2));
     if (pathname === '/healthz') return sendJson(res, 200, { ok: true });
+    if (pathname === '/v1/keys') return sendJson(res, 200, { keys: (opts.signingKeys ?? []).map((publicKey) => ({ algorithm: 'ed25519', publicKey })) });
     if (pathname === '/metrics') {
       const text = await opts.metrics.metrics();
       return send(res, 200, text, { 'content-type': opts.metrics.contentType, 'cache-control': REVALIDATE });

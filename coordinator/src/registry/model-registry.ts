@@ -8,6 +8,7 @@ import { ModelNotFoundError } from '../errors.js';
 import { kvKeys } from '../store/kv-keys.js';
 import { FileCache, type CachedFile } from './file-cache.js';
 import { quantizeModel, variantWeightBytes, QUANTIZATIONS, type Quantization } from './quantize.js';
+import type { ModelSignature, ModelSigner } from './signing.js';
 import { VersionIndex, versionKey, type VersionRecord } from './version-index.js';
 
 export interface ResolvedModel {
@@ -17,6 +18,7 @@ export interface ResolvedModel {
   artifactPrefix: string;
   createdUnixMs: number;
   metrics: FinalMetrics | undefined;
+  signature: ModelSignature | undefined;
 }
 
 export type Variant = 'float32' | Quantization;
@@ -42,15 +44,16 @@ export class ModelRegistry {
     private readonly kv: KV,
     private readonly index: VersionIndex,
     private readonly files: FileCache,
+    private readonly signer: ModelSigner | undefined,
   ) {}
 
-  /** `cacheBytes`: how many bytes of published files to keep in memory. */
-  static async open(nc: NatsConnection, opts: { cacheBytes?: number } = {}): Promise<ModelRegistry> {
+  /** `cacheBytes`: how many bytes of published files to keep in memory; `signer`: signs what is published (unsigned without). */
+  static async open(nc: NatsConnection, opts: { cacheBytes?: number; signer?: ModelSigner } = {}): Promise<ModelRegistry> {
     const js = nc.jetstream();
     const kv = await js.views.kv(BUCKETS.models, { history: 1 });
     const index = new VersionIndex();
     await index.start(kv, () => kvKeys(nc, BUCKETS.models));
-    return new ModelRegistry(nc, kv, index, new FileCache(opts.cacheBytes));
+    return new ModelRegistry(nc, kv, index, new FileCache(opts.cacheBytes), opts.signer);
   }
 
   close(): void {
@@ -75,9 +78,10 @@ export class ModelRegistry {
 
   /** Registers the artifacts under `artifactPrefix` as the next version of `name`. */
   async publish(name: string, jobId: string, artifactPrefix: string, metrics: FinalMetrics | undefined): Promise<ResolvedModel> {
-    if (!(await (await this.store(jobId)).info(`${artifactPrefix}/model.json`))) {
-      throw new Error(`no model.json under ${artifactPrefix} in ${jobBucket(jobId)}`);
-    }
+    const stored = await (await this.store(jobId)).getBlob(`${artifactPrefix}/model.json`);
+    if (!stored) throw new Error(`no model.json under ${artifactPrefix} in ${jobBucket(jobId)}`);
+    // Signed as it is now: what anyone changes in the object store later fails the signature.
+    const modelJson = JSON.parse(new TextDecoder().decode(stored)) as Record<string, unknown>;
     for (let attempt = 0; attempt < 20; attempt++) {
       const version = ((await this.storedLatestVersion(name)) ?? 0) + 1;
       const record: VersionRecord = {
@@ -87,6 +91,7 @@ export class ModelRegistry {
         artifactPrefix,
         createdUnixMs: Date.now(),
         metrics: metrics ? FinalMetrics.toJSON(metrics) : undefined,
+        ...(this.signer ? { signature: this.signer.sign({ name, version, quantization: 'float32' }, modelJson) } : {}),
       };
       try {
         // create() fails if another publisher took this version first; then try the next.
@@ -154,12 +159,17 @@ export class ModelRegistry {
     if (!stored) return undefined;
     return this.files.get(key, async () => {
       const json = JSON.parse(stored.body.toString('utf8')) as Record<string, unknown>;
+      // The float32 signature is the version record's (whatever the stored file claims); a
+      // variant's was written into its model.json when the coordinator derived it.
+      const { signature: storedSignature, ...block } = (json.syncline ?? {}) as Record<string, unknown>;
+      const signature = variant === 'float32' ? model.signature : storedSignature;
       json.syncline = {
-        ...(json.syncline as object),
+        ...block,
         name: model.name,
         version: model.version,
         jobId: model.jobId,
         ...(variant !== 'float32' && { quantization: variant }),
+        ...(signature !== undefined && { signature }),
       };
       return Buffer.from(JSON.stringify(json));
     });
@@ -199,6 +209,11 @@ export class ModelRegistry {
     if (!source) throw new ModelNotFoundError(`${model.name}@${model.version} (its model.json is missing)`);
     const modelJson = JSON.parse(source.body.toString('utf8')) as Record<string, unknown>;
     const files = await quantizeModel(modelJson, async (path) => (await this.readFile(model, path))?.body, variant);
+    if (this.signer) {
+      const derived = JSON.parse(new TextDecoder().decode(files.get('model.json')!)) as Record<string, unknown>;
+      derived.syncline = { ...(derived.syncline as object), signature: this.signer.sign({ name: model.name, version: model.version, quantization: variant }, derived) };
+      files.set('model.json', new TextEncoder().encode(JSON.stringify(derived)));
+    }
     // model.json last: a reader that finds it finds its shards.
     const names = [...files.keys()].sort((a, b) => Number(a === 'model.json') - Number(b === 'model.json'));
     for (const name of names) await store.putBlob({ name: `${prefix}/${name}` }, files.get(name)!);
@@ -233,6 +248,7 @@ export class ModelRegistry {
         artifactPrefix: r.artifactPrefix,
         createdUnixMs: r.createdUnixMs,
         metrics: r.metrics === undefined ? undefined : FinalMetrics.fromJSON(r.metrics),
+        signature: r.signature,
       };
       this.resolved.set(r, model);
     }

@@ -3,7 +3,7 @@
 // object store, then ModelRegistry.publish), but without running a training job.
 import * as tf from '@tensorflow/tfjs';
 import { startNatsServer, type NatsServer } from '@syncline/cli/nats-server';
-import { startCoordinator, type Coordinator } from '@syncline/coordinator';
+import { ModelSigner, startCoordinator, type Coordinator } from '@syncline/coordinator';
 import { ModelRegistry } from '../../../coordinator/src/registry/model-registry.js';
 import { modelFiles } from '../../../worker/src/artifacts/model-files.js';
 import { uploadModelFiles } from '../../../worker/src/artifacts/object-store.js';
@@ -12,30 +12,40 @@ export interface Registry {
   /** The coordinator's HTTP base URL (no trailing slash). */
   baseUrl: string;
   coordinator: Coordinator;
-  /** Publishes `model` as the next version of `name`; resolves to that version. */
-  publish(model: tf.LayersModel, name: string): Promise<number>;
+  /** The NATS server(s) and account key: for another coordinator on the same store. */
+  natsUrl: string;
+  natsAccountKey: NatsServer['accountKey'];
+  /** The public key every version is signed with (the SDK's trustedKeys). */
+  publicKey: string;
+  /** Publishes `model` as the next version of `name`, signed (unless `unsigned`); resolves to that version. */
+  publish(model: tf.LayersModel, name: string, opts?: { unsigned?: boolean }): Promise<number>;
   stop(): Promise<void>;
 }
 
 export async function startRegistry(): Promise<Registry> {
+  const signer = ModelSigner.generate();
   const nats: NatsServer = await startNatsServer();
   let coordinator: Coordinator;
   try {
-    coordinator = await startCoordinator({ natsUrl: nats.url, natsAccountKey: nats.accountKey });
+    coordinator = await startCoordinator({ natsUrl: nats.url, natsAccountKey: nats.accountKey, modelSigner: signer });
   } catch (error) {
     await nats.stop();
     throw error;
   }
-  const registry = await ModelRegistry.open(coordinator.nc);
+  const registry = await ModelRegistry.open(coordinator.nc, { signer });
+  const unsignedRegistry = await ModelRegistry.open(coordinator.nc);
   let published = 0;
   return {
     baseUrl: coordinator.httpUrl,
     coordinator,
-    async publish(model, name) {
+    publicKey: signer.publicKey,
+    natsUrl: nats.url,
+    natsAccountKey: nats.accountKey,
+    async publish(model, name, opts = {}) {
       const jobId = `test-${name}-${++published}`;
       const { files } = await modelFiles(model, { name, jobId });
       await uploadModelFiles(coordinator.nc, jobId, `models/${jobId}`, files);
-      const { version } = await registry.publish(name, jobId, `models/${jobId}`, undefined);
+      const { version } = await (opts.unsigned ? unsignedRegistry : registry).publish(name, jobId, `models/${jobId}`, undefined);
       // Published as another coordinator would: the serving one learns of it through its watch
       // of the models bucket, within moments. Tests start once it serves the new version.
       const deadline = Date.now() + 5000;
@@ -47,6 +57,8 @@ export async function startRegistry(): Promise<Registry> {
       throw new Error(`the coordinator did not serve ${name}@${version} as latest within 5 s`);
     },
     async stop() {
+      registry.close();
+      unsignedRegistry.close();
       await coordinator.stop();
       await nats.stop();
     },
