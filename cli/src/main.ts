@@ -18,6 +18,11 @@ program
   .option('--tls', 'TLS on gRPC, HTTP and NATS, with a local CA made on first start in $SYNCLINE_STATE_DIR/tls (env SYNCLINE_TLS=1)', process.env.SYNCLINE_TLS === '1')
   .action(async (opts) => (await import('./commands/up.js')).up(opts));
 program
+  .command('secrets')
+  .description("print the cluster's keys as Kubernetes Secrets (NATS trust, NATS account key, model-signing key), for kubectl apply -f -")
+  .option('--namespace <ns>', 'namespace of the Secrets', 'syncline')
+  .action(async (opts) => (await import('./commands/secrets.js')).secrets(opts));
+program
   .command('validate <job-files...>')
   .description('check job files (JSON, or YAML as .yaml/.yml) without submitting them: against the coordinator when one answers, otherwise locally')
   .option('--offline', 'check locally only, without asking a coordinator')
