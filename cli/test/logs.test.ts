@@ -2,7 +2,7 @@
 // object store fails on every rank, and the log shows its life (submitted, running on which
 // workers) and each rank's own error with its rank and worker, then the failure's reason.
 import anyTest, { type TestFn } from 'ava';
-import { BUCKETS, JobSpec, JobState, objectNames } from '@syncline/proto';
+import { JobSpec, JobState, datasetBucket, objectNames } from '@syncline/proto';
 import { SynclineClient } from '../src/client.js';
 import { startLocalCluster, type LocalCluster } from '../src/local-cluster.js';
 import { eventually, runCli, writeDefaultConfig } from './helpers/processes.js';
@@ -27,7 +27,7 @@ test.serial("every rank's error is in the job's log, with its rank and worker", 
     { name: 'vanishing', format: 'csv', inputShape: [], classes: 2, labelColumn: '', targetColumns: [], heldoutFraction: 0 },
     new TextEncoder().encode(rows.join('\n') + '\n'),
   );
-  const objects = await cluster.coordinator.nc.jetstream().views.os(BUCKETS.objects);
+  const objects = await cluster.coordinator.nc.jetstream().views.os(datasetBucket(dataset.name));
   await objects.delete(objectNames.dataset(dataset.name, dataset.sha256));
   const job = await client.submit(
     JobSpec.fromJSON({

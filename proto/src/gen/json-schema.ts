@@ -108,6 +108,12 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "checkpoint_object",
       "repeated": false,
       "type": "string"
+    },
+    "natsCredentials": {
+      "protoName": "nats_credentials",
+      "repeated": false,
+      "type": "message",
+      "message": "syncline.v1.NatsCredentials"
     }
   },
   "syncline.v1.Augmentation": {
@@ -1223,6 +1229,23 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "repeated": false,
       "type": "message",
       "message": "syncline.v1.BaseModel"
+    }
+  },
+  "syncline.v1.NatsCredentials": {
+    "jwt": {
+      "protoName": "jwt",
+      "repeated": false,
+      "type": "string"
+    },
+    "seed": {
+      "protoName": "seed",
+      "repeated": false,
+      "type": "string"
+    },
+    "inboxPrefix": {
+      "protoName": "inbox_prefix",
+      "repeated": false,
+      "type": "string"
     }
   },
   "syncline.v1.Optimizer": {
