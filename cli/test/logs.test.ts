@@ -28,7 +28,9 @@ test.serial("every rank's error is in the job's log, with its rank and worker", 
     new TextEncoder().encode(rows.join('\n') + '\n'),
   );
   const objects = await cluster.coordinator.nc.jetstream().views.os(datasetBucket(dataset.name));
-  await objects.delete(objectNames.dataset(dataset.name, dataset.sha256));
+  // Its shards vanish (as in a store that lost them): every rank fails to read its data.
+  for (const shard of dataset.shards) await objects.delete(shard.object);
+  t.true(dataset.shards.length > 0);
   const job = await client.submit(
     JobSpec.fromJSON({
       name: 'logs-vanishing',

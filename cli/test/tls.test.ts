@@ -34,7 +34,7 @@ test.after.always(async (t) => {
 test.serial('a job is trained and its model loaded over TLS only', async (t) => {
   const { cluster, tls } = t.context;
   t.regex(cluster.coordinator.httpUrl, /^https:\/\//);
-  const client = new SynclineClient(cluster.coordinator.grpcAddress, { ca: tls.ca });
+  const client = new SynclineClient(cluster.coordinator.grpcAddress, { ca: tls.ca, token: cluster.secrets.adminToken });
   try {
     const submitted = await client.submit(
       JobSpec.fromJSON({
@@ -48,7 +48,7 @@ test.serial('a job is trained and its model loaded over TLS only', async (t) => 
     const job = await client.watch(submitted.id);
     t.is(job.state, JobState.JOB_STATE_SUCCEEDED, job.error || t.context.logs.join('\n'));
 
-    const model = await loadModel({ baseUrl: cluster.coordinator.httpUrl, name: 'tls-mlp', version: 'latest' }, { fetch: fetchTrusting(tls.ca) });
+    const model = await loadModel({ baseUrl: cluster.coordinator.httpUrl, name: 'tls-mlp', version: 'latest' }, { fetch: fetchTrusting(tls.ca), token: cluster.secrets.adminToken });
     try {
       const heldout = loadMnist().heldout;
       const predicted = model.predictClass(heldout.x);

@@ -71,6 +71,11 @@ export function submit(client: JobServiceClient, spec: JobSpec) {
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
+/** The job whose store holds files under `prefix`: the id in `jobs/<id>/g<n>`, else the prefix with '-' for '/'. */
+export function jobIdOf(prefix: string): string {
+  return /^jobs\/([^/]+)\/g\d+$/.exec(prefix)?.[1] ?? prefix.replaceAll('/', '-');
+}
+
 /** Uploads a one-dense-layer model's files under `prefix` and publishes them as the next version of `name`. */
 export async function publish(fixture: Fixture, name: string, prefix: string, weights: Float32Array): Promise<void> {
   const shard = new Uint8Array(weights.buffer.slice(0));
@@ -86,8 +91,7 @@ export async function publish(fixture: Fixture, name: string, prefix: string, we
     ],
     syncline: { jobId: prefix },
   };
-  // The job's own object store, named after the job (its id cannot hold the prefix's '/').
-  const jobId = prefix.replace('/', '-');
+  const jobId = jobIdOf(prefix);
   const store = await fixture.coordinator.nc.jetstream().views.os(jobBucket(jobId));
   await store.putBlob({ name: `${prefix}/group1-shard1of1.bin` }, shard);
   await store.putBlob({ name: `${prefix}/model.json` }, new TextEncoder().encode(JSON.stringify(modelJson)));
