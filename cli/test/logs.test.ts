@@ -19,7 +19,7 @@ test.after.always(async (t) => {
   await t.context.cluster?.stop();
 });
 
-test.serial("every rank's error is in the job's log, with its rank and worker", async (t) => {
+test.serial("a rank's error is in the job's log, with its rank and worker, and fails the job", async (t) => {
   const { client, cluster } = t.context;
   // Content of its own, so no worker has it in its dataset cache from another run.
   const rows = ['a,b,label', ...Array.from({ length: 40 }, (_, i) => `${i},${Math.random().toFixed(6)},${i % 2}`)];
@@ -51,7 +51,9 @@ test.serial("every rank's error is in the job's log, with its rank and worker", 
       const out = await runCli(['logs', job.id, '--coordinator', cluster.coordinator.grpcAddress]);
       t.is(out.code, 0, out.stderr);
       lines = out.stdout.trim().split('\n');
-      return lines.filter((l) => l.includes('rank_failed')).length === 2;
+      // The failed event comes with the first rank's error; a rank that had not read its missing
+      // shard yet may be stopped by the job's failure before it fails on its own.
+      return lines.some((l) => /\sfailed\s/.test(l)) && lines.some((l) => l.includes('rank_failed'));
     },
     15_000,
   );
@@ -59,10 +61,11 @@ test.serial("every rank's error is in the job's log, with its rank and worker", 
   const kinds = lines.map((l) => l.split(/\s+/)[2]);
   t.deepEqual(kinds.slice(0, 2), ['submitted', 'running']);
   t.true(kinds.includes('failed'));
-  for (const rank of [0, 1]) {
-    const line = lines.find((l) => l.includes('rank_failed') && l.includes(`rank ${rank} `));
-    t.truthy(line, `rank ${rank}'s error`);
-    t.regex(line!, new RegExp(`ERROR\\s+rank_failed\\s+g1 rank ${rank} \\(${final.workers[rank]}\\): (\\w+Error: )?dataset vanishing: its file is missing from the object store`));
+  const reported = [0, 1].filter((rank) => lines.some((l) => l.includes('rank_failed') && l.includes(`rank ${rank} `)));
+  t.true(reported.length >= 1);
+  for (const rank of reported) {
+    const line = lines.find((l) => l.includes('rank_failed') && l.includes(`rank ${rank} `))!;
+    t.regex(line, new RegExp(`ERROR\\s+rank_failed\\s+g1 rank ${rank} \\(${final.workers[rank]}\\): (\\w+Error: )?dataset vanishing: \\S+ is missing from the object store`));
   }
   t.regex(lines.find((l) => /\sfailed\s/.test(l))!, /rank \d \(worker local-\d\) failed: (\w+Error: )?dataset vanishing/);
   t.regex(lines[1]!, new RegExp(`running on 2 workers: ${final.workers.join(', ')}`));
@@ -71,7 +74,7 @@ test.serial("every rank's error is in the job's log, with its rank and worker", 
   const entries = json.stdout.trim().split('\n').map((l) => JSON.parse(l));
   t.deepEqual(
     entries.filter((e) => e.kind === 'rank_failed').map((e) => [e.rank ?? 0, e.workerId, e.generation]).sort(),
-    [[0, final.workers[0], 1], [1, final.workers[1], 1]],
+    reported.map((rank) => [rank, final.workers[rank], 1]),
   );
   const unknown = await runCli(['logs', 'job-nope', '--coordinator', cluster.coordinator.grpcAddress]);
   t.not(unknown.code, 0);
