@@ -1286,6 +1286,16 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "checkpoint_every_steps",
       "repeated": false,
       "type": "uint32"
+    },
+    "heldoutEverySteps": {
+      "protoName": "heldout_every_steps",
+      "repeated": false,
+      "type": "uint32"
+    },
+    "publishBest": {
+      "protoName": "publish_best",
+      "repeated": false,
+      "type": "bool"
     }
   },
   "syncline.v1.UploadDatasetRequest": {
