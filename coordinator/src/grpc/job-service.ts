@@ -1,12 +1,13 @@
 // syncline.v1.JobService: thin handlers over the scheduler and the stores.
 import type { sendUnaryData, ServerReadableStream, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
-import { JobState, datasetInfo, type DatasetUploadHeader, type JobServiceServer, type JobSpec, type UploadDatasetRequest, type UploadDatasetResponse, type WatchJobRequest, type WatchJobResponse } from '@syncline/proto';
+import { JobState, datasetInfo, type DatasetUploadHeader, type JobServiceServer, type JobSpec, type UploadDatasetRequest, type UploadDatasetResponse, type UploadModelRequest, type UploadModelResponse, type WatchJobRequest, type WatchJobResponse } from '@syncline/proto';
 import { DatasetStore, MAX_UPLOAD_BYTES, userDatasetInfo } from '../datasets/dataset-store.js';
 import { InvalidRequestError, InvalidSpecError, JobNotFoundError, ModelNotFoundError } from '../errors.js';
 import type { JobEvents } from '../job-events.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import { isTerminal, plannedSteps, type Scheduler } from '../scheduling/scheduler.js';
 import { BaseModelFormatError, describeModelJson } from '../registry/model-topology.js';
+import { MAX_MODEL_UPLOAD_BYTES, checkUploadedModel } from '../registry/model-upload.js';
 import { requestedVersion, type BaseModelInfo } from '../spec/base-model.js';
 import { validateJobSpec } from '../spec/validate.js';
 import type { JobLogStore } from '../store/job-log-store.js';
@@ -81,6 +82,41 @@ export function jobService(deps: {
       return { spec, totalSteps: plannedSteps(spec) };
     }),
     listDatasets: unary(async () => ({ datasets: await deps.datasets.list() })),
+    uploadModel(call: ServerReadableStream<UploadModelRequest, UploadModelResponse>, callback: sendUnaryData<UploadModelResponse>) {
+      let name: string | undefined;
+      const parts = new Map<string, Uint8Array[]>();
+      let size = 0;
+      let failed = false;
+      const fail = (err: unknown) => {
+        if (failed) return;
+        failed = true;
+        callback(toServiceError(err));
+      };
+      call.on('data', (req: UploadModelRequest) => {
+        if (failed) return;
+        const part = req.part;
+        if (part?.$case === 'header') {
+          if (name !== undefined) return fail(new InvalidRequestError('the header must come once, first'));
+          name = part.value.name;
+        } else if (part?.$case === 'chunk') {
+          if (name === undefined) return fail(new InvalidRequestError('the first UploadModel message must be the header'));
+          size += part.value.data.length;
+          if (size > MAX_MODEL_UPLOAD_BYTES) return fail(new InvalidRequestError(`upload larger than ${MAX_MODEL_UPLOAD_BYTES} bytes`));
+          const chunks = parts.get(part.value.path) ?? [];
+          chunks.push(part.value.data);
+          parts.set(part.value.path, chunks);
+        }
+      });
+      call.on('error', fail);
+      call.on('end', () => {
+        if (failed) return;
+        if (name === undefined) return fail(new InvalidRequestError('the first UploadModel message must be the header'));
+        const files = new Map([...parts].map(([path, chunks]) => [path, new Uint8Array(Buffer.concat(chunks))]));
+        checkUploadedModel(name, files)
+          .then((checked) => deps.registry.registerUpload(name!, checked))
+          .then((model) => callback(null, { name: model.name, version: model.version, url: `${deps.httpBase()}/v1/models/${model.name}/${model.version}/model.json` }), fail);
+      });
+    },
     uploadDataset(call: ServerReadableStream<UploadDatasetRequest, UploadDatasetResponse>, callback: sendUnaryData<UploadDatasetResponse>) {
       let header: DatasetUploadHeader | undefined;
       const chunks: Uint8Array[] = [];
