@@ -20,8 +20,12 @@ export class BatchSource {
     private readonly augmenter?: Augmenter,
   ) {}
 
-  /** This rank's batch of `step` under `shares`; with augmentation, starts preparing step + 1. */
-  async batch(step: number, shares: readonly number[]): Promise<TrainingBatch> {
+  /**
+   * This rank's batch of `step` under `shares`; with augmentation, a promise, and the preparation
+   * of step + 1 starts. Without, the batch itself: the step loop does not yield between steps.
+   */
+  batch(step: number, shares: readonly number[]): TrainingBatch | Promise<TrainingBatch> {
+    if (!this.augmenter) return this.gather(step, shares).batch;
     const key = `${step}:${shares.join(',')}`;
     const ready = this.prefetched?.key === key ? this.prefetched.batch : undefined;
     this.prefetched = undefined;
@@ -44,14 +48,17 @@ export class BatchSource {
     return order;
   }
 
-  private async make(step: number, shares: readonly number[]): Promise<TrainingBatch> {
+  private gather(step: number, shares: readonly number[]): { batch: TrainingBatch } {
     const { seed, batchSize, rank } = this.plan;
     const n = this.train.count;
     const epoch = Math.floor(step / Math.ceil(n / batchSize));
     const slice = stepSlice({ seed, n, batchSize, shares, rank, step, order: this.order(epoch) });
     const rows = gatherRows(this.train, this.shape, slice.indices);
-    const count = slice.indices.length;
-    const x = this.augmenter && count > 0 ? await this.augmenter.augment(rows.x, slice.indices, epoch) : rows.x;
-    return { x, y: rows.y, count, epoch, samples: slice.indices };
+    return { batch: { x: rows.x, y: rows.y, count: slice.indices.length, epoch, samples: slice.indices } };
+  }
+
+  private async make(step: number, shares: readonly number[]): Promise<TrainingBatch> {
+    const { batch } = this.gather(step, shares);
+    return batch.count > 0 && this.augmenter ? { ...batch, x: await this.augmenter.augment(batch.x, batch.samples, batch.epoch) } : batch;
   }
 }

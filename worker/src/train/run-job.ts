@@ -140,7 +140,8 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
       faults?.at(spec.name, assignment.rank, step + 1);
       const wallStart = Timeline.now();
       const shares = [...balancer.shares];
-      const batch = await batches.batch(step, shares);
+      const next = batches.batch(step, shares);
+      const batch = next instanceof Promise ? await next : next;
       const { count, epoch } = batch;
       const dataEnd = Timeline.now();
       timeline?.span('data', wallStart, dataEnd, step + 1);
