@@ -54,6 +54,12 @@ const CALLS: { [K in keyof JobServiceServer]: (c: JobServiceClient) => Promise<S
     }),
   listDatasets: (c) => unary((cb) => c.listDatasets({}, cb)),
   getDatasetUpload: (c) => unary((cb) => c.getDatasetUpload({ uploadId: 'none' }, cb)),
+  uploadModel: (c) =>
+    unary((cb) => {
+      const call = c.uploadModel(cb);
+      call.write({ part: { $case: 'header', value: { name: 'probe-upload' } } });
+      call.end();
+    }),
   getJobLog: (c) => unary((cb) => c.getJobLog({ jobId: 'job-none', includeMetrics: false }, cb)),
   deleteJob: (c) => unary((cb) => c.deleteJob({ jobId: 'job-none' }, cb)),
   deleteModel: (c) => unary((cb) => c.deleteModel({ name: 'none' }, cb)),

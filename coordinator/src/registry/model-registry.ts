@@ -2,6 +2,7 @@
 // uploaded to. Publishing registers the next version of a name for a job's artifacts.
 // Reads are served from memory: the version index follows the bucket, files and rendered
 // model.json bodies are kept in a bounded cache after their first read.
+import { randomUUID } from 'node:crypto';
 import { BUCKETS, FinalMetrics, PublishedModel } from '@syncline/proto';
 import type { KV, NatsConnection, ObjectStore } from 'nats';
 import { ModelNotFoundError } from '../errors.js';
@@ -61,6 +62,15 @@ export class ModelRegistry {
   /** Bytes of published files held in memory now. */
   get cachedBytes(): number {
     return this.files.size;
+  }
+
+  /** Stores an uploaded model's (checked) files under a prefix of their own and registers them as the next version of `name`. */
+  async registerUpload(name: string, files: Map<string, Uint8Array>): Promise<ResolvedModel> {
+    const id = randomUUID();
+    const prefix = `uploads/${name}/${id}`;
+    const ordered = [...files.keys()].sort((a, b) => Number(a === 'model.json') - Number(b === 'model.json'));
+    for (const file of ordered) await this.store.putBlob({ name: `${prefix}/${file}` }, files.get(file)!);
+    return this.publish(name, `upload-${id.slice(0, 8)}`, prefix, undefined);
   }
 
   /** Registers the artifacts under `artifactPrefix` as the next version of `name`. */
