@@ -183,6 +183,38 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "type": "string"
     }
   },
+  "syncline.v1.Conv2DTransposeLayer": {
+    "filters": {
+      "protoName": "filters",
+      "repeated": false,
+      "type": "uint32"
+    },
+    "kernelSize": {
+      "protoName": "kernel_size",
+      "repeated": true,
+      "type": "uint32"
+    },
+    "strides": {
+      "protoName": "strides",
+      "repeated": true,
+      "type": "uint32"
+    },
+    "padding": {
+      "protoName": "padding",
+      "repeated": false,
+      "type": "string"
+    },
+    "activation": {
+      "protoName": "activation",
+      "repeated": false,
+      "type": "string"
+    },
+    "kernelInitializer": {
+      "protoName": "kernel_initializer",
+      "repeated": false,
+      "type": "string"
+    }
+  },
   "syncline.v1.CosineDecaySchedule": {
     "decaySteps": {
       "protoName": "decay_steps",
@@ -874,6 +906,20 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "type": "message",
       "message": "syncline.v1.RecurrentLayer",
       "oneof": "kind"
+    },
+    "conv2dTranspose": {
+      "protoName": "conv2d_transpose",
+      "repeated": false,
+      "type": "message",
+      "message": "syncline.v1.Conv2DTransposeLayer",
+      "oneof": "kind"
+    },
+    "upSampling2d": {
+      "protoName": "up_sampling2d",
+      "repeated": false,
+      "type": "message",
+      "message": "syncline.v1.UpSampling2DLayer",
+      "oneof": "kind"
     }
   },
   "syncline.v1.LearningRateSchedule": {
@@ -1271,6 +1317,18 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "checkpoint_every_steps",
       "repeated": false,
       "type": "uint32"
+    }
+  },
+  "syncline.v1.UpSampling2DLayer": {
+    "size": {
+      "protoName": "size",
+      "repeated": true,
+      "type": "uint32"
+    },
+    "interpolation": {
+      "protoName": "interpolation",
+      "repeated": false,
+      "type": "string"
     }
   },
   "syncline.v1.UploadDatasetRequest": {

@@ -12,8 +12,8 @@ export interface Registry {
   /** The coordinator's HTTP base URL (no trailing slash). */
   baseUrl: string;
   coordinator: Coordinator;
-  /** Publishes `model` as the next version of `name`; resolves to that version. */
-  publish(model: tf.LayersModel, name: string): Promise<number>;
+  /** Publishes `model` as the next version of `name` (`meta` goes into model.json's `syncline`); resolves to that version. */
+  publish(model: tf.LayersModel, name: string, meta?: Record<string, unknown>): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -31,9 +31,9 @@ export async function startRegistry(): Promise<Registry> {
   return {
     baseUrl: coordinator.httpUrl,
     coordinator,
-    async publish(model, name) {
+    async publish(model, name, meta = {}) {
       const jobId = `test-${name}-${++published}`;
-      const { files } = await modelFiles(model, { name, jobId });
+      const { files } = await modelFiles(model, { name, jobId, ...meta });
       await uploadModelFiles(coordinator.nc, `models/${jobId}`, files);
       const { version } = await registry.publish(name, jobId, `models/${jobId}`, undefined);
       // Published as another coordinator would: the serving one learns of it through its watch

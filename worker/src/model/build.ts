@@ -94,6 +94,21 @@ const builders: { [C in Case]: LayerBuilder<ValueOf<C>> } = {
         ...input(ctx),
       }),
     ),
+  conv2dTranspose: (v, ctx) =>
+    withActivation(v.activation, (activation) =>
+      tf.layers.conv2dTranspose({
+        filters: v.filters,
+        kernelSize: v.kernelSize as [number, number],
+        strides: v.strides as [number, number],
+        padding: v.padding as 'valid' | 'same',
+        activation: activation as ActivationName,
+        kernelInitializer: initializer(v.kernelInitializer, ctx.seed),
+        ...input(ctx),
+      }),
+    ),
+  upSampling2d: (v, ctx) => [
+    tf.layers.upSampling2d({ size: v.size as [number, number], interpolation: v.interpolation as 'nearest' | 'bilinear', ...input(ctx) }),
+  ],
   maxPooling2d: pooling(tf.layers.maxPooling2d),
   averagePooling2d: pooling(tf.layers.averagePooling2d),
   flatten: (_v, ctx) => [tf.layers.flatten(input(ctx))],

@@ -73,6 +73,8 @@ export interface Layer {
     | { $case: "simpleRnn"; value: RecurrentLayer }
     | { $case: "lstm"; value: RecurrentLayer }
     | { $case: "gru"; value: RecurrentLayer }
+    | { $case: "conv2dTranspose"; value: Conv2DTransposeLayer }
+    | { $case: "upSampling2d"; value: UpSampling2DLayer }
     | undefined;
 }
 
@@ -94,6 +96,34 @@ export interface Conv2DLayer {
   padding: string;
   activation: string;
   kernelInitializer: string;
+}
+
+/**
+ * Conv2DTransposeLayer is a transposed 2-D convolution (the gradient of a convolution with
+ * respect to its input), which enlarges (height, width) by its strides: with "same" padding the
+ * output is input * strides, with "valid" it is (input - 1) * strides + kernel size.
+ */
+export interface Conv2DTransposeLayer {
+  filters: number;
+  /** One value (square) or two (height, width). */
+  kernelSize: number[];
+  /** One value or two; empty means 1. */
+  strides: number[];
+  /** "valid" (default) or "same". */
+  padding: string;
+  activation: string;
+  kernelInitializer: string;
+}
+
+/**
+ * UpSampling2DLayer repeats (nearest) or interpolates (bilinear) rows and columns of
+ * (height, width, channels) inputs by integer factors.
+ */
+export interface UpSampling2DLayer {
+  /** One value or two (height, width); empty means 2. */
+  size: number[];
+  /** "nearest" (default) or "bilinear". */
+  interpolation: string;
 }
 
 /** Pooling2DLayer is max or average pooling over (height, width, channels) inputs. */
@@ -756,6 +786,12 @@ export const Layer: MessageFns<Layer> = {
       case "gru":
         RecurrentLayer.encode(message.kind.value, writer.uint32(98).fork()).join();
         break;
+      case "conv2dTranspose":
+        Conv2DTransposeLayer.encode(message.kind.value, writer.uint32(106).fork()).join();
+        break;
+      case "upSampling2d":
+        UpSampling2DLayer.encode(message.kind.value, writer.uint32(114).fork()).join();
+        break;
     }
     return writer;
   },
@@ -872,6 +908,22 @@ export const Layer: MessageFns<Layer> = {
             message.kind = { $case: "gru", value: RecurrentLayer.decode(reader, reader.uint32()) };
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.kind = { $case: "conv2dTranspose", value: Conv2DTransposeLayer.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.kind = { $case: "upSampling2d", value: UpSampling2DLayer.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -918,6 +970,14 @@ export const Layer: MessageFns<Layer> = {
         ? { $case: "lstm", value: RecurrentLayer.fromJSON(object.lstm) }
         : isSet(object.gru)
         ? { $case: "gru", value: RecurrentLayer.fromJSON(object.gru) }
+        : isSet(object.conv2dTranspose)
+        ? { $case: "conv2dTranspose", value: Conv2DTransposeLayer.fromJSON(object.conv2dTranspose) }
+        : isSet(object.conv2d_transpose)
+        ? { $case: "conv2dTranspose", value: Conv2DTransposeLayer.fromJSON(object.conv2d_transpose) }
+        : isSet(object.upSampling2d)
+        ? { $case: "upSampling2d", value: UpSampling2DLayer.fromJSON(object.upSampling2d) }
+        : isSet(object.up_sampling2d)
+        ? { $case: "upSampling2d", value: UpSampling2DLayer.fromJSON(object.up_sampling2d) }
         : undefined,
     };
   },
@@ -948,6 +1008,10 @@ export const Layer: MessageFns<Layer> = {
       obj.lstm = RecurrentLayer.toJSON(message.kind.value);
     } else if (message.kind?.$case === "gru") {
       obj.gru = RecurrentLayer.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "conv2dTranspose") {
+      obj.conv2dTranspose = Conv2DTransposeLayer.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "upSampling2d") {
+      obj.upSampling2d = UpSampling2DLayer.toJSON(message.kind.value);
     }
     return obj;
   },
@@ -1027,6 +1091,18 @@ export const Layer: MessageFns<Layer> = {
       case "gru": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "gru", value: RecurrentLayer.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "conv2dTranspose": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "conv2dTranspose", value: Conv2DTransposeLayer.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "upSampling2d": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "upSampling2d", value: UpSampling2DLayer.fromPartial(object.kind.value) };
         }
         break;
       }
@@ -1321,6 +1397,290 @@ export const Conv2DLayer: MessageFns<Conv2DLayer> = {
     message.padding = object.padding ?? "";
     message.activation = object.activation ?? "";
     message.kernelInitializer = object.kernelInitializer ?? "";
+    return message;
+  },
+};
+
+function createBaseConv2DTransposeLayer(): Conv2DTransposeLayer {
+  return { filters: 0, kernelSize: [], strides: [], padding: "", activation: "", kernelInitializer: "" };
+}
+
+export const Conv2DTransposeLayer: MessageFns<Conv2DTransposeLayer> = {
+  encode(message: Conv2DTransposeLayer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.filters !== 0) {
+      writer.uint32(8).uint32(message.filters);
+    }
+    if (message.kernelSize.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.kernelSize) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.strides.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.strides) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.padding !== "") {
+      writer.uint32(34).string(message.padding);
+    }
+    if (message.activation !== "") {
+      writer.uint32(42).string(message.activation);
+    }
+    if (message.kernelInitializer !== "") {
+      writer.uint32(50).string(message.kernelInitializer);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Conv2DTransposeLayer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConv2DTransposeLayer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.filters = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.kernelSize.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.kernelSize.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag === 24) {
+              message.strides.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.strides.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.padding = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.activation = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.kernelInitializer = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Conv2DTransposeLayer {
+    return {
+      filters: isSet(object.filters) ? globalThis.Number(object.filters) : 0,
+      kernelSize: globalThis.Array.isArray(object?.kernelSize)
+        ? object.kernelSize.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.kernel_size)
+        ? object.kernel_size.map((e: any) => globalThis.Number(e))
+        : [],
+      strides: globalThis.Array.isArray(object?.strides) ? object.strides.map((e: any) => globalThis.Number(e)) : [],
+      padding: isSet(object.padding) ? globalThis.String(object.padding) : "",
+      activation: isSet(object.activation) ? globalThis.String(object.activation) : "",
+      kernelInitializer: isSet(object.kernelInitializer)
+        ? globalThis.String(object.kernelInitializer)
+        : isSet(object.kernel_initializer)
+        ? globalThis.String(object.kernel_initializer)
+        : "",
+    };
+  },
+
+  toJSON(message: Conv2DTransposeLayer): unknown {
+    const obj: any = {};
+    if (message.filters !== 0) {
+      obj.filters = Math.round(message.filters);
+    }
+    if (message.kernelSize?.length) {
+      obj.kernelSize = message.kernelSize.map((e) => Math.round(e));
+    }
+    if (message.strides?.length) {
+      obj.strides = message.strides.map((e) => Math.round(e));
+    }
+    if (message.padding !== "") {
+      obj.padding = message.padding;
+    }
+    if (message.activation !== "") {
+      obj.activation = message.activation;
+    }
+    if (message.kernelInitializer !== "") {
+      obj.kernelInitializer = message.kernelInitializer;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Conv2DTransposeLayer>): Conv2DTransposeLayer {
+    return Conv2DTransposeLayer.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Conv2DTransposeLayer>): Conv2DTransposeLayer {
+    const message = createBaseConv2DTransposeLayer();
+    message.filters = object.filters ?? 0;
+    message.kernelSize = object.kernelSize?.map((e) => e) || [];
+    message.strides = object.strides?.map((e) => e) || [];
+    message.padding = object.padding ?? "";
+    message.activation = object.activation ?? "";
+    message.kernelInitializer = object.kernelInitializer ?? "";
+    return message;
+  },
+};
+
+function createBaseUpSampling2DLayer(): UpSampling2DLayer {
+  return { size: [], interpolation: "" };
+}
+
+export const UpSampling2DLayer: MessageFns<UpSampling2DLayer> = {
+  encode(message: UpSampling2DLayer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.size.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.size) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.interpolation !== "") {
+      writer.uint32(18).string(message.interpolation);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpSampling2DLayer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpSampling2DLayer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.size.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.size.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.interpolation = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpSampling2DLayer {
+    return {
+      size: globalThis.Array.isArray(object?.size) ? object.size.map((e: any) => globalThis.Number(e)) : [],
+      interpolation: isSet(object.interpolation) ? globalThis.String(object.interpolation) : "",
+    };
+  },
+
+  toJSON(message: UpSampling2DLayer): unknown {
+    const obj: any = {};
+    if (message.size?.length) {
+      obj.size = message.size.map((e) => Math.round(e));
+    }
+    if (message.interpolation !== "") {
+      obj.interpolation = message.interpolation;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpSampling2DLayer>): UpSampling2DLayer {
+    return UpSampling2DLayer.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpSampling2DLayer>): UpSampling2DLayer {
+    const message = createBaseUpSampling2DLayer();
+    message.size = object.size?.map((e) => e) || [];
+    message.interpolation = object.interpolation ?? "";
     return message;
   },
 };
