@@ -17,12 +17,18 @@ import { watchWithProgress } from './progress.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const out = join(root, 'docs', 'results');
-const ORDER = ['mnist-mlp', 'mnist-cnn', 'sequence-lstm', 'sequence-rnn', 'keywords-gru', 'mnist-dcgan', 'mnist-gan'];
+// mnist-transfer-5-9 starts from the latest mnist-base-0-4, so the base comes first.
+const ORDER = ['mnist-mlp', 'mnist-cnn', 'mnist-base-0-4', 'mnist-transfer-5-9', 'mnist-scratch-5-9', 'mnist-small-1000', 'mnist-small-1000-augmented', 'sequence-lstm', 'sequence-rnn', 'keywords-gru', 'mnist-dcgan', 'mnist-gan'];
+/** Pairs of examples that differ in one thing, and what their held-out accuracies show. */
+const COMPARISONS = [
+  { name: 'transfer-learning', what: 'digits 5-9 from 500 training samples: conv layers of mnist-base-0-4 (trained on digits 0-4) frozen and a new head, against the same network from scratch', with: 'mnist-transfer-5-9', without: 'mnist-scratch-5-9' },
+  { name: 'augmentation', what: '1,000 training digits with and without augmentation (rotation 12, zoom 0.1, shifts 0.1)', with: 'mnist-small-1000-augmented', without: 'mnist-small-1000' },
+];
 const wanted = process.argv.slice(2);
 const names = wanted.length ? ORDER.filter((n) => wanted.includes(n)) : ORDER;
 
-/** What always predicting the same thing scores on the held-out split. */
-function trivialBaseline(datasetName: string): Record<string, number> {
+/** What always predicting the same thing scores on the held-out split (of the job's classes). */
+function trivialBaseline(datasetName: string, classes: number[]): Record<string, number> {
   const d = loadDataset(datasetName);
   if (d.target.kind === 'regression') {
     let mean = 0;
@@ -39,7 +45,8 @@ function trivialBaseline(datasetName: string): Record<string, number> {
   }
   const counts = new Array<number>(d.targetSize).fill(0);
   for (let i = 0; i < d.heldout.count; i++) counts[d.heldout.y.subarray(i * d.targetSize, (i + 1) * d.targetSize).indexOf(1)]! += 1;
-  return { majorityClassAccuracy: Math.max(...counts) / d.heldout.count };
+  const kept = classes.length ? counts.filter((_, c) => classes.includes(c)) : counts;
+  return { majorityClassAccuracy: Math.max(...kept) / kept.reduce((a, b) => a + b, 0) };
 }
 
 function curve(name: string, metrics: StepMetrics[], gan: boolean): string {
@@ -131,7 +138,11 @@ try {
       ...(cpuBefore !== undefined && cpuAfter !== undefined ? { workerCpuSeconds: Math.round(cpuAfter - cpuBefore) } : {}),
       samplesPerSecond: Math.round(metrics.slice(1).reduce((a, m) => a + m.samplesPerSecond, 0) / Math.max(1, metrics.length - 1)),
       heldout: { loss: job.result?.loss, accuracy: job.result?.accuracy, mae: job.result?.mae, generatorLoss: job.result?.generatorLoss },
-      trivialBaseline: trivialBaseline(spec.dataset!.name),
+      trivialBaseline: trivialBaseline(spec.dataset!.name, spec.dataset!.classes),
+      ...(spec.dataset!.classes.length ? { classes: spec.dataset!.classes } : {}),
+      ...(spec.dataset!.trainLimit ? { trainingSamples: spec.dataset!.trainLimit } : {}),
+      ...(spec.model?.base ? { base: spec.model.base } : {}),
+      ...(spec.dataset!.augment ? { augment: spec.dataset!.augment } : {}),
       model: job.model.url,
     };
     if (spec.gan) {
@@ -157,3 +168,13 @@ try {
 const previous = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8').catch(() => '{}')) as Record<string, unknown>;
 for (const r of summary) previous[r.name as string] = r;
 await writeFile(join(out, 'summary.json'), JSON.stringify(previous, null, 2) + '\n');
+
+type Recorded = { heldout?: { accuracy?: number }; jobId?: string };
+const comparisons: Record<string, unknown> = JSON.parse(await readFile(join(out, 'comparisons.json'), 'utf8').catch(() => '{}')) as Record<string, unknown>;
+for (const c of COMPARISONS) {
+  const a = (previous[c.with] as Recorded | undefined)?.heldout?.accuracy;
+  const b = (previous[c.without] as Recorded | undefined)?.heldout?.accuracy;
+  if (a === undefined || b === undefined) continue;
+  comparisons[c.name] = { what: c.what, [c.with]: a, [c.without]: b, differencePoints: Number((100 * (a - b)).toFixed(1)) };
+}
+await writeFile(join(out, 'comparisons.json'), JSON.stringify(comparisons, null, 2) + '\n');

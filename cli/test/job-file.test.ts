@@ -54,7 +54,7 @@ test('the YAML form of every example reads as the same job as its JSON', async (
     await writeFile(path, stringify(JSON.parse(await readFile(join(examples, name), 'utf8'))));
     const yaml = await loadJobFile(path);
     t.deepEqual(yaml.spec, json.spec, name);
-    t.is(checkOffline(yaml), undefined);
+    t.is(checkOffline(yaml), json.spec.model?.base ? checkOffline(json) : undefined);
   }
 });
 

@@ -6,6 +6,7 @@ import { model as functionalModel, type LayersModel } from '@tensorflow/tfjs-lay
 import { ModelLoadError } from './errors.js';
 import type { ImageOptions } from './image.js';
 import { toBatch, type ModelInput } from './input.js';
+import { maximizeActivation, type MaximizedInput, type MaximizeOptions } from './maximize.js';
 import { normalSamples } from './random.js';
 import type { Quantization } from './source.js';
 
@@ -241,6 +242,16 @@ export class SynclineModel {
         return tf.abs(tf.grad(score)(x));
       }),
     );
+  }
+
+  /**
+   * Activation maximization: the input that most raises class `classIndex` (its logit), or unit
+   * `classIndex` of `options.layer`, by gradient ascent with L2 decay, jitter and blur
+   * (maximize.ts). Image models only (HxWxC, HxW or a square flattened input).
+   */
+  maximizeActivation(classIndex: number, options: MaximizeOptions = {}): MaximizedInput {
+    this.#assertLive();
+    return maximizeActivation(this.#model, this.inputShape, classIndex, options);
   }
 
   /**

@@ -3,10 +3,12 @@ import type { sendUnaryData, ServerReadableStream, ServerUnaryCall, ServerWritab
 import { JobState, datasetInfo, type DatasetUploadHeader, type JobServiceServer, type JobSpec, type UploadDatasetRequest, type UploadDatasetResponse, type WatchJobRequest, type WatchJobResponse } from '@syncline/proto';
 import { DatasetStore, userDatasetInfo } from '../datasets/dataset-store.js';
 import { receiveUpload } from '../datasets/receive-upload.js';
-import { InvalidRequestError, JobNotFoundError } from '../errors.js';
+import { InvalidRequestError, InvalidSpecError, JobNotFoundError, ModelNotFoundError } from '../errors.js';
 import type { JobEvents } from '../job-events.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import { isTerminal, plannedSteps, type Scheduler } from '../scheduling/scheduler.js';
+import { BaseModelFormatError, describeModelJson } from '../registry/model-topology.js';
+import { requestedVersion, type BaseModelInfo } from '../spec/base-model.js';
 import { validateJobSpec } from '../spec/validate.js';
 import type { JobLogStore } from '../store/job-log-store.js';
 import type { JobStore } from '../store/job-store.js';
@@ -50,10 +52,33 @@ export function jobService(deps: {
     return user ? { [name]: userDatasetInfo(user) } : {};
   };
 
+  /** The registered model a spec's model.base names, described for validation. */
+  const baseModel = async (spec: JobSpec | undefined): Promise<BaseModelInfo | undefined> => {
+    const base = spec?.model?.base;
+    if (!base || base.name === '') return undefined;
+    const version = requestedVersion(base);
+    let model;
+    try {
+      model = await deps.registry.resolve(base.name, version);
+    } catch (err) {
+      if (!(err instanceof ModelNotFoundError)) throw err;
+      const field = version === 'latest' ? 'model.base.name' : 'model.base.version';
+      throw new InvalidSpecError(field, `no model ${JSON.stringify(base.name)}${version === 'latest' ? '' : ` version ${version}`} in the registry (publish one with a job, or upload one with syncline upload-model)`);
+    }
+    const file = await deps.registry.readFile(model, 'model.json');
+    if (!file) throw new InvalidSpecError('model.base.name', `model ${model.name} v${model.version} has no model.json`);
+    try {
+      return await describeModelJson(file.body, model.name, model.version);
+    } catch (err) {
+      if (err instanceof BaseModelFormatError) throw new InvalidSpecError('model.base.name', err.message);
+      throw err;
+    }
+  };
+
   return {
-    submitJob: unary(async (req) => ({ job: await deps.scheduler.submit(req.spec, await userDatasets(req.spec)) })),
+    submitJob: unary(async (req) => ({ job: await deps.scheduler.submit(req.spec, await userDatasets(req.spec), await baseModel(req.spec)) })),
     validateJob: unary(async (req) => {
-      const spec = validateJobSpec(req.spec, await userDatasets(req.spec));
+      const spec = validateJobSpec(req.spec, await userDatasets(req.spec), await baseModel(req.spec));
       return { spec, totalSteps: plannedSteps(spec) };
     }),
     listDatasets: unary(async () => ({ datasets: await deps.datasets.list() })),

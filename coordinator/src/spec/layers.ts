@@ -298,3 +298,17 @@ export function checkStack(
   });
   return { layers: out, outputShape: shape, outputField, lastActivation };
 }
+
+/**
+ * The field checks of each layer without shapes, for a stack whose input is not known here (the
+ * layers on a base model, checked offline): the shapes are the coordinator's to check.
+ */
+export function checkLayerFields(layers: Layer[], field: string): void {
+  if (layers.length === 0) throw new InvalidSpecError(field, 'at least one layer is required');
+  layers.forEach((layer, index) => {
+    const kind = layer.kind;
+    if (!kind) throw new InvalidSpecError(`${field}[${index}]`, `unknown or missing layer type; expected one of: ${LAYER_TYPES.join(', ')}`);
+    const rule = rules[kind.$case] as LayerRule<typeof kind.value>;
+    rule.normalize(kind.value, { field: `${field}[${index}].${layerJsonName(kind.$case)}`, index, input: 'float', vocabulary: undefined });
+  });
+}

@@ -78,6 +78,85 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "type": "string"
     }
   },
+  "syncline.v1.Augmentation": {
+    "imageShape": {
+      "protoName": "image_shape",
+      "repeated": true,
+      "type": "uint32"
+    },
+    "horizontalFlip": {
+      "protoName": "horizontal_flip",
+      "repeated": false,
+      "type": "bool"
+    },
+    "verticalFlip": {
+      "protoName": "vertical_flip",
+      "repeated": false,
+      "type": "bool"
+    },
+    "rotation": {
+      "protoName": "rotation",
+      "repeated": false,
+      "type": "double"
+    },
+    "zoom": {
+      "protoName": "zoom",
+      "repeated": false,
+      "type": "double"
+    },
+    "widthShift": {
+      "protoName": "width_shift",
+      "repeated": false,
+      "type": "double"
+    },
+    "heightShift": {
+      "protoName": "height_shift",
+      "repeated": false,
+      "type": "double"
+    },
+    "brightness": {
+      "protoName": "brightness",
+      "repeated": false,
+      "type": "double"
+    },
+    "contrast": {
+      "protoName": "contrast",
+      "repeated": false,
+      "type": "double"
+    },
+    "noiseStddev": {
+      "protoName": "noise_stddev",
+      "repeated": false,
+      "type": "double"
+    },
+    "cutoutSize": {
+      "protoName": "cutout_size",
+      "repeated": false,
+      "type": "uint32"
+    }
+  },
+  "syncline.v1.BaseModel": {
+    "name": {
+      "protoName": "name",
+      "repeated": false,
+      "type": "string"
+    },
+    "version": {
+      "protoName": "version",
+      "repeated": false,
+      "type": "string"
+    },
+    "upTo": {
+      "protoName": "up_to",
+      "repeated": false,
+      "type": "string"
+    },
+    "trainableFrom": {
+      "protoName": "trainable_from",
+      "repeated": false,
+      "type": "uint32"
+    }
+  },
   "syncline.v1.BatchNormalizationLayer": {
     "momentum": {
       "protoName": "momentum",
@@ -259,6 +338,17 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "train_limit",
       "repeated": false,
       "type": "uint32"
+    },
+    "classes": {
+      "protoName": "classes",
+      "repeated": true,
+      "type": "uint32"
+    },
+    "augment": {
+      "protoName": "augment",
+      "repeated": false,
+      "type": "message",
+      "message": "syncline.v1.Augmentation"
     }
   },
   "syncline.v1.DatasetUploadHeader": {
@@ -1004,6 +1094,12 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "metrics",
       "repeated": true,
       "type": "string"
+    },
+    "base": {
+      "protoName": "base",
+      "repeated": false,
+      "type": "message",
+      "message": "syncline.v1.BaseModel"
     }
   },
   "syncline.v1.Optimizer": {
