@@ -45,7 +45,7 @@ const counts = await writeMnistFolder(folder);
 console.log(`wrote ${counts.reduce((a, b) => a + b, 0)} PNG files to ${folder} (per digit: ${counts.join(', ')})`);
 if (!writeOnly) {
   const cluster = await startLocalCluster({ workers: 2, log: () => undefined });
-  const client = new SynclineClient(cluster.coordinator.grpcAddress);
+  const client = new SynclineClient(cluster.coordinator.grpcAddress, { token: cluster.secrets.adminToken });
   try {
     const started = Date.now();
     await upload(folder, { name: 'mnist-png', imageSize: '28x28', channels: '1', coordinator: cluster.coordinator.grpcAddress });

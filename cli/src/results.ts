@@ -113,7 +113,7 @@ async function ganFigures(name: string, model: SynclineModel, classifier: Syncli
 
 await mkdir(out, { recursive: true });
 const cluster = await startLocalCluster({ workers: 2, log: (l) => console.error(`  ${l}`) });
-const client = new SynclineClient(cluster.coordinator.grpcAddress);
+const client = new SynclineClient(cluster.coordinator.grpcAddress, { token: cluster.secrets.adminToken });
 const summary: Record<string, unknown>[] = [];
 try {
   for (const name of names) {

@@ -48,7 +48,9 @@ test.before(async (t) => {
     }
   }
   t.context.cluster = await startLocalCluster({ workers: 2 });
-  t.context.client = new SynclineClient(t.context.cluster.coordinator.grpcAddress);
+  t.context.client = new SynclineClient(t.context.cluster.coordinator.grpcAddress, { token: t.context.cluster.secrets.adminToken });
+  // The upload command below finds its credential as a user's shell gives it (this file runs in a process of its own).
+  process.env.SYNCLINE_TOKEN = t.context.cluster.secrets.adminToken;
 });
 test.after.always(async (t) => {
   t.context.client?.close();

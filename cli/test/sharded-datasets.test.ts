@@ -32,7 +32,7 @@ const test = anyTest as TestFn<{ cluster: LocalCluster; client: SynclineClient }
 test.before(async (t) => {
   await selectBackend('wasm');
   t.context.cluster = await startLocalCluster({ workers: 2, datasets: { maxUploadBytes: MAX_UPLOAD }, workerEnv: { SYNCLINE_DATASET_CACHE_BYTES: String(CACHE_BYTES) } });
-  t.context.client = new SynclineClient(t.context.cluster.coordinator.grpcAddress);
+  t.context.client = new SynclineClient(t.context.cluster.coordinator.grpcAddress, { token: t.context.cluster.secrets.adminToken });
 });
 test.after.always(async (t) => {
   t.context.client?.close();
@@ -142,7 +142,7 @@ test.serial('a broken connection resumes from the last stored shard, and the sto
   const data = blobs(n, 8);
   const port = Number(cluster.coordinator.grpcAddress.split(':').at(-1));
   const proxy = await flakyProxy(port, 100_000);
-  const flaky = new SynclineClient(proxy.address);
+  const flaky = new SynclineClient(proxy.address, { token: t.context.cluster.secrets.adminToken });
   const resumes: { offset: number; shards: number }[] = [];
   let d: UserDataset;
   try {
@@ -252,7 +252,7 @@ test.serial('a CSV upload resumes after a broken connection at a row boundary, w
   const csvHeader = (name: string) => ({ name, format: 'csv', classes: CLASSES, shardBytes: SHARD_BYTES });
 
   const proxy = await flakyProxy(port, 120_000);
-  const flaky = new SynclineClient(proxy.address);
+  const flaky = new SynclineClient(proxy.address, { token: t.context.cluster.secrets.adminToken });
   const resumes: number[] = [];
   let d: UserDataset;
   try {

@@ -88,3 +88,41 @@ export class UploadAbortedError extends Error {
     this.name = 'UploadAbortedError';
   }
 }
+
+/** No credential, or one the cluster does not know (or has revoked). */
+export class UnauthenticatedError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UnauthenticatedError';
+  }
+}
+
+/** A known credential that may not do this. */
+export class PermissionDeniedError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PermissionDeniedError';
+  }
+}
+
+/** A request over a cluster limit or a user's quota (concurrent jobs, workers). */
+export class QuotaExceededError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'QuotaExceededError';
+  }
+}
+
+export class TokenExistsError extends Error {
+  constructor(readonly tokenName: string, options?: { cause?: unknown }) {
+    super(`a token named ${JSON.stringify(tokenName)} exists already; revoke it first or pick another name`, options);
+    this.name = 'TokenExistsError';
+  }
+}
+
+export class NotFoundError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NotFoundError';
+  }
+}

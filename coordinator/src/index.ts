@@ -5,3 +5,5 @@ export type { BaseModelInfo } from './spec/base-model.js';
 export { describeModelJson } from './registry/model-topology.js';
 export * from './errors.js';
 export { userDatasetInfo } from './datasets/dataset-store.js';
+export { generateSecrets, newToken, type ClusterSecrets } from './auth/secrets.js';
+export { DEFAULT_LIMITS, type Limits } from './limits.js';

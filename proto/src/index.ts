@@ -9,3 +9,4 @@ export { closestName, describeJsonValue, formatJsonPath, jsonProblems, parseJson
 export * from './storage.js';
 export * from './logging.js';
 export * from './retry.js';
+export * from './credentials.js';

@@ -12,6 +12,8 @@ import { locate, locationUrl, type ModelLocation, type ModelSource, type Quantiz
 export interface LoadOptions {
   /** Defaults to the global fetch; React Native or tests can pass their own. */
   fetch?: Fetch;
+  /** A Syncline token, sent as `Authorization: Bearer <token>`: needed for private models. */
+  token?: string;
   /** Fraction (0..1) of the weight bytes in hand (downloaded or read from cache), non-decreasing; the last call is 1. */
   onProgress?: (fraction: number) => void;
   /**
@@ -29,6 +31,15 @@ export interface LoadOptions {
   cache?: ModelCache | false;
 }
 
+function withToken(fetchFn: Fetch, token: string | undefined): Fetch {
+  if (!token) return fetchFn;
+  return (input, init) => {
+    const headers = new Headers(init?.headers);
+    headers.set('authorization', `Bearer ${token}`);
+    return fetchFn(input, { ...init, headers });
+  };
+}
+
 /**
  * Loads a published model. Throws ModelLoadError when it cannot be fetched or is not a
  * Syncline layers model, ModelIntegrityError when a shard does not match its manifest, and
@@ -37,7 +48,7 @@ export interface LoadOptions {
 export async function loadModel(source: ModelSource, options: LoadOptions = {}): Promise<SynclineModel> {
   const { url, location } = locate(source, options.quantization);
   const context: FetchContext = {
-    fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
+    fetch: withToken(options.fetch ?? globalThis.fetch.bind(globalThis), options.token),
     cache: options.cache === false ? undefined : (options.cache ?? defaultCache()),
   };
   const expected = {

@@ -7,6 +7,7 @@ import { isArchive, unpack } from '../datasets/archives.js';
 import { plainFileSource, tensorFileSource } from '../datasets/file-sources.js';
 import { ImageFolderError, openImageFolder } from '../datasets/image-folder.js';
 import { UploadSourceError } from '../datasets/upload-stream.js';
+import type { ConnectOptions } from '../config.js';
 import { UsageError } from '../errors.js';
 
 export interface UploadOptions {
@@ -21,7 +22,8 @@ export interface UploadOptions {
   channels?: string;
   seed?: string;
   shardBytes?: string;
-  coordinator: string;
+  coordinator?: string;
+  config?: string;
 }
 
 const numbers = (text: string | undefined) => (text ? text.split(',').map((v) => Number(v.trim())) : []);
@@ -48,7 +50,7 @@ export async function upload(path: string, opts: UploadOptions): Promise<void> {
     heldoutFraction: Number(opts.heldout ?? 0),
     shardBytes: Number(opts.shardBytes ?? 0),
   };
-  const client = new SynclineClient(opts.coordinator);
+  const client = await SynclineClient.open(opts);
   let cleanup: (() => Promise<void>) | undefined;
   try {
     let d: UserDataset;
@@ -92,8 +94,8 @@ export async function upload(path: string, opts: UploadOptions): Promise<void> {
   }
 }
 
-export async function datasets(opts: { coordinator: string }): Promise<void> {
-  const client = new SynclineClient(opts.coordinator);
+export async function datasets(opts: ConnectOptions): Promise<void> {
+  const client = await SynclineClient.open(opts);
   try {
     for (const d of await client.datasets()) console.log(describe(d));
   } finally {

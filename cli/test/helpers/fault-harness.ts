@@ -104,7 +104,7 @@ export class FaultHarness {
     await writeFile(planFile, JSON.stringify({ faults: [], claims: join(dir, 'claims') }));
     const logs: string[] = [];
     const cluster = await startLocalCluster({ workers, natsCluster, natsMaxPayload: 16 * 1024, timeouts, workerEnv: { SYNCLINE_FAULT_PLAN: planFile }, log: (l) => logs.push(l) });
-    const harness = new FaultHarness(workers, cluster, new SynclineClient(cluster.coordinator.grpcAddress), dir, planFile, logs);
+    const harness = new FaultHarness(workers, cluster, new SynclineClient(cluster.coordinator.grpcAddress, { token: cluster.secrets.adminToken }), dir, planFile, logs);
     for (const child of cluster.workers) harness.supervise(child);
     return harness;
   }

@@ -2,7 +2,7 @@
 // counts, shape, class names) in a key-value bucket, written last. Uploads under way keep their
 // progress in a bucket of their own, so a broken one can be resumed (see upload.ts).
 import { randomUUID } from 'node:crypto';
-import { BUCKETS, BUILTIN_DATASETS, DatasetUploadHeader, UserDataset, type DatasetInfo, type GetDatasetUploadResponse } from '@syncline/proto';
+import { BUCKETS, BUILTIN_DATASETS, DatasetUploadHeader, UserDataset, objectNames, type DatasetInfo, type GetDatasetUploadResponse } from '@syncline/proto';
 import type { KV, NatsConnection, ObjectStore } from 'nats';
 import { DatasetExistsError, InvalidRequestError, UploadResumeError, UploadTooLargeError } from '../errors.js';
 import { kvKeys } from '../store/kv-keys.js';
@@ -100,7 +100,7 @@ export class DatasetStore {
    * chunks, then commits it, or discards it on a failure, or calls `release` when the
    * connection broke (a resumable upload then keeps its progress).
    */
-  async begin(headerIn: DatasetUploadHeader | undefined): Promise<ActiveUpload> {
+  async begin(headerIn: DatasetUploadHeader | undefined, owner = ''): Promise<ActiveUpload> {
     const header = checkHeader(headerIn);
     const { maxUploadBytes } = this.limits;
     if (header.totalBytes > maxUploadBytes) throw new UploadTooLargeError(`the file (${header.totalBytes} bytes) is larger than the coordinator's upload limit of ${maxUploadBytes} bytes (SYNCLINE_MAX_UPLOAD_BYTES)`);
@@ -122,7 +122,7 @@ export class DatasetStore {
     }
     this.active.add(uploadId);
     const shardBytes = header.shardBytes || this.limits.shardBytes;
-    const upload = new DatasetUpload(header, uploadId, { objects: this.objects, uploads: this.uploads, datasets: this.kv, limits: { ...this.limits, shardBytes }, resumable }, resume);
+    const upload = new DatasetUpload(header, uploadId, { objects: this.objects, uploads: this.uploads, datasets: this.kv, limits: { ...this.limits, shardBytes }, resumable, owner }, resume);
     const release = () => this.active.delete(uploadId);
     return Object.assign(upload, { release });
   }
@@ -134,6 +134,13 @@ export class DatasetStore {
       const state = await this.progress(id).catch(() => undefined);
       if (state && Date.now() - state.updatedUnixMs > UPLOAD_TTL_MS) await discardUpload(this.objects, this.uploads, id, state.shards, state.header.name, state.shards.length + 1);
     }
+  }
+
+  /** Removes the record first (no job can start on it after), then its files: every shard, or the one file of a dataset stored whole. */
+  async delete(dataset: UserDataset): Promise<void> {
+    await this.kv.delete(dataset.name);
+    const files = dataset.shards.length ? dataset.shards.map((s) => s.object) : [objectNames.dataset(dataset.name, dataset.sha256)];
+    for (const file of files) await this.objects.delete(file).catch(() => undefined);
   }
 }
 

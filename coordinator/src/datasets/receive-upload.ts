@@ -13,7 +13,7 @@ export class UploadDisconnectedError extends Error {
   }
 }
 
-export async function receiveUpload(store: DatasetStore, messages: AsyncIterable<UploadDatasetRequest>, cancelled: () => boolean): Promise<UserDataset> {
+export async function receiveUpload(store: DatasetStore, messages: AsyncIterable<UploadDatasetRequest>, cancelled: () => boolean, owner = ''): Promise<UserDataset> {
   let upload: ActiveUpload | undefined;
   let keep = false;
   try {
@@ -22,7 +22,7 @@ export async function receiveUpload(store: DatasetStore, messages: AsyncIterable
       const part = req.part;
       if (part?.$case === 'header') {
         if (upload) throw new InvalidRequestError('the header must come once, first');
-        upload = await store.begin(part.value);
+        upload = await store.begin(part.value, owner);
       } else if (part?.$case === 'chunk') {
         if (!upload) throw new InvalidRequestError('the first UploadDataset message must be the header');
         await upload.write(part.value);

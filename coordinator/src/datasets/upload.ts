@@ -47,7 +47,7 @@ export class DatasetUpload {
   constructor(
     readonly header: DatasetUploadHeader,
     private readonly uploadId: string,
-    private readonly deps: { objects: ObjectStore; uploads: KV; datasets: KV; limits: UploadLimits; resumable: boolean },
+    private readonly deps: { objects: ObjectStore; uploads: KV; datasets: KV; limits: UploadLimits; resumable: boolean; owner: string },
     resume?: UploadState,
   ) {
     this.received = resume?.committedBytes ?? 0;
@@ -173,6 +173,7 @@ export class DatasetUpload {
       shards: this.shards,
       samplesPerShard: w.samplesPerShard,
       classNames: h.classNames,
+      owner: this.deps.owner,
     };
   }
 }

@@ -11,6 +11,11 @@ import {
   UploadAbortedError,
   UploadResumeError,
   UploadTooLargeError,
+  NotFoundError,
+  PermissionDeniedError,
+  QuotaExceededError,
+  TokenExistsError,
+  UnauthenticatedError,
 } from '../errors.js';
 
 const codes: [new (...args: never[]) => Error, status][] = [
@@ -24,6 +29,11 @@ const codes: [new (...args: never[]) => Error, status][] = [
   [UploadTooLargeError, status.RESOURCE_EXHAUSTED],
   [UploadResumeError, status.FAILED_PRECONDITION],
   [UploadAbortedError, status.CANCELLED],
+  [NotFoundError, status.NOT_FOUND],
+  [TokenExistsError, status.ALREADY_EXISTS],
+  [UnauthenticatedError, status.UNAUTHENTICATED],
+  [PermissionDeniedError, status.PERMISSION_DENIED],
+  [QuotaExceededError, status.RESOURCE_EXHAUSTED],
 ];
 
 export function toServiceError(err: unknown): Partial<ServiceError> {

@@ -63,6 +63,8 @@ export function demoPage(): string {
 <script type="module">
 const root = location.pathname.replace(/demo\\/?$/, '');
 const params = new URLSearchParams(location.search);
+// The dashboard's token (same origin, same session), for private models.
+const token = sessionStorage.getItem('syncline.token') || undefined;
 const status = document.getElementById('status');
 const pad = document.getElementById('pad');
 const padContext = pad.getContext('2d', { willReadFrequently: true });
@@ -115,9 +117,10 @@ function showPrediction(model) {
 
 /** Published models with what their model.json says they are (a GAN generator or not). */
 async function listModels() {
-  const { models } = await (await fetch(root + 'v1/models')).json();
+  const auth = token ? { headers: { authorization: 'Bearer ' + token } } : {};
+  const { models } = await (await fetch(root + 'v1/models', auth)).json();
   return Promise.all(models.map(async (m) => {
-    const json = await (await fetch(m.url)).json().catch(() => ({}));
+    const json = await (await fetch(m.url, auth)).json().catch(() => ({}));
     return { ...m, generator: json.syncline?.kind === 'gan-generator' };
   }));
 }
@@ -140,7 +143,7 @@ function paintSample(values) {
 async function setUpGenerator(loadModel, listed) {
   const name = params.get('generator') ?? listed.find((m) => m.generator)?.name;
   if (!name) return;
-  const generator = await loadModel({ baseUrl: location.origin + root, name, version: 'latest' });
+  const generator = await loadModel({ baseUrl: location.origin + root, name, version: 'latest' }, token ? { token } : {});
   if (generator.inputShape.length !== 1 || generator.outputSize !== 28 * 28) {
     generator.dispose();
     throw new Error(name + ' does not generate 28x28 images from a latent vector');
@@ -176,6 +179,7 @@ async function main() {
   const started = performance.now();
   const model = await loadModel({ baseUrl: location.origin + root, name, version }, {
     ...(quantization && { quantization }),
+    ...(token && { token }),
     onProgress: (f) => { status.textContent = 'loading ' + name + '… ' + Math.round(f * 100) + '%'; },
   });
   await model.warmup();

@@ -262,6 +262,8 @@ export function layerJsonName(kind: Case): string {
 
 export interface CheckedStack {
   layers: Layer[];
+  /** The input shape of each layer (for counting parameters). */
+  inputShapes: number[][];
   outputShape: number[];
   /** Field path of the last layer's size: `...dense.units` for a dense layer, else the layer's kind. */
   outputField: string;
@@ -279,6 +281,7 @@ export function checkStack(
   let shape = input.shape;
   let lastActivation: CheckedStack['lastActivation'];
   let outputField = field;
+  const inputShapes: number[][] = [];
   const out = layers.map((layer, index) => {
     const kind = layer.kind;
     if (!kind) throw new InvalidSpecError(`${field}[${index}]`, `unknown or missing layer type; expected one of: ${LAYER_TYPES.join(', ')}`);
@@ -290,13 +293,14 @@ export function checkStack(
     };
     const rule = rules[kind.$case] as LayerRule<typeof kind.value>;
     const value = rule.normalize(kind.value, ctx);
+    inputShapes.push(shape);
     shape = rule.outputShape(value, shape, ctx);
     if ('activation' in value && typeof value.activation === 'string') lastActivation = { value: value.activation, field: `${ctx.field}.activation` };
     else if (kind.$case !== 'dropout' && kind.$case !== 'flatten' && kind.$case !== 'reshape') lastActivation = undefined;
     outputField = kind.$case === 'dense' ? `${ctx.field}.units` : ctx.field;
     return { kind: { $case: kind.$case, value } } as Layer;
   });
-  return { layers: out, outputShape: shape, outputField, lastActivation };
+  return { layers: out, inputShapes, outputShape: shape, outputField, lastActivation };
 }
 
 /**

@@ -7,6 +7,7 @@ import { datasetInfo, BUILTIN_DATASETS, type CommunicationSpec, type DatasetInfo
 import { InvalidSpecError } from '../errors.js';
 import { validateAugmentation, validateClasses } from './augment.js';
 import { requestedVersion, validateBase, type BaseModelInfo } from './base-model.js';
+import { ACCELERATORS } from '../scheduling/accelerators.js';
 import { integerIn, notOneOf, numberIn, oneOf, quote, shapeText } from './checks.js';
 import { checkLayerFields, checkStack, type CheckedStack } from './layers.js';
 import { validateOptimizer, validateSchedule } from './optimizer.js';
@@ -17,6 +18,8 @@ export type Loss = (typeof LOSSES)[number];
 export const METRICS = ['accuracy', 'mae'] as const;
 export const ALLREDUCE_ALGORITHMS = ['auto', 'direct', 'ring', 'sharded'] as const;
 export const COMPRESSIONS = ['none', 'fp16', 'int8'] as const;
+/** Who may download the published model: anyone, or a request with a token. */
+export const VISIBILITIES = ['public', 'private'] as const;
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 const MAX_NAME_LENGTH = 64;
@@ -53,7 +56,8 @@ export function validateJobSpec(spec: JobSpec | undefined, userDatasets: Readonl
   const workers = validateWorkers(spec.workers);
   checkGlobalBatch(training.globalBatchSize, workers.max, dataset.trainLimit);
   const communication = validateCommunication(spec.communication);
-  return { name, model, dataset, training, workers, communication, gan };
+  const visibility = spec.visibility === '' ? '' : oneOf('visibility', 'visibility', spec.visibility, VISIBILITIES);
+  return { name, model, dataset, training, workers, communication, gan, visibility };
 }
 
 function validateCommunication(communication: CommunicationSpec | undefined): CommunicationSpec {
@@ -195,7 +199,8 @@ function validateWorkers(workers: WorkersSpec | undefined): WorkersSpec {
   if (max < min) {
     throw new InvalidSpecError('workers.max', `must be at least workers.min (${min}), or 0 to mean workers.min; got ${max}`);
   }
-  return { min, max };
+  const accelerator = oneOf('workers.accelerator', 'accelerator', workers.accelerator === '' ? 'any' : workers.accelerator, ACCELERATORS);
+  return { min, max, accelerator };
 }
 
 /** Each step splits the global batch across up to `workers` workers, each needing at least one sample. */

@@ -3,6 +3,38 @@ export type JsonScalarType = 'double' | 'float' | 'int64' | 'uint64' | 'int32' |
 export type JsonValueType = { type: JsonScalarType } | { type: 'message'; message: string } | { type: 'enum'; enum: string };
 export type JsonField = { protoName: string; repeated: boolean; oneof?: string } & (JsonValueType | { type: 'map'; key: JsonScalarType; value: JsonValueType });
 export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
+  "syncline.v1.Accelerator": {
+    "kind": {
+      "protoName": "kind",
+      "repeated": false,
+      "type": "string"
+    },
+    "device": {
+      "protoName": "device",
+      "repeated": false,
+      "type": "string"
+    },
+    "description": {
+      "protoName": "description",
+      "repeated": false,
+      "type": "string"
+    },
+    "memoryBytes": {
+      "protoName": "memory_bytes",
+      "repeated": false,
+      "type": "uint64"
+    },
+    "maxBindingBytes": {
+      "protoName": "max_binding_bytes",
+      "repeated": false,
+      "type": "uint64"
+    },
+    "software": {
+      "protoName": "software",
+      "repeated": false,
+      "type": "bool"
+    }
+  },
   "syncline.v1.AdamOptimizer": {
     "learningRate": {
       "protoName": "learning_rate",
@@ -306,6 +338,32 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "type": "double"
     }
   },
+  "syncline.v1.CreateTokenRequest": {
+    "name": {
+      "protoName": "name",
+      "repeated": false,
+      "type": "string"
+    },
+    "role": {
+      "protoName": "role",
+      "repeated": false,
+      "type": "enum",
+      "enum": "syncline.v1.TokenRole"
+    }
+  },
+  "syncline.v1.CreateTokenResponse": {
+    "token": {
+      "protoName": "token",
+      "repeated": false,
+      "type": "string"
+    },
+    "info": {
+      "protoName": "info",
+      "repeated": false,
+      "type": "message",
+      "message": "syncline.v1.TokenInfo"
+    }
+  },
   "syncline.v1.DatasetShard": {
     "object": {
       "protoName": "object",
@@ -409,6 +467,36 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
     },
     "shardBytes": {
       "protoName": "shard_bytes",
+      "repeated": false,
+      "type": "uint32"
+    }
+  },
+  "syncline.v1.DeleteDatasetRequest": {
+    "name": {
+      "protoName": "name",
+      "repeated": false,
+      "type": "string"
+    }
+  },
+  "syncline.v1.DeleteDatasetResponse": {},
+  "syncline.v1.DeleteJobRequest": {
+    "jobId": {
+      "protoName": "job_id",
+      "repeated": false,
+      "type": "string"
+    }
+  },
+  "syncline.v1.DeleteJobResponse": {},
+  "syncline.v1.DeleteModelRequest": {
+    "name": {
+      "protoName": "name",
+      "repeated": false,
+      "type": "string"
+    }
+  },
+  "syncline.v1.DeleteModelResponse": {
+    "versions": {
+      "protoName": "versions",
       "repeated": false,
       "type": "uint32"
     }
@@ -702,6 +790,11 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "membership_changes",
       "repeated": false,
       "type": "uint32"
+    },
+    "owner": {
+      "protoName": "owner",
+      "repeated": false,
+      "type": "string"
     }
   },
   "syncline.v1.JobFailed": {
@@ -843,6 +936,11 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "repeated": false,
       "type": "message",
       "message": "syncline.v1.GanSpec"
+    },
+    "visibility": {
+      "protoName": "visibility",
+      "repeated": false,
+      "type": "string"
     }
   },
   "syncline.v1.JoinRequest": {
@@ -1037,13 +1135,29 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "message": "syncline.v1.UserDataset"
     }
   },
-  "syncline.v1.ListJobsRequest": {},
+  "syncline.v1.ListJobsRequest": {
+    "pageSize": {
+      "protoName": "page_size",
+      "repeated": false,
+      "type": "uint32"
+    },
+    "pageToken": {
+      "protoName": "page_token",
+      "repeated": false,
+      "type": "string"
+    }
+  },
   "syncline.v1.ListJobsResponse": {
     "jobs": {
       "protoName": "jobs",
       "repeated": true,
       "type": "message",
       "message": "syncline.v1.Job"
+    },
+    "nextPageToken": {
+      "protoName": "next_page_token",
+      "repeated": false,
+      "type": "string"
     }
   },
   "syncline.v1.ListModelsRequest": {},
@@ -1053,6 +1167,15 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "repeated": true,
       "type": "message",
       "message": "syncline.v1.PublishedModel"
+    }
+  },
+  "syncline.v1.ListTokensRequest": {},
+  "syncline.v1.ListTokensResponse": {
+    "tokens": {
+      "protoName": "tokens",
+      "repeated": true,
+      "type": "message",
+      "message": "syncline.v1.TokenInfo"
     }
   },
   "syncline.v1.ModelRef": {
@@ -1193,6 +1316,21 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "target_shape",
       "repeated": true,
       "type": "uint32"
+    }
+  },
+  "syncline.v1.RevokeTokenRequest": {
+    "token": {
+      "protoName": "token",
+      "repeated": false,
+      "type": "string"
+    }
+  },
+  "syncline.v1.RevokeTokenResponse": {
+    "info": {
+      "protoName": "info",
+      "repeated": false,
+      "type": "message",
+      "message": "syncline.v1.TokenInfo"
     }
   },
   "syncline.v1.RmspropOptimizer": {
@@ -1367,6 +1505,39 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "message": "syncline.v1.Job"
     }
   },
+  "syncline.v1.TokenInfo": {
+    "id": {
+      "protoName": "id",
+      "repeated": false,
+      "type": "string"
+    },
+    "name": {
+      "protoName": "name",
+      "repeated": false,
+      "type": "string"
+    },
+    "role": {
+      "protoName": "role",
+      "repeated": false,
+      "type": "enum",
+      "enum": "syncline.v1.TokenRole"
+    },
+    "createdUnixMs": {
+      "protoName": "created_unix_ms",
+      "repeated": false,
+      "type": "int64"
+    },
+    "revokedUnixMs": {
+      "protoName": "revoked_unix_ms",
+      "repeated": false,
+      "type": "int64"
+    },
+    "createdBy": {
+      "protoName": "created_by",
+      "repeated": false,
+      "type": "string"
+    }
+  },
   "syncline.v1.TrainingSpec": {
     "epochs": {
       "protoName": "epochs",
@@ -1512,6 +1683,11 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "class_names",
       "repeated": true,
       "type": "string"
+    },
+    "owner": {
+      "protoName": "owner",
+      "repeated": false,
+      "type": "string"
     }
   },
   "syncline.v1.ValidateJobRequest": {
@@ -1595,6 +1771,12 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "pid",
       "repeated": false,
       "type": "uint32"
+    },
+    "accelerator": {
+      "protoName": "accelerator",
+      "repeated": false,
+      "type": "message",
+      "message": "syncline.v1.Accelerator"
     }
   },
   "syncline.v1.WorkersSpec": {
@@ -1607,6 +1789,11 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "max",
       "repeated": false,
       "type": "uint32"
+    },
+    "accelerator": {
+      "protoName": "accelerator",
+      "repeated": false,
+      "type": "string"
     }
   }
 };
@@ -1619,5 +1806,12 @@ export const ENUM_JSON_VALUES: Record<string, Record<string, number>> = {
     "JOB_STATE_SUCCEEDED": 3,
     "JOB_STATE_FAILED": 4,
     "JOB_STATE_CANCELLED": 5
+  },
+  "syncline.v1.TokenRole": {
+    "TOKEN_ROLE_UNSPECIFIED": 0,
+    "TOKEN_ROLE_ADMIN": 1,
+    "TOKEN_ROLE_USER": 2,
+    "TOKEN_ROLE_READER": 3,
+    "TOKEN_ROLE_WORKER": 4
   }
 };

@@ -7,6 +7,8 @@ import { startThread } from '../threads/start-thread.js';
 export interface LinkConfig {
   /** host:port of the coordinator's gRPC endpoint. */
   coordinator: string;
+  /** The worker credential, sent with the Join call. */
+  token: string;
   hello: WorkerHello;
 }
 

@@ -1,7 +1,5 @@
 // The part of a dataset a job trains and evaluates on: the samples of the classes it names
 // (dataset.classes; training and held-out alike), then the first trainLimit training samples.
-// Training samples come from a source (a split in memory, or read shard by shard); choosing
-// classes of a sharded dataset reads its training split into memory first.
 import type { DatasetSpec } from '@syncline/proto';
 import { limitSplit, type Dataset, type Split } from './dataset.js';
 import { memorySource, trainSource, type SampleSource } from './sample-source.js';
@@ -25,26 +23,27 @@ export function classRows(split: Split, targetSize: number, classes: readonly nu
   return { x, y, count: rows.length };
 }
 
-interface JobSplits {
-  train: Split;
+export interface JobSplits {
+  train: SampleSource;
   heldout: Split;
 }
 
-const selected = new WeakMap<Dataset, Map<string, JobSplits>>();
+const selected = new WeakMap<Dataset, Map<string, { train: Split; heldout: Split }>>();
 
 /** The job's training and held-out splits; filtered ones are kept per dataset, so generations and ranks in one process share them. */
-export async function jobSplits(dataset: Dataset, spec: Pick<DatasetSpec, 'trainLimit' | 'classes'>): Promise<{ train: SampleSource; heldout: Split }> {
+export function jobSplits(dataset: Dataset, spec: Pick<DatasetSpec, 'trainLimit' | 'classes'>): JobSplits {
   if (spec.classes.length === 0) return { train: trainSource(dataset, spec.trainLimit), heldout: dataset.heldout };
   if (dataset.target.kind !== 'classes') throw new Error('dataset.classes needs a classification dataset');
+  // Selecting classes reads every label: done on datasets held in memory, not on ones read shard by shard.
+  if (dataset.train instanceof ShardedSplit) throw new Error(`dataset.classes: ${dataset.name} is read shard by shard on this worker (larger than its dataset cache); select classes when uploading instead`);
+  const all = dataset.train;
   let byClasses = selected.get(dataset);
   if (!byClasses) selected.set(dataset, (byClasses = new Map()));
   const key = [...spec.classes].sort((a, b) => a - b).join(',');
   let splits = byClasses.get(key);
   if (!splits) {
-    const train = dataset.train instanceof ShardedSplit ? await dataset.train.toSplit() : dataset.train;
-    splits = { train: classRows(train, dataset.targetSize, spec.classes), heldout: classRows(dataset.heldout, dataset.targetSize, spec.classes) };
+    splits = { train: classRows(all, dataset.targetSize, spec.classes), heldout: classRows(dataset.heldout, dataset.targetSize, spec.classes) };
     byClasses.set(key, splits);
   }
-  // The chosen rows are no longer laid out as shards: their order is epochOrder's.
   return { train: memorySource(limitSplit(splits.train, dataset, spec.trainLimit), dataset), heldout: splits.heldout };
 }

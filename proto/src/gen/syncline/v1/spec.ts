@@ -24,7 +24,14 @@ export interface JobSpec {
     | CommunicationSpec
     | undefined;
   /** A generative adversarial pair trained with alternating updates (instead of `model`). */
-  gan: GanSpec | undefined;
+  gan:
+    | GanSpec
+    | undefined;
+  /**
+   * Who may download the published model from the HTTP registry: "public" (anyone) or
+   * "private" (a request with a token). Empty keeps the model's setting (public for a new model).
+   */
+  visibility: string;
 }
 
 /** ModelSpec is a sequential network: layers in order, a loss and an optimizer. */
@@ -340,10 +347,15 @@ export interface CosineDecaySchedule {
   minFactor: number;
 }
 
-/** WorkersSpec bounds how many workers train the job at once. */
+/** WorkersSpec bounds how many workers train the job at once, and on what. */
 export interface WorkersSpec {
   min: number;
   max: number;
+  /**
+   * One of: "" or "any" (every worker), "gpu" (workers computing on a GPU: webgpu, or
+   * tensorflow on CUDA), "cpu" (the others). A job waits until enough matching workers are idle.
+   */
+  accelerator: string;
 }
 
 /** CommunicationSpec tunes the gradient all-reduce; empty fields choose automatically. */
@@ -363,6 +375,7 @@ function createBaseJobSpec(): JobSpec {
     workers: undefined,
     communication: undefined,
     gan: undefined,
+    visibility: "",
   };
 }
 
@@ -388,6 +401,9 @@ export const JobSpec: MessageFns<JobSpec> = {
     }
     if (message.gan !== undefined) {
       GanSpec.encode(message.gan, writer.uint32(58).fork()).join();
+    }
+    if (message.visibility !== "") {
+      writer.uint32(66).string(message.visibility);
     }
     return writer;
   },
@@ -461,6 +477,14 @@ export const JobSpec: MessageFns<JobSpec> = {
             message.gan = GanSpec.decode(reader, reader.uint32());
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.visibility = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -482,6 +506,7 @@ export const JobSpec: MessageFns<JobSpec> = {
       workers: isSet(object.workers) ? WorkersSpec.fromJSON(object.workers) : undefined,
       communication: isSet(object.communication) ? CommunicationSpec.fromJSON(object.communication) : undefined,
       gan: isSet(object.gan) ? GanSpec.fromJSON(object.gan) : undefined,
+      visibility: isSet(object.visibility) ? globalThis.String(object.visibility) : "",
     };
   },
 
@@ -508,6 +533,9 @@ export const JobSpec: MessageFns<JobSpec> = {
     if (message.gan !== undefined) {
       obj.gan = GanSpec.toJSON(message.gan);
     }
+    if (message.visibility !== "") {
+      obj.visibility = message.visibility;
+    }
     return obj;
   },
 
@@ -533,6 +561,7 @@ export const JobSpec: MessageFns<JobSpec> = {
       ? CommunicationSpec.fromPartial(object.communication)
       : undefined;
     message.gan = (object.gan !== undefined && object.gan !== null) ? GanSpec.fromPartial(object.gan) : undefined;
+    message.visibility = object.visibility ?? "";
     return message;
   },
 };
@@ -3967,7 +3996,7 @@ export const CosineDecaySchedule: MessageFns<CosineDecaySchedule> = {
 };
 
 function createBaseWorkersSpec(): WorkersSpec {
-  return { min: 0, max: 0 };
+  return { min: 0, max: 0, accelerator: "" };
 }
 
 export const WorkersSpec: MessageFns<WorkersSpec> = {
@@ -3977,6 +4006,9 @@ export const WorkersSpec: MessageFns<WorkersSpec> = {
     }
     if (message.max !== 0) {
       writer.uint32(16).uint32(message.max);
+    }
+    if (message.accelerator !== "") {
+      writer.uint32(26).string(message.accelerator);
     }
     return writer;
   },
@@ -4010,6 +4042,14 @@ export const WorkersSpec: MessageFns<WorkersSpec> = {
             message.max = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.accelerator = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4026,6 +4066,7 @@ export const WorkersSpec: MessageFns<WorkersSpec> = {
     return {
       min: isSet(object.min) ? globalThis.Number(object.min) : 0,
       max: isSet(object.max) ? globalThis.Number(object.max) : 0,
+      accelerator: isSet(object.accelerator) ? globalThis.String(object.accelerator) : "",
     };
   },
 
@@ -4037,6 +4078,9 @@ export const WorkersSpec: MessageFns<WorkersSpec> = {
     if (message.max !== 0) {
       obj.max = Math.round(message.max);
     }
+    if (message.accelerator !== "") {
+      obj.accelerator = message.accelerator;
+    }
     return obj;
   },
 
@@ -4047,6 +4091,7 @@ export const WorkersSpec: MessageFns<WorkersSpec> = {
     const message = createBaseWorkersSpec();
     message.min = object.min ?? 0;
     message.max = object.max ?? 0;
+    message.accelerator = object.accelerator ?? "";
     return message;
   },
 };
