@@ -2,10 +2,11 @@
 // intermediate tensor freed, so edge callers never manage tfjs memory themselves. It can
 // replace its own weights with a newer published version while the page keeps running.
 import * as tf from '@tensorflow/tfjs-core';
-import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { model as functionalModel, type LayersModel } from '@tensorflow/tfjs-layers';
 import { ModelLoadError } from './errors.js';
 import type { ImageOptions } from './image.js';
 import { toBatch, type ModelInput } from './input.js';
+import { maximizeActivation, type MaximizedInput, type MaximizeOptions } from './maximize.js';
 import { normalSamples } from './random.js';
 import type { Quantization } from './source.js';
 
@@ -92,6 +93,8 @@ export class SynclineModel {
   /** Values per sample in the output (e.g. 10 class probabilities). */
   readonly outputSize: number;
   #model: LayersModel;
+  /** The same layers up to the one before the last (built on first use, shares the weights). */
+  #featureModel: LayersModel | undefined;
   #version: number;
   #cacheKeys: string[];
   readonly #sampleSize: number;
@@ -160,6 +163,30 @@ export class SynclineModel {
     return this.#run(input, batchSize);
   }
 
+  /**
+   * The outputs of the layer before the last, flattened row-major: for a classifier, the features
+   * its final layer classifies (what a Fréchet distance between two sets of samples compares).
+   */
+  features(input: ModelInput, imageOptions?: ImageOptions): Float32Array {
+    this.#assertLive();
+    const batch = toBatch(input, this.inputShape, imageOptions);
+    if (this.#featureModel === undefined) {
+      const layers = this.#model.layers;
+      const penultimate = layers[layers.length - 2];
+      if (penultimate === undefined) throw new RangeError(`features() needs a model of at least two layers; ${this.name} has ${layers.length}`);
+      this.#featureModel = functionalModel({ inputs: this.#model.inputs, outputs: penultimate.output });
+    }
+    const features = this.#featureModel;
+    return take(
+      tf.tidy(() => {
+        const y = features.predict(tf.tensor(batch.data, [batch.size, ...this.inputShape], 'float32'));
+        const output = Array.isArray(y) ? y[0] : y;
+        if (output === undefined) throw new Error('model produced no output');
+        return output.reshape([batch.size, -1]);
+      }),
+    );
+  }
+
   /** The index of the largest output of each sample (the predicted class, for a classifier). */
   predictClass(input: ModelInput, imageOptions?: ImageOptions): number[] {
     return this.predictTopK(input, 1, imageOptions).map(([best]) => best?.index ?? 0);
@@ -202,6 +229,16 @@ export class SynclineModel {
         return tf.abs(tf.grad(score)(x));
       }),
     );
+  }
+
+  /**
+   * Activation maximization: the input that most raises class `classIndex` (its logit), or unit
+   * `classIndex` of `options.layer`, by gradient ascent with L2 decay, jitter and blur
+   * (maximize.ts). Image models only (HxWxC, HxW or a square flattened input).
+   */
+  maximizeActivation(classIndex: number, options: MaximizeOptions = {}): MaximizedInput {
+    this.#assertLive();
+    return maximizeActivation(this.#model, this.inputShape, classIndex, options);
   }
 
   /**
@@ -250,6 +287,7 @@ export class SynclineModel {
       }
       const previous = { model: this.#model, cacheKeys: this.#cacheKeys };
       this.#model = next.model;
+      this.#featureModel = undefined;
       this.#version = next.version;
       this.#cacheKeys = next.cacheKeys;
       previous.model.dispose();

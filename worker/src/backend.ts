@@ -6,7 +6,12 @@ import '@tensorflow/tfjs-backend-wasm';
 import { loadAddon, type NativeAddon } from './backends/native/addon.js';
 import { registerNativeBackend } from './backends/native/backend.js';
 import { chooseThreads } from './backends/native/threads.js';
+import { registerCpuCorrections } from './kernels/cpu/register.js';
 import { registerTrainingKernels } from './kernels/register.js';
+
+// Before anything trains or copies cpu's kernels (native does): every backend built on cpu,
+// and cpu as the tests' reference, get the corrected kernels.
+registerCpuCorrections('cpu');
 
 export type BackendName = 'native' | 'tensorflow' | 'wasm' | 'cpu';
 

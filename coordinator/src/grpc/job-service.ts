@@ -8,11 +8,13 @@ import { principalOf } from '../auth/guard.js';
 import type { ModelOwners, Visibility } from '../auth/model-owners.js';
 import type { Principal } from '../auth/principal.js';
 import { DatasetStore, MAX_UPLOAD_BYTES, userDatasetInfo } from '../datasets/dataset-store.js';
-import { InvalidRequestError, JobNotFoundError, JobStateError, NotFoundError } from '../errors.js';
+import { InvalidRequestError, InvalidSpecError, JobNotFoundError, JobStateError, ModelNotFoundError, NotFoundError } from '../errors.js';
 import type { JobEvents } from '../job-events.js';
 import { checkQuotas, checkSpecLimits, type Limits } from '../limits.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import { isTerminal, plannedSteps, type Scheduler } from '../scheduling/scheduler.js';
+import { BaseModelFormatError, describeModelJson } from '../registry/model-topology.js';
+import { requestedVersion, type BaseModelInfo } from '../spec/base-model.js';
 import { validateJobSpec } from '../spec/validate.js';
 import type { JobLogStore } from '../store/job-log-store.js';
 import type { JobStore } from '../store/job-store.js';
@@ -70,21 +72,45 @@ export function jobService(deps: {
     return user ? { [name]: userDatasetInfo(user) } : {};
   };
 
+  /** The registered model a spec's model.base names, described for validation. */
+  const baseModel = async (spec: JobSpec | undefined): Promise<BaseModelInfo | undefined> => {
+    const base = spec?.model?.base;
+    if (!base || base.name === '') return undefined;
+    const version = requestedVersion(base);
+    let model;
+    try {
+      model = await deps.registry.resolve(base.name, version);
+    } catch (err) {
+      if (!(err instanceof ModelNotFoundError)) throw err;
+      const field = version === 'latest' ? 'model.base.name' : 'model.base.version';
+      throw new InvalidSpecError(field, `no model ${JSON.stringify(base.name)}${version === 'latest' ? '' : ` version ${version}`} in the registry (publish one with a job, or upload one with syncline upload-model)`);
+    }
+    const file = await deps.registry.readFile(model, 'model.json');
+    if (!file) throw new InvalidSpecError('model.base.name', `model ${model.name} v${model.version} has no model.json`);
+    try {
+      return await describeModelJson(file.body, model.name, model.version);
+    } catch (err) {
+      if (err instanceof BaseModelFormatError) throw new InvalidSpecError('model.base.name', err.message);
+      throw err;
+    }
+  };
+
   /** Every check SubmitJob makes before it stores anything: the spec, the caps, the model name. */
   const checkSubmission = async (spec: JobSpec | undefined) => {
     const datasets = await userDatasets(spec);
-    const normalized = validateJobSpec(spec, datasets);
-    checkSpecLimits(normalized, datasets, deps.limits);
-    return { normalized, datasets };
+    const base = await baseModel(spec);
+    const normalized = validateJobSpec(spec, datasets, base);
+    checkSpecLimits(normalized, datasets, deps.limits, base);
+    return { normalized, datasets, base };
   };
 
   return {
     ...tokenHandlers(deps.tokens, unary),
     submitJob: unary(async (req, who) => {
-      const { normalized, datasets } = await checkSubmission(req.spec);
+      const { normalized, datasets, base } = await checkSubmission(req.spec);
       checkQuotas(who, normalized, await deps.store.list(), deps.limits);
       await deps.owners.claim(who, normalized.name, (normalized.visibility || undefined) as Visibility | undefined);
-      return { job: await deps.scheduler.submit(normalized, datasets, who.name) };
+      return { job: await deps.scheduler.submit(normalized, datasets, base, who.name) };
     }),
     validateJob: unary(async (req, who) => {
       const { normalized } = await checkSubmission(req.spec);

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Job, JobState, objectNames, type CheckpointSaved, type DatasetInfo, type JobFailed, type JobFinished, type JobSpec, type StepReport } from '@syncline/proto';
 import { JobNotFoundError, JobStateError } from '../errors.js';
+import type { BaseModelInfo } from '../spec/base-model.js';
 import { validateJobSpec } from '../spec/validate.js';
 import { isTerminal, type Running, type SchedulerOptions, type SchedulingContext } from './context.js';
 import { plannedSteps, workerGone } from './generations.js';
@@ -80,9 +81,9 @@ export class Scheduler {
     });
   }
 
-  /** `userDatasets`: descriptions of uploaded datasets the spec may name; `owner`: the submitting token's name. */
-  submit(spec: JobSpec | undefined, userDatasets: Readonly<Record<string, DatasetInfo>> = {}, owner = ''): Promise<Job> {
-    const normalized = validateJobSpec(spec, userDatasets);
+  /** `userDatasets`: descriptions of uploaded datasets the spec may name; `baseModel`: the registered model its model.base names; `owner`: the submitting token's name. */
+  submit(spec: JobSpec | undefined, userDatasets: Readonly<Record<string, DatasetInfo>> = {}, baseModel?: BaseModelInfo, owner = ''): Promise<Job> {
+    const normalized = validateJobSpec(spec, userDatasets, baseModel);
     return this.serial(async () => {
       const now = Date.now();
       const job = Job.fromPartial({

@@ -78,6 +78,85 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "type": "string"
     }
   },
+  "syncline.v1.Augmentation": {
+    "imageShape": {
+      "protoName": "image_shape",
+      "repeated": true,
+      "type": "uint32"
+    },
+    "horizontalFlip": {
+      "protoName": "horizontal_flip",
+      "repeated": false,
+      "type": "bool"
+    },
+    "verticalFlip": {
+      "protoName": "vertical_flip",
+      "repeated": false,
+      "type": "bool"
+    },
+    "rotation": {
+      "protoName": "rotation",
+      "repeated": false,
+      "type": "double"
+    },
+    "zoom": {
+      "protoName": "zoom",
+      "repeated": false,
+      "type": "double"
+    },
+    "widthShift": {
+      "protoName": "width_shift",
+      "repeated": false,
+      "type": "double"
+    },
+    "heightShift": {
+      "protoName": "height_shift",
+      "repeated": false,
+      "type": "double"
+    },
+    "brightness": {
+      "protoName": "brightness",
+      "repeated": false,
+      "type": "double"
+    },
+    "contrast": {
+      "protoName": "contrast",
+      "repeated": false,
+      "type": "double"
+    },
+    "noiseStddev": {
+      "protoName": "noise_stddev",
+      "repeated": false,
+      "type": "double"
+    },
+    "cutoutSize": {
+      "protoName": "cutout_size",
+      "repeated": false,
+      "type": "uint32"
+    }
+  },
+  "syncline.v1.BaseModel": {
+    "name": {
+      "protoName": "name",
+      "repeated": false,
+      "type": "string"
+    },
+    "version": {
+      "protoName": "version",
+      "repeated": false,
+      "type": "string"
+    },
+    "upTo": {
+      "protoName": "up_to",
+      "repeated": false,
+      "type": "string"
+    },
+    "trainableFrom": {
+      "protoName": "trainable_from",
+      "repeated": false,
+      "type": "uint32"
+    }
+  },
   "syncline.v1.BatchNormalizationLayer": {
     "momentum": {
       "protoName": "momentum",
@@ -183,6 +262,38 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "type": "string"
     }
   },
+  "syncline.v1.Conv2DTransposeLayer": {
+    "filters": {
+      "protoName": "filters",
+      "repeated": false,
+      "type": "uint32"
+    },
+    "kernelSize": {
+      "protoName": "kernel_size",
+      "repeated": true,
+      "type": "uint32"
+    },
+    "strides": {
+      "protoName": "strides",
+      "repeated": true,
+      "type": "uint32"
+    },
+    "padding": {
+      "protoName": "padding",
+      "repeated": false,
+      "type": "string"
+    },
+    "activation": {
+      "protoName": "activation",
+      "repeated": false,
+      "type": "string"
+    },
+    "kernelInitializer": {
+      "protoName": "kernel_initializer",
+      "repeated": false,
+      "type": "string"
+    }
+  },
   "syncline.v1.CosineDecaySchedule": {
     "decaySteps": {
       "protoName": "decay_steps",
@@ -231,6 +342,17 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "train_limit",
       "repeated": false,
       "type": "uint32"
+    },
+    "classes": {
+      "protoName": "classes",
+      "repeated": true,
+      "type": "uint32"
+    },
+    "augment": {
+      "protoName": "augment",
+      "repeated": false,
+      "type": "message",
+      "message": "syncline.v1.Augmentation"
     }
   },
   "syncline.v1.DatasetUploadHeader": {
@@ -859,6 +981,20 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "type": "message",
       "message": "syncline.v1.RecurrentLayer",
       "oneof": "kind"
+    },
+    "conv2dTranspose": {
+      "protoName": "conv2d_transpose",
+      "repeated": false,
+      "type": "message",
+      "message": "syncline.v1.Conv2DTransposeLayer",
+      "oneof": "kind"
+    },
+    "upSampling2d": {
+      "protoName": "up_sampling2d",
+      "repeated": false,
+      "type": "message",
+      "message": "syncline.v1.UpSampling2DLayer",
+      "oneof": "kind"
     }
   },
   "syncline.v1.LearningRateSchedule": {
@@ -968,6 +1104,12 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "metrics",
       "repeated": true,
       "type": "string"
+    },
+    "base": {
+      "protoName": "base",
+      "repeated": false,
+      "type": "message",
+      "message": "syncline.v1.BaseModel"
     }
   },
   "syncline.v1.Optimizer": {
@@ -1329,6 +1471,18 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "checkpoint_every_steps",
       "repeated": false,
       "type": "uint32"
+    }
+  },
+  "syncline.v1.UpSampling2DLayer": {
+    "size": {
+      "protoName": "size",
+      "repeated": true,
+      "type": "uint32"
+    },
+    "interpolation": {
+      "protoName": "interpolation",
+      "repeated": false,
+      "type": "string"
     }
   },
   "syncline.v1.UploadDatasetRequest": {

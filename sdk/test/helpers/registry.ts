@@ -14,8 +14,8 @@ export interface Registry {
   coordinator: Coordinator;
   /** The cluster's secrets (the admin token reads private models). */
   secrets: ClusterSecrets;
-  /** Publishes `model` as the next version of `name`; resolves to that version. */
-  publish(model: tf.LayersModel, name: string): Promise<number>;
+  /** Publishes `model` as the next version of `name` (`meta` goes into model.json's `syncline`); resolves to that version. */
+  publish(model: tf.LayersModel, name: string, meta?: Record<string, unknown>): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -35,9 +35,9 @@ export async function startRegistry(): Promise<Registry> {
     baseUrl: coordinator.httpUrl,
     coordinator,
     secrets,
-    async publish(model, name) {
+    async publish(model, name, meta = {}) {
       const jobId = `test-${name}-${++published}`;
-      const { files } = await modelFiles(model, { name, jobId });
+      const { files } = await modelFiles(model, { name, jobId, ...meta });
       await uploadModelFiles(coordinator.nc, `models/${jobId}`, files);
       const { version } = await registry.publish(name, jobId, `models/${jobId}`, undefined);
       // Published as another coordinator would: the serving one learns of it through its watch

@@ -2,7 +2,7 @@
 // BUILTIN_DATASETS (proto/src/datasets.ts), which the coordinator validates against.
 import { BUILTIN_DATASETS } from '@syncline/proto';
 import { loadAdding } from './adding.js';
-import type { Dataset } from './dataset.js';
+import type { Dataset, Split } from './dataset.js';
 import { loadKeywords } from './keywords.js';
 import { loadMnist } from './mnist.js';
 
@@ -16,6 +16,12 @@ export function isBuiltinDataset(name: string): boolean {
   return Object.hasOwn(builtins, name);
 }
 
+function classCounts(split: Split, targetSize: number): number[] {
+  const counts = new Array<number>(targetSize).fill(0);
+  for (let i = 0; i < split.count; i++) counts[split.y.subarray(i * targetSize, (i + 1) * targetSize).indexOf(1)]! += 1;
+  return counts;
+}
+
 export function loadDataset(name: string): Dataset {
   const load = Object.hasOwn(builtins, name) ? builtins[name] : undefined;
   if (!load) throw new Error(`unknown dataset ${JSON.stringify(name)}; built-in: ${Object.keys(builtins).join(', ')}`);
@@ -23,6 +29,9 @@ export function loadDataset(name: string): Dataset {
   const info = BUILTIN_DATASETS[name];
   if (!info || info.train !== dataset.train.count || info.heldout !== dataset.heldout.count || info.inputShape.join() !== dataset.inputShape.join()) {
     throw new Error(`dataset ${name} does not match its catalogue entry`);
+  }
+  if (info.classCounts && (classCounts(dataset.train, dataset.targetSize).join() !== info.classCounts.train.join() || classCounts(dataset.heldout, dataset.targetSize).join() !== info.classCounts.heldout.join())) {
+    throw new Error(`dataset ${name}: its class counts do not match its catalogue entry`);
   }
   return dataset;
 }

@@ -6,6 +6,7 @@ import type { NatsConnection } from 'nats';
 import { Collective } from '../allreduce/collective.js';
 import { NatsBus } from '../allreduce/nats-bus.js';
 import { communicationOptions } from '../allreduce/select.js';
+import { loadBaseArtifacts } from '../artifacts/base-model.js';
 import { isBuiltinDataset, loadDataset } from '../data/registry.js';
 import { loadUserDataset } from '../data/user-datasets.js';
 import { JobCancelledError, RanksLeavingError } from '../errors.js';
@@ -61,10 +62,13 @@ export async function runAssignment(ctx: RunnerContext, a: Assignment, signal: A
     const datasetName = a.spec!.dataset!.name;
     const dataset = isBuiltinDataset(datasetName) ? loadDataset(datasetName) : await retryTransient(() => loadUserDataset(nc, datasetName), retry);
     await ctx.kernels.check(a, dataset.inputShape);
+    const base = a.spec!.model?.base;
+    const baseModel = base ? await retryTransient(() => loadBaseArtifacts(nc, base.name, Number(base.version)), retry) : undefined;
     await collective.start(signal);
     const { replica, metrics, timeline } = await runJob({
       assignment: a,
       dataset,
+      ...(baseModel ? { baseModel } : {}),
       collective,
       signal,
       workerLabel: ctx.workerId,
