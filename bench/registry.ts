@@ -10,10 +10,18 @@ import { sdkBenches } from '../sdk/bench/index.js';
 
 export type Emit = (figures: Record<string, unknown>) => void;
 
+/** Command-line settings for the benchmarks that take them. */
+export interface BenchOptions {
+  /** The TF.js backend to train on (train-mlp, train-cnn); default wasm. */
+  backend?: string;
+  /** Global batch size (train-mlp, train-cnn on a backend other than wasm); default 256. */
+  batch?: number;
+}
+
 export interface Bench {
   name: string;
   description: string;
-  run(emit: Emit): Promise<void>;
+  run(emit: Emit, options?: BenchOptions): Promise<void>;
 }
 
 export const benches: Bench[] = [...trainBenches, augmentBench, vsPytorchBench, allreduceBench, compressionBench, scalingBench, registryBench, ...sdkBenches];

@@ -54,7 +54,8 @@ if (!process.env.SYNCLINE_NATS_URL && !has(natsBinary)) {
   }
 }
 
-// The test suite drives a real browser (the SDK's browser tests): Debian's Chromium.
+// The test suite drives a real browser (the SDK's browser tests): Debian's Chromium. Its
+// SwiftShader Vulkan driver is the GPU of the webgpu backend's tests, through the Vulkan loader.
 if (process.argv.includes('--browser')) {
   const chromium = process.env.SYNCLINE_CHROMIUM ?? '/usr/bin/chromium';
   if (!existsSync(chromium)) {
@@ -67,5 +68,15 @@ if (process.argv.includes('--browser')) {
     if (!existsSync(chromium)) {
       fail(`Chromium is not installed at ${chromium}. Install it (Debian/Ubuntu: sudo apt-get install -y chromium), or set SYNCLINE_CHROMIUM to a Chromium or Chrome binary.`);
     }
+  }
+}
+
+// The webgpu backend's tests run Dawn on SwiftShader (shipped with chromium), through the Vulkan
+// loader; without it they skip with that reason (and fail under CI, which installs it).
+if (process.argv.includes('--browser')) {
+  const { debianPackageInstalled, installDebianPackages } = await import('./os-packages.mjs');
+  if (has('dpkg-query', ['--version']) && !debianPackageInstalled('libvulkan1')) {
+    const notInstalled = installDebianPackages(['libvulkan1'], 'the webgpu backend (Vulkan loader)');
+    if (notInstalled) console.error(`syncline: webgpu tests will skip without the Vulkan loader: ${notInstalled}`);
   }
 }

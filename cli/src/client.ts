@@ -19,7 +19,7 @@ import {
   type PublishedModel,
   type StepMetrics,
   type SubmitJobResponse,
-  type UploadDatasetResponse,
+  type GetDatasetUploadResponse,
   type UserDataset,
   type ValidateJobResponse,
   type WatchJobResponse,
@@ -28,6 +28,7 @@ import {
   withBearer,
 } from '@syncline/proto';
 import { resolveConfig } from './config.js';
+import { UploadSourceError, bytesSource, streamUpload, type UploadOptions, type UploadSource } from './datasets/upload-stream.js';
 import { CoordinatorUnreachableError, CredentialRefusedError, RequestRefusedError } from './errors.js';
 
 export interface ClientOptions {
@@ -200,20 +201,27 @@ export class SynclineClient {
     }
   }
 
-  /** Streams a dataset file to the coordinator in 1 MiB chunks. */
-  async uploadDataset(header: DatasetUploadHeader, bytes: Uint8Array): Promise<UserDataset> {
-    const res = await this.call<UploadDatasetResponse>(
-      (m, o, cb) => {
-        const call = this.raw.uploadDataset(m, o, cb);
-        call.write({ part: { $case: 'header', value: header } });
-        for (let at = 0; at < bytes.length; at += 1 << 20) {
-          call.write({ part: { $case: 'chunk', value: Buffer.from(bytes.subarray(at, at + (1 << 20))) } });
-        }
-        call.end();
-      },
-      this.opts.uploadTimeoutMs,
-    );
-    return res.dataset!;
+  /**
+   * Streams a dataset file to the coordinator, resuming after a broken connection (see
+   * datasets/upload-stream.ts). Bytes, or a source read as it is sent.
+   */
+  async uploadDataset(
+    header: Partial<DatasetUploadHeader> & Pick<DatasetUploadHeader, 'name' | 'format'>,
+    data: Uint8Array | UploadSource,
+    opts: Omit<UploadOptions, 'deadlineMs'> = {},
+  ): Promise<UserDataset> {
+    await (this.connected ?? this.ready());
+    try {
+      return await streamUpload(this.raw, () => new Metadata(), header, data instanceof Uint8Array ? bytesSource(data) : data, { ...opts, deadlineMs: this.opts.uploadTimeoutMs });
+    } catch (err) {
+      if (err instanceof UploadSourceError || typeof (err as Partial<ServiceError>).code !== 'number') throw err;
+      throw this.toCliError(err as ServiceError, this.opts.uploadTimeoutMs);
+    }
+  }
+
+  /** How far an unfinished upload got. */
+  uploadProgress(uploadId: string): Promise<GetDatasetUploadResponse> {
+    return this.call((m, o, cb) => this.raw.getDatasetUpload({ uploadId }, m, o, cb));
   }
 
   async datasets(): Promise<UserDataset[]> {

@@ -29,6 +29,8 @@ export interface LocalClusterOptions {
   secrets?: ClusterSecrets;
   /** Caps and per-user quotas of the coordinator. */
   limits?: CoordinatorOptions['limits'];
+  /** Dataset upload limits of the coordinator (tests make them small). */
+  datasets?: CoordinatorOptions['datasets'];
   /** Extra environment of the worker processes (a test's SYNCLINE_FAULT_PLAN). */
   workerEnv?: NodeJS.ProcessEnv;
   /** Aborting it while the cluster starts stops what was started, and startLocalCluster rejects. */
@@ -120,6 +122,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       secrets,
       ...opts.timeouts,
       ...(opts.limits ? { limits: opts.limits } : {}),
+      ...(opts.datasets ? { datasets: opts.datasets } : {}),
       ...(opts.grpcPort !== undefined ? { grpcPort: opts.grpcPort } : {}),
       ...(opts.httpPort !== undefined ? { httpPort: opts.httpPort } : {}),
     });

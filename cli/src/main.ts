@@ -41,8 +41,8 @@ program
     process.exitCode = await (await import('./commands/submit.js')).submit(file, opts);
   });
 program
-  .command('upload <file>')
-  .description('upload a dataset (CSV with a header row, or a Syncline tensor file) for jobs to name in dataset.name')
+  .command('upload <path>')
+  .description('upload a dataset for jobs to name in dataset.name: a CSV file with a header row, a Syncline tensor file, or an image folder (one sub-folder per class) or its .zip/.tar')
   .requiredOption('--name <name>', 'dataset name')
   .option('--format <format>', 'csv or tensor (default: by file extension)')
   .option('--classes <n>', 'classification: number of classes (labels 0..n-1); 0 for regression', '0')
@@ -50,6 +50,10 @@ program
   .option('--target-columns <a,b>', 'regression: CSV columns with the targets')
   .option('--input-shape <d1,d2,...>', 'shape of one sample (default: flat)')
   .option('--heldout <fraction>', 'share of samples held out, from the end (default 0.2)')
+  .option('--image-size <WxH>', 'image folders: the size images are resized to (default 64x64)')
+  .option('--channels <n>', 'image folders: 1 (grey) or 3 (RGB, the default)')
+  .option('--seed <n>', 'image folders: seed of the order images are stored in (default 1)')
+  .option('--shard-bytes <bytes>', "bytes of samples per stored shard (default: the coordinator's, 16 MiB)")
   .option(...coordinatorOption)
   .option(...configOption)
   .action(async (file: string, opts) => (await import('./commands/datasets.js')).upload(file, opts));

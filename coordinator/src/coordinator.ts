@@ -50,6 +50,8 @@ export interface CoordinatorOptions {
   httpPublicUrl?: string;
   /** Bytes of published model files the registry keeps in memory (default 256 MiB). */
   registryCacheBytes?: number;
+  /** Upload limits: the largest file, and the bytes of samples per stored shard. */
+  datasets?: { maxUploadBytes?: number; shardBytes?: number };
   heartbeatIntervalMs?: number;
   heartbeatTimeoutMs?: number;
   allreduceTimeoutSeconds?: number;
@@ -113,7 +115,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
     const registry = await ModelRegistry.open(nc, opts.registryCacheBytes === undefined ? {} : { cacheBytes: opts.registryCacheBytes });
     cleanups.push(async () => registry.close());
     const timelines = await TimelineStore.open(nc);
-    const datasets = await DatasetStore.open(nc);
+    const datasets = await DatasetStore.open(nc, opts.datasets);
     const jobLog = await JobLogStore.open(nc);
     const pool = new WorkerPool();
     const activity = new WorkerActivity();

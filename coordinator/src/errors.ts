@@ -102,3 +102,27 @@ export class NotFoundError extends Error {
     this.name = 'NotFoundError';
   }
 }
+
+/** An upload over the coordinator's size limit. */
+export class UploadTooLargeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UploadTooLargeError';
+  }
+}
+
+/** A resumed upload that cannot go on: unknown id, another offset, another header, in use. */
+export class UploadResumeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UploadResumeError';
+  }
+}
+
+/** The client gave the upload up; it was discarded. */
+export class UploadAbortedError extends Error {
+  constructor(reason: string) {
+    super(`upload abandoned by the client: ${reason}`);
+    this.name = 'UploadAbortedError';
+  }
+}

@@ -6,3 +6,4 @@ export { describeModelJson } from './registry/model-topology.js';
 export * from './errors.js';
 export { generateSecrets, newToken, type ClusterSecrets } from './auth/secrets.js';
 export { DEFAULT_LIMITS, type Limits } from './limits.js';
+export { userDatasetInfo } from './datasets/dataset-store.js';

@@ -24,6 +24,8 @@ const program = new Command()
   .option('--max-message-mb <mb>', 'largest gRPC message (env SYNCLINE_MAX_MESSAGE_MB)', env.SYNCLINE_MAX_MESSAGE_MB ?? String(DEFAULT_LIMITS.maxMessageBytes / 1024 / 1024))
   .option('--max-jobs-per-user <n>', 'jobs one user may have pending or running (env SYNCLINE_MAX_JOBS_PER_USER)', env.SYNCLINE_MAX_JOBS_PER_USER ?? String(DEFAULT_LIMITS.maxConcurrentJobsPerUser))
   .option('--max-workers-per-user <n>', "workers (sum of workers.max) over one user's pending and running jobs (env SYNCLINE_MAX_WORKERS_PER_USER)", env.SYNCLINE_MAX_WORKERS_PER_USER ?? String(DEFAULT_LIMITS.maxWorkersPerUser))
+  .option('--max-upload-bytes <bytes>', 'largest dataset file an upload may send (env SYNCLINE_MAX_UPLOAD_BYTES)', env.SYNCLINE_MAX_UPLOAD_BYTES ?? String(16 * 1024 ** 3))
+  .option('--dataset-shard-bytes <bytes>', 'bytes of samples per stored dataset shard (env SYNCLINE_DATASET_SHARD_BYTES)', env.SYNCLINE_DATASET_SHARD_BYTES ?? String(16 * 1024 ** 2))
   .parse();
 const o = program.opts<{
   nats: string;
@@ -34,6 +36,8 @@ const o = program.opts<{
   httpPort: string;
   httpPublicUrl?: string;
   registryCacheMb: string;
+  maxUploadBytes: string;
+  datasetShardBytes: string;
   adminToken?: string;
   workerToken?: string;
   maxParameters: string;
@@ -53,6 +57,10 @@ const positive = (flag: string, text: string) => {
   if (!(n > 0)) program.error(`${flag}: expected a positive number, got ${JSON.stringify(text)}`);
   return n;
 };
+const maxUploadBytes = Number(o.maxUploadBytes);
+if (!Number.isSafeInteger(maxUploadBytes) || maxUploadBytes < 1) program.error(`--max-upload-bytes: expected a positive number of bytes, got ${JSON.stringify(o.maxUploadBytes)}`);
+const datasetShardBytes = Number(o.datasetShardBytes);
+if (!Number.isInteger(datasetShardBytes) || datasetShardBytes < 4096 || datasetShardBytes > 64 * 1024 ** 2) program.error(`--dataset-shard-bytes: expected 4096 to 67108864, got ${JSON.stringify(o.datasetShardBytes)}`);
 const replicas = Number(o.replicas);
 if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) program.error(`--replicas must be an integer from 1 to 5, got ${o.replicas}`);
 const cacheMb = Number(o.registryCacheMb);
@@ -77,6 +85,7 @@ const coordinator = await startCoordinator({
     maxConcurrentJobsPerUser: positive('--max-jobs-per-user', o.maxJobsPerUser),
     maxWorkersPerUser: positive('--max-workers-per-user', o.maxWorkersPerUser),
   },
+  datasets: { maxUploadBytes, shardBytes: datasetShardBytes },
   ...(o.workerNats ? { workerNatsUrl: o.workerNats } : {}),
   ...(o.httpPublicUrl ? { httpPublicUrl: o.httpPublicUrl } : {}),
 });

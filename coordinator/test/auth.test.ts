@@ -5,7 +5,7 @@
 // stored hashed; the registry serves only published files, and private models only with a token.
 import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import anyTest, { type TestFn } from 'ava';
-import { BUCKETS, JobSpec, TokenRole, WorkerServiceClient, withBearer, type Job, type JobServiceClient, type JobServiceServer, type JoinResponse } from '@syncline/proto';
+import { BUCKETS, DatasetUploadHeader, JobSpec, TokenRole, WorkerHello, WorkerServiceClient, withBearer, type Job, type JobServiceClient, type JobServiceServer, type JoinResponse } from '@syncline/proto';
 import { JOB_SERVICE_POLICY } from '../src/auth/policy.js';
 import type { Role } from '../src/auth/roles.js';
 import { tokenDigest } from '../src/auth/secrets.js';
@@ -48,10 +48,11 @@ const CALLS: { [K in keyof JobServiceServer]: (c: JobServiceClient) => Promise<S
   uploadDataset: (c) =>
     unary((cb) => {
       const call = c.uploadDataset(cb);
-      call.write({ part: { $case: 'header', value: { name: 'probe', format: 'csv', inputShape: [], classes: 2, labelColumn: '', targetColumns: [], heldoutFraction: 0 } } });
+      call.write({ part: { $case: 'header', value: DatasetUploadHeader.fromPartial({ name: 'probe', format: 'csv', classes: 2 }) } });
       call.write({ part: { $case: 'chunk', value: Buffer.from('a,label\n1,0\n2,1\n3,0\n4,1\n5,0\n') } });
       call.end();
     }),
+  getDatasetUpload: (c) => unary((cb) => c.getDatasetUpload({ uploadId: 'none' }, cb)),
   listDatasets: (c) => unary((cb) => c.listDatasets({}, cb)),
   getJobLog: (c) => unary((cb) => c.getJobLog({ jobId: 'job-none', includeMetrics: false }, cb)),
   deleteJob: (c) => unary((cb) => c.deleteJob({ jobId: 'job-none' }, cb)),
@@ -124,7 +125,7 @@ test('Join: without the worker credential the stream is refused; a user token is
         resolve(err);
         client.close();
       });
-      stream.write({ msg: { $case: 'hello', value: { workerId: 'fake', hostname: 'h', backend: 'cpu', pid: 1 } } });
+      stream.write({ msg: { $case: 'hello', value: WorkerHello.fromPartial({ workerId: 'fake', hostname: 'h', backend: 'cpu', pid: 1 }) } });
     });
   const none = (await join(undefined)) as ServiceError;
   t.is(none.code, status.UNAUTHENTICATED);
@@ -337,7 +338,7 @@ test.serial('datasets record their uploader, who (or an admin) may delete them',
   const alice = fx.clientWith(tokens.user);
   const upload = await unary((cb) => {
     const call = alice.uploadDataset(cb);
-    call.write({ part: { $case: 'header', value: { name: 'alice-points', format: 'csv', inputShape: [], classes: 2, labelColumn: '', targetColumns: [], heldoutFraction: 0 } } });
+    call.write({ part: { $case: 'header', value: DatasetUploadHeader.fromPartial({ name: 'alice-points', format: 'csv', classes: 2 }) } });
     call.write({ part: { $case: 'chunk', value: Buffer.from('a,label\n1,0\n2,1\n3,0\n4,1\n5,0\n') } });
     call.end();
   });

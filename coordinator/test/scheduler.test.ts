@@ -2,7 +2,7 @@
 // changes while a job finishes, stale reports of older generations, and publishing through a
 // NATS outage. (Whole jobs through real processes: cli/test/fault-injection.test.ts.)
 import test from 'ava';
-import { FinalMetrics, Job, JobSpec, JobState, objectNames, type JoinResponse, StepMetrics } from '@syncline/proto';
+import { FinalMetrics, Job, JobSpec, JobState, objectNames, type JoinResponse, StepMetrics, type WorkerHello, sharesFromSpeeds } from '@syncline/proto';
 import { JobNotFoundError } from '../src/errors.js';
 import { JobEvents } from '../src/job-events.js';
 import { Scheduler, type Publisher } from '../src/scheduling/scheduler.js';
@@ -56,9 +56,10 @@ function fixture(publisher?: Partial<Publisher>) {
     },
   });
   const workers: FakeWorker[] = [];
-  const join = async (id: string) => {
+  const join = async (id: string, hello: Partial<WorkerHello> = {}, samplesPerSecond?: number) => {
     const inbox: JoinResponse[] = [];
-    const w: FakeWorker = { id, hello: { workerId: id, hostname: 'h', backend: 'cpu', pid: 1 }, joinedAt: workers.length, inbox, send: (m) => inbox.push(m) };
+    const w: FakeWorker = { id, hello: { workerId: id, hostname: 'h', backend: 'cpu', pid: 1, accelerator: undefined, ...hello }, joinedAt: workers.length, inbox, send: (m) => inbox.push(m) };
+    if (samplesPerSecond !== undefined) w.samplesPerSecond = samplesPerSecond;
     workers.push(w);
     pool.add(w);
     await scheduler.workerJoined();
@@ -163,6 +164,66 @@ test('publishing through a NATS outage is retried, and registers one version', a
   t.is(done.state, JobState.JOB_STATE_SUCCEEDED);
   t.is(done.model?.version, 1);
   t.is(failures, 1, 'the retry found the version registered and did not publish again');
+});
+
+// Scheduling by accelerator (workers.accelerator): fake workers advertising what they compute on.
+const gpu = { kind: 'gpu', device: 'nvidia hopper', description: 'H100', memoryBytes: 80 * 2 ** 30, maxBindingBytes: 2 ** 31, software: false };
+const cpu = { kind: 'cpu', device: 'AMD EPYC', description: '2 cores', memoryBytes: 24 * 2 ** 30, maxBindingBytes: 0, software: false };
+const onAccelerator = (accelerator: string) => JobSpec.fromJSON({ ...JobSpec.toJSON(spec) as object, workers: { min: 2, max: 3, accelerator } });
+
+const joinAs = (f: ReturnType<typeof fixture>, id: string, accelerator: typeof gpu | undefined, samplesPerSecond?: number) =>
+  f.join(id, { backend: accelerator?.kind === 'gpu' ? 'webgpu' : 'wasm', accelerator }, samplesPerSecond);
+
+test('a job asking for GPU workers waits, with the reason, while only CPU workers are idle; it starts on GPU workers alone', async (t) => {
+  const f = fixture();
+  const a = await joinAs(f, 'a', cpu);
+  await joinAs(f, 'b', cpu);
+  await joinAs(f, 'c', undefined); // an older worker that does not say: scheduled as cpu
+  const job = await f.scheduler.submit(onAccelerator('gpu'));
+  const waiting = (await f.store.get(job.id))!;
+  t.is(waiting.state, JobState.JOB_STATE_PENDING);
+  t.is(waiting.error, 'waiting for 2 gpu workers (0 idle; 3 idle cpu workers not used: the job asks for workers.accelerator gpu)');
+  t.is(assignments(a).length, 0);
+
+  await joinAs(f, 'g1', gpu);
+  t.regex((await f.store.get(job.id))!.error, /waiting for 2 gpu workers \(1 idle; 3 idle cpu/);
+  await joinAs(f, 'g2', gpu);
+  const running = (await f.store.get(job.id))!;
+  t.is(running.state, JobState.JOB_STATE_RUNNING);
+  t.deepEqual(running.workers, ['g1', 'g2']);
+  t.is(running.error, '', 'the wait is over');
+});
+
+test('a cpu job leaves GPU workers alone, and a job for any accelerator takes both with speed-proportional shares', async (t) => {
+  const f = fixture();
+  await joinAs(f, 'g', gpu, 3000);
+  await joinAs(f, 'c1', cpu, 1000);
+  await joinAs(f, 'c2', cpu, 1000);
+  const cpuJob = await f.scheduler.submit(onAccelerator('cpu'));
+  t.deepEqual((await f.store.get(cpuJob.id))!.workers, ['c1', 'c2']);
+  await f.scheduler.cancel(cpuJob.id);
+
+  const mixed = await f.scheduler.submit(onAccelerator('any'));
+  const job = (await f.store.get(mixed.id))!;
+  t.deepEqual(job.workers, ['g', 'c1', 'c2']);
+  const shares = assignments(f.pool.get('g') as FakeWorker).at(-1)!.shares;
+  t.deepEqual(shares, sharesFromSpeeds([3000, 1000, 1000]));
+  t.true(shares[0]! > shares[1]!, `the GPU worker takes the larger share: ${shares}`);
+});
+
+test('a running GPU job grows only onto GPU workers', async (t) => {
+  const f = fixture();
+  await joinAs(f, 'g1', gpu);
+  await joinAs(f, 'g2', gpu);
+  const job = await f.scheduler.submit(onAccelerator('gpu'));
+  t.is((await f.store.get(job.id))!.state, JobState.JOB_STATE_RUNNING);
+  await joinAs(f, 'c', cpu);
+  // Lose a GPU rank: the survivor waits rather than take the CPU worker.
+  await f.scheduler.workerLost('g2', 'stream ended');
+  const after = (await f.store.get(job.id))!;
+  t.is(after.state, JobState.JOB_STATE_PENDING);
+  t.false(after.workers.includes('c'));
+  t.is(f.pool.get('c')?.jobId, undefined);
 });
 
 test("rank 0's report is checked against the job it was given: other artifacts are refused and the job fails, another checkpoint is ignored", async (t) => {

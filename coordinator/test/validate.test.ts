@@ -19,7 +19,7 @@ const MNIST_MLP: JobSpec = {
   },
   dataset: { name: 'mnist', trainLimit: 0, classes: [], augment: undefined },
   training: { epochs: 5, globalBatchSize: 64, seed: 1, maxSteps: 0, learningRateSchedule: undefined, clipGlobalNorm: 0, fixedShares: false, timeline: false, checkpointEverySteps: 0 },
-  workers: { min: 2, max: 2 },
+  workers: { min: 2, max: 2, accelerator: '' },
   communication: undefined,
   gan: undefined,
   visibility: '',
@@ -61,6 +61,7 @@ test('accepts the MNIST MLP and fills in the full training set', (t) => {
     dataset(s).trainLimit = 8000;
     training(s).checkpointEverySteps = 100;
     s.communication = { algorithm: 'auto', compression: 'none' };
+    workers(s).accelerator = 'any';
     dense(s, 0).kernelInitializer = 'glorotUniform';
     dense(s, 1).kernelInitializer = 'glorotUniform';
     model(s).metrics = ['accuracy'];
@@ -77,7 +78,7 @@ test('fills in a linear activation and workers.max = workers.min', (t) => {
     }),
   );
   t.is(dense(normalized, 0).activation, 'linear');
-  t.deepEqual(normalized.workers, { min: 2, max: 2 });
+  t.deepEqual(normalized.workers, { min: 2, max: 2, accelerator: 'any' });
   t.is(dataset(normalized).trainLimit, 500);
 });
 
@@ -214,6 +215,13 @@ for (const { title, spec, field, mentions } of invalid) {
     if (mentions !== undefined) t.true(error.message.includes(mentions), error.message);
   });
 }
+
+test('accepts workers.accelerator any, gpu and cpu, and rejects others naming the field', (t) => {
+  for (const accelerator of ['any', 'gpu', 'cpu']) t.is(validateJobSpec(specWith((s) => (workers(s).accelerator = accelerator))).workers?.accelerator, accelerator);
+  const err = t.throws(() => validateJobSpec(specWith((s) => (workers(s).accelerator = 'gpus'))), { instanceOf: InvalidSpecError });
+  t.is(err?.field, 'workers.accelerator');
+  t.regex(err?.message ?? '', /unknown accelerator "gpus"; expected one of: any, gpu, cpu \(did you mean gpu\?\)/);
+});
 
 test('rejects an unknown all-reduce algorithm and compression', (t) => {
   const alg = t.throws(() => validateJobSpec(specWith((s) => { s.communication = { algorithm: 'tree', compression: '' }; })), { instanceOf: InvalidSpecError });

@@ -12,6 +12,8 @@ export const BUCKETS = {
   tokens: 'syncline_tokens',
   /** Key-value: who owns each model name, and whether the registry serves it to anyone. Coordinator only. */
   modelOwners: 'syncline_model_owners',
+  /** Key-value: dataset uploads under way (resumable), by upload id. */
+  uploads: 'syncline_dataset_uploads',
   /** Object store: model files, checkpoints, generation states, timelines and dataset files. */
   objects: 'syncline_artifacts',
 } as const;
@@ -27,4 +29,6 @@ export const objectNames = {
   timelinePrefix: (jobId: string) => `jobs/${jobId}/timeline/`,
   /** An uploaded dataset's file, content-addressed so racing uploads never overwrite each other. */
   dataset: (name: string, sha256: string) => `datasets/${name}-${sha256}.synt`,
+  /** Shard `index` of an upload (a tensor file of consecutive samples); unique per upload. */
+  datasetShard: (name: string, uploadId: string, index: number) => `datasets/${name}/${uploadId}/shard-${String(index).padStart(6, '0')}.synt`,
 } as const;

@@ -16,12 +16,16 @@ export interface ModelInfo {
   /** The tfjs backend that was current when the model was loaded. */
   backend: string;
   quantization?: Quantization;
+  /** Names of the classes, by output index, when the training data named them. */
+  classNames?: string[];
 }
 
 /** One of a sample's largest outputs: the class index and its output (a probability, for softmax). */
 export interface ClassScore {
   index: number;
   score: number;
+  /** The class's name, when the model carries class names (image folders: the folder names). */
+  label?: string;
 }
 
 /** A version fetched and built, not yet in use. */
@@ -29,6 +33,7 @@ export interface LoadedVersion {
   model: LayersModel;
   version: number;
   cacheKeys: string[];
+  classNames?: string[];
 }
 
 /** How a model finds and fetches newer versions of itself (see load.ts). */
@@ -92,6 +97,7 @@ export class SynclineModel {
   readonly inputShape: number[];
   /** Values per sample in the output (e.g. 10 class probabilities). */
   readonly outputSize: number;
+  #classNames: string[] | undefined;
   #model: LayersModel;
   /** The same layers up to the one before the last (built on first use, shares the weights). */
   #featureModel: LayersModel | undefined;
@@ -116,10 +122,16 @@ export class SynclineModel {
     this.quantization = info.quantization ?? 'float32';
     this.inputShape = inputShape;
     this.outputSize = outputSize;
+    this.#classNames = info.classNames?.length === outputSize ? info.classNames : undefined;
     this.#sampleSize = inputShape.reduce((n, d) => n * d, 1);
     this.#model = model;
     this.#updates = options.updates;
     this.#cacheKeys = options.cacheKeys ?? [];
+  }
+
+  /** Names of the classes, by output index, when the published model carries them. */
+  get classNames(): readonly string[] | undefined {
+    return this.#classNames;
   }
 
   /** The version whose weights predict() uses now; rises when update() swaps. */
@@ -198,7 +210,8 @@ export class SynclineModel {
     const outputs = this.predict(input, imageOptions);
     const samples: ClassScore[][] = [];
     for (let start = 0; start < outputs.length; start += this.outputSize) {
-      const scores = Array.from(outputs.subarray(start, start + this.outputSize), (score, index) => ({ index, score }));
+      const names = this.#classNames;
+      const scores = Array.from(outputs.subarray(start, start + this.outputSize), (score, index): ClassScore => (names ? { index, score, label: names[index]! } : { index, score }));
       samples.push(scores.sort((a, b) => b.score - a.score || a.index - b.index).slice(0, k));
     }
     return samples;
@@ -290,6 +303,7 @@ export class SynclineModel {
       this.#featureModel = undefined;
       this.#version = next.version;
       this.#cacheKeys = next.cacheKeys;
+      this.#classNames = next.classNames?.length === this.outputSize ? next.classNames : undefined;
       previous.model.dispose();
       await updates.evict(previous.cacheKeys.filter((key) => !next.cacheKeys.includes(key)));
       return true;

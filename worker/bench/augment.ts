@@ -15,6 +15,7 @@ import { Augmenter } from '../src/augment/augmenter.js';
 import { selectBackend } from '../src/backend.js';
 import { gatherRows } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/mnist.js';
+import { memorySource } from '../src/data/sample-source.js';
 import { BatchSource } from '../src/train/batch-source.js';
 import { Trainer, soloAllReduce } from '../src/train/trainer.js';
 
@@ -64,7 +65,7 @@ export const augmentBench: Bench = {
     try {
       for (let round = 0; round < ROUNDS; round++) {
         for (const [mode, augmenter] of Object.entries(modes) as [keyof typeof modes, Augmenter | undefined][]) {
-          const source = new BatchSource(data.train, data, plan, augmenter);
+          const source = new BatchSource(memorySource(data.train, data), plan, augmenter);
           const first = round * 100;
           await trainer.step(await source.batch(first, [1]), 1, allReduce);
           const start = performance.now();

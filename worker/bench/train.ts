@@ -22,6 +22,7 @@ import { selectBackend } from '../src/backend.js';
 import type { DatasetShape } from '../src/data/dataset.js';
 import { registerTrainingKernels, replacedKernel, restoreBackendKernels } from '../src/kernels/register.js';
 import { Trainer, soloAllReduce } from '../src/train/trainer.js';
+import { deviceTrainBench } from './train-device.js';
 
 const BATCH = 256;
 
@@ -98,20 +99,20 @@ async function timedAsync(f: () => Promise<unknown>): Promise<Timing> {
   return { wall, cpu: (used.user + used.system) / 1000 };
 }
 
-interface Model {
+export interface Model {
   name: string;
   layers: unknown[];
   inputShape: number[];
 }
 
-const MLP: Model = {
+export const MLP: Model = {
   name: 'train-mlp',
   inputShape: [784],
   layers: [{ dense: { units: 256, activation: 'relu', kernelInitializer: 'glorotUniform' } }, { dense: { units: 10, activation: 'softmax', kernelInitializer: 'glorotUniform' } }],
 };
 
 const conv = (filters: number) => ({ conv2d: { filters, kernelSize: [3, 3], strides: [1, 1], padding: 'valid', activation: 'relu', kernelInitializer: 'glorotUniform' } });
-const CNN: Model = {
+export const CNN: Model = {
   name: 'train-cnn',
   inputShape: [28, 28, 1],
   layers: [
@@ -125,7 +126,7 @@ const CNN: Model = {
 };
 
 /** Multiply-adds of one sample's forward pass through the dense and conv2d layers. */
-function forwardMultiplyAdds(model: tf.LayersModel): number {
+export function forwardMultiplyAdds(model: tf.LayersModel): number {
   let total = 0;
   for (const layer of model.layers) {
     const kernel = layer.weights[0];
@@ -145,7 +146,7 @@ function forwardMultiplyAdds(model: tf.LayersModel): number {
  * Where one step's time goes: the kernels' total (the rest is per-op overhead, copies in and
  * out of the heap, and the fusion buffer), and the kernels that took most, in ms.
  */
-async function kernelTimes(step: () => Promise<unknown>): Promise<{ kernelMs: number; kernelCalls: number; topKernelsMs: Record<string, number> }> {
+export async function kernelTimes(step: () => Promise<unknown>): Promise<{ kernelMs: number; kernelCalls: number; topKernelsMs: Record<string, number> }> {
   const profile = await tf.profile(async () => {
     await step();
   });
@@ -224,13 +225,13 @@ async function trainBench(model: Model, reps: { syncline: number; backend: numbe
 export const trainMlpBench: Bench = {
   name: 'train-mlp',
   description: `one worker on wasm, MLP 784-256-10, batch ${BATCH}, SGD: samples/s and FLOP/s as a fraction of wasm's 1024^3 matmul (roofline)`,
-  run: (emit) => trainBench(MLP, { syncline: 15, backend: 5 }, emit),
+  run: (emit, options) => (options?.backend && options.backend !== 'wasm' ? deviceTrainBench(MLP, options.backend, options.batch ?? BATCH, emit) : trainBench(MLP, { syncline: 15, backend: 5 }, emit)),
 };
 
 export const trainCnnBench: Bench = {
   name: 'train-cnn',
   description: `one worker on wasm, Keras CNN (conv32-conv64-pool-dense128-dense10, 28x28x1), batch ${BATCH}, SGD: samples/s and roofline`,
-  run: (emit) => trainBench(CNN, { syncline: 5, backend: 2 }, emit),
+  run: (emit, options) => (options?.backend && options.backend !== 'wasm' ? deviceTrainBench(CNN, options.backend, options.batch ?? BATCH, emit) : trainBench(CNN, { syncline: 5, backend: 2 }, emit)),
 };
 
 const PRODUCTS: [string, number, number, number, boolean, boolean][] = [

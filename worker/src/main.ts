@@ -10,7 +10,7 @@ const program = new Command()
   .name('syncline-worker')
   .option('--coordinator <host:port>', 'coordinator gRPC address (env SYNCLINE_COORDINATOR)', process.env.SYNCLINE_COORDINATOR ?? '127.0.0.1:7070')
   .option('--nats <url>', 'NATS URL, overriding the one the coordinator hands out (env SYNCLINE_NATS_URL)', process.env.SYNCLINE_NATS_URL)
-  .option('--backend <name>', 'native, tensorflow, wasm or cpu (env SYNCLINE_BACKEND); default: the fastest present', process.env.SYNCLINE_BACKEND)
+  .option('--backend <name>', 'webgpu, native, tensorflow, wasm or cpu (env SYNCLINE_BACKEND); default: the fastest present (webgpu only on a real GPU; named, it runs on SwiftShader too)', process.env.SYNCLINE_BACKEND)
   .option('--threads <n>', 'threads of the native backend (env SYNCLINE_THREADS); default: every core given to the process', process.env.SYNCLINE_THREADS)
   .option('--id <id>', 'worker id (env SYNCLINE_WORKER_ID)', process.env.SYNCLINE_WORKER_ID)
   .option('--token <token>', 'the worker credential the coordinator requires (env SYNCLINE_WORKER_TOKEN; prefer the variable: flags show in ps)', process.env.SYNCLINE_WORKER_TOKEN)
@@ -29,7 +29,7 @@ if (process.send) {
 // backend, tfjs-node…", once per process); the worker picks its backend itself and logs which.
 // Production mode only silences TF.js's console warnings and logs; it changes no computation.
 enableProdMode();
-const { name: backend, reason } = await selectBackend(opts.backend, { threads: opts.threads });
+const { name: backend, reason, accelerator } = await selectBackend(opts.backend, { threads: opts.threads });
 // JSON lines for log collectors; SYNCLINE_LOG_PRETTY=1 (set by `syncline up`) prints plain lines.
 const logger = pino({ name: 'syncline-worker', level: process.env.SYNCLINE_LOG_LEVEL ?? 'info' });
 const log = process.env.SYNCLINE_LOG_PRETTY ? (line: string) => console.log(line) : (line: string) => logger.info(line);
@@ -50,7 +50,7 @@ let delay = 250;
 // Job state outlives a connection: after a reconnect the worker can go on from it.
 const sessions = new JobSessions();
 while (!stopping) {
-  node = new WorkerNode({ coordinator: opts.coordinator, token, backend, log, ...(process.env.SYNCLINE_LOG_PRETTY ? {} : { logger }), sessions, ...(opts.nats ? { natsUrl: opts.nats } : {}), ...(opts.id ? { workerId: opts.id } : {}) });
+  node = new WorkerNode({ coordinator: opts.coordinator, token, backend, accelerator, log, ...(process.env.SYNCLINE_LOG_PRETTY ? {} : { logger }), sessions, ...(opts.nats ? { natsUrl: opts.nats } : {}), ...(opts.id ? { workerId: opts.id } : {}) });
   try {
     await node.start();
     delay = 250;

@@ -3,7 +3,7 @@
 // assignments it receives one at a time (jobs/job-runner.ts). stop() leaves cleanly: a running
 // job first reaches a step boundary that every rank agrees on, so nothing is redone.
 import { hostname } from 'node:os';
-import { lineLogger, type Assignment, type JoinRequest, type JoinResponse, type Logger } from '@syncline/proto';
+import { lineLogger, type Accelerator, type Assignment, type JoinRequest, type JoinResponse, type Logger } from '@syncline/proto';
 import type { NatsConnection } from 'nats';
 import type { BackendName } from './backend.js';
 import { CoordinatorLink } from './connection/coordinator-link.js';
@@ -20,6 +20,8 @@ export interface WorkerNodeOptions {
   /** The worker credential the coordinator's Join requires. */
   token: string;
   backend: BackendName;
+  /** What the backend computes on, advertised when joining; default: unknown (scheduled as cpu). */
+  accelerator?: Accelerator;
   /** Overrides the NATS URL(s) the coordinator hands out (comma-separated for a cluster). */
   natsUrl?: string;
   workerId?: string;
@@ -65,7 +67,7 @@ export class WorkerNode {
     let welcomed!: { resolve: () => void; reject: (err: Error) => void };
     const ready = new Promise<void>((resolve, reject) => (welcomed = { resolve, reject }));
     this.link = new CoordinatorLink(
-      { coordinator: this.opts.coordinator, token: this.opts.token, hello: { workerId: this.opts.workerId ?? '', hostname: hostname(), backend: this.opts.backend, pid: process.pid } },
+      { coordinator: this.opts.coordinator, token: this.opts.token, hello: { workerId: this.opts.workerId ?? '', hostname: hostname(), backend: this.opts.backend, pid: process.pid, accelerator: this.opts.accelerator } },
       {
         onResponse: (res) => this.onResponse(res, welcomed),
         onClosed: (reason) => {

@@ -207,16 +207,16 @@ test.serial('with augmentation, uneven shares and a membership change half-way m
   const spec = augmentedSpec({ imageShape: [28, 28, 1], rotation: 15, zoom: 0.1, widthShift: 0.1, heightShift: 0.1, brightness: 0.1, contrast: 0.2, noiseStddev: 0.05, cutoutSize: 6 });
   const dataset = loadDataset('mnist');
   const alone = await trainAlone(spec, dataset);
-  const expected = alone.replica.getWeights();
+  const expected = await alone.replica.getWeights();
   alone.replica.dispose();
   const plain = await trainAlone(augmentedSpec(undefined), dataset);
-  t.true(maxRelativeError(plain.replica.getWeights(), expected) > 1e-3, 'augmentation changed what was learned');
+  t.true(maxRelativeError(await plain.replica.getWeights(), expected) > 1e-3, 'augmentation changed what was learned');
   plain.replica.dispose();
   const results = await trainInProcess(spec, dataset, [
     { workers: [0, 1], shares: [3, 1], until: 3 },
     { workers: [1, 2, 3], shares: [1, 2, 1] },
   ]);
-  const weights = results.map((r) => r.replica.getWeights());
+  const weights = await Promise.all(results.map((r) => r.replica.getWeights()));
   for (const r of results) r.replica.dispose();
   for (const [rank, w] of weights.entries()) {
     const err = maxRelativeError(w, expected);

@@ -14,6 +14,7 @@ import { NatsBus } from '../src/allreduce/nats-bus.js';
 import { connectNats } from '../src/nats-connection.js';
 import type { AlgorithmChoice } from '../src/allreduce/select.js';
 import { selectBackend } from '../src/backend.js';
+import { releaseWebGPU } from '../src/backends/webgpu/backend.js';
 import { gatherRows, limitSplit } from '../src/data/dataset.js';
 import { loadDataset } from '../src/data/registry.js';
 import { loadMnist } from '../src/data/mnist.js';
@@ -22,6 +23,13 @@ import { runJob } from '../src/train/run-job.js';
 import { maxRelativeError as flatRelativeError, trainAlone, trainInProcess, type GenerationPlan } from './helpers/in-process-job.js';
 
 const test = anyTest as TestFn<{ nats: NatsServer }>;
+
+// Whether webgpu runs here (below), found before any test is declared.
+const webgpu = await selectBackend('webgpu').then(
+  () => undefined,
+  (err: Error) => err.message,
+);
+test.after.always(() => releaseWebGPU());
 
 test.before(async (t) => {
   await selectBackend('wasm');
@@ -62,7 +70,7 @@ function spec(dropout = false): JobSpec {
  * `dropout`, the first layer's output is masked as inverted dropout with the masks the
  * randomness module draws for each sample (layer 1 of model 0, pass 0).
  */
-function reference(initial: Float32Array[], dropout = false): Float32Array[] {
+async function reference(initial: Float32Array[], dropout = false): Promise<Float32Array[]> {
   const s = spec();
   const data = loadMnist();
   const train = limitSplit(data.train, data, TRAIN);
@@ -94,10 +102,15 @@ function reference(initial: Float32Array[], dropout = false): Float32Array[] {
     });
     tf.dispose([xs, ys, maskTensor]);
   }
-  const out = model.getWeights().map((w) => w.dataSync() as Float32Array);
+  const out = await readWeights(model);
   model.dispose();
   optimizer.dispose();
   return out;
+}
+
+/** data(), not dataSync(): a GPU backend reads back asynchronously. */
+async function readWeights(model: tf.LayersModel): Promise<Float32Array[]> {
+  return Promise.all(model.getWeights().map(async (w) => (await w.data()) as Float32Array));
 }
 
 async function distributed(
@@ -105,6 +118,7 @@ async function distributed(
   shares: number[],
   algorithm: AlgorithmChoice = 'auto',
   dropout = false,
+  timeoutMs = 20_000,
 ): Promise<{ weights: Float32Array[][]; initial: Float32Array[] }> {
   const connections: NatsConnection[] = [];
   const collectives: Collective[] = [];
@@ -113,7 +127,7 @@ async function distributed(
     const jobId = `eq-${shares.join('-')}-${algorithm}${dropout ? '-dropout' : ''}`;
     for (let rank = 0; rank < shares.length; rank++) {
       collectives.push(
-        new Collective({ bus: new NatsBus(connections[rank]!), jobId, generation: 1, rank, worldSize: shares.length, timeoutMs: 20_000, algorithm }),
+        new Collective({ bus: new NatsBus(connections[rank]!), jobId, generation: 1, rank, worldSize: shares.length, timeoutMs, algorithm }),
       );
     }
     await Promise.all(collectives.map((c) => c.start()));
@@ -124,11 +138,11 @@ async function distributed(
       }),
     );
     // Initial weights as broadcast by rank 0: rebuild rank 0's model from the same seed.
-    const weights = results.map((r) => r.replica.publishedModel().getWeights().map((w) => w.dataSync() as Float32Array));
+    const weights = await Promise.all(results.map((r) => readWeights(r.replica.publishedModel())));
     for (const r of results) r.replica.dispose();
     const { Trainer } = await import('../src/train/trainer.js');
     const fresh = new Trainer(spec(dropout), loadMnist());
-    const initial = fresh.model.getWeights().map((w) => w.dataSync() as Float32Array);
+    const initial = await readWeights(fresh.model);
     fresh.dispose();
     return { weights, initial };
   } finally {
@@ -166,8 +180,8 @@ const CASES: { shares: number[]; algorithm: AlgorithmChoice; dropout?: boolean }
 for (const { shares, algorithm, dropout = false } of CASES) {
   test.serial(`${shares.length} workers with shares ${shares.join(':')} and the ${algorithm} all-reduce match single-process training${dropout ? ', with dropout' : ''}`, async (t) => {
     const { weights, initial } = await distributed(t, shares, algorithm, dropout);
-    const expected = reference(initial, dropout);
-    if (dropout) t.true(maxRelativeError(expected, reference(initial)) > 1e-2, 'dropout changed the training');
+    const expected = await reference(initial, dropout);
+    if (dropout) t.true(maxRelativeError(expected, await reference(initial)) > 1e-2, 'dropout changed the training');
     // Training moved the weights, so agreement is not trivially the initial state.
     t.true(maxRelativeError(expected, initial) > 1e-2);
     for (let rank = 0; rank < weights.length; rank++) {
@@ -189,7 +203,35 @@ for (const { shares, algorithm } of [
     await selectBackend('native', { threads: 2 });
     try {
       const { weights, initial } = await distributed(t, shares, algorithm);
-      const expected = reference(initial);
+      const expected = await reference(initial);
+      t.true(maxRelativeError(expected, initial) > 1e-2);
+      for (let rank = 0; rank < weights.length; rank++) {
+        const err = maxRelativeError(weights[rank]!, expected);
+        t.true(err < 1e-5, `rank ${rank}: relative error ${err}`);
+        t.deepEqual(weights[rank], weights[0]);
+      }
+    } finally {
+      await selectBackend('wasm');
+    }
+  });
+}
+
+// The same on webgpu (a GPU, or SwiftShader where there is none; CI has it): GPU kernels sum
+// in another order than the reference's cpu ones might, but the reference runs on webgpu too,
+// and replicas on the same adapter still apply bit-identical updates.
+for (const { shares, algorithm } of [
+  { shares: [1, 1], algorithm: 'auto' },
+  { shares: [1, 2, 1], algorithm: 'sharded' },
+] satisfies { shares: number[]; algorithm: AlgorithmChoice }[]) {
+  const title = `on webgpu: ${shares.length} workers with shares ${shares.join(':')} and the ${algorithm} all-reduce match single-process training`;
+  (webgpu && !process.env.CI ? test.skip : test.serial)(webgpu ? `${title} (no adapter: ${webgpu})` : title, async (t) => {
+    if (webgpu) return t.fail(`CI installs chromium (SwiftShader), so webgpu must run: ${webgpu}`);
+    await selectBackend('webgpu');
+    try {
+      // SwiftShader compiles each kernel's shader on first use, in the CPU time two test
+      // processes share: rank 0's first model and weights can take longer than a GPU's step.
+      const { weights, initial } = await distributed(t, shares, algorithm, false, 90_000);
+      const expected = await reference(initial);
       t.true(maxRelativeError(expected, initial) > 1e-2);
       for (let rank = 0; rank < weights.length; rank++) {
         const err = maxRelativeError(weights[rank]!, expected);
@@ -302,14 +344,14 @@ for (const family of FAMILIES) {
     const s = validateJobSpec(JobSpec.fromJSON({ name: 'family', ...family.json, training: { epochs: 2, globalBatchSize: 24, seed: 9, maxSteps: FAMILY_STEPS }, workers: { min: 1, max: 4 } }));
     const dataset = loadDataset(s.dataset!.name);
     const alone = await trainAlone(s, dataset);
-    const expected = alone.replica.getWeights();
+    const expected = await alone.replica.getWeights();
     const initial = (await import('../src/train/run-job.js')).createReplica({ jobId: 'x', spec: s, rank: 0, worldSize: 1, generation: 1, shares: [1], artifactPrefix: '', allreduceTimeoutSeconds: 1, checkpoint: '', checkpointObject: '' }, dataset);
-    t.true(flatRelativeError(initial.getWeights(), expected) > 1e-3, 'training moved the weights');
+    t.true(flatRelativeError(await initial.getWeights(), expected) > 1e-3, 'training moved the weights');
     initial.dispose();
     alone.replica.dispose();
     const results = await trainInProcess(s, dataset, PLANS);
     t.is(results.length, 3);
-    const weights = results.map((r) => r.replica.getWeights());
+    const weights = await Promise.all(results.map((r) => r.replica.getWeights()));
     for (const r of results) r.replica.dispose();
     for (const [rank, w] of weights.entries()) {
       const err = flatRelativeError(w, expected);

@@ -34,7 +34,7 @@ test('a GAN step whose generator phase fails leaves the replica as it was; redon
   const uninterrupted = new GanTrainer(spec(), data);
   try {
     for (const gan of [interrupted, uninterrupted]) await gan.step(batch(0), 1, soloAllReduce(gan));
-    const weights = interrupted.getWeights();
+    const weights = await interrupted.getWeights();
     const optimizers = await interrupted.optimizerStates();
 
     const solo = soloAllReduce(interrupted);
@@ -43,12 +43,12 @@ test('a GAN step whose generator phase fails leaves the replica as it was; redon
       sum: (buffer, phase) => (phase === 1 ? Promise.reject(new Error('peer lost')) : solo.sum(buffer, phase)),
     };
     await t.throwsAsync(interrupted.step(batch(1), 1, failing), { message: 'peer lost' });
-    t.deepEqual(interrupted.getWeights(), weights, 'the discriminator update was undone');
+    t.deepEqual(await interrupted.getWeights(), weights, 'the discriminator update was undone');
     t.deepEqual(await interrupted.optimizerStates(), optimizers, 'and its optimizer state');
 
     await interrupted.step(batch(1), 1, soloAllReduce(interrupted));
     await uninterrupted.step(batch(1), 1, soloAllReduce(uninterrupted));
-    t.deepEqual(interrupted.getWeights(), uninterrupted.getWeights());
+    t.deepEqual(await interrupted.getWeights(), await uninterrupted.getWeights());
   } finally {
     interrupted.dispose();
     uninterrupted.dispose();

@@ -30,12 +30,12 @@ test('replicas of a batch-norm model end with identical weights and averaged mov
         return runJob({ assignment, dataset: loadMnist(), collective });
       }),
     );
-    const weights = results.map((r) => r.replica.getWeights());
+    const weights = await Promise.all(results.map((r) => r.replica.getWeights()));
     t.true(results[0]!.replica.state.length > 0, 'the model has moving statistics');
     t.deepEqual(weights[0], weights[1]);
     // The statistics moved away from their initial values (mean 0, variance 1).
     const state = new Float32Array(results[0]!.replica.state.length);
-    results[0]!.replica.state.read(state);
+    await results[0]!.replica.state.read(state);
     t.true(state.some((v) => v !== 0 && v !== 1));
     for (const r of results) r.replica.dispose();
   } finally {

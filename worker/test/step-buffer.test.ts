@@ -118,12 +118,14 @@ test('the published batch-norm statistics of an int8 job equal those of the unco
   const state = async (compression: 'none' | 'int8') => {
     const spec = mlp({ maxSteps: 6 }, layers);
     const results = await trainInProcess(spec, loadMnist(), plans.map((p) => ({ ...p, compression })), `bn-${compression}`);
-    const values = results.map((r) => {
-      const v = new Float32Array(r.replica.state.length);
-      r.replica.state.read(v);
-      return v;
-    });
-    const weights = results[0]!.replica.getWeights();
+    const values = await Promise.all(
+      results.map(async (r) => {
+        const v = new Float32Array(r.replica.state.length);
+        await r.replica.state.read(v);
+        return v;
+      }),
+    );
+    const weights = await results[0]!.replica.getWeights();
     for (const r of results) r.replica.dispose();
     return { values, weights };
   };

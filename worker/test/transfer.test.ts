@@ -120,12 +120,12 @@ test.serial('frozen layers keep their weights bit for bit, are not in the all-re
   // Base weights in order: conv1 kernel, bias (frozen), conv2 kernel, bias (tuned).
   t.deepEqual(trained.layers[1]!.getWeights().map((w) => w.dataSync()), [base.weights[0]!, base.weights[1]!], 'the frozen convolution is unchanged, bit for bit');
   t.true(maxRelativeError(trained.layers[2]!.getWeights()[0]!.dataSync() as Float32Array, base.weights[2]!) > 1e-4, 'the tuned convolution moved');
-  const expected = alone.replica.getWeights();
+  const expected = await alone.replica.getWeights();
   const { files } = await modelFiles(trained, { name: 'transfer' });
   alone.replica.dispose();
 
   const results = await trainInProcess(spec, dataset, [{ workers: [0, 1], shares: [3, 1], until: 3 }, { workers: [1, 2, 3], shares: [1, 2, 1] }], 'transfer', { baseModel });
-  const weights = results.map((r) => r.replica.getWeights());
+  const weights = await Promise.all(results.map((r) => r.replica.getWeights()));
   for (const r of results) {
     t.deepEqual(r.replica.publishedModel().layers[1]!.getWeights().map((w) => w.dataSync()), [base.weights[0]!, base.weights[1]!]);
     r.replica.dispose();

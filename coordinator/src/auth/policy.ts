@@ -13,6 +13,7 @@ export const JOB_SERVICE_POLICY: { [K in keyof JobServiceServer]: Role } = {
   listModels: 'reader',
   getTimeline: 'reader',
   uploadDataset: 'user',
+  getDatasetUpload: 'user',
   listDatasets: 'reader',
   getJobLog: 'reader',
   deleteJob: 'user',

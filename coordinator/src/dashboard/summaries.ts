@@ -44,6 +44,7 @@ export function workerSummary(w: ConnectedWorker, lastSeenMs: number | undefined
     hostname: w.hello.hostname,
     pid: w.hello.pid,
     backend: w.hello.backend,
+    accelerator: w.hello.accelerator ?? null,
     joinedUnixMs: w.joinedAt,
     lastHeartbeatUnixMs: lastSeenMs ?? w.joinedAt,
     jobId: w.jobId ?? null,

@@ -2,12 +2,13 @@
 // through the auth guard (auth/guard.ts) with its caller; what the caller may do with a given
 // job, model or dataset is decided by auth/access.ts.
 import type { sendUnaryData, ServerReadableStream, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
-import { JobState, datasetInfo, type DatasetUploadHeader, type Job, type JobServiceServer, type JobSpec, type UploadDatasetRequest, type UploadDatasetResponse, type WatchJobRequest, type WatchJobResponse } from '@syncline/proto';
+import { JobState, datasetInfo, type Job, type JobServiceServer, type JobSpec, type UploadDatasetRequest, type UploadDatasetResponse, type WatchJobRequest, type WatchJobResponse } from '@syncline/proto';
 import { requireOwner, requireRead, seesEverything } from '../auth/access.js';
 import { principalOf } from '../auth/guard.js';
 import type { ModelOwners, Visibility } from '../auth/model-owners.js';
 import type { Principal } from '../auth/principal.js';
-import { DatasetStore, MAX_UPLOAD_BYTES, userDatasetInfo } from '../datasets/dataset-store.js';
+import { DatasetStore, userDatasetInfo } from '../datasets/dataset-store.js';
+import { receiveUpload } from '../datasets/receive-upload.js';
 import { InvalidRequestError, InvalidSpecError, JobNotFoundError, JobStateError, ModelNotFoundError, NotFoundError } from '../errors.js';
 import type { JobEvents } from '../job-events.js';
 import { checkQuotas, checkSpecLimits, type Limits } from '../limits.js';
@@ -119,35 +120,14 @@ export function jobService(deps: {
     }),
     listDatasets: unary(async () => ({ datasets: await deps.datasets.list() })),
     uploadDataset(call: ServerReadableStream<UploadDatasetRequest, UploadDatasetResponse>, callback: sendUnaryData<UploadDatasetResponse>) {
-      const owner = principalOf(call).name;
-      let header: DatasetUploadHeader | undefined;
-      const chunks: Uint8Array[] = [];
-      let size = 0;
-      let failed = false;
-      const fail = (err: unknown) => {
-        if (failed) return;
-        failed = true;
-        callback(toServiceError(err));
-      };
-      call.on('data', (req: UploadDatasetRequest) => {
-        if (failed) return;
-        const part = req.part;
-        if (part?.$case === 'header') {
-          if (header || chunks.length) return fail(new InvalidRequestError('the header must come once, first'));
-          header = part.value;
-        } else if (part?.$case === 'chunk') {
-          if (!header) return fail(new InvalidRequestError('the first UploadDataset message must be the header'));
-          size += part.value.length;
-          if (size > MAX_UPLOAD_BYTES) return fail(new InvalidRequestError(`upload larger than ${MAX_UPLOAD_BYTES} bytes`));
-          chunks.push(part.value);
-        }
-      });
-      call.on('error', fail);
-      call.on('end', () => {
-        if (failed) return;
-        deps.datasets.upload(header, Buffer.concat(chunks), owner).then((dataset) => callback(null, { dataset }), fail);
-      });
+      receiveUpload(deps.datasets, call, () => call.cancelled, principalOf(call).name).then(
+        (dataset) => callback(null, { dataset }),
+        (err: unknown) => {
+          if (!call.cancelled) callback(toServiceError(err));
+        },
+      );
     },
+    getDatasetUpload: unary(async (req) => deps.datasets.uploadProgress(req.uploadId)),
     getJob: unary(async (req, who) => ({ job: await readableJob(req.jobId, who) })),
     listJobs: unary(async (req, who) => {
       const visible = (await deps.store.list()).filter((j) => seesEverything(who) || j.owner === who.name);

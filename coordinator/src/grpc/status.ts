@@ -13,6 +13,9 @@ import {
   QuotaExceededError,
   TokenExistsError,
   UnauthenticatedError,
+  UploadAbortedError,
+  UploadResumeError,
+  UploadTooLargeError,
 } from '../errors.js';
 
 const codes: [new (...args: never[]) => Error, status][] = [
@@ -28,6 +31,9 @@ const codes: [new (...args: never[]) => Error, status][] = [
   [UnauthenticatedError, status.UNAUTHENTICATED],
   [PermissionDeniedError, status.PERMISSION_DENIED],
   [QuotaExceededError, status.RESOURCE_EXHAUSTED],
+  [UploadTooLargeError, status.RESOURCE_EXHAUSTED],
+  [UploadResumeError, status.FAILED_PRECONDITION],
+  [UploadAbortedError, status.CANCELLED],
 ];
 
 export function toServiceError(err: unknown): Partial<ServiceError> {

@@ -67,7 +67,7 @@ export function workerService(deps: {
             msg: { $case: 'welcome', value: { workerId: id, natsUrl: deps.natsUrl, heartbeatIntervalMs: deps.heartbeatIntervalMs } },
           });
           deps.activity.seen(id, lastSeen);
-          deps.logger.info({ worker: id, hostname: msg.value.hostname, pid: msg.value.pid, backend: msg.value.backend }, 'worker joined');
+          deps.logger.info({ worker: id, hostname: msg.value.hostname, pid: msg.value.pid, backend: msg.value.backend, accelerator: msg.value.accelerator }, 'worker joined');
           void deps.scheduler.workerJoined();
           return;
         }

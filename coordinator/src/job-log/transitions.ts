@@ -43,6 +43,10 @@ export function transitionEntries(prev: Job | undefined, next: Job, step: number
       : `generation ${next.generation} on ${workers}${resumed ? `; resuming from the checkpoint at step ${next.checkpointStep}` : ''} (membership change ${next.membershipChanges})`;
     out.push(entry({ kind: first ? 'running' : 'generation', message, generation: next.generation, step, workers: [...next.workers] }));
   }
+  if (next.state === JobState.JOB_STATE_PENDING && prev?.state === JobState.JOB_STATE_PENDING && next.error && next.error !== prev.error) {
+    // Still waiting, for a reason newly known (a job that asks for GPU workers, none idle).
+    out.push(entry({ kind: 'pending', message: next.error, generation: next.generation, step }));
+  }
   if (next.state === JobState.JOB_STATE_PENDING && prev?.state === JobState.JOB_STATE_RUNNING) {
     out.push(entry({ kind: 'pending', level: 'warn', message: next.error || 'waiting for workers', generation: next.generation, step }));
   }

@@ -1,5 +1,6 @@
 // Membership: putting workers on a job as a new generation, and what losing one means.
 import { JobState, objectNames, sharesFromSpeeds, stepsPerEpoch, type Job, type JobSpec } from '@syncline/proto';
+import { WAITING_FOR, suits } from './accelerators.js';
 import type { SchedulingContext } from './context.js';
 import type { ConnectedWorker } from './worker-pool.js';
 
@@ -47,6 +48,8 @@ export async function startGeneration(ctx: SchedulingContext, job: Job, chosen: 
     j.generation = generation;
     j.workers = ids;
     if (changed) j.membershipChanges += 1;
+    // The reason it waited for an accelerator (accelerators.ts) is over.
+    if (j.error.startsWith(WAITING_FOR)) j.error = '';
   });
   ctx.log({ job: job.id, generation, workers: ids, why }, 'generation started');
   const shares = initialShares(chosen.map((w) => w.samplesPerSecond));
@@ -104,7 +107,7 @@ export async function workerGone(ctx: SchedulingContext, jobId: string, lostId: 
     return;
   }
   const { min, max } = job.spec!.workers!;
-  const candidates = [...survivors, ...ctx.opts.pool.idle()].slice(0, max);
+  const candidates = [...survivors, ...ctx.opts.pool.idle().filter((w) => suits(job.spec, w))].slice(0, max);
   if (candidates.length >= min) {
     await startGeneration(ctx, job, candidates, `${lost}; continuing with ${candidates.length}`);
     return;

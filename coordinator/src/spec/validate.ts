@@ -7,6 +7,7 @@ import { datasetInfo, BUILTIN_DATASETS, type CommunicationSpec, type DatasetInfo
 import { InvalidSpecError } from '../errors.js';
 import { validateAugmentation, validateClasses } from './augment.js';
 import { requestedVersion, validateBase, type BaseModelInfo } from './base-model.js';
+import { ACCELERATORS } from '../scheduling/accelerators.js';
 import { integerIn, notOneOf, numberIn, oneOf, quote, shapeText } from './checks.js';
 import { checkLayerFields, checkStack, type CheckedStack } from './layers.js';
 import { validateOptimizer, validateSchedule } from './optimizer.js';
@@ -198,7 +199,8 @@ function validateWorkers(workers: WorkersSpec | undefined): WorkersSpec {
   if (max < min) {
     throw new InvalidSpecError('workers.max', `must be at least workers.min (${min}), or 0 to mean workers.min; got ${max}`);
   }
-  return { min, max };
+  const accelerator = oneOf('workers.accelerator', 'accelerator', workers.accelerator === '' ? 'any' : workers.accelerator, ACCELERATORS);
+  return { min, max, accelerator };
 }
 
 /** Each step splits the global batch across up to `workers` workers, each needing at least one sample. */

@@ -3,6 +3,38 @@ export type JsonScalarType = 'double' | 'float' | 'int64' | 'uint64' | 'int32' |
 export type JsonValueType = { type: JsonScalarType } | { type: 'message'; message: string } | { type: 'enum'; enum: string };
 export type JsonField = { protoName: string; repeated: boolean; oneof?: string } & (JsonValueType | { type: 'map'; key: JsonScalarType; value: JsonValueType });
 export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
+  "syncline.v1.Accelerator": {
+    "kind": {
+      "protoName": "kind",
+      "repeated": false,
+      "type": "string"
+    },
+    "device": {
+      "protoName": "device",
+      "repeated": false,
+      "type": "string"
+    },
+    "description": {
+      "protoName": "description",
+      "repeated": false,
+      "type": "string"
+    },
+    "memoryBytes": {
+      "protoName": "memory_bytes",
+      "repeated": false,
+      "type": "uint64"
+    },
+    "maxBindingBytes": {
+      "protoName": "max_binding_bytes",
+      "repeated": false,
+      "type": "uint64"
+    },
+    "software": {
+      "protoName": "software",
+      "repeated": false,
+      "type": "bool"
+    }
+  },
   "syncline.v1.AdamOptimizer": {
     "learningRate": {
       "protoName": "learning_rate",
@@ -332,6 +364,28 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "message": "syncline.v1.TokenInfo"
     }
   },
+  "syncline.v1.DatasetShard": {
+    "object": {
+      "protoName": "object",
+      "repeated": false,
+      "type": "string"
+    },
+    "samples": {
+      "protoName": "samples",
+      "repeated": false,
+      "type": "uint32"
+    },
+    "bytes": {
+      "protoName": "bytes",
+      "repeated": false,
+      "type": "uint64"
+    },
+    "sha256": {
+      "protoName": "sha256",
+      "repeated": false,
+      "type": "string"
+    }
+  },
   "syncline.v1.DatasetSpec": {
     "name": {
       "protoName": "name",
@@ -390,6 +444,31 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "heldout_fraction",
       "repeated": false,
       "type": "double"
+    },
+    "classNames": {
+      "protoName": "class_names",
+      "repeated": true,
+      "type": "string"
+    },
+    "uploadId": {
+      "protoName": "upload_id",
+      "repeated": false,
+      "type": "string"
+    },
+    "resumeOffset": {
+      "protoName": "resume_offset",
+      "repeated": false,
+      "type": "uint64"
+    },
+    "totalBytes": {
+      "protoName": "total_bytes",
+      "repeated": false,
+      "type": "uint64"
+    },
+    "shardBytes": {
+      "protoName": "shard_bytes",
+      "repeated": false,
+      "type": "uint32"
     }
   },
   "syncline.v1.DeleteDatasetRequest": {
@@ -545,6 +624,40 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "repeated": false,
       "type": "message",
       "message": "syncline.v1.Optimizer"
+    }
+  },
+  "syncline.v1.GetDatasetUploadRequest": {
+    "uploadId": {
+      "protoName": "upload_id",
+      "repeated": false,
+      "type": "string"
+    }
+  },
+  "syncline.v1.GetDatasetUploadResponse": {
+    "uploadId": {
+      "protoName": "upload_id",
+      "repeated": false,
+      "type": "string"
+    },
+    "name": {
+      "protoName": "name",
+      "repeated": false,
+      "type": "string"
+    },
+    "committedBytes": {
+      "protoName": "committed_bytes",
+      "repeated": false,
+      "type": "uint64"
+    },
+    "committedShards": {
+      "protoName": "committed_shards",
+      "repeated": false,
+      "type": "uint32"
+    },
+    "committedSamples": {
+      "protoName": "committed_samples",
+      "repeated": false,
+      "type": "uint64"
     }
   },
   "syncline.v1.GetJobLogRequest": {
@@ -1498,6 +1611,12 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "repeated": false,
       "type": "bytes",
       "oneof": "part"
+    },
+    "abort": {
+      "protoName": "abort",
+      "repeated": false,
+      "type": "string",
+      "oneof": "part"
     }
   },
   "syncline.v1.UploadDatasetResponse": {
@@ -1548,6 +1667,22 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "created_unix_ms",
       "repeated": false,
       "type": "int64"
+    },
+    "shards": {
+      "protoName": "shards",
+      "repeated": true,
+      "type": "message",
+      "message": "syncline.v1.DatasetShard"
+    },
+    "samplesPerShard": {
+      "protoName": "samples_per_shard",
+      "repeated": false,
+      "type": "uint32"
+    },
+    "classNames": {
+      "protoName": "class_names",
+      "repeated": true,
+      "type": "string"
     },
     "owner": {
       "protoName": "owner",
@@ -1636,6 +1771,12 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "pid",
       "repeated": false,
       "type": "uint32"
+    },
+    "accelerator": {
+      "protoName": "accelerator",
+      "repeated": false,
+      "type": "message",
+      "message": "syncline.v1.Accelerator"
     }
   },
   "syncline.v1.WorkersSpec": {
@@ -1648,6 +1789,11 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "max",
       "repeated": false,
       "type": "uint32"
+    },
+    "accelerator": {
+      "protoName": "accelerator",
+      "repeated": false,
+      "type": "string"
     }
   }
 };

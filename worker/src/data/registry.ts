@@ -2,11 +2,11 @@
 // BUILTIN_DATASETS (proto/src/datasets.ts), which the coordinator validates against.
 import { BUILTIN_DATASETS } from '@syncline/proto';
 import { loadAdding } from './adding.js';
-import type { Dataset, Split } from './dataset.js';
+import type { InMemoryDataset, Split } from './dataset.js';
 import { loadKeywords } from './keywords.js';
 import { loadMnist } from './mnist.js';
 
-const builtins: Record<string, () => Dataset> = {
+const builtins: Record<string, () => InMemoryDataset> = {
   mnist: loadMnist,
   adding: loadAdding,
   keywords: loadKeywords,
@@ -22,7 +22,7 @@ function classCounts(split: Split, targetSize: number): number[] {
   return counts;
 }
 
-export function loadDataset(name: string): Dataset {
+export function loadDataset(name: string): InMemoryDataset {
   const load = Object.hasOwn(builtins, name) ? builtins[name] : undefined;
   if (!load) throw new Error(`unknown dataset ${JSON.stringify(name)}; built-in: ${Object.keys(builtins).join(', ')}`);
   const dataset = load();

@@ -2,6 +2,8 @@
 // (dataset.classes; training and held-out alike), then the first trainLimit training samples.
 import type { DatasetSpec } from '@syncline/proto';
 import { limitSplit, type Dataset, type Split } from './dataset.js';
+import { memorySource, trainSource, type SampleSource } from './sample-source.js';
+import { ShardedSplit } from './sharded-split.js';
 
 /** The rows of `split` whose one-hot target is one of `classes`, in their order. */
 export function classRows(split: Split, targetSize: number, classes: readonly number[]): Split {
@@ -22,23 +24,26 @@ export function classRows(split: Split, targetSize: number, classes: readonly nu
 }
 
 export interface JobSplits {
-  train: Split;
+  train: SampleSource;
   heldout: Split;
 }
 
-const selected = new WeakMap<Dataset, Map<string, JobSplits>>();
+const selected = new WeakMap<Dataset, Map<string, { train: Split; heldout: Split }>>();
 
 /** The job's training and held-out splits; filtered ones are kept per dataset, so generations and ranks in one process share them. */
 export function jobSplits(dataset: Dataset, spec: Pick<DatasetSpec, 'trainLimit' | 'classes'>): JobSplits {
-  if (spec.classes.length === 0) return { train: limitSplit(dataset.train, dataset, spec.trainLimit), heldout: dataset.heldout };
+  if (spec.classes.length === 0) return { train: trainSource(dataset, spec.trainLimit), heldout: dataset.heldout };
   if (dataset.target.kind !== 'classes') throw new Error('dataset.classes needs a classification dataset');
+  // Selecting classes reads every label: done on datasets held in memory, not on ones read shard by shard.
+  if (dataset.train instanceof ShardedSplit) throw new Error(`dataset.classes: ${dataset.name} is read shard by shard on this worker (larger than its dataset cache); select classes when uploading instead`);
+  const all = dataset.train;
   let byClasses = selected.get(dataset);
   if (!byClasses) selected.set(dataset, (byClasses = new Map()));
   const key = [...spec.classes].sort((a, b) => a - b).join(',');
   let splits = byClasses.get(key);
   if (!splits) {
-    splits = { train: classRows(dataset.train, dataset.targetSize, spec.classes), heldout: classRows(dataset.heldout, dataset.targetSize, spec.classes) };
+    splits = { train: classRows(all, dataset.targetSize, spec.classes), heldout: classRows(dataset.heldout, dataset.targetSize, spec.classes) };
     byClasses.set(key, splits);
   }
-  return { train: limitSplit(splits.train, dataset, spec.trainLimit), heldout: splits.heldout };
+  return { train: memorySource(limitSplit(splits.train, dataset, spec.trainLimit), dataset), heldout: splits.heldout };
 }

@@ -13,6 +13,7 @@ import { baseLearningRate, buildOptimizer, setLearningRate } from '../model/opti
 import { SampleDraws } from '../model/sample-dropout.js';
 import { Streams, sampleNormals } from '../random/sample-random.js';
 import type { OptimizerTensor } from './checkpoint.js';
+import { readStep } from './readback.js';
 import { Stat, type PhaseLayout } from './step-buffer.js';
 import { VariableSet, optimizerState, restoreOptimizer, stateVariables, type AllReduce, type Evaluation, type Replica, type StepStats, type TrainingBatch } from './trainer.js';
 
@@ -109,10 +110,7 @@ export class GanTrainer implements Replica {
         correct = tf.keep(tf.add(tf.sum(tf.cast(tf.greater(pReal, 0.5), 'float32')), tf.sum(tf.cast(tf.lessEqual(pFake, 0.5), 'float32'))) as tf.Scalar);
         return tf.add(bceSum(pReal, 1), bceSum(pFake, 0)) as tf.Scalar;
       }, this.d.variables);
-      this.d.pack(grads, dBuffer.gradients);
-      dBuffer.setStat(Stat.loss, value.dataSync()[0]!);
-      dBuffer.setStat(Stat.correct, correct!.dataSync()[0]!);
-      dBuffer.setStat(Stat.samples, count);
+      await readStep(dBuffer, this.d.ordered(grads), { [Stat.loss]: value, [Stat.correct]: correct!, [Stat.samples]: count });
       tf.dispose([real, z, fake, value, correct!, ...Object.values(grads)]);
     }
     const dSum = await allReduce.sum(dBuffer, 0);
@@ -134,9 +132,7 @@ export class GanTrainer implements Replica {
           const fake = this.gDraws.during(this.keys(batch, Pass.fakesForG), () => this.generator.apply(z, { training: true }) as tf.Tensor);
           return bceSum(this.dDraws.during(this.keys(batch, Pass.fakeInG), () => this.discriminator.apply(fake, { training: true }) as tf.Tensor), 1);
         }, this.g.variables);
-        this.g.pack(grads, gBuffer.gradients);
-        gBuffer.setStat(Stat.loss, value.dataSync()[0]!);
-        gBuffer.setStat(Stat.samples, count);
+        await readStep(gBuffer, this.g.ordered(grads), { [Stat.loss]: value, [Stat.samples]: count });
         tf.dispose([z, value, ...Object.values(grads)]);
       }
       const gSum = await allReduce.sum(gBuffer, 1);
@@ -160,13 +156,13 @@ export class GanTrainer implements Replica {
   /** The discriminator's weights and optimizer state, to undo its half of a failed step. */
   private async discriminatorState(): Promise<{ weights: Float32Array; optimizer: OptimizerTensor[] }> {
     const weights = new Float32Array(this.d.length);
-    this.d.read(weights);
+    await this.d.read(weights);
     return { weights, optimizer: await optimizerState(this.dOptimizer) };
   }
 
-  getWeights(): Float32Array {
+  async getWeights(): Promise<Float32Array> {
     const flat = new Float32Array(this.weightLength);
-    this.all.read(flat);
+    await this.all.read(flat);
     return flat;
   }
 
@@ -176,7 +172,7 @@ export class GanTrainer implements Replica {
   }
 
   /** The discriminator's loss and accuracy on held-out real samples and as many fakes. */
-  evaluate(split: Split): Evaluation {
+  async evaluate(split: Split): Promise<Evaluation> {
     const n = Math.min(split.count, 1000);
     const result = tf.tidy(() => {
       const real = tf.tensor(split.x.subarray(0, n * this.dataset.featureSize), [n, ...this.dataset.inputShape]);
@@ -186,7 +182,7 @@ export class GanTrainer implements Replica {
       const correct = tf.add(tf.sum(tf.cast(tf.greater(pReal, 0.5), 'float32')), tf.sum(tf.cast(tf.lessEqual(pFake, 0.5), 'float32')));
       return tf.stack([tf.add(bceSum(pReal, 1), bceSum(pFake, 0)), correct, bceSum(pFake, 1)]);
     });
-    const [loss, correct, gLoss] = result.dataSync();
+    const [loss, correct, gLoss] = await result.data();
     result.dispose();
     return { loss: loss! / n, accuracy: correct! / (2 * n), mae: 0, generatorLoss: gLoss! / n };
   }

@@ -25,7 +25,7 @@ const START = 0;
 
 /** The replica's whole state after `step` completed steps, as bytes (a snapshot: training may go on). */
 export async function snapshotState(replica: Replica, step: number): Promise<Uint8Array> {
-  return encodeState({ step, weights: replica.getWeights(), optimizers: await replica.optimizerStates() });
+  return encodeState({ step, weights: await replica.getWeights(), optimizers: await replica.optimizerStates() });
 }
 
 export async function saveState(store: StateStore, name: string, replica: Replica, step: number): Promise<void> {
@@ -65,7 +65,7 @@ export async function startGeneration(
 ): Promise<GenerationStart> {
   const fresh = a.generation === 1 && !a.checkpoint;
   if (fresh || !states) {
-    const initial = await collective.broadcast(a.rank === 0 ? replica.getWeights() : null, replica.weightLength, 0, START, signal);
+    const initial = await collective.broadcast(a.rank === 0 ? await replica.getWeights() : null, replica.weightLength, 0, START, signal);
     if (a.rank !== 0) replica.setWeights(initial);
     return { step: 0, averaged: false };
   }

@@ -10,8 +10,8 @@ export type HeldoutFields = Pick<StepMetrics, 'heldoutExamples' | 'heldoutLoss' 
 const NONE: HeldoutFields = { heldoutExamples: 0, heldoutLoss: 0, heldoutAccuracy: 0, heldoutMae: 0, heldoutGeneratorLoss: 0 };
 
 /** `completed`: steps done including this one. */
-export function epochEndEvaluation<S extends { count: number }>(replica: { evaluate(split: S): Evaluation }, heldout: S, rank: number, completed: number, perEpoch: number, steps: number): HeldoutFields {
+export async function epochEndEvaluation<S extends { count: number }>(replica: { evaluate(split: S): Promise<Evaluation> }, heldout: S, rank: number, completed: number, perEpoch: number, steps: number): Promise<HeldoutFields> {
   if (rank !== 0 || heldout.count === 0 || completed % perEpoch !== 0 || completed >= steps) return NONE;
-  const e = replica.evaluate(heldout);
+  const e = await replica.evaluate(heldout);
   return { heldoutExamples: heldout.count, heldoutLoss: e.loss, heldoutAccuracy: e.accuracy, heldoutMae: e.mae, heldoutGeneratorLoss: e.generatorLoss ?? 0 };
 }

@@ -98,7 +98,7 @@ export function totalSteps(assignment: Assignment, trainCount: number): number {
 async function averageState(replica: Replica, collective: RunJobOptions['collective'], id: number, world: number, signal?: AbortSignal): Promise<void> {
   if (replica.state.length === 0 || world === 1) return;
   const local = exactLayout(replica.state.length).create();
-  replica.state.read(local.state);
+  await replica.state.read(local.state);
   const summed = await reduce(collective, local, id, signal);
   const mean = new Float32Array(replica.state.length);
   summed.state.forEach((v, i) => (mean[i] = v / world));
@@ -131,7 +131,7 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
     const timeline = spec.training.timeline ? new Timeline(assignment.rank, opts.workerLabel ?? `rank ${assignment.rank}`) : undefined;
     const reducer = new StepReducer(replica, collective, assignment.rank, world, timeline, signal);
     const checkpoints = new PeriodicCheckpoint(assignment, opts.states, steps, { ...(opts.onCheckpoint ? { onSaved: opts.onCheckpoint } : {}), ...(opts.onCheckpointFailed ? { onFailed: opts.onCheckpointFailed } : {}) }, faults);
-    const batches = new BatchSource(train, dataset, { seed, batchSize, rank: assignment.rank, steps }, augmenter);
+    const batches = new BatchSource(train, { seed, batchSize, rank: assignment.rank, steps }, augmenter, signal);
     for (let step = start.step; step < steps; step++) {
       signal?.throwIfAborted();
       faults?.at(spec.name, assignment.rank, step + 1);
@@ -151,7 +151,7 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
       if (!spec.training.fixedShares && outcome.msPerSample) balancer.observe(outcome.msPerSample);
       if (opts.onStep) {
         const timing = { stepMs: Timeline.now() - wallStart, commMs: outcome.commMs, msPerSample: outcome.msPerSample };
-        opts.onStep(stepMetrics(step, epoch, steps, world, shares, stats, timing, epochEndEvaluation(replica, heldout, assignment.rank, step + 1, perEpoch, steps)));
+        opts.onStep(stepMetrics(step, epoch, steps, world, shares, stats, timing, await epochEndEvaluation(replica, heldout, assignment.rank, step + 1, perEpoch, steps)));
       }
       if (outcome.leaving.length > 0 && session.step < steps) throw new RanksLeavingError(assignment.jobId, session.step, outcome.leaving);
     }
@@ -163,7 +163,7 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
     }
     faults?.check('evaluate');
     // Every replica holds the same weights now: rank 0 alone evaluates, for the published result.
-    const result = assignment.rank === 0 ? replica.evaluate(heldout) : { loss: 0, accuracy: 0, mae: 0 };
+    const result = assignment.rank === 0 ? await replica.evaluate(heldout) : { loss: 0, accuracy: 0, mae: 0 };
     return {
       replica,
       ...(timeline ? { timeline: timeline.toEvents() } : {}),

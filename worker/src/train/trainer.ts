@@ -12,12 +12,13 @@ import { absoluteErrorSum, correctCount, lossFunction } from '../model/loss.js';
 import { baseLearningRate, buildOptimizer, setLearningRate } from '../model/optimizer.js';
 import { SampleDraws } from '../model/sample-dropout.js';
 import type { OptimizerTensor } from './checkpoint.js';
+import { readInto, readStep } from './readback.js';
 import { Stat, StepBufferLayout, type PhaseLayout, type StepBuffer } from './step-buffer.js';
 
 /** An optimizer's state tensors, in its own order (iterations first). */
 export async function optimizerState(optimizer: tf.Optimizer): Promise<OptimizerTensor[]> {
   const weights = await optimizer.getWeights();
-  return weights.map((w) => ({ shape: [...w.tensor.shape], values: Float32Array.from(w.tensor.dataSync()) }));
+  return Promise.all(weights.map(async (w) => ({ shape: [...w.tensor.shape], values: Float32Array.from(await w.tensor.data()) })));
 }
 
 /** Restores by position: TF.js optimizers match their slots to variables by index, not name. */
@@ -86,14 +87,14 @@ export interface Replica {
   readonly state: VariableSet;
   /** What each all-reduced phase of a step carries (1 phase, or 2 for a GAN). */
   readonly phases: readonly PhaseLayout[];
-  getWeights(): Float32Array;
+  getWeights(): Promise<Float32Array>;
   setWeights(flat: Float32Array): void;
   /**
    * One synchronous step on this replica's share of the batch. It either completes (every phase
    * applied) or fails leaving the replica as it was before the step.
    */
   step(batch: TrainingBatch, learningRateFactor: number, allReduce: AllReduce): Promise<StepStats>;
-  evaluate(split: Split): Evaluation;
+  evaluate(split: Split): Promise<Evaluation>;
   /** Every optimizer's state, for checkpoints and for replicas joining a later generation. */
   optimizerStates(): Promise<OptimizerTensor[][]>;
   restoreOptimizers(states: OptimizerTensor[][]): Promise<void>;
@@ -113,14 +114,13 @@ export class VariableSet {
     this.length = this.sizes.reduce((a, b) => a + b, 0);
   }
 
-  pack(grads: tf.NamedTensorMap, into: Float32Array, at = 0): void {
-    let offset = at;
-    for (const v of this.variables) {
+  /** The gradients of these variables, in their order (what the fusion buffer holds). */
+  ordered(grads: tf.NamedTensorMap): tf.Tensor[] {
+    return this.variables.map((v) => {
       const g = grads[v.name];
       if (!g) throw new Error(`no gradient for ${v.name}`);
-      into.set(g.dataSync() as Float32Array, offset);
-      offset += v.size;
-    }
+      return g;
+    });
   }
 
   /**
@@ -153,12 +153,8 @@ export class VariableSet {
     return grads;
   }
 
-  read(into: Float32Array, at = 0): void {
-    let offset = at;
-    for (const v of this.variables) {
-      into.set(v.dataSync() as Float32Array, offset);
-      offset += v.size;
-    }
+  async read(into: Float32Array, at = 0): Promise<void> {
+    await readInto(this.variables, into, at);
   }
 
   assign(flat: Float32Array, at = 0): void {
@@ -224,7 +220,7 @@ export class Trainer implements Replica {
   }
 
   /** Fills `buffer` (phase 0's layout) with the gradients of the summed loss over `batch`, and the statistics. */
-  localGradients(batch: TrainingBatch, buffer: StepBuffer): StepBuffer {
+  async localGradients(batch: TrainingBatch, buffer: StepBuffer): Promise<StepBuffer> {
     const { count } = batch;
     if (count === 0) return buffer;
     const xs = this.inputs(batch.x, count);
@@ -241,11 +237,7 @@ export class Trainer implements Replica {
           return this.loss(ys, pred);
         }, this.variables),
       );
-      this.trainable.pack(grads, buffer.gradients);
-      buffer.setStat(Stat.loss, value.dataSync()[0]!);
-      buffer.setStat(Stat.correct, correct!.dataSync()[0]!);
-      buffer.setStat(Stat.absError, absError!.dataSync()[0]!);
-      buffer.setStat(Stat.samples, count);
+      await readStep(buffer, this.trainable.ordered(grads), { [Stat.loss]: value, [Stat.correct]: correct!, [Stat.absError]: absError!, [Stat.samples]: count });
       tf.dispose([value, correct!, absError!, ...Object.values(grads)]);
       return buffer;
     } finally {
@@ -270,14 +262,14 @@ export class Trainer implements Replica {
 
   async step(batch: TrainingBatch, learningRateFactor: number, allReduce: AllReduce): Promise<StepStats> {
     setLearningRate(this.optimizer, this.baseRate * learningRateFactor);
-    const buffer = this.localGradients(batch, allReduce.buffer(0));
+    const buffer = await this.localGradients(batch, allReduce.buffer(0));
     const summed = await allReduce.sum(buffer, 0);
     return this.applySummed(summed);
   }
 
-  getWeights(): Float32Array {
+  async getWeights(): Promise<Float32Array> {
     const flat = new Float32Array(this.weightLength);
-    this.all.read(flat);
+    await this.all.read(flat);
     return flat;
   }
 
@@ -287,7 +279,7 @@ export class Trainer implements Replica {
   }
 
   /** Mean loss and metrics over a split, in batches. */
-  evaluate(split: Split, batchSize = 500): Evaluation {
+  async evaluate(split: Split, batchSize = 500): Promise<Evaluation> {
     let lossSum = 0;
     let correct = 0;
     let absError = 0;
@@ -300,7 +292,7 @@ export class Trainer implements Replica {
         const pred = this.model.predict(xs) as tf.Tensor2D;
         return tf.stack([this.loss(ys, pred), correctCount(ys, pred), absoluteErrorSum(ys, pred)]);
       });
-      const [l, c, a] = sums.dataSync();
+      const [l, c, a] = await sums.data();
       sums.dispose();
       lossSum += l!;
       correct += c!;

@@ -18,7 +18,8 @@ export async function runOn(backend: string, kernel: string, inputs: Record<stri
   for (const [name, { values, shape }] of Object.entries(inputs)) tensors[name] = tf.tensor(values, shape, values instanceof Int32Array ? 'int32' : 'float32');
   try {
     const out = tf.engine().runKernel(kernel, tensors, attrs) as tf.Tensor;
-    const result = { values: out.dataSync() as Float32Array | Int32Array, shape: out.shape };
+    // data(), not dataSync(): a GPU backend reads back asynchronously.
+    const result = { values: (await out.data()) as Float32Array | Int32Array, shape: out.shape };
     out.dispose();
     return result;
   } finally {

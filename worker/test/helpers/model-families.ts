@@ -121,7 +121,8 @@ export async function gradients(backend: string, family: Family, weights: Float3
   const y = family.y();
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const { value, grads } = tf.variableGrads(() => sumLoss(family.loss)(y, model.apply(x, { training: true }) as tf.Tensor), variables);
-  const out = variables.map((v) => grads[v.name]!.dataSync() as Float32Array);
+  // data(), not dataSync(): a GPU backend reads back asynchronously.
+  const out = await Promise.all(variables.map(async (v) => (await grads[v.name]!.data()) as Float32Array));
   tf.dispose([x, y, value, ...Object.values(grads)]);
   model.dispose();
   return out;

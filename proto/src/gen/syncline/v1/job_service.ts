@@ -190,10 +190,29 @@ export interface DatasetUploadHeader {
   targetColumns: string[];
   /** Share of the samples held out for evaluation, from the end of the file (0 means 0.2). */
   heldoutFraction: number;
+  /** Names of the classes, by label (image folders: the sub-folder names); empty for none. */
+  classNames: string[];
+  /**
+   * Chosen by the client (letters, digits, '-', '_'): an upload that breaks off can be resumed
+   * by sending the same header again with resume_offset set from GetDatasetUpload. Empty: not
+   * resumable.
+   */
+  uploadId: string;
+  /** Byte of the file the chunks that follow start at (0 for a new upload). */
+  resumeOffset: number;
+  /** Size of the whole file when the client knows it (refused at once when over the limit). */
+  totalBytes: number;
+  /** Bytes of samples per stored shard; 0 means the coordinator's default. */
+  shardBytes: number;
 }
 
 export interface UploadDatasetRequest {
-  part: { $case: "header"; value: DatasetUploadHeader } | { $case: "chunk"; value: Buffer } | undefined;
+  part: { $case: "header"; value: DatasetUploadHeader } | { $case: "chunk"; value: Buffer } | //
+  /**
+   * The client gives up (a file it could not read, say): the upload is discarded, and the
+   * call fails with this reason.
+   */
+  { $case: "abort"; value: string } | undefined;
 }
 
 /** UserDataset is a stored user dataset. */
@@ -205,15 +224,46 @@ export interface UserDataset {
   targetSize: number;
   train: number;
   heldout: number;
-  /** sha256 of the stored tensor file. */
+  /** sha256 of the stored tensor file (a dataset stored whole), or of its shards' hashes in order. */
   sha256: string;
   createdUnixMs: number;
+  /**
+   * The stored shards, in sample order: samples 0..train-1 are for training, the rest held out.
+   * Empty for a dataset stored whole (one tensor file, before shards existed).
+   */
+  shards: DatasetShard[];
+  /** Samples in every shard but the last. */
+  samplesPerShard: number;
+  /** Names of the classes, by label; empty when the upload named none. */
+  classNames: string[];
   /** Name of the token that uploaded it. */
   owner: string;
 }
 
+/** DatasetShard is one stored piece of a dataset: a tensor file of consecutive samples. */
+export interface DatasetShard {
+  object: string;
+  samples: number;
+  bytes: number;
+  sha256: string;
+}
+
 export interface UploadDatasetResponse {
   dataset: UserDataset | undefined;
+}
+
+export interface GetDatasetUploadRequest {
+  uploadId: string;
+}
+
+export interface GetDatasetUploadResponse {
+  uploadId: string;
+  name: string;
+  /** Bytes of the file stored so far: resume the upload from this byte. */
+  committedBytes: number;
+  /** Shards stored so far, and the samples in them. */
+  committedShards: number;
+  committedSamples: number;
 }
 
 export interface ListDatasetsRequest {
@@ -1641,7 +1691,20 @@ export const GetTimelineResponse: MessageFns<GetTimelineResponse> = {
 };
 
 function createBaseDatasetUploadHeader(): DatasetUploadHeader {
-  return { name: "", format: "", inputShape: [], classes: 0, labelColumn: "", targetColumns: [], heldoutFraction: 0 };
+  return {
+    name: "",
+    format: "",
+    inputShape: [],
+    classes: 0,
+    labelColumn: "",
+    targetColumns: [],
+    heldoutFraction: 0,
+    classNames: [],
+    uploadId: "",
+    resumeOffset: 0,
+    totalBytes: 0,
+    shardBytes: 0,
+  };
 }
 
 export const DatasetUploadHeader: MessageFns<DatasetUploadHeader> = {
@@ -1670,6 +1733,21 @@ export const DatasetUploadHeader: MessageFns<DatasetUploadHeader> = {
     }
     if (message.heldoutFraction !== 0) {
       writer.uint32(57).double(message.heldoutFraction);
+    }
+    for (const v of message.classNames) {
+      writer.uint32(66).string(v!);
+    }
+    if (message.uploadId !== "") {
+      writer.uint32(74).string(message.uploadId);
+    }
+    if (message.resumeOffset !== 0) {
+      writer.uint32(80).uint64(message.resumeOffset);
+    }
+    if (message.totalBytes !== 0) {
+      writer.uint32(88).uint64(message.totalBytes);
+    }
+    if (message.shardBytes !== 0) {
+      writer.uint32(96).uint32(message.shardBytes);
     }
     return writer;
   },
@@ -1753,6 +1831,46 @@ export const DatasetUploadHeader: MessageFns<DatasetUploadHeader> = {
             message.heldoutFraction = reader.double();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.classNames.push(reader.string());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.uploadId = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.resumeOffset = longToNumber(reader.uint64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.totalBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.shardBytes = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1790,6 +1908,31 @@ export const DatasetUploadHeader: MessageFns<DatasetUploadHeader> = {
         : isSet(object.heldout_fraction)
         ? globalThis.Number(object.heldout_fraction)
         : 0,
+      classNames: globalThis.Array.isArray(object?.classNames)
+        ? object.classNames.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.class_names)
+        ? object.class_names.map((e: any) => globalThis.String(e))
+        : [],
+      uploadId: isSet(object.uploadId)
+        ? globalThis.String(object.uploadId)
+        : isSet(object.upload_id)
+        ? globalThis.String(object.upload_id)
+        : "",
+      resumeOffset: isSet(object.resumeOffset)
+        ? globalThis.Number(object.resumeOffset)
+        : isSet(object.resume_offset)
+        ? globalThis.Number(object.resume_offset)
+        : 0,
+      totalBytes: isSet(object.totalBytes)
+        ? globalThis.Number(object.totalBytes)
+        : isSet(object.total_bytes)
+        ? globalThis.Number(object.total_bytes)
+        : 0,
+      shardBytes: isSet(object.shardBytes)
+        ? globalThis.Number(object.shardBytes)
+        : isSet(object.shard_bytes)
+        ? globalThis.Number(object.shard_bytes)
+        : 0,
     };
   },
 
@@ -1816,6 +1959,21 @@ export const DatasetUploadHeader: MessageFns<DatasetUploadHeader> = {
     if (message.heldoutFraction !== 0) {
       obj.heldoutFraction = floatToJson(message.heldoutFraction);
     }
+    if (message.classNames?.length) {
+      obj.classNames = message.classNames;
+    }
+    if (message.uploadId !== "") {
+      obj.uploadId = message.uploadId;
+    }
+    if (message.resumeOffset !== 0) {
+      obj.resumeOffset = Math.round(message.resumeOffset);
+    }
+    if (message.totalBytes !== 0) {
+      obj.totalBytes = Math.round(message.totalBytes);
+    }
+    if (message.shardBytes !== 0) {
+      obj.shardBytes = Math.round(message.shardBytes);
+    }
     return obj;
   },
 
@@ -1831,6 +1989,11 @@ export const DatasetUploadHeader: MessageFns<DatasetUploadHeader> = {
     message.labelColumn = object.labelColumn ?? "";
     message.targetColumns = object.targetColumns?.map((e) => e) || [];
     message.heldoutFraction = object.heldoutFraction ?? 0;
+    message.classNames = object.classNames?.map((e) => e) || [];
+    message.uploadId = object.uploadId ?? "";
+    message.resumeOffset = object.resumeOffset ?? 0;
+    message.totalBytes = object.totalBytes ?? 0;
+    message.shardBytes = object.shardBytes ?? 0;
     return message;
   },
 };
@@ -1847,6 +2010,9 @@ export const UploadDatasetRequest: MessageFns<UploadDatasetRequest> = {
         break;
       case "chunk":
         writer.uint32(18).bytes(message.part.value);
+        break;
+      case "abort":
+        writer.uint32(26).string(message.part.value);
         break;
     }
     return writer;
@@ -1881,6 +2047,14 @@ export const UploadDatasetRequest: MessageFns<UploadDatasetRequest> = {
             message.part = { $case: "chunk", value: Buffer.from(reader.bytes()) };
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.part = { $case: "abort", value: reader.string() };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1899,6 +2073,8 @@ export const UploadDatasetRequest: MessageFns<UploadDatasetRequest> = {
         ? { $case: "header", value: DatasetUploadHeader.fromJSON(object.header) }
         : isSet(object.chunk)
         ? { $case: "chunk", value: Buffer.from(bytesFromBase64(object.chunk)) }
+        : isSet(object.abort)
+        ? { $case: "abort", value: globalThis.String(object.abort) }
         : undefined,
     };
   },
@@ -1909,6 +2085,8 @@ export const UploadDatasetRequest: MessageFns<UploadDatasetRequest> = {
       obj.header = DatasetUploadHeader.toJSON(message.part.value);
     } else if (message.part?.$case === "chunk") {
       obj.chunk = base64FromBytes(message.part.value);
+    } else if (message.part?.$case === "abort") {
+      obj.abort = message.part.value;
     }
     return obj;
   },
@@ -1931,6 +2109,12 @@ export const UploadDatasetRequest: MessageFns<UploadDatasetRequest> = {
         }
         break;
       }
+      case "abort": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "abort", value: object.part.value };
+        }
+        break;
+      }
     }
     return message;
   },
@@ -1946,6 +2130,9 @@ function createBaseUserDataset(): UserDataset {
     heldout: 0,
     sha256: "",
     createdUnixMs: 0,
+    shards: [],
+    samplesPerShard: 0,
+    classNames: [],
     owner: "",
   };
 }
@@ -1980,8 +2167,17 @@ export const UserDataset: MessageFns<UserDataset> = {
     if (message.createdUnixMs !== 0) {
       writer.uint32(64).int64(message.createdUnixMs);
     }
+    for (const v of message.shards) {
+      DatasetShard.encode(v!, writer.uint32(74).fork()).join();
+    }
+    if (message.samplesPerShard !== 0) {
+      writer.uint32(80).uint32(message.samplesPerShard);
+    }
+    for (const v of message.classNames) {
+      writer.uint32(90).string(v!);
+    }
     if (message.owner !== "") {
-      writer.uint32(74).string(message.owner);
+      writer.uint32(98).string(message.owner);
     }
     return writer;
   },
@@ -2078,6 +2274,30 @@ export const UserDataset: MessageFns<UserDataset> = {
               break;
             }
 
+            message.shards.push(DatasetShard.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.samplesPerShard = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.classNames.push(reader.string());
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
             message.owner = reader.string();
             continue;
           }
@@ -2115,6 +2335,19 @@ export const UserDataset: MessageFns<UserDataset> = {
         : isSet(object.created_unix_ms)
         ? globalThis.Number(object.created_unix_ms)
         : 0,
+      shards: globalThis.Array.isArray(object?.shards)
+        ? object.shards.map((e: any) => DatasetShard.fromJSON(e))
+        : [],
+      samplesPerShard: isSet(object.samplesPerShard)
+        ? globalThis.Number(object.samplesPerShard)
+        : isSet(object.samples_per_shard)
+        ? globalThis.Number(object.samples_per_shard)
+        : 0,
+      classNames: globalThis.Array.isArray(object?.classNames)
+        ? object.classNames.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.class_names)
+        ? object.class_names.map((e: any) => globalThis.String(e))
+        : [],
       owner: isSet(object.owner) ? globalThis.String(object.owner) : "",
     };
   },
@@ -2145,6 +2378,15 @@ export const UserDataset: MessageFns<UserDataset> = {
     if (message.createdUnixMs !== 0) {
       obj.createdUnixMs = Math.round(message.createdUnixMs);
     }
+    if (message.shards?.length) {
+      obj.shards = message.shards.map((e) => DatasetShard.toJSON(e));
+    }
+    if (message.samplesPerShard !== 0) {
+      obj.samplesPerShard = Math.round(message.samplesPerShard);
+    }
+    if (message.classNames?.length) {
+      obj.classNames = message.classNames;
+    }
     if (message.owner !== "") {
       obj.owner = message.owner;
     }
@@ -2164,7 +2406,127 @@ export const UserDataset: MessageFns<UserDataset> = {
     message.heldout = object.heldout ?? 0;
     message.sha256 = object.sha256 ?? "";
     message.createdUnixMs = object.createdUnixMs ?? 0;
+    message.shards = object.shards?.map((e) => DatasetShard.fromPartial(e)) || [];
+    message.samplesPerShard = object.samplesPerShard ?? 0;
+    message.classNames = object.classNames?.map((e) => e) || [];
     message.owner = object.owner ?? "";
+    return message;
+  },
+};
+
+function createBaseDatasetShard(): DatasetShard {
+  return { object: "", samples: 0, bytes: 0, sha256: "" };
+}
+
+export const DatasetShard: MessageFns<DatasetShard> = {
+  encode(message: DatasetShard, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.object !== "") {
+      writer.uint32(10).string(message.object);
+    }
+    if (message.samples !== 0) {
+      writer.uint32(16).uint32(message.samples);
+    }
+    if (message.bytes !== 0) {
+      writer.uint32(24).uint64(message.bytes);
+    }
+    if (message.sha256 !== "") {
+      writer.uint32(34).string(message.sha256);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DatasetShard {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDatasetShard();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.object = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.samples = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.bytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.sha256 = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DatasetShard {
+    return {
+      object: isSet(object.object) ? globalThis.String(object.object) : "",
+      samples: isSet(object.samples) ? globalThis.Number(object.samples) : 0,
+      bytes: isSet(object.bytes) ? globalThis.Number(object.bytes) : 0,
+      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+    };
+  },
+
+  toJSON(message: DatasetShard): unknown {
+    const obj: any = {};
+    if (message.object !== "") {
+      obj.object = message.object;
+    }
+    if (message.samples !== 0) {
+      obj.samples = Math.round(message.samples);
+    }
+    if (message.bytes !== 0) {
+      obj.bytes = Math.round(message.bytes);
+    }
+    if (message.sha256 !== "") {
+      obj.sha256 = message.sha256;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DatasetShard>): DatasetShard {
+    return DatasetShard.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DatasetShard>): DatasetShard {
+    const message = createBaseDatasetShard();
+    message.object = object.object ?? "";
+    message.samples = object.samples ?? 0;
+    message.bytes = object.bytes ?? 0;
+    message.sha256 = object.sha256 ?? "";
     return message;
   },
 };
@@ -2234,6 +2596,228 @@ export const UploadDatasetResponse: MessageFns<UploadDatasetResponse> = {
     message.dataset = (object.dataset !== undefined && object.dataset !== null)
       ? UserDataset.fromPartial(object.dataset)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseGetDatasetUploadRequest(): GetDatasetUploadRequest {
+  return { uploadId: "" };
+}
+
+export const GetDatasetUploadRequest: MessageFns<GetDatasetUploadRequest> = {
+  encode(message: GetDatasetUploadRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.uploadId !== "") {
+      writer.uint32(10).string(message.uploadId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetDatasetUploadRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetDatasetUploadRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.uploadId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetDatasetUploadRequest {
+    return {
+      uploadId: isSet(object.uploadId)
+        ? globalThis.String(object.uploadId)
+        : isSet(object.upload_id)
+        ? globalThis.String(object.upload_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetDatasetUploadRequest): unknown {
+    const obj: any = {};
+    if (message.uploadId !== "") {
+      obj.uploadId = message.uploadId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetDatasetUploadRequest>): GetDatasetUploadRequest {
+    return GetDatasetUploadRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetDatasetUploadRequest>): GetDatasetUploadRequest {
+    const message = createBaseGetDatasetUploadRequest();
+    message.uploadId = object.uploadId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetDatasetUploadResponse(): GetDatasetUploadResponse {
+  return { uploadId: "", name: "", committedBytes: 0, committedShards: 0, committedSamples: 0 };
+}
+
+export const GetDatasetUploadResponse: MessageFns<GetDatasetUploadResponse> = {
+  encode(message: GetDatasetUploadResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.uploadId !== "") {
+      writer.uint32(10).string(message.uploadId);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.committedBytes !== 0) {
+      writer.uint32(24).uint64(message.committedBytes);
+    }
+    if (message.committedShards !== 0) {
+      writer.uint32(32).uint32(message.committedShards);
+    }
+    if (message.committedSamples !== 0) {
+      writer.uint32(40).uint64(message.committedSamples);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetDatasetUploadResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetDatasetUploadResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.uploadId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.committedBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.committedShards = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.committedSamples = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetDatasetUploadResponse {
+    return {
+      uploadId: isSet(object.uploadId)
+        ? globalThis.String(object.uploadId)
+        : isSet(object.upload_id)
+        ? globalThis.String(object.upload_id)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      committedBytes: isSet(object.committedBytes)
+        ? globalThis.Number(object.committedBytes)
+        : isSet(object.committed_bytes)
+        ? globalThis.Number(object.committed_bytes)
+        : 0,
+      committedShards: isSet(object.committedShards)
+        ? globalThis.Number(object.committedShards)
+        : isSet(object.committed_shards)
+        ? globalThis.Number(object.committed_shards)
+        : 0,
+      committedSamples: isSet(object.committedSamples)
+        ? globalThis.Number(object.committedSamples)
+        : isSet(object.committed_samples)
+        ? globalThis.Number(object.committed_samples)
+        : 0,
+    };
+  },
+
+  toJSON(message: GetDatasetUploadResponse): unknown {
+    const obj: any = {};
+    if (message.uploadId !== "") {
+      obj.uploadId = message.uploadId;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.committedBytes !== 0) {
+      obj.committedBytes = Math.round(message.committedBytes);
+    }
+    if (message.committedShards !== 0) {
+      obj.committedShards = Math.round(message.committedShards);
+    }
+    if (message.committedSamples !== 0) {
+      obj.committedSamples = Math.round(message.committedSamples);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetDatasetUploadResponse>): GetDatasetUploadResponse {
+    return GetDatasetUploadResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetDatasetUploadResponse>): GetDatasetUploadResponse {
+    const message = createBaseGetDatasetUploadResponse();
+    message.uploadId = object.uploadId ?? "";
+    message.name = object.name ?? "";
+    message.committedBytes = object.committedBytes ?? 0;
+    message.committedShards = object.committedShards ?? 0;
+    message.committedSamples = object.committedSamples ?? 0;
     return message;
   },
 };
@@ -3804,7 +4388,9 @@ export const JobServiceService = {
   },
   /**
    * Uploads a user dataset: the first message is the header, the rest carry the file's bytes.
-   * The file is parsed and checked whole before anything is stored.
+   * The file is parsed as it arrives and stored as shards; the dataset record is written last,
+   * so a failed upload leaves nothing a job could see. A dropped upload can be resumed (see
+   * DatasetUploadHeader.upload_id and GetDatasetUpload).
    */
   uploadDataset: {
     path: "/syncline.v1.JobService/UploadDataset" as const,
@@ -3815,6 +4401,18 @@ export const JobServiceService = {
     responseSerialize: (value: UploadDatasetResponse): Buffer =>
       Buffer.from(UploadDatasetResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UploadDatasetResponse => UploadDatasetResponse.decode(value),
+  },
+  /** How far an unfinished upload got: the byte of the file to resume it from. */
+  getDatasetUpload: {
+    path: "/syncline.v1.JobService/GetDatasetUpload" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetDatasetUploadRequest): Buffer =>
+      Buffer.from(GetDatasetUploadRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetDatasetUploadRequest => GetDatasetUploadRequest.decode(value),
+    responseSerialize: (value: GetDatasetUploadResponse): Buffer =>
+      Buffer.from(GetDatasetUploadResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetDatasetUploadResponse => GetDatasetUploadResponse.decode(value),
   },
   listDatasets: {
     path: "/syncline.v1.JobService/ListDatasets" as const,
@@ -3914,9 +4512,13 @@ export interface JobServiceServer extends UntypedServiceImplementation {
   getTimeline: handleUnaryCall<GetTimelineRequest, GetTimelineResponse>;
   /**
    * Uploads a user dataset: the first message is the header, the rest carry the file's bytes.
-   * The file is parsed and checked whole before anything is stored.
+   * The file is parsed as it arrives and stored as shards; the dataset record is written last,
+   * so a failed upload leaves nothing a job could see. A dropped upload can be resumed (see
+   * DatasetUploadHeader.upload_id and GetDatasetUpload).
    */
   uploadDataset: handleClientStreamingCall<UploadDatasetRequest, UploadDatasetResponse>;
+  /** How far an unfinished upload got: the byte of the file to resume it from. */
+  getDatasetUpload: handleUnaryCall<GetDatasetUploadRequest, GetDatasetUploadResponse>;
   listDatasets: handleUnaryCall<ListDatasetsRequest, ListDatasetsResponse>;
   /** The job's event log: state and membership changes, each rank's errors, lost workers. */
   getJobLog: handleUnaryCall<GetJobLogRequest, GetJobLogResponse>;
@@ -4052,7 +4654,9 @@ export interface JobServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * Uploads a user dataset: the first message is the header, the rest carry the file's bytes.
-   * The file is parsed and checked whole before anything is stored.
+   * The file is parsed as it arrives and stored as shards; the dataset record is written last,
+   * so a failed upload leaves nothing a job could see. A dropped upload can be resumed (see
+   * DatasetUploadHeader.upload_id and GetDatasetUpload).
    */
   uploadDataset(
     callback: (error: ServiceError | null, response: UploadDatasetResponse) => void,
@@ -4070,6 +4674,22 @@ export interface JobServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UploadDatasetResponse) => void,
   ): ClientWritableStream<UploadDatasetRequest>;
+  /** How far an unfinished upload got: the byte of the file to resume it from. */
+  getDatasetUpload(
+    request: GetDatasetUploadRequest,
+    callback: (error: ServiceError | null, response: GetDatasetUploadResponse) => void,
+  ): ClientUnaryCall;
+  getDatasetUpload(
+    request: GetDatasetUploadRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetDatasetUploadResponse) => void,
+  ): ClientUnaryCall;
+  getDatasetUpload(
+    request: GetDatasetUploadRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetDatasetUploadResponse) => void,
+  ): ClientUnaryCall;
   listDatasets(
     request: ListDatasetsRequest,
     callback: (error: ServiceError | null, response: ListDatasetsResponse) => void,

@@ -347,10 +347,15 @@ export interface CosineDecaySchedule {
   minFactor: number;
 }
 
-/** WorkersSpec bounds how many workers train the job at once. */
+/** WorkersSpec bounds how many workers train the job at once, and on what. */
 export interface WorkersSpec {
   min: number;
   max: number;
+  /**
+   * One of: "" or "any" (every worker), "gpu" (workers computing on a GPU: webgpu, or
+   * tensorflow on CUDA), "cpu" (the others). A job waits until enough matching workers are idle.
+   */
+  accelerator: string;
 }
 
 /** CommunicationSpec tunes the gradient all-reduce; empty fields choose automatically. */
@@ -3991,7 +3996,7 @@ export const CosineDecaySchedule: MessageFns<CosineDecaySchedule> = {
 };
 
 function createBaseWorkersSpec(): WorkersSpec {
-  return { min: 0, max: 0 };
+  return { min: 0, max: 0, accelerator: "" };
 }
 
 export const WorkersSpec: MessageFns<WorkersSpec> = {
@@ -4001,6 +4006,9 @@ export const WorkersSpec: MessageFns<WorkersSpec> = {
     }
     if (message.max !== 0) {
       writer.uint32(16).uint32(message.max);
+    }
+    if (message.accelerator !== "") {
+      writer.uint32(26).string(message.accelerator);
     }
     return writer;
   },
@@ -4034,6 +4042,14 @@ export const WorkersSpec: MessageFns<WorkersSpec> = {
             message.max = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.accelerator = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4050,6 +4066,7 @@ export const WorkersSpec: MessageFns<WorkersSpec> = {
     return {
       min: isSet(object.min) ? globalThis.Number(object.min) : 0,
       max: isSet(object.max) ? globalThis.Number(object.max) : 0,
+      accelerator: isSet(object.accelerator) ? globalThis.String(object.accelerator) : "",
     };
   },
 
@@ -4061,6 +4078,9 @@ export const WorkersSpec: MessageFns<WorkersSpec> = {
     if (message.max !== 0) {
       obj.max = Math.round(message.max);
     }
+    if (message.accelerator !== "") {
+      obj.accelerator = message.accelerator;
+    }
     return obj;
   },
 
@@ -4071,6 +4091,7 @@ export const WorkersSpec: MessageFns<WorkersSpec> = {
     const message = createBaseWorkersSpec();
     message.min = object.min ?? 0;
     message.max = object.max ?? 0;
+    message.accelerator = object.accelerator ?? "";
     return message;
   },
 };

@@ -49,9 +49,27 @@ export interface CheckpointSaved {
 export interface WorkerHello {
   workerId: string;
   hostname: string;
-  /** The TF.js backend the worker computes on: tensorflow, wasm or cpu. */
+  /** The TF.js backend the worker computes on: webgpu, native, tensorflow, wasm or cpu. */
   backend: string;
   pid: number;
+  /** What the backend computes on; jobs choose workers by its kind (WorkersSpec.accelerator). */
+  accelerator: Accelerator | undefined;
+}
+
+/** Accelerator describes the device a worker's backend computes on. */
+export interface Accelerator {
+  /** "gpu" or "cpu". */
+  kind: string;
+  /** GPU: vendor and architecture as the WebGPU adapter reports them; CPU: the processor model. */
+  device: string;
+  /** Free-form detail (the adapter's driver description). */
+  description: string;
+  /** GPU: the largest buffer the adapter allocates; CPU: the host's memory. In bytes. */
+  memoryBytes: number;
+  /** GPU: the largest storage buffer one kernel binds (bounds the largest tensor), in bytes. */
+  maxBindingBytes: number;
+  /** A CPU implementation of the GPU API (SwiftShader): correct, slower than a real GPU. */
+  software: boolean;
 }
 
 export interface Heartbeat {
@@ -438,7 +456,7 @@ export const CheckpointSaved: MessageFns<CheckpointSaved> = {
 };
 
 function createBaseWorkerHello(): WorkerHello {
-  return { workerId: "", hostname: "", backend: "", pid: 0 };
+  return { workerId: "", hostname: "", backend: "", pid: 0, accelerator: undefined };
 }
 
 export const WorkerHello: MessageFns<WorkerHello> = {
@@ -454,6 +472,9 @@ export const WorkerHello: MessageFns<WorkerHello> = {
     }
     if (message.pid !== 0) {
       writer.uint32(32).uint32(message.pid);
+    }
+    if (message.accelerator !== undefined) {
+      Accelerator.encode(message.accelerator, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -503,6 +524,14 @@ export const WorkerHello: MessageFns<WorkerHello> = {
             message.pid = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.accelerator = Accelerator.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -525,6 +554,7 @@ export const WorkerHello: MessageFns<WorkerHello> = {
       hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
       backend: isSet(object.backend) ? globalThis.String(object.backend) : "",
       pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+      accelerator: isSet(object.accelerator) ? Accelerator.fromJSON(object.accelerator) : undefined,
     };
   },
 
@@ -542,6 +572,9 @@ export const WorkerHello: MessageFns<WorkerHello> = {
     if (message.pid !== 0) {
       obj.pid = Math.round(message.pid);
     }
+    if (message.accelerator !== undefined) {
+      obj.accelerator = Accelerator.toJSON(message.accelerator);
+    }
     return obj;
   },
 
@@ -554,6 +587,166 @@ export const WorkerHello: MessageFns<WorkerHello> = {
     message.hostname = object.hostname ?? "";
     message.backend = object.backend ?? "";
     message.pid = object.pid ?? 0;
+    message.accelerator = (object.accelerator !== undefined && object.accelerator !== null)
+      ? Accelerator.fromPartial(object.accelerator)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseAccelerator(): Accelerator {
+  return { kind: "", device: "", description: "", memoryBytes: 0, maxBindingBytes: 0, software: false };
+}
+
+export const Accelerator: MessageFns<Accelerator> = {
+  encode(message: Accelerator, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== "") {
+      writer.uint32(10).string(message.kind);
+    }
+    if (message.device !== "") {
+      writer.uint32(18).string(message.device);
+    }
+    if (message.description !== "") {
+      writer.uint32(26).string(message.description);
+    }
+    if (message.memoryBytes !== 0) {
+      writer.uint32(32).uint64(message.memoryBytes);
+    }
+    if (message.maxBindingBytes !== 0) {
+      writer.uint32(40).uint64(message.maxBindingBytes);
+    }
+    if (message.software !== false) {
+      writer.uint32(48).bool(message.software);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Accelerator {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAccelerator();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.device = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.memoryBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.maxBindingBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.software = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Accelerator {
+    return {
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      device: isSet(object.device) ? globalThis.String(object.device) : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      memoryBytes: isSet(object.memoryBytes)
+        ? globalThis.Number(object.memoryBytes)
+        : isSet(object.memory_bytes)
+        ? globalThis.Number(object.memory_bytes)
+        : 0,
+      maxBindingBytes: isSet(object.maxBindingBytes)
+        ? globalThis.Number(object.maxBindingBytes)
+        : isSet(object.max_binding_bytes)
+        ? globalThis.Number(object.max_binding_bytes)
+        : 0,
+      software: isSet(object.software) ? globalThis.Boolean(object.software) : false,
+    };
+  },
+
+  toJSON(message: Accelerator): unknown {
+    const obj: any = {};
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.device !== "") {
+      obj.device = message.device;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.memoryBytes !== 0) {
+      obj.memoryBytes = Math.round(message.memoryBytes);
+    }
+    if (message.maxBindingBytes !== 0) {
+      obj.maxBindingBytes = Math.round(message.maxBindingBytes);
+    }
+    if (message.software !== false) {
+      obj.software = message.software;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Accelerator>): Accelerator {
+    return Accelerator.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Accelerator>): Accelerator {
+    const message = createBaseAccelerator();
+    message.kind = object.kind ?? "";
+    message.device = object.device ?? "";
+    message.description = object.description ?? "";
+    message.memoryBytes = object.memoryBytes ?? 0;
+    message.maxBindingBytes = object.maxBindingBytes ?? 0;
+    message.software = object.software ?? false;
     return message;
   },
 };
@@ -1599,6 +1792,17 @@ export type DeepPartial<T> = T extends Builtin ? T
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
