@@ -54,7 +54,6 @@ const CALLS: { [K in keyof JobServiceServer]: (c: JobServiceClient) => Promise<S
     }),
   getDatasetUpload: (c) => unary((cb) => c.getDatasetUpload({ uploadId: 'none' }, cb)),
   listDatasets: (c) => unary((cb) => c.listDatasets({}, cb)),
-  getDatasetUpload: (c) => unary((cb) => c.getDatasetUpload({ uploadId: 'none' }, cb)),
   getJobLog: (c) => unary((cb) => c.getJobLog({ jobId: 'job-none', includeMetrics: false }, cb)),
   deleteJob: (c) => unary((cb) => c.deleteJob({ jobId: 'job-none' }, cb)),
   deleteModel: (c) => unary((cb) => c.deleteModel({ name: 'none' }, cb)),
