@@ -136,11 +136,11 @@ export class DatasetStore {
     }
   }
 
-  /** Removes the record first (no job can start on it after), then its files: every shard, or the one file of a dataset stored whole. */
+  /** Removes the record first (no job can start on it after), then its shards (or its one file). */
   async delete(dataset: UserDataset): Promise<void> {
     await this.kv.delete(dataset.name);
-    const files = dataset.shards.length ? dataset.shards.map((s) => s.object) : [objectNames.dataset(dataset.name, dataset.sha256)];
-    for (const file of files) await this.objects.delete(file).catch(() => undefined);
+    const objects = dataset.shards.length ? dataset.shards.map((s) => s.object) : [objectNames.dataset(dataset.name, dataset.sha256)];
+    for (const name of objects) await this.objects.delete(name).catch(() => undefined);
   }
 }
 

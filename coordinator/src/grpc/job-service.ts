@@ -105,7 +105,7 @@ export function jobService(deps: {
     const datasets = await userDatasets(spec);
     const base = await baseModel(spec, who);
     const normalized = validateJobSpec(spec, datasets, base);
-    checkSpecLimits(normalized, datasets, deps.limits);
+    checkSpecLimits(normalized, datasets, deps.limits, base);
     return { normalized, datasets, base };
   };
 
@@ -115,7 +115,7 @@ export function jobService(deps: {
       const { normalized, datasets, base } = await checkSubmission(req.spec, who);
       checkQuotas(who, normalized, await deps.store.list(), deps.limits);
       await deps.owners.claim(who, normalized.name, (normalized.visibility || undefined) as Visibility | undefined);
-      return { job: await deps.scheduler.submit(normalized, datasets, who.name, base) };
+      return { job: await deps.scheduler.submit(normalized, datasets, base, who.name) };
     }),
     validateJob: unary(async (req, who) => {
       const { normalized } = await checkSubmission(req.spec, who);
