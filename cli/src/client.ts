@@ -21,6 +21,8 @@ import {
   type StepMetrics,
   type SubmitJobResponse,
   type GetDatasetUploadResponse,
+  type UploadDatasetResponse,
+  type UploadModelResponse,
   type UserDataset,
   type ValidateJobResponse,
   type WatchJobResponse,
@@ -243,6 +245,21 @@ export class SynclineClient {
   /** How far an unfinished upload got. */
   uploadProgress(uploadId: string): Promise<GetDatasetUploadResponse> {
     return this.call((m, o, cb) => this.raw.getDatasetUpload({ uploadId }, m, o, cb));
+  }
+
+  /** Streams a model's files (path relative to model.json → bytes) to the coordinator in 1 MiB chunks. */
+  async uploadModel(name: string, files: Map<string, Uint8Array>): Promise<UploadModelResponse> {
+    return this.call<UploadModelResponse>(
+      (m, o, cb) => {
+        const call = this.raw.uploadModel(m, o, cb);
+        call.write({ part: { $case: 'header', value: { name } } });
+        for (const [path, bytes] of files) {
+          for (let at = 0; at === 0 || at < bytes.length; at += 1 << 20) call.write({ part: { $case: 'chunk', value: { path, data: Buffer.from(bytes.subarray(at, at + (1 << 20))) } } });
+        }
+        call.end();
+      },
+      this.opts.uploadTimeoutMs,
+    );
   }
 
   async datasets(): Promise<UserDataset[]> {

@@ -64,6 +64,12 @@ program
   .option(...configOption)
   .action(async (file: string, opts) => (await import('./commands/datasets.js')).upload(file, opts));
 program
+  .command('upload-model <dir>')
+  .description('register a TF.js layers model (model.json and the weight files it names, e.g. from tensorflowjs_converter) as the next version of a name, usable in model.base')
+  .requiredOption('--name <name>', 'model name')
+  .option(...coordinatorOption)
+  .action(async (dir: string, opts) => (await import('./commands/models.js')).uploadModel(dir, opts));
+program
   .command('datasets')
   .description('list uploaded datasets')
   .option(...coordinatorOption)

@@ -9,7 +9,7 @@ export async function watchWithProgress(client: SynclineClient, jobId: string, o
   const bar = new SingleBar(
     {
       stream: out,
-      format: 'training |{bar}| {percentage}% | step {value}/{total} | epoch {epoch} | loss {loss} | acc {acc} | {sps} samples/s | {workers} workers',
+      format: 'training |{bar}| {percentage}% | step {value}/{total} | epoch {epoch} | loss {loss} | acc {acc} | {sps} samples/s | {workers} workers{heldout}',
       hideCursor: tty,
       noTTYOutput: false,
     },
@@ -18,8 +18,12 @@ export async function watchWithProgress(client: SynclineClient, jobId: string, o
   let started = false;
   let lastEpoch = 0;
   let lastState = '';
+  let heldout = '';
   const onMetrics = (m: StepMetrics) => {
-    const payload = { epoch: m.epoch, loss: m.loss.toFixed(4), acc: m.accuracy.toFixed(4), sps: Math.round(m.samplesPerSecond), workers: m.workers };
+    // Held-out results arrive with the steps after which rank 0 evaluated (epoch ends, training.heldoutEverySteps).
+    const evaluated = m.heldoutExamples > 0;
+    if (evaluated) heldout = ` | held-out loss ${m.heldoutLoss.toFixed(4)}${m.heldoutAccuracy > 0 ? ` acc ${m.heldoutAccuracy.toFixed(4)}` : ` mae ${m.heldoutMae.toFixed(4)}`} (step ${m.step})`;
+    const payload = { epoch: m.epoch, loss: m.loss.toFixed(4), acc: m.accuracy.toFixed(4), sps: Math.round(m.samplesPerSecond), workers: m.workers, heldout };
     if (tty) {
       if (!started) {
         bar.start(m.totalSteps, m.step, payload);
@@ -29,6 +33,7 @@ export async function watchWithProgress(client: SynclineClient, jobId: string, o
       lastEpoch = m.epoch;
       out.write(`step ${m.step}/${m.totalSteps} epoch ${m.epoch} loss ${payload.loss} acc ${payload.acc} ${payload.sps} samples/s ${m.workers} workers\n`);
     }
+    if (!tty && evaluated) out.write(`${heldout.slice(3)}\n`);
   };
   const onJob = (job: Job) => {
     const state = stateName(job.state);

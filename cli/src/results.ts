@@ -111,6 +111,32 @@ async function ganFigures(name: string, model: SynclineModel, classifier: Syncli
   };
 }
 
+/**
+ * What mnist-cnn learned, as pictures: for each digit a held-out example, its saliency map, and
+ * the input that maximizes the digit's logit (activation maximization), in one grid of 3 rows.
+ */
+async function cnnFigures(model: SynclineModel) {
+  const heldout = loadDataset('mnist').heldout;
+  const examples: Float32Array[] = [];
+  const saliency: Float32Array[] = [];
+  const maximized: Float32Array[] = [];
+  const activations: { digit: number; start: number; end: number; probability: number }[] = [];
+  for (let digit = 0; digit < 10; digit++) {
+    let row = 0;
+    while (heldout.y[row * 10 + digit] !== 1) row++;
+    const x = heldout.x.slice(row * 784, (row + 1) * 784);
+    examples.push(x);
+    const heat = model.saliency(x, digit);
+    const peak = Math.max(...heat);
+    saliency.push(heat.map((v) => v / peak));
+    const result = model.maximizeActivation(digit, { steps: 300, seed: digit });
+    maximized.push(result.input);
+    activations.push({ digit, start: Number(result.startActivation.toFixed(2)), end: Number(result.activation.toFixed(2)), probability: Number(model.predict(result.input)[digit]!.toFixed(3)) });
+  }
+  await writeFile(join(out, 'mnist-cnn-what-it-learned.png'), imageGridPng([...examples, ...saliency, ...maximized], 28, 10, 3));
+  return { picture: 'mnist-cnn-what-it-learned.png', rows: ['a held-out example of each digit', 'its saliency |d p(digit) / d pixel|, scaled to its peak', 'activation maximization of the digit logit (300 steps, L2 0.002, jitter 1, blur every 4)'], activations };
+}
+
 await mkdir(out, { recursive: true });
 const cluster = await startLocalCluster({ workers: 2, log: (l) => console.error(`  ${l}`) });
 const client = new SynclineClient(cluster.coordinator.grpcAddress, { token: cluster.secrets.adminToken });
@@ -145,6 +171,11 @@ try {
       ...(spec.dataset!.augment ? { augment: spec.dataset!.augment } : {}),
       model: job.model.url,
     };
+    if (name === 'mnist-cnn') {
+      const model = await loadModel(job.model.url);
+      record.whatItLearned = await cnnFigures(model);
+      model.dispose();
+    }
     if (spec.gan) {
       const generator = await loadModel(job.model.url);
       let classifier: SynclineModel | undefined;

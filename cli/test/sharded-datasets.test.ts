@@ -82,6 +82,32 @@ async function refusal(p: Promise<unknown>): Promise<{ code: number; details: st
   throw new Error('expected a refusal');
 }
 
+/**
+ * `source` that, on its first pass, waits after `bytes` bytes until the coordinator has stored
+ * a shard of upload `uploadId`, so the cut that follows falls after stored progress however
+ * slowly a loaded machine runs.
+ */
+function pausingSource(source: UploadSource, client: SynclineClient, uploadId: string, bytes: number): UploadSource {
+  let first = true;
+  return {
+    ...(source.size !== undefined ? { size: source.size } : {}),
+    async *read(from) {
+      const pause = first;
+      first = false;
+      let sent = from;
+      let waited = false;
+      for await (const piece of source.read(from)) {
+        yield piece;
+        sent += piece.length;
+        if (pause && !waited && sent >= bytes) {
+          waited = true;
+          while ((await client.uploadProgress(uploadId)).committedShards === 0) await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    },
+  };
+}
+
 /** A TCP proxy to `port` that cuts its first connection after `cutAfter` bytes from the client. */
 async function flakyProxy(port: number, cutAfter: number): Promise<{ address: string; cuts: () => number; close: () => Promise<void> }> {
   let cuts = 0;
@@ -147,7 +173,9 @@ test.serial('a broken connection resumes from the last stored shard, and the sto
   const resumes: { offset: number; shards: number }[] = [];
   let d: UserDataset;
   try {
-    d = await flaky.uploadDataset(header('resumed'), rowsSource(data, n), { onResume: (offset, p) => resumes.push({ offset, shards: p.committedShards }) });
+    d = await flaky.uploadDataset({ ...header('resumed'), uploadId: 'resumed-1' }, pausingSource(rowsSource(data, n), client, 'resumed-1', 50_000), {
+      onResume: (offset, p) => resumes.push({ offset, shards: p.committedShards }),
+    });
   } finally {
     flaky.close();
     await proxy.close();
@@ -264,7 +292,7 @@ test.serial('a CSV upload resumes after a broken connection at a row boundary, w
         for (let at = from; at < csv.length; at += 16384) yield csv.subarray(at, Math.min(csv.length, at + 16384));
       },
     };
-    d = await flaky.uploadDataset(csvHeader('resumed-csv'), source, { onResume: (offset) => resumes.push(offset) });
+    d = await flaky.uploadDataset({ ...csvHeader('resumed-csv'), uploadId: 'resumed-csv-1' }, pausingSource(source, client, 'resumed-csv-1', 50_000), { onResume: (offset) => resumes.push(offset) });
   } finally {
     flaky.close();
     await proxy.close();

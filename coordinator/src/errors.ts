@@ -65,30 +65,6 @@ export class DatasetExistsError extends Error {
   }
 }
 
-/** An upload over the coordinator's size limit. */
-export class UploadTooLargeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UploadTooLargeError';
-  }
-}
-
-/** A resumed upload that cannot go on: unknown id, another offset, another header, in use. */
-export class UploadResumeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UploadResumeError';
-  }
-}
-
-/** The client gave the upload up; it was discarded. */
-export class UploadAbortedError extends Error {
-  constructor(reason: string) {
-    super(`upload abandoned by the client: ${reason}`);
-    this.name = 'UploadAbortedError';
-  }
-}
-
 /** No credential, or one the cluster does not know (or has revoked). */
 export class UnauthenticatedError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -124,5 +100,29 @@ export class NotFoundError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'NotFoundError';
+  }
+}
+
+/** An upload over the coordinator's size limit. */
+export class UploadTooLargeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UploadTooLargeError';
+  }
+}
+
+/** A resumed upload that cannot go on: unknown id, another offset, another header, in use. */
+export class UploadResumeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UploadResumeError';
+  }
+}
+
+/** The client gave the upload up; it was discarded. */
+export class UploadAbortedError extends Error {
+  constructor(reason: string) {
+    super(`upload abandoned by the client: ${reason}`);
+    this.name = 'UploadAbortedError';
   }
 }

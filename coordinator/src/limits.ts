@@ -4,6 +4,7 @@ import { datasetInfo, type DatasetInfo, type Job, type JobSpec } from '@syncline
 import type { Principal } from './auth/principal.js';
 import { InvalidSpecError, QuotaExceededError } from './errors.js';
 import { isTerminal, plannedSteps } from './scheduling/scheduler.js';
+import type { BaseModelInfo } from './spec/base-model.js';
 import { countParameters } from './spec/parameters.js';
 
 export interface Limits {
@@ -31,7 +32,7 @@ export const DEFAULT_LIMITS: Limits = {
 };
 
 /** Throws InvalidSpecError when a validated spec is bigger than the cluster takes. */
-export function checkSpecLimits(spec: JobSpec, userDatasets: Readonly<Record<string, DatasetInfo>>, limits: Limits): void {
+export function checkSpecLimits(spec: JobSpec, userDatasets: Readonly<Record<string, DatasetInfo>>, limits: Limits, base?: BaseModelInfo): void {
   const stacks: [string, number][] = spec.gan
     ? [['gan.generator', spec.gan.generator.length], ['gan.discriminator', spec.gan.discriminator.length]]
     : [['model.layers', spec.model?.layers.length ?? 0]];
@@ -45,7 +46,7 @@ export function checkSpecLimits(spec: JobSpec, userDatasets: Readonly<Record<str
   const name = spec.dataset!.name;
   const info = datasetInfo(name) ?? userDatasets[name];
   if (!info) return;
-  const parameters = countParameters(spec, info);
+  const parameters = countParameters(spec, info, base);
   if (parameters > limits.maxParameters) {
     throw new InvalidSpecError(spec.gan ? 'gan' : 'model', `${parameters} parameters; this cluster takes models of at most ${limits.maxParameters}`);
   }

@@ -25,8 +25,6 @@ const program = new Command()
   .option('--http-port <port>', 'HTTP registry port (env SYNCLINE_HTTP_PORT)', env.SYNCLINE_HTTP_PORT ?? '7080')
   .option('--http-public-url <url>', 'base URL clients use to reach the HTTP registry (env SYNCLINE_HTTP_PUBLIC_URL)', env.SYNCLINE_HTTP_PUBLIC_URL)
   .option('--registry-cache-mb <mb>', 'MiB of published model files the registry keeps in memory (env SYNCLINE_REGISTRY_CACHE_MB)', env.SYNCLINE_REGISTRY_CACHE_MB ?? '256')
-  .option('--max-upload-bytes <bytes>', 'largest dataset file an upload may send (env SYNCLINE_MAX_UPLOAD_BYTES)', env.SYNCLINE_MAX_UPLOAD_BYTES ?? String(16 * 1024 ** 3))
-  .option('--dataset-shard-bytes <bytes>', 'bytes of samples per stored dataset shard (env SYNCLINE_DATASET_SHARD_BYTES)', env.SYNCLINE_DATASET_SHARD_BYTES ?? String(16 * 1024 ** 2))
   .option('--admin-token <token>', 'the admin token the cluster starts with, 32+ characters (env SYNCLINE_ADMIN_TOKEN; prefer the variable: flags show in ps)', env.SYNCLINE_ADMIN_TOKEN)
   .option('--worker-token <token>', 'the token workers join with, 32+ characters (env SYNCLINE_WORKER_TOKEN)', env.SYNCLINE_WORKER_TOKEN)
   .option('--max-parameters <n>', `largest model, in parameters (env SYNCLINE_MAX_PARAMETERS)`, env.SYNCLINE_MAX_PARAMETERS ?? String(DEFAULT_LIMITS.maxParameters))
@@ -35,6 +33,8 @@ const program = new Command()
   .option('--max-message-mb <mb>', 'largest gRPC message (env SYNCLINE_MAX_MESSAGE_MB)', env.SYNCLINE_MAX_MESSAGE_MB ?? String(DEFAULT_LIMITS.maxMessageBytes / 1024 / 1024))
   .option('--max-jobs-per-user <n>', 'jobs one user may have pending or running (env SYNCLINE_MAX_JOBS_PER_USER)', env.SYNCLINE_MAX_JOBS_PER_USER ?? String(DEFAULT_LIMITS.maxConcurrentJobsPerUser))
   .option('--max-workers-per-user <n>', "workers (sum of workers.max) over one user's pending and running jobs (env SYNCLINE_MAX_WORKERS_PER_USER)", env.SYNCLINE_MAX_WORKERS_PER_USER ?? String(DEFAULT_LIMITS.maxWorkersPerUser))
+  .option('--max-upload-bytes <bytes>', 'largest dataset file an upload may send (env SYNCLINE_MAX_UPLOAD_BYTES)', env.SYNCLINE_MAX_UPLOAD_BYTES ?? String(16 * 1024 ** 3))
+  .option('--dataset-shard-bytes <bytes>', 'bytes of samples per stored dataset shard (env SYNCLINE_DATASET_SHARD_BYTES)', env.SYNCLINE_DATASET_SHARD_BYTES ?? String(16 * 1024 ** 2))
   .parse();
 const o = program.opts<{
   modelSigningKey?: string;
@@ -105,7 +105,6 @@ const coordinator = await startCoordinator({
   httpPort: Number(o.httpPort),
   logger,
   registryCacheBytes: Math.round(cacheMb * 1024 * 1024),
-  datasets: { maxUploadBytes, shardBytes: datasetShardBytes },
   secrets: { adminToken, workerToken },
   limits: {
     maxParameters: positive('--max-parameters', o.maxParameters),
@@ -115,6 +114,7 @@ const coordinator = await startCoordinator({
     maxConcurrentJobsPerUser: positive('--max-jobs-per-user', o.maxJobsPerUser),
     maxWorkersPerUser: positive('--max-workers-per-user', o.maxWorkersPerUser),
   },
+  datasets: { maxUploadBytes, shardBytes: datasetShardBytes },
   ...(o.workerNats ? { workerNatsUrl: o.workerNats } : {}),
   ...(o.httpPublicUrl ? { httpPublicUrl: o.httpPublicUrl } : {}),
 });

@@ -52,8 +52,14 @@ const CALLS: { [K in keyof JobServiceServer]: (c: JobServiceClient) => Promise<S
       call.write({ part: { $case: 'chunk', value: Buffer.from('a,label\n1,0\n2,1\n3,0\n4,1\n5,0\n') } });
       call.end();
     }),
-  listDatasets: (c) => unary((cb) => c.listDatasets({}, cb)),
   getDatasetUpload: (c) => unary((cb) => c.getDatasetUpload({ uploadId: 'none' }, cb)),
+  uploadModel: (c) =>
+    unary((cb) => {
+      const call = c.uploadModel(cb);
+      call.write({ part: { $case: 'header', value: { name: 'probe-upload' } } });
+      call.end();
+    }),
+  listDatasets: (c) => unary((cb) => c.listDatasets({}, cb)),
   getJobLog: (c) => unary((cb) => c.getJobLog({ jobId: 'job-none', includeMetrics: false }, cb)),
   deleteJob: (c) => unary((cb) => c.deleteJob({ jobId: 'job-none' }, cb)),
   deleteModel: (c) => unary((cb) => c.deleteModel({ name: 'none' }, cb)),

@@ -8,12 +8,12 @@ export const BUCKETS = {
   models: 'syncline_models',
   /** Key-value: uploaded dataset records, by name. */
   datasets: 'syncline_datasets',
-  /** Key-value: dataset uploads under way (resumable), by upload id. */
-  uploads: 'syncline_dataset_uploads',
   /** Key-value: access tokens (their sha256, never the token), by id. Coordinator only. */
   tokens: 'syncline_tokens',
   /** Key-value: who owns each model name, and whether the registry serves it to anyone. Coordinator only. */
   modelOwners: 'syncline_model_owners',
+  /** Key-value: dataset uploads under way (resumable), by upload id. */
+  uploads: 'syncline_dataset_uploads',
   /** Object store of the coordinator alone: timelines. */
   objects: 'syncline_artifacts',
 } as const;

@@ -194,7 +194,7 @@ export class SynclineModel {
         const y = features.predict(tf.tensor(batch.data, [batch.size, ...this.inputShape], 'float32'));
         const output = Array.isArray(y) ? y[0] : y;
         if (output === undefined) throw new Error('model produced no output');
-        return output.reshape([batch.size, -1]);
+        return tf.reshape(output, [batch.size, -1]);
       }),
     );
   }

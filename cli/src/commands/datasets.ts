@@ -3,11 +3,11 @@ import { extname } from 'node:path';
 import { stat } from 'node:fs/promises';
 import type { UserDataset } from '@syncline/proto';
 import { SynclineClient } from '../client.js';
+import type { ConnectOptions } from '../config.js';
 import { isArchive, unpack } from '../datasets/archives.js';
 import { plainFileSource, tensorFileSource } from '../datasets/file-sources.js';
 import { ImageFolderError, openImageFolder } from '../datasets/image-folder.js';
 import { UploadSourceError } from '../datasets/upload-stream.js';
-import type { ConnectOptions } from '../config.js';
 import { UsageError } from '../errors.js';
 
 export interface UploadOptions {

@@ -14,6 +14,7 @@ export const JOB_SERVICE_POLICY: { [K in keyof JobServiceServer]: Role } = {
   getTimeline: 'reader',
   uploadDataset: 'user',
   getDatasetUpload: 'user',
+  uploadModel: 'user',
   listDatasets: 'reader',
   getJobLog: 'reader',
   deleteJob: 'user',

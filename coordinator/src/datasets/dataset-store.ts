@@ -143,7 +143,7 @@ export class DatasetStore {
     }
   }
 
-  /** Removes the record first (no job can start on it after), then its files: every shard, or the one file of a dataset stored whole. */
+  /** Removes the record first (no job can start on it after), then its shards (or its one file). */
   async delete(dataset: UserDataset): Promise<void> {
     await this.kv.delete(dataset.name);
     // The dataset's store holds nothing else.

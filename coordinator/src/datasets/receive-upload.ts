@@ -13,6 +13,7 @@ export class UploadDisconnectedError extends Error {
   }
 }
 
+/** `owner`: the name of the token that uploads it. */
 export async function receiveUpload(store: DatasetStore, messages: AsyncIterable<UploadDatasetRequest>, cancelled: () => boolean, owner = ''): Promise<UserDataset> {
   let upload: ActiveUpload | undefined;
   let keep = false;

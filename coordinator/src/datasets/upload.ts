@@ -47,6 +47,7 @@ export class DatasetUpload {
   constructor(
     readonly header: DatasetUploadHeader,
     private readonly uploadId: string,
+    /** `owner`: the name of the token that uploads it. */
     private readonly deps: { objects: ObjectStore; uploads: KV; datasets: KV; limits: UploadLimits; resumable: boolean; owner: string },
     resume?: UploadState,
   ) {

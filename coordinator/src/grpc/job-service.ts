@@ -2,7 +2,7 @@
 // through the auth guard (auth/guard.ts) with its caller; what the caller may do with a given
 // job, model or dataset is decided by auth/access.ts.
 import type { sendUnaryData, ServerReadableStream, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
-import { JobState, datasetInfo, type DatasetUploadHeader, type Job, type JobServiceServer, type JobSpec, type UploadDatasetRequest, type UploadDatasetResponse, type WatchJobRequest, type WatchJobResponse } from '@syncline/proto';
+import { JobState, datasetInfo, type DatasetUploadHeader, type Job, type JobServiceServer, type JobSpec, type UploadDatasetRequest, type UploadDatasetResponse, type UploadModelRequest, type UploadModelResponse, type WatchJobRequest, type WatchJobResponse } from '@syncline/proto';
 import { requireOwner, requireRead, seesEverything } from '../auth/access.js';
 import { principalOf } from '../auth/guard.js';
 import type { ModelOwners, Visibility } from '../auth/model-owners.js';
@@ -15,6 +15,7 @@ import { checkQuotas, checkSpecLimits, type Limits } from '../limits.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import { isTerminal, plannedSteps, type Scheduler } from '../scheduling/scheduler.js';
 import { BaseModelFormatError, describeModelJson } from '../registry/model-topology.js';
+import { MAX_MODEL_UPLOAD_BYTES, checkUploadedModel } from '../registry/model-upload.js';
 import { requestedVersion, type BaseModelInfo } from '../spec/base-model.js';
 import { validateJobSpec } from '../spec/validate.js';
 import type { JobLogStore } from '../store/job-log-store.js';
@@ -74,9 +75,12 @@ export function jobService(deps: {
   };
 
   /** The registered model a spec's model.base names, described for validation. */
-  const baseModel = async (spec: JobSpec | undefined): Promise<BaseModelInfo | undefined> => {
+  const baseModel = async (spec: JobSpec | undefined, who: Principal): Promise<BaseModelInfo | undefined> => {
     const base = spec?.model?.base;
     if (!base || base.name === '') return undefined;
+    // Starting from a private model reads its weights: only those who may download it may.
+    const owner = deps.owners.get(base.name);
+    if (owner?.visibility === 'private') requireRead(who, owner.owner, `model ${base.name} (private)`);
     const version = requestedVersion(base);
     let model;
     try {
@@ -97,28 +101,66 @@ export function jobService(deps: {
   };
 
   /** Every check SubmitJob makes before it stores anything: the spec, the caps, the model name. */
-  const checkSubmission = async (spec: JobSpec | undefined) => {
+  const checkSubmission = async (spec: JobSpec | undefined, who: Principal) => {
     const datasets = await userDatasets(spec);
-    const base = await baseModel(spec);
+    const base = await baseModel(spec, who);
     const normalized = validateJobSpec(spec, datasets, base);
-    checkSpecLimits(normalized, datasets, deps.limits);
+    checkSpecLimits(normalized, datasets, deps.limits, base);
     return { normalized, datasets, base };
   };
 
   return {
     ...tokenHandlers(deps.tokens, unary),
     submitJob: unary(async (req, who) => {
-      const { normalized, datasets, base } = await checkSubmission(req.spec);
+      const { normalized, datasets, base } = await checkSubmission(req.spec, who);
       checkQuotas(who, normalized, await deps.store.list(), deps.limits);
       await deps.owners.claim(who, normalized.name, (normalized.visibility || undefined) as Visibility | undefined);
-      return { job: await deps.scheduler.submit(normalized, datasets, who.name, base) };
+      return { job: await deps.scheduler.submit(normalized, datasets, base, who.name) };
     }),
     validateJob: unary(async (req, who) => {
-      const { normalized } = await checkSubmission(req.spec);
+      const { normalized } = await checkSubmission(req.spec, who);
       await deps.owners.check(who, normalized.name);
       return { spec: normalized, totalSteps: plannedSteps(normalized) };
     }),
     listDatasets: unary(async () => ({ datasets: await deps.datasets.list() })),
+    uploadModel(call: ServerReadableStream<UploadModelRequest, UploadModelResponse>, callback: sendUnaryData<UploadModelResponse>) {
+      let name: string | undefined;
+      const parts = new Map<string, Uint8Array[]>();
+      let size = 0;
+      let failed = false;
+      const fail = (err: unknown) => {
+        if (failed) return;
+        failed = true;
+        callback(toServiceError(err));
+      };
+      call.on('data', (req: UploadModelRequest) => {
+        if (failed) return;
+        const part = req.part;
+        if (part?.$case === 'header') {
+          if (name !== undefined) return fail(new InvalidRequestError('the header must come once, first'));
+          name = part.value.name;
+        } else if (part?.$case === 'chunk') {
+          if (name === undefined) return fail(new InvalidRequestError('the first UploadModel message must be the header'));
+          size += part.value.data.length;
+          if (size > MAX_MODEL_UPLOAD_BYTES) return fail(new InvalidRequestError(`upload larger than ${MAX_MODEL_UPLOAD_BYTES} bytes`));
+          const chunks = parts.get(part.value.path) ?? [];
+          chunks.push(part.value.data);
+          parts.set(part.value.path, chunks);
+        }
+      });
+      call.on('error', fail);
+      call.on('end', () => {
+        if (failed) return;
+        if (name === undefined) return fail(new InvalidRequestError('the first UploadModel message must be the header'));
+        const files = new Map([...parts].map(([path, chunks]) => [path, new Uint8Array(Buffer.concat(chunks))]));
+        // The first user of a model name owns it, as when a job publishes it.
+        deps.owners
+          .claim(principalOf(call), name, undefined)
+          .then(() => checkUploadedModel(name!, files))
+          .then((checked) => deps.registry.registerUpload(name!, checked))
+          .then((model) => callback(null, { name: model.name, version: model.version, url: `${deps.httpBase()}/v1/models/${model.name}/${model.version}/model.json` }), fail);
+      });
+    },
     uploadDataset(call: ServerReadableStream<UploadDatasetRequest, UploadDatasetResponse>, callback: sendUnaryData<UploadDatasetResponse>) {
       receiveUpload(deps.datasets, call, () => call.cancelled, principalOf(call).name).then(
         (dataset) => callback(null, { dataset }),

@@ -8,14 +8,14 @@ import {
   JobNotFoundError,
   JobStateError,
   ModelNotFoundError,
-  UploadAbortedError,
-  UploadResumeError,
-  UploadTooLargeError,
   NotFoundError,
   PermissionDeniedError,
   QuotaExceededError,
   TokenExistsError,
   UnauthenticatedError,
+  UploadAbortedError,
+  UploadResumeError,
+  UploadTooLargeError,
 } from '../errors.js';
 
 const codes: [new (...args: never[]) => Error, status][] = [
@@ -26,14 +26,14 @@ const codes: [new (...args: never[]) => Error, status][] = [
   [JobNotFoundError, status.NOT_FOUND],
   [ModelNotFoundError, status.NOT_FOUND],
   [JobStateError, status.FAILED_PRECONDITION],
-  [UploadTooLargeError, status.RESOURCE_EXHAUSTED],
-  [UploadResumeError, status.FAILED_PRECONDITION],
-  [UploadAbortedError, status.CANCELLED],
   [NotFoundError, status.NOT_FOUND],
   [TokenExistsError, status.ALREADY_EXISTS],
   [UnauthenticatedError, status.UNAUTHENTICATED],
   [PermissionDeniedError, status.PERMISSION_DENIED],
   [QuotaExceededError, status.RESOURCE_EXHAUSTED],
+  [UploadTooLargeError, status.RESOURCE_EXHAUSTED],
+  [UploadResumeError, status.FAILED_PRECONDITION],
+  [UploadAbortedError, status.CANCELLED],
 ];
 
 export function toServiceError(err: unknown): Partial<ServiceError> {

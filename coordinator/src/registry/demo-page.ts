@@ -65,6 +65,7 @@ const root = location.pathname.replace(/demo\\/?$/, '');
 const params = new URLSearchParams(location.search);
 // The dashboard's token (same origin, same session), for private models.
 const token = sessionStorage.getItem('syncline.token') || undefined;
+const authHeaders = token ? { authorization: 'Bearer ' + token } : {};
 const status = document.getElementById('status');
 const pad = document.getElementById('pad');
 const padContext = pad.getContext('2d', { willReadFrequently: true });
@@ -117,10 +118,9 @@ function showPrediction(model) {
 
 /** Published models with what their model.json says they are (a GAN generator or not). */
 async function listModels() {
-  const auth = token ? { headers: { authorization: 'Bearer ' + token } } : {};
-  const { models } = await (await fetch(root + 'v1/models', auth)).json();
+  const { models } = await (await fetch(root + 'v1/models', { headers: authHeaders })).json();
   return Promise.all(models.map(async (m) => {
-    const json = await (await fetch(m.url, auth)).json().catch(() => ({}));
+    const json = await (await fetch(m.url, { headers: authHeaders })).json().catch(() => ({}));
     return { ...m, generator: json.syncline?.kind === 'gan-generator' };
   }));
 }

@@ -2,6 +2,7 @@
 // uploaded to. Publishing registers the next version of a name for a job's artifacts.
 // Reads are served from memory: the version index follows the bucket, files and rendered
 // model.json bodies are kept in a bounded cache after their first read.
+import { randomUUID } from 'node:crypto';
 import { BUCKETS, FinalMetrics, PublishedModel, jobBucket } from '@syncline/proto';
 import type { KV, NatsConnection, ObjectStore } from 'nats';
 import { ModelNotFoundError } from '../errors.js';
@@ -76,6 +77,17 @@ export class ModelRegistry {
       store.catch(() => this.stores.delete(jobId));
     }
     return store;
+  }
+
+  /** Stores an uploaded model's (checked) files in a store of their own (as a job's) and registers them as the next version of `name`. */
+  async registerUpload(name: string, files: Map<string, Uint8Array>): Promise<ResolvedModel> {
+    const id = randomUUID();
+    const jobId = `upload-${id.slice(0, 8)}`;
+    const prefix = `uploads/${name}/${id}`;
+    const store = await this.store(jobId);
+    const ordered = [...files.keys()].sort((a, b) => Number(a === 'model.json') - Number(b === 'model.json'));
+    for (const file of ordered) await store.putBlob({ name: `${prefix}/${file}` }, files.get(file)!);
+    return this.publish(name, jobId, prefix, undefined);
   }
 
   /** Registers the artifacts under `artifactPrefix` as the next version of `name`. */

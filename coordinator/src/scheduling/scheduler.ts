@@ -81,8 +81,8 @@ export class Scheduler {
     });
   }
 
-  /** `userDatasets`: descriptions of uploaded datasets the spec may name; `owner`: the submitting token's name; `baseModel`: the registered model its model.base names. */
-  submit(spec: JobSpec | undefined, userDatasets: Readonly<Record<string, DatasetInfo>> = {}, owner = '', baseModel?: BaseModelInfo): Promise<Job> {
+  /** `userDatasets`: descriptions of uploaded datasets the spec may name; `baseModel`: the registered model its model.base names; `owner`: the submitting token's name. */
+  submit(spec: JobSpec | undefined, userDatasets: Readonly<Record<string, DatasetInfo>> = {}, baseModel?: BaseModelInfo, owner = ''): Promise<Job> {
     const normalized = validateJobSpec(spec, userDatasets, baseModel);
     return this.serial(async () => {
       const now = Date.now();

@@ -1,6 +1,7 @@
 // How many weights a (validated) job's model has, layer by layer, as TF.js builds them: for
 // the cluster's cap on model size. Counted on the shapes the spec checks derive.
 import type { DatasetInfo, JobSpec, Layer } from '@syncline/proto';
+import { validateBase, type BaseModelInfo } from './base-model.js';
 import { checkStack } from './layers.js';
 
 function layerParameters(layer: Layer, input: number[]): number {
@@ -9,7 +10,8 @@ function layerParameters(layer: Layer, input: number[]): number {
   switch (kind?.$case) {
     case 'dense':
       return last * kind.value.units + kind.value.units;
-    case 'conv2d': {
+    case 'conv2d':
+    case 'conv2dTranspose': {
       const [kh = 1, kw = kh] = kind.value.kernelSize;
       return kh * kw * last * kind.value.filters + kind.value.filters;
     }
@@ -34,13 +36,20 @@ function stackParameters(layers: Layer[], field: string, input: { shape: number[
   return stack.layers.reduce((sum, layer, i) => sum + layerParameters(layer, stack.inputShapes[i]!), 0);
 }
 
-/** Parameters of the model (or of generator and discriminator together) of a validated spec. */
-export function countParameters(spec: JobSpec, info: DatasetInfo): number {
+/**
+ * Parameters of the model (or of generator and discriminator together) of a validated spec. With
+ * a base model (model.base), the job's own layers: the base is a registered model already.
+ */
+export function countParameters(spec: JobSpec, info: DatasetInfo, base?: BaseModelInfo): number {
   if (spec.gan) {
     return (
       stackParameters(spec.gan.generator, 'gan.generator', { shape: [spec.gan.latentDim], kind: 'float' }) +
       stackParameters(spec.gan.discriminator, 'gan.discriminator', { shape: info.inputShape, kind: 'float' })
     );
+  }
+  if (spec.model?.base && base) {
+    const { outputShape } = validateBase(spec.model.base, base, info, spec.dataset!.name);
+    return stackParameters(spec.model.layers, 'model.layers', { shape: outputShape, kind: 'float' });
   }
   return stackParameters(spec.model?.layers ?? [], 'model.layers', { shape: info.inputShape, kind: info.input, ...(info.vocabulary ? { vocabulary: info.vocabulary } : {}) });
 }

@@ -189,6 +189,8 @@ function validateTraining(training: TrainingSpec | undefined): TrainingSpec {
     fixedShares: training.fixedShares,
     timeline: training.timeline,
     checkpointEverySteps: training.checkpointEverySteps === 0 ? 100 : integerIn('training.checkpointEverySteps', training.checkpointEverySteps, 1, UINT32_MAX),
+    heldoutEverySteps: integerIn('training.heldoutEverySteps', training.heldoutEverySteps, 0, UINT32_MAX),
+    publishBest: training.publishBest,
   };
 }
 

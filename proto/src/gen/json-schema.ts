@@ -1184,6 +1184,18 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "message": "syncline.v1.TokenInfo"
     }
   },
+  "syncline.v1.ModelFileChunk": {
+    "path": {
+      "protoName": "path",
+      "repeated": false,
+      "type": "string"
+    },
+    "data": {
+      "protoName": "data",
+      "repeated": false,
+      "type": "bytes"
+    }
+  },
   "syncline.v1.ModelRef": {
     "name": {
       "protoName": "name",
@@ -1229,6 +1241,13 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "repeated": false,
       "type": "message",
       "message": "syncline.v1.BaseModel"
+    }
+  },
+  "syncline.v1.ModelUploadHeader": {
+    "name": {
+      "protoName": "name",
+      "repeated": false,
+      "type": "string"
     }
   },
   "syncline.v1.NatsCredentials": {
@@ -1607,6 +1626,16 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "checkpoint_every_steps",
       "repeated": false,
       "type": "uint32"
+    },
+    "heldoutEverySteps": {
+      "protoName": "heldout_every_steps",
+      "repeated": false,
+      "type": "uint32"
+    },
+    "publishBest": {
+      "protoName": "publish_best",
+      "repeated": false,
+      "type": "bool"
     }
   },
   "syncline.v1.UpSampling2DLayer": {
@@ -1648,6 +1677,39 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "repeated": false,
       "type": "message",
       "message": "syncline.v1.UserDataset"
+    }
+  },
+  "syncline.v1.UploadModelRequest": {
+    "header": {
+      "protoName": "header",
+      "repeated": false,
+      "type": "message",
+      "message": "syncline.v1.ModelUploadHeader",
+      "oneof": "part"
+    },
+    "chunk": {
+      "protoName": "chunk",
+      "repeated": false,
+      "type": "message",
+      "message": "syncline.v1.ModelFileChunk",
+      "oneof": "part"
+    }
+  },
+  "syncline.v1.UploadModelResponse": {
+    "name": {
+      "protoName": "name",
+      "repeated": false,
+      "type": "string"
+    },
+    "version": {
+      "protoName": "version",
+      "repeated": false,
+      "type": "uint32"
+    },
+    "url": {
+      "protoName": "url",
+      "repeated": false,
+      "type": "string"
     }
   },
   "syncline.v1.UserDataset": {

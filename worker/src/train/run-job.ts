@@ -18,7 +18,7 @@ import { ShareBalancer } from './balance.js';
 import { BatchSource } from './batch-source.js';
 import { EpochMetrics, stepMetrics } from './epoch-metrics.js';
 import { GanTrainer } from './gan-trainer.js';
-import { epochEndEvaluation } from './heldout.js';
+import { BestWeights, epochEndEvaluation } from './heldout.js';
 import { startGeneration, type JobSession, type StateStore } from './generation-start.js';
 import { PeriodicCheckpoint } from './periodic-checkpoint.js';
 import { exactLayout, reduce } from './step-buffer.js';
@@ -56,6 +56,8 @@ export interface RunJobOptions {
    */
   leaving?: () => boolean;
   faults?: FaultInjector;
+  /** Called on rank 0 when it publishes the best evaluated weights (training.publishBest) instead of the last. */
+  onBestWeights?: (step: number, heldoutLoss: number) => void;
   /** The files of the job's base model (model.base), when it has one. */
   baseModel?: tf.io.ModelArtifacts;
   /** Augment on the training thread instead of the augmentation thread (tests: the result is the same). */
@@ -131,13 +133,15 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
     const timeline = spec.training.timeline ? new Timeline(assignment.rank, opts.workerLabel ?? `rank ${assignment.rank}`) : undefined;
     const reducer = new StepReducer(replica, collective, assignment.rank, world, timeline, signal);
     const checkpoints = new PeriodicCheckpoint(assignment, opts.states, steps, { ...(opts.onCheckpoint ? { onSaved: opts.onCheckpoint } : {}), ...(opts.onCheckpointFailed ? { onFailed: opts.onCheckpointFailed } : {}) }, faults);
+    const best = spec.training.publishBest && assignment.rank === 0 ? new BestWeights() : undefined;
     const batches = new BatchSource(train, { seed, batchSize, rank: assignment.rank, steps }, augmenter, signal);
     for (let step = start.step; step < steps; step++) {
       signal?.throwIfAborted();
       faults?.at(spec.name, assignment.rank, step + 1);
       const wallStart = Timeline.now();
       const shares = [...balancer.shares];
-      const batch = await batches.batch(step, shares);
+      const next = batches.batch(step, shares);
+      const batch = next instanceof Promise ? await next : next;
       const { count, epoch } = batch;
       const dataEnd = Timeline.now();
       timeline?.span('data', wallStart, dataEnd, step + 1);
@@ -151,7 +155,9 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
       if (!spec.training.fixedShares && outcome.msPerSample) balancer.observe(outcome.msPerSample);
       if (opts.onStep) {
         const timing = { stepMs: Timeline.now() - wallStart, commMs: outcome.commMs, msPerSample: outcome.msPerSample };
-        opts.onStep(stepMetrics(step, epoch, steps, world, shares, stats, timing, await epochEndEvaluation(replica, heldout, assignment.rank, step + 1, perEpoch, steps)));
+        const evaluation = await epochEndEvaluation(replica, heldout, assignment.rank, step + 1, perEpoch, steps, spec.training.heldoutEverySteps);
+        if (evaluation.heldoutExamples > 0) await best?.offer(evaluation.heldoutLoss, step + 1, () => replica.getWeights());
+        opts.onStep(stepMetrics(step, epoch, steps, world, shares, stats, timing, evaluation));
       }
       if (outcome.leaving.length > 0 && session.step < steps) throw new RanksLeavingError(assignment.jobId, session.step, outcome.leaving);
     }
@@ -163,7 +169,14 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
     }
     faults?.check('evaluate');
     // Every replica holds the same weights now: rank 0 alone evaluates, for the published result.
-    const result = assignment.rank === 0 ? await replica.evaluate(heldout) : { loss: 0, accuracy: 0, mae: 0 };
+    let result = assignment.rank === 0 ? await replica.evaluate(heldout) : { loss: 0, accuracy: 0, mae: 0 };
+    const better = best?.better(result.loss);
+    if (better) {
+      // Rank 0 alone publishes: it takes the best evaluated weights, and reports their metrics.
+      replica.setWeights(better.weights);
+      result = await replica.evaluate(heldout);
+      opts.onBestWeights?.(better.step, better.loss);
+    }
     return {
       replica,
       ...(timeline ? { timeline: timeline.toEvents() } : {}),

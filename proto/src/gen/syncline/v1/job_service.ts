@@ -85,6 +85,30 @@ export function tokenRoleToJSON(object: TokenRole): string {
   }
 }
 
+/** UploadModelRequest is one message of an UploadModel stream. */
+export interface UploadModelRequest {
+  part: { $case: "header"; value: ModelUploadHeader } | { $case: "chunk"; value: ModelFileChunk } | undefined;
+}
+
+/** ModelUploadHeader names the model an upload registers. */
+export interface ModelUploadHeader {
+  name: string;
+}
+
+/** ModelFileChunk is part of one file, by its path relative to model.json; a file's chunks come in order. */
+export interface ModelFileChunk {
+  path: string;
+  data: Buffer;
+}
+
+/** UploadModelResponse says which version the upload became. */
+export interface UploadModelResponse {
+  name: string;
+  version: number;
+  /** model.json's URL in the registry. */
+  url: string;
+}
+
 export interface SubmitJobRequest {
   spec: JobSpec | undefined;
 }
@@ -369,6 +393,360 @@ export interface RevokeTokenRequest {
 export interface RevokeTokenResponse {
   info: TokenInfo | undefined;
 }
+
+function createBaseUploadModelRequest(): UploadModelRequest {
+  return { part: undefined };
+}
+
+export const UploadModelRequest: MessageFns<UploadModelRequest> = {
+  encode(message: UploadModelRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.part?.$case) {
+      case "header":
+        ModelUploadHeader.encode(message.part.value, writer.uint32(10).fork()).join();
+        break;
+      case "chunk":
+        ModelFileChunk.encode(message.part.value, writer.uint32(18).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UploadModelRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUploadModelRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.part = { $case: "header", value: ModelUploadHeader.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.part = { $case: "chunk", value: ModelFileChunk.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UploadModelRequest {
+    return {
+      part: isSet(object.header)
+        ? { $case: "header", value: ModelUploadHeader.fromJSON(object.header) }
+        : isSet(object.chunk)
+        ? { $case: "chunk", value: ModelFileChunk.fromJSON(object.chunk) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: UploadModelRequest): unknown {
+    const obj: any = {};
+    if (message.part?.$case === "header") {
+      obj.header = ModelUploadHeader.toJSON(message.part.value);
+    } else if (message.part?.$case === "chunk") {
+      obj.chunk = ModelFileChunk.toJSON(message.part.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UploadModelRequest>): UploadModelRequest {
+    return UploadModelRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UploadModelRequest>): UploadModelRequest {
+    const message = createBaseUploadModelRequest();
+    switch (object.part?.$case) {
+      case "header": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "header", value: ModelUploadHeader.fromPartial(object.part.value) };
+        }
+        break;
+      }
+      case "chunk": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "chunk", value: ModelFileChunk.fromPartial(object.part.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseModelUploadHeader(): ModelUploadHeader {
+  return { name: "" };
+}
+
+export const ModelUploadHeader: MessageFns<ModelUploadHeader> = {
+  encode(message: ModelUploadHeader, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ModelUploadHeader {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseModelUploadHeader();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ModelUploadHeader {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: ModelUploadHeader): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ModelUploadHeader>): ModelUploadHeader {
+    return ModelUploadHeader.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ModelUploadHeader>): ModelUploadHeader {
+    const message = createBaseModelUploadHeader();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseModelFileChunk(): ModelFileChunk {
+  return { path: "", data: Buffer.alloc(0) };
+}
+
+export const ModelFileChunk: MessageFns<ModelFileChunk> = {
+  encode(message: ModelFileChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(18).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ModelFileChunk {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseModelFileChunk();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ModelFileChunk {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: ModelFileChunk): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ModelFileChunk>): ModelFileChunk {
+    return ModelFileChunk.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ModelFileChunk>): ModelFileChunk {
+    const message = createBaseModelFileChunk();
+    message.path = object.path ?? "";
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseUploadModelResponse(): UploadModelResponse {
+  return { name: "", version: 0, url: "" };
+}
+
+export const UploadModelResponse: MessageFns<UploadModelResponse> = {
+  encode(message: UploadModelResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.version !== 0) {
+      writer.uint32(16).uint32(message.version);
+    }
+    if (message.url !== "") {
+      writer.uint32(26).string(message.url);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UploadModelResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUploadModelResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.version = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.url = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UploadModelResponse {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      url: isSet(object.url) ? globalThis.String(object.url) : "",
+    };
+  },
+
+  toJSON(message: UploadModelResponse): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.url !== "") {
+      obj.url = message.url;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UploadModelResponse>): UploadModelResponse {
+    return UploadModelResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UploadModelResponse>): UploadModelResponse {
+    const message = createBaseUploadModelResponse();
+    message.name = object.name ?? "";
+    message.version = object.version ?? 0;
+    message.url = object.url ?? "";
+    return message;
+  },
+};
 
 function createBaseSubmitJobRequest(): SubmitJobRequest {
   return { spec: undefined };
@@ -4493,6 +4871,20 @@ export const JobServiceService = {
     responseSerialize: (value: RevokeTokenResponse): Buffer => Buffer.from(RevokeTokenResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RevokeTokenResponse => RevokeTokenResponse.decode(value),
   },
+  /**
+   * Registers a TF.js layers model made elsewhere (model.json and its weight files) as the next
+   * version of a name, served and usable as a base (model.base) like a published one. The
+   * first message is the header; then each file, in chunks. Checked whole before anything is stored.
+   */
+  uploadModel: {
+    path: "/syncline.v1.JobService/UploadModel" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: UploadModelRequest): Buffer => Buffer.from(UploadModelRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UploadModelRequest => UploadModelRequest.decode(value),
+    responseSerialize: (value: UploadModelResponse): Buffer => Buffer.from(UploadModelResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UploadModelResponse => UploadModelResponse.decode(value),
+  },
 } as const;
 
 export interface JobServiceServer extends UntypedServiceImplementation {
@@ -4532,6 +4924,12 @@ export interface JobServiceServer extends UntypedServiceImplementation {
   createToken: handleUnaryCall<CreateTokenRequest, CreateTokenResponse>;
   listTokens: handleUnaryCall<ListTokensRequest, ListTokensResponse>;
   revokeToken: handleUnaryCall<RevokeTokenRequest, RevokeTokenResponse>;
+  /**
+   * Registers a TF.js layers model made elsewhere (model.json and its weight files) as the next
+   * version of a name, served and usable as a base (model.base) like a published one. The
+   * first message is the header; then each file, in chunks. Checked whole before anything is stored.
+   */
+  uploadModel: handleClientStreamingCall<UploadModelRequest, UploadModelResponse>;
 }
 
 export interface JobServiceClient extends Client {
@@ -4815,6 +5213,27 @@ export interface JobServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RevokeTokenResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Registers a TF.js layers model made elsewhere (model.json and its weight files) as the next
+   * version of a name, served and usable as a base (model.base) like a published one. The
+   * first message is the header; then each file, in chunks. Checked whole before anything is stored.
+   */
+  uploadModel(
+    callback: (error: ServiceError | null, response: UploadModelResponse) => void,
+  ): ClientWritableStream<UploadModelRequest>;
+  uploadModel(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UploadModelResponse) => void,
+  ): ClientWritableStream<UploadModelRequest>;
+  uploadModel(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UploadModelResponse) => void,
+  ): ClientWritableStream<UploadModelRequest>;
+  uploadModel(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UploadModelResponse) => void,
+  ): ClientWritableStream<UploadModelRequest>;
 }
 
 export const JobServiceClient = makeGenericClientConstructor(

@@ -326,6 +326,16 @@ export interface TrainingSpec {
    * for a restart when every worker is lost or the coordinator restarts (0 means 100).
    */
   checkpointEverySteps: number;
+  /**
+   * Evaluate the held-out split every this many steps too (0 means only after each epoch); the
+   * results travel with the step's metrics (WatchJob, `submit --watch`, the dashboard).
+   */
+  heldoutEverySteps: number;
+  /**
+   * Publish the weights of the evaluation with the lowest held-out loss (the final weights
+   * included) instead of the last ones.
+   */
+  publishBest: boolean;
 }
 
 /** LearningRateSchedule scales the optimizer's learning rate by step; none set means constant. */
@@ -3488,6 +3498,8 @@ function createBaseTrainingSpec(): TrainingSpec {
     fixedShares: false,
     timeline: false,
     checkpointEverySteps: 0,
+    heldoutEverySteps: 0,
+    publishBest: false,
   };
 }
 
@@ -3519,6 +3531,12 @@ export const TrainingSpec: MessageFns<TrainingSpec> = {
     }
     if (message.checkpointEverySteps !== 0) {
       writer.uint32(72).uint32(message.checkpointEverySteps);
+    }
+    if (message.heldoutEverySteps !== 0) {
+      writer.uint32(80).uint32(message.heldoutEverySteps);
+    }
+    if (message.publishBest !== false) {
+      writer.uint32(88).bool(message.publishBest);
     }
     return writer;
   },
@@ -3608,6 +3626,22 @@ export const TrainingSpec: MessageFns<TrainingSpec> = {
             message.checkpointEverySteps = reader.uint32();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.heldoutEverySteps = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.publishBest = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3655,6 +3689,16 @@ export const TrainingSpec: MessageFns<TrainingSpec> = {
         : isSet(object.checkpoint_every_steps)
         ? globalThis.Number(object.checkpoint_every_steps)
         : 0,
+      heldoutEverySteps: isSet(object.heldoutEverySteps)
+        ? globalThis.Number(object.heldoutEverySteps)
+        : isSet(object.heldout_every_steps)
+        ? globalThis.Number(object.heldout_every_steps)
+        : 0,
+      publishBest: isSet(object.publishBest)
+        ? globalThis.Boolean(object.publishBest)
+        : isSet(object.publish_best)
+        ? globalThis.Boolean(object.publish_best)
+        : false,
     };
   },
 
@@ -3687,6 +3731,12 @@ export const TrainingSpec: MessageFns<TrainingSpec> = {
     if (message.checkpointEverySteps !== 0) {
       obj.checkpointEverySteps = Math.round(message.checkpointEverySteps);
     }
+    if (message.heldoutEverySteps !== 0) {
+      obj.heldoutEverySteps = Math.round(message.heldoutEverySteps);
+    }
+    if (message.publishBest !== false) {
+      obj.publishBest = message.publishBest;
+    }
     return obj;
   },
 
@@ -3706,6 +3756,8 @@ export const TrainingSpec: MessageFns<TrainingSpec> = {
     message.fixedShares = object.fixedShares ?? false;
     message.timeline = object.timeline ?? false;
     message.checkpointEverySteps = object.checkpointEverySteps ?? 0;
+    message.heldoutEverySteps = object.heldoutEverySteps ?? 0;
+    message.publishBest = object.publishBest ?? false;
     return message;
   },
 };
