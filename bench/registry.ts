@@ -3,6 +3,7 @@ import { compressionBench } from '../cli/bench/compression.js';
 import { registryBench } from '../coordinator/bench/registry.js';
 import { scalingBench } from '../cli/bench/scaling.js';
 import { allreduceBench } from '../worker/bench/allreduce.js';
+import { augmentBench } from '../worker/bench/augment.js';
 import { trainBenches } from '../worker/bench/train.js';
 import { vsPytorchBench } from '../worker/bench/vs-pytorch.js';
 import { sdkBenches } from '../sdk/bench/index.js';
@@ -23,4 +24,4 @@ export interface Bench {
   run(emit: Emit, options?: BenchOptions): Promise<void>;
 }
 
-export const benches: Bench[] = [...trainBenches, vsPytorchBench, allreduceBench, compressionBench, scalingBench, registryBench, ...sdkBenches];
+export const benches: Bench[] = [...trainBenches, augmentBench, vsPytorchBench, allreduceBench, compressionBench, scalingBench, registryBench, ...sdkBenches];

@@ -10,6 +10,8 @@ import exec from 'k6/execution';
 import { Rate } from 'k6/metrics';
 
 const GRPC_ADDR = __ENV.SYNCLINE_GRPC_ADDR || '127.0.0.1:7070';
+// Every call carries a token (an admin's, or a user's: its quota then caps the submissions).
+const TOKEN = __ENV.SYNCLINE_TOKEN || '';
 const MAX_VUS = Number(__ENV.SYNCLINE_LOAD_VUS || 20);
 const HOLD = __ENV.SYNCLINE_LOAD_HOLD || '1m';
 const SERVICE = 'syncline.v1.JobService';
@@ -105,7 +107,7 @@ function connect() {
 }
 
 function invoke(method, request, op) {
-  return client.invoke(`${SERVICE}/${method}`, request, { timeout: '10s', tags: { op } });
+  return client.invoke(`${SERVICE}/${method}`, request, { timeout: '10s', tags: { op }, metadata: { authorization: `Bearer ${TOKEN}` } });
 }
 
 /** Records whether `res` has the expected status; returns that. */
@@ -122,6 +124,7 @@ function trailer(res, key) {
 
 export function setup() {
   connect();
+  if (!TOKEN) throw new Error('set SYNCLINE_TOKEN (-e SYNCLINE_TOKEN=…): the coordinator refuses calls without one; `syncline up` writes the admin token to ~/.config/syncline/config.json');
   const res = invoke('ListJobs', {}, 'setup');
   if (res.status !== grpc.StatusOK) exec.test.abort(`ListJobs on ${GRPC_ADDR} answered status ${res.status}: is the coordinator up?`);
   client.close();

@@ -14,7 +14,7 @@ export const compressionBench: Bench = {
   description: 'held-out accuracy of mnist-mlp with fp16 and int8 all-reduce compression vs none',
   async run(emit: Emit) {
     const cluster = await startLocalCluster({ workers: 2 });
-    const client = new SynclineClient(cluster.coordinator.grpcAddress);
+    const client = new SynclineClient(cluster.coordinator.grpcAddress, { token: cluster.secrets.adminToken });
     try {
       let baseline: number | undefined;
       for (const compression of ['none', 'fp16', 'int8']) {

@@ -70,7 +70,7 @@ async function measure(model: string, workers: number): Promise<{ samplesPerSeco
 async function measureCluster(m: Run, workers: number): Promise<{ samplesPerSecond: number; commFraction: number }> {
   // SYNCLINE_BENCH_LOG=1 shows the cluster's own log lines on stderr.
   const cluster = await startLocalCluster({ workers, ...(process.env.SYNCLINE_BENCH_LOG ? { log: (l: string) => console.error(`  ${l}`) } : {}) });
-  const client = new SynclineClient(cluster.coordinator.grpcAddress);
+  const client = new SynclineClient(cluster.coordinator.grpcAddress, { token: cluster.secrets.adminToken });
   try {
     const spec = JobSpec.fromJSON({
       name: 'scaling',

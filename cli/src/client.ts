@@ -9,6 +9,7 @@ import {
   type CancelJobResponse,
   type DatasetUploadHeader,
   type GetJobResponse,
+  type GetJobLogResponse,
   type GetTimelineResponse,
   type Job,
   type ListDatasetsResponse,
@@ -18,14 +19,23 @@ import {
   type PublishedModel,
   type StepMetrics,
   type SubmitJobResponse,
-  type UploadDatasetResponse,
+  type GetDatasetUploadResponse,
   type UserDataset,
   type ValidateJobResponse,
   type WatchJobResponse,
+  type TokenInfo,
+  type TokenRole,
+  withBearer,
 } from '@syncline/proto';
-import { CoordinatorUnreachableError, RequestRefusedError } from './errors.js';
+import { resolveConfig } from './config.js';
+import { UploadSourceError, bytesSource, streamUpload, type UploadOptions, type UploadSource } from './datasets/upload-stream.js';
+import { CoordinatorUnreachableError, CredentialRefusedError, RequestRefusedError } from './errors.js';
 
 export interface ClientOptions {
+  /** Sent as `authorization: Bearer <token>` with every call. */
+  token?: string;
+  /** Where the token came from, for the message when the coordinator refuses it. */
+  tokenSource?: string;
   /** How long a connection may take to open before giving up (a refused one fails at once). */
   connectTimeoutMs?: number;
   /** Deadline of each call that answers at once (everything but watching and uploading). */
@@ -45,15 +55,21 @@ type Callback<T> = (err: ServiceError | null, res: T) => void;
 
 export class SynclineClient {
   readonly raw: JobServiceClient;
-  private readonly opts: Required<ClientOptions>;
+  private readonly opts: Required<Omit<ClientOptions, 'token'>>;
   private connected: Promise<void> | undefined;
 
   constructor(
     readonly address: string,
     opts: ClientOptions = {},
   ) {
-    this.raw = new JobServiceClient(address, credentials.createInsecure());
-    this.opts = { connectTimeoutMs: 5_000, callTimeoutMs: 30_000, uploadTimeoutMs: 600_000, ...opts };
+    this.raw = new JobServiceClient(address, credentials.createInsecure(), withBearer(opts.token));
+    this.opts = { connectTimeoutMs: 5_000, callTimeoutMs: 30_000, uploadTimeoutMs: 600_000, tokenSource: opts.token ? 'the token given' : 'no token', ...opts };
+  }
+
+  /** A client for a command: the coordinator and token from --config, SYNCLINE_TOKEN or the default config file (config.ts). */
+  static async open(command: { config?: string; coordinator?: string }, opts: Omit<ClientOptions, 'token' | 'tokenSource'> = {}): Promise<SynclineClient> {
+    const c = await resolveConfig(command);
+    return new SynclineClient(c.coordinator, { ...opts, ...(c.token ? { token: c.token } : {}), tokenSource: c.tokenSource });
   }
 
   /**
@@ -94,6 +110,9 @@ export class SynclineClient {
   private toCliError(err: ServiceError, timeoutMs: number): Error {
     if (err.code === status.UNAVAILABLE) return new CoordinatorUnreachableError(this.address, unavailableReason(err.details), { cause: err });
     if (err.code === status.DEADLINE_EXCEEDED) return new CoordinatorUnreachableError(this.address, `no answer within ${timeoutMs / 1000} s`, { cause: err });
+    if (err.code === status.UNAUTHENTICATED || err.code === status.PERMISSION_DENIED) {
+      return new CredentialRefusedError(err.code, err.details || err.message, this.opts.tokenSource, { cause: err });
+    }
     const field = err.metadata?.get('syncline-field')[0];
     return new RequestRefusedError(err.code, err.details || err.message, typeof field === 'string' ? field : undefined, { cause: err });
   }
@@ -111,8 +130,51 @@ export class SynclineClient {
     return (await this.call<GetJobResponse>((m, o, cb) => this.raw.getJob({ jobId }, m, o, cb))).job!;
   }
 
+  /** Every job the token may see, oldest first (all pages). */
   async list(): Promise<Job[]> {
-    return (await this.call<ListJobsResponse>((m, o, cb) => this.raw.listJobs({}, m, o, cb))).jobs;
+    const jobs: Job[] = [];
+    let pageToken = '';
+    do {
+      const page = await this.listPage(0, pageToken);
+      jobs.push(...page.jobs);
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    return jobs;
+  }
+
+  listPage(pageSize: number, pageToken = ''): Promise<ListJobsResponse> {
+    return this.call<ListJobsResponse>((m, o, cb) => this.raw.listJobs({ pageSize, pageToken }, m, o, cb));
+  }
+
+  async deleteJob(jobId: string): Promise<void> {
+    await this.call((m, o, cb) => this.raw.deleteJob({ jobId }, m, o, cb));
+  }
+
+  /** Deletes every version of a model; resolves to how many. */
+  async deleteModel(name: string): Promise<number> {
+    return (await this.call<{ versions: number }>((m, o, cb) => this.raw.deleteModel({ name }, m, o, cb))).versions;
+  }
+
+  async deleteDataset(name: string): Promise<void> {
+    await this.call((m, o, cb) => this.raw.deleteDataset({ name }, m, o, cb));
+  }
+
+  /** A new token (admin only); the secret is in the answer and nowhere else. */
+  createToken(name: string, role: TokenRole): Promise<{ token: string; info?: TokenInfo }> {
+    return this.call((m, o, cb) => this.raw.createToken({ name, role }, m, o, cb));
+  }
+
+  async tokens(): Promise<TokenInfo[]> {
+    return (await this.call<{ tokens: TokenInfo[] }>((m, o, cb) => this.raw.listTokens({}, m, o, cb))).tokens;
+  }
+
+  async revokeToken(nameOrId: string): Promise<TokenInfo> {
+    return (await this.call<{ info?: TokenInfo }>((m, o, cb) => this.raw.revokeToken({ token: nameOrId }, m, o, cb))).info!;
+  }
+
+  /** The job's event log (GetJobLog). */
+  async jobLog(jobId: string, includeMetrics = false): Promise<GetJobLogResponse> {
+    return this.call<GetJobLogResponse>((m, o, cb) => this.raw.getJobLog({ jobId, includeMetrics }, m, o, cb));
   }
 
   async cancel(jobId: string): Promise<Job> {
@@ -139,20 +201,27 @@ export class SynclineClient {
     }
   }
 
-  /** Streams a dataset file to the coordinator in 1 MiB chunks. */
-  async uploadDataset(header: DatasetUploadHeader, bytes: Uint8Array): Promise<UserDataset> {
-    const res = await this.call<UploadDatasetResponse>(
-      (m, o, cb) => {
-        const call = this.raw.uploadDataset(m, o, cb);
-        call.write({ part: { $case: 'header', value: header } });
-        for (let at = 0; at < bytes.length; at += 1 << 20) {
-          call.write({ part: { $case: 'chunk', value: Buffer.from(bytes.subarray(at, at + (1 << 20))) } });
-        }
-        call.end();
-      },
-      this.opts.uploadTimeoutMs,
-    );
-    return res.dataset!;
+  /**
+   * Streams a dataset file to the coordinator, resuming after a broken connection (see
+   * datasets/upload-stream.ts). Bytes, or a source read as it is sent.
+   */
+  async uploadDataset(
+    header: Partial<DatasetUploadHeader> & Pick<DatasetUploadHeader, 'name' | 'format'>,
+    data: Uint8Array | UploadSource,
+    opts: Omit<UploadOptions, 'deadlineMs'> = {},
+  ): Promise<UserDataset> {
+    await (this.connected ?? this.ready());
+    try {
+      return await streamUpload(this.raw, () => new Metadata(), header, data instanceof Uint8Array ? bytesSource(data) : data, { ...opts, deadlineMs: this.opts.uploadTimeoutMs });
+    } catch (err) {
+      if (err instanceof UploadSourceError || typeof (err as Partial<ServiceError>).code !== 'number') throw err;
+      throw this.toCliError(err as ServiceError, this.opts.uploadTimeoutMs);
+    }
+  }
+
+  /** How far an unfinished upload got. */
+  uploadProgress(uploadId: string): Promise<GetDatasetUploadResponse> {
+    return this.call((m, o, cb) => this.raw.getDatasetUpload({ uploadId }, m, o, cb));
   }
 
   async datasets(): Promise<UserDataset[]> {

@@ -40,7 +40,7 @@ try {
   say(`coordinator=${cluster.coordinator.grpcAddress} http=${cluster.coordinator.httpUrl} nats=${cluster.natsUrl}`);
 
   const spec = await readJobFile(jobFile);
-  client = new SynclineClient(cluster.coordinator.grpcAddress);
+  client = new SynclineClient(cluster.coordinator.grpcAddress, { token: cluster.secrets.adminToken });
   const submitted = await client.submit(spec);
   say(`submitted ${jobFile} as ${submitted.id}`);
   const job = await watchWithProgress(client, submitted.id);

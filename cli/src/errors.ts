@@ -1,5 +1,6 @@
 // The CLI's failures, one class each, and the one place that turns a failure into an exit code
 // (documented in the README's command-line section; scripts rely on them).
+import { status } from '@grpc/grpc-js';
 export const EXIT = {
   ok: 0,
   /** The job ended without succeeding (FAILED or CANCELLED) while `submit --watch` followed it. */
@@ -10,8 +11,10 @@ export const EXIT = {
   invalidJobFile: 3,
   /** No coordinator answered at the address tried. */
   unreachable: 4,
-  /** The coordinator answered and refused (unknown job, job already finished, bad dataset file…). */
+  /** The coordinator answered and refused (unknown job, job already finished, bad dataset file, a quota…). */
   refused: 5,
+  /** The coordinator refused the credential: none, unknown or revoked (UNAUTHENTICATED), or too small a role or another user's job (PERMISSION_DENIED). */
+  denied: 6,
 } as const;
 
 /** One problem in a job file: a field path (`model.layers[0].dense.units`) or a position, or both. */
@@ -71,6 +74,19 @@ export class RequestRefusedError extends Error {
   }
 }
 
+/** The coordinator refused the caller: `source` says where the token came from, so the fix is plain. */
+export class CredentialRefusedError extends Error {
+  constructor(
+    readonly code: number,
+    readonly details: string,
+    readonly source: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code === status.UNAUTHENTICATED ? `not authenticated: ${details} (used ${source})` : `not allowed: ${details}`, options);
+    this.name = 'CredentialRefusedError';
+  }
+}
+
 /** A bad command line or a local failure (a file to upload that cannot be read). */
 export class UsageError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -83,5 +99,6 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof JobFileError) return EXIT.invalidJobFile;
   if (err instanceof CoordinatorUnreachableError) return EXIT.unreachable;
   if (err instanceof RequestRefusedError) return EXIT.refused;
+  if (err instanceof CredentialRefusedError) return EXIT.denied;
   return EXIT.usage;
 }

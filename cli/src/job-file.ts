@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { BUILTIN_DATASETS, JobSpec, closestName, formatJsonPath, jsonProblems, parseJsonPath } from '@syncline/proto';
-import { InvalidSpecError, validateJobSpec } from '@syncline/coordinator/spec';
+import { InvalidSpecError, UNKNOWN_BASE, validateJobSpec } from '@syncline/coordinator/spec';
 import { JobFileError, type JobFileProblem } from './errors.js';
 import { parseSource, type JobFileFormat, type Position } from './job-source.js';
 
@@ -69,11 +69,12 @@ export function checkOffline(file: JobFile): string | undefined {
     const builtin = closestName(dataset, Object.keys(BUILTIN_DATASETS));
     return `dataset ${JSON.stringify(dataset)} is not built in${builtin ? ` (did you mean ${builtin}?)` : ''}: the model's shapes against an uploaded dataset are checked by the coordinator`;
   }
+  const base = file.spec.model?.base;
   try {
-    validateJobSpec(file.spec);
+    validateJobSpec(file.spec, {}, UNKNOWN_BASE);
   } catch (err) {
     if (err instanceof InvalidSpecError) throw rejectedField(file, err.field, err.message);
     throw err;
   }
-  return undefined;
+  return base ? `model.base ${JSON.stringify(base.name)}: the base model and the shapes of the layers on it are checked by the coordinator` : undefined;
 }

@@ -3,8 +3,10 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT, exitCodeFor } from './errors.js';
 
-const defaultCoordinator = process.env.SYNCLINE_COORDINATOR ?? '127.0.0.1:7070';
-const coordinatorOption = ['--coordinator <host:port>', 'coordinator gRPC address (env SYNCLINE_COORDINATOR)', defaultCoordinator] as const;
+// The coordinator and token: --config / SYNCLINE_CONFIG, then SYNCLINE_TOKEN, then the default
+// config file that `syncline up` writes (src/config.ts).
+const coordinatorOption = ['--coordinator <host:port>', 'coordinator gRPC address (env SYNCLINE_COORDINATOR; default: the config file\'s, else 127.0.0.1:7070)'] as const;
+const configOption = ['--config <file>', 'client config file with coordinator and token (env SYNCLINE_CONFIG; default ~/.config/syncline/config.json, written by `syncline up`)'] as const;
 
 // Usage errors end with EXIT.usage rather than commander's 1, which means "the job failed".
 const program = new Command().name('syncline').description('Syncline: data-parallel training on a cluster, inference at the edge').exitOverride();
@@ -15,12 +17,15 @@ program
   .option('--grpc-port <port>', 'coordinator gRPC port (env SYNCLINE_GRPC_PORT)', process.env.SYNCLINE_GRPC_PORT ?? '7070')
   .option('--http-port <port>', 'model registry HTTP port (env SYNCLINE_HTTP_PORT)', process.env.SYNCLINE_HTTP_PORT ?? '7080')
   .option('--nats-cluster <n>', 'run n clustered nats-servers (JetStream replicas 3) instead of one', '1')
+  .option('--state-dir <dir>', "where the cluster's secrets are kept between starts (env SYNCLINE_STATE_DIR; default ~/.local/state/syncline)", process.env.SYNCLINE_STATE_DIR)
+  .option('--config <file>', 'where to write the client config (env SYNCLINE_CONFIG; default ~/.config/syncline/config.json)', process.env.SYNCLINE_CONFIG)
   .action(async (opts) => (await import('./commands/up.js')).up(opts));
 program
   .command('validate <job-files...>')
   .description('check job files (JSON, or YAML as .yaml/.yml) without submitting them: against the coordinator when one answers, otherwise locally')
   .option('--offline', 'check locally only, without asking a coordinator')
   .option(...coordinatorOption)
+  .option(...configOption)
   .action(async (files: string[], opts) => {
     process.exitCode = await (await import('./commands/validate.js')).validate(files, opts);
   });
@@ -31,12 +36,13 @@ program
   .option('--dry-run', 'have the coordinator check the job and print it as it would run (defaults filled in), without submitting it')
   .option('--timeline <file>', 'record a per-step timeline and write it (Chrome trace JSON) when the job ends; needs --watch')
   .option(...coordinatorOption)
+  .option(...configOption)
   .action(async (file: string, opts) => {
     process.exitCode = await (await import('./commands/submit.js')).submit(file, opts);
   });
 program
-  .command('upload <file>')
-  .description('upload a dataset (CSV with a header row, or a Syncline tensor file) for jobs to name in dataset.name')
+  .command('upload <path>')
+  .description('upload a dataset for jobs to name in dataset.name: a CSV file with a header row, a Syncline tensor file, or an image folder (one sub-folder per class) or its .zip/.tar')
   .requiredOption('--name <name>', 'dataset name')
   .option('--format <format>', 'csv or tensor (default: by file extension)')
   .option('--classes <n>', 'classification: number of classes (labels 0..n-1); 0 for regression', '0')
@@ -44,17 +50,24 @@ program
   .option('--target-columns <a,b>', 'regression: CSV columns with the targets')
   .option('--input-shape <d1,d2,...>', 'shape of one sample (default: flat)')
   .option('--heldout <fraction>', 'share of samples held out, from the end (default 0.2)')
+  .option('--image-size <WxH>', 'image folders: the size images are resized to (default 64x64)')
+  .option('--channels <n>', 'image folders: 1 (grey) or 3 (RGB, the default)')
+  .option('--seed <n>', 'image folders: seed of the order images are stored in (default 1)')
+  .option('--shard-bytes <bytes>', "bytes of samples per stored shard (default: the coordinator's, 16 MiB)")
   .option(...coordinatorOption)
+  .option(...configOption)
   .action(async (file: string, opts) => (await import('./commands/datasets.js')).upload(file, opts));
 program
   .command('datasets')
   .description('list uploaded datasets')
   .option(...coordinatorOption)
+  .option(...configOption)
   .action(async (opts) => (await import('./commands/datasets.js')).datasets(opts));
 program
   .command('jobs')
   .description('list jobs')
   .option(...coordinatorOption)
+  .option(...configOption)
   .action(async (opts) => (await import('./commands/jobs.js')).jobs(opts));
 program
   .command('logs <jobId>')
@@ -62,17 +75,48 @@ program
   .option('--json', 'one JSON object per line')
   .option('--metrics', 'also the sampled step metrics')
   .option(...coordinatorOption)
+  .option(...configOption)
   .action(async (jobId: string, opts) => (await import('./commands/logs.js')).logs(jobId, opts));
 program
   .command('cancel <jobId>')
   .description('cancel a job')
   .option(...coordinatorOption)
+  .option(...configOption)
   .action(async (jobId: string, opts) => (await import('./commands/jobs.js')).cancel(jobId, opts));
 program
   .command('models')
   .description('list published models (latest versions) with their model.json URLs')
   .option(...coordinatorOption)
+  .option(...configOption)
   .action(async (opts) => (await import('./commands/models.js')).models(opts));
+
+const token = program.command('token').description('access tokens (admin only): create, list, revoke');
+token
+  .command('create')
+  .description('create a token and print it (once)')
+  .requiredOption('--name <name>', 'unique name; what the token submits is owned by this name')
+  .option('--role <role>', 'admin, user or reader', 'user')
+  .option(...coordinatorOption)
+  .option(...configOption)
+  .action(async (opts) => (await import('./commands/tokens.js')).create(opts));
+token
+  .command('list')
+  .description('list tokens: id, name, role, created, valid or revoked (never the tokens themselves)')
+  .option(...coordinatorOption)
+  .option(...configOption)
+  .action(async (opts) => (await import('./commands/tokens.js')).list(opts));
+token
+  .command('revoke <name-or-id>')
+  .description('revoke a token at once, by name or id')
+  .option(...coordinatorOption)
+  .option(...configOption)
+  .action(async (nameOrId: string, opts) => (await import('./commands/tokens.js')).revoke(nameOrId, opts));
+program
+  .command('delete <kind> <target>')
+  .description('delete a finished job (delete job <jobId>), a model with every version (delete model <name>) or a dataset (delete dataset <name>): owner or admin')
+  .option(...coordinatorOption)
+  .option(...configOption)
+  .action(async (kind: string, target: string, opts) => (await import('./commands/delete.js')).remove(kind, target, opts));
 
 try {
   await program.parseAsync();

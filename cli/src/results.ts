@@ -1,6 +1,7 @@
 // `npm run results [-- name ...]`: trains the examples on a local cluster (2 workers) and
 // writes what they reached to docs/results/: one JSON per example, a training-curve SVG,
-// and for the GAN a grid of generated digits (PNG) with a quality figure from mnist-cnn.
+// and for each GAN a grid of generated digits (PNG) with quality figures from mnist-cnn
+// (cli/src/gan-quality.ts) when mnist-cnn is trained in the same run.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,17 +11,24 @@ import { loadDataset } from '@syncline/worker/datasets';
 import { SynclineClient, stateName } from './client.js';
 import { readJobFile } from './job-file.js';
 import { startLocalCluster } from './local-cluster.js';
+import { classBalance, fitGaussian, frechetDistance } from './gan-quality.js';
 import { imageGridPng, lineChartSvg } from './plots.js';
 import { watchWithProgress } from './progress.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const out = join(root, 'docs', 'results');
-const ORDER = ['mnist-mlp', 'mnist-cnn', 'sequence-lstm', 'sequence-rnn', 'keywords-gru', 'mnist-gan'];
+// mnist-transfer-5-9 starts from the latest mnist-base-0-4, so the base comes first.
+const ORDER = ['mnist-mlp', 'mnist-cnn', 'mnist-base-0-4', 'mnist-transfer-5-9', 'mnist-scratch-5-9', 'mnist-small-1000', 'mnist-small-1000-augmented', 'sequence-lstm', 'sequence-rnn', 'keywords-gru', 'mnist-dcgan', 'mnist-gan'];
+/** Pairs of examples that differ in one thing, and what their held-out accuracies show. */
+const COMPARISONS = [
+  { name: 'transfer-learning', what: 'digits 5-9 from 500 training samples: conv layers of mnist-base-0-4 (trained on digits 0-4) frozen and a new head, against the same network from scratch', with: 'mnist-transfer-5-9', without: 'mnist-scratch-5-9' },
+  { name: 'augmentation', what: '1,000 training digits with and without augmentation (rotation 12, zoom 0.1, shifts 0.1)', with: 'mnist-small-1000-augmented', without: 'mnist-small-1000' },
+];
 const wanted = process.argv.slice(2);
 const names = wanted.length ? ORDER.filter((n) => wanted.includes(n)) : ORDER;
 
-/** What always predicting the same thing scores on the held-out split. */
-function trivialBaseline(datasetName: string): Record<string, number> {
+/** What always predicting the same thing scores on the held-out split (of the job's classes). */
+function trivialBaseline(datasetName: string, classes: number[]): Record<string, number> {
   const d = loadDataset(datasetName);
   if (d.target.kind === 'regression') {
     let mean = 0;
@@ -37,7 +45,8 @@ function trivialBaseline(datasetName: string): Record<string, number> {
   }
   const counts = new Array<number>(d.targetSize).fill(0);
   for (let i = 0; i < d.heldout.count; i++) counts[d.heldout.y.subarray(i * d.targetSize, (i + 1) * d.targetSize).indexOf(1)]! += 1;
-  return { majorityClassAccuracy: Math.max(...counts) / d.heldout.count };
+  const kept = classes.length ? counts.filter((_, c) => classes.includes(c)) : counts;
+  return { majorityClassAccuracy: Math.max(...kept) / kept.reduce((a, b) => a + b, 0) };
 }
 
 function curve(name: string, metrics: StepMetrics[], gan: boolean): string {
@@ -52,37 +61,72 @@ function curve(name: string, metrics: StepMetrics[], gan: boolean): string {
   return lineChartSvg(`${name}: loss by step (2 workers)`, 'step', 'loss', series, { logY: !gan });
 }
 
-async function ganFigures(model: SynclineModel, classifier: SynclineModel | undefined) {
-  const n = 100;
-  const samples = model.generate(n, { seed: 12345 });
-  const images = Array.from({ length: n }, (_, i) => samples.subarray(i * 784, (i + 1) * 784));
-  await writeFile(join(out, 'mnist-gan-samples.png'), imageGridPng(images, 28, 10, 2));
-  if (!classifier) return { samples: n };
-  const probs = classifier.predict(samples);
-  let confident = 0;
-  const classes = new Array<number>(10).fill(0);
-  for (let i = 0; i < n; i++) {
-    const row = probs.subarray(i * 10, (i + 1) * 10);
-    const best = row.indexOf(Math.max(...row));
-    classes[best]! += 1;
-    if (row[best]! >= 0.9) confident++;
+/**
+ * CPU seconds the worker processes have used so far (Linux: utime + stime of /proc/<pid>/stat, in
+ * the kernel's 100 Hz ticks), or undefined where that cannot be read. Unlike wall time, it does
+ * not grow when other work shares the machine.
+ */
+async function workerCpuSeconds(pids: (number | undefined)[]): Promise<number | undefined> {
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+    // Fields after the command name (which may hold spaces), which ends at the last ')'.
+    const fields = stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (pid === undefined || !fields) return undefined;
+    ticks += Number(fields[11]) + Number(fields[12]);
   }
-  return { samples: n, confidentShare: confident / n, classifier: `${classifier.name} v${classifier.version}`, predictedClassCounts: classes };
+  return ticks / 100;
+}
+
+/** Generated samples scored by the classifier: more than the grid shows, so the class counts mean something. */
+const SCORED = 1000;
+const SEED = 12345;
+
+async function ganFigures(name: string, model: SynclineModel, classifier: SynclineModel | undefined) {
+  // The grid is the first 100 of the scored samples (the same seed draws the same latent vectors first).
+  const samples = model.generate(SCORED, { seed: SEED });
+  const size = model.outputSize;
+  const images = Array.from({ length: 100 }, (_, i) => samples.subarray(i * size, (i + 1) * size));
+  await writeFile(join(out, `${name}-samples.png`), imageGridPng(images, 28, 10, 2));
+  if (!classifier) return { samples: SCORED };
+  const balance = classBalance(classifier.predictBatch(samples, SCORED), SCORED, classifier.outputSize);
+  // Fréchet distance of the classifier's penultimate features: generated vs real held-out
+  // digits, and, as the floor a perfect generator would reach, real training vs held-out digits.
+  const mnist = loadDataset('mnist');
+  const fit = (x: Float32Array, count: number) => {
+    const features = classifier.features(x.subarray(0, count * size));
+    return fitGaussian(features, count, features.length / count);
+  };
+  const real = fit(mnist.heldout.x, mnist.heldout.count);
+  return {
+    samples: SCORED,
+    seed: SEED,
+    classifier: `${classifier.name} v${classifier.version}`,
+    confidentShare: balance.confidentShare,
+    predictedClassCounts: balance.predictedClassCounts,
+    maxMinClassRatio: Number.isFinite(balance.maxMinRatio) ? Number(balance.maxMinRatio.toFixed(2)) : null,
+    frechetDistance: Number(frechetDistance(fit(samples, SCORED), real).toFixed(3)),
+    realFrechetDistance: Number(frechetDistance(fit(mnist.train.x, SCORED), real).toFixed(3)),
+    heldoutSamples: mnist.heldout.count,
+  };
 }
 
 await mkdir(out, { recursive: true });
 const cluster = await startLocalCluster({ workers: 2, log: (l) => console.error(`  ${l}`) });
-const client = new SynclineClient(cluster.coordinator.grpcAddress);
+const client = new SynclineClient(cluster.coordinator.grpcAddress, { token: cluster.secrets.adminToken });
 const summary: Record<string, unknown>[] = [];
 try {
   for (const name of names) {
     const spec = await readJobFile(join(root, 'examples', `${name}.json`));
     const metrics: StepMetrics[] = [];
+    const pids = cluster.workers.map((w) => w.pid);
+    const cpuBefore = await workerCpuSeconds(pids);
     const submitted = await client.submit(spec);
     console.error(`results: ${name} submitted as ${submitted.id}`);
     const stop = client.watch(submitted.id, { metrics: (m) => metrics.push(m) });
     const job: Job = await watchWithProgress(client, submitted.id);
     await stop;
+    const cpuAfter = await workerCpuSeconds(pids);
     if (job.state !== JobState.JOB_STATE_SUCCEEDED || !job.model) throw new Error(`${name} ended ${stateName(job.state)}: ${job.error}`);
     await writeFile(join(out, `${name}-loss.svg`), curve(name, metrics, Boolean(spec.gan)));
     const record: Record<string, unknown> = {
@@ -91,9 +135,14 @@ try {
       workers: 2,
       steps: job.result?.steps,
       seconds: Number(job.result?.seconds.toFixed(1)),
+      ...(cpuBefore !== undefined && cpuAfter !== undefined ? { workerCpuSeconds: Math.round(cpuAfter - cpuBefore) } : {}),
       samplesPerSecond: Math.round(metrics.slice(1).reduce((a, m) => a + m.samplesPerSecond, 0) / Math.max(1, metrics.length - 1)),
       heldout: { loss: job.result?.loss, accuracy: job.result?.accuracy, mae: job.result?.mae, generatorLoss: job.result?.generatorLoss },
-      trivialBaseline: trivialBaseline(spec.dataset!.name),
+      trivialBaseline: trivialBaseline(spec.dataset!.name, spec.dataset!.classes),
+      ...(spec.dataset!.classes.length ? { classes: spec.dataset!.classes } : {}),
+      ...(spec.dataset!.trainLimit ? { trainingSamples: spec.dataset!.trainLimit } : {}),
+      ...(spec.model?.base ? { base: spec.model.base } : {}),
+      ...(spec.dataset!.augment ? { augment: spec.dataset!.augment } : {}),
       model: job.model.url,
     };
     if (spec.gan) {
@@ -104,7 +153,7 @@ try {
       } catch {
         classifier = undefined;
       }
-      record.generated = await ganFigures(generator, classifier);
+      record.generated = await ganFigures(name, generator, classifier);
       generator.dispose();
       classifier?.dispose();
     }
@@ -119,3 +168,13 @@ try {
 const previous = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8').catch(() => '{}')) as Record<string, unknown>;
 for (const r of summary) previous[r.name as string] = r;
 await writeFile(join(out, 'summary.json'), JSON.stringify(previous, null, 2) + '\n');
+
+type Recorded = { heldout?: { accuracy?: number }; jobId?: string };
+const comparisons: Record<string, unknown> = JSON.parse(await readFile(join(out, 'comparisons.json'), 'utf8').catch(() => '{}')) as Record<string, unknown>;
+for (const c of COMPARISONS) {
+  const a = (previous[c.with] as Recorded | undefined)?.heldout?.accuracy;
+  const b = (previous[c.without] as Recorded | undefined)?.heldout?.accuracy;
+  if (a === undefined || b === undefined) continue;
+  comparisons[c.name] = { what: c.what, [c.with]: a, [c.without]: b, differencePoints: Number((100 * (a - b)).toFixed(1)) };
+}
+await writeFile(join(out, 'comparisons.json'), JSON.stringify(comparisons, null, 2) + '\n');

@@ -1,16 +1,17 @@
 // The real `syncline` command: `up` on free ports, then submit, jobs, models and cancel against
 // it, and finally Ctrl-C (SIGINT), after which no process it started may be left.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
-import { childProcesses, eventually, isAlive, jobJson, runCli, spawnCli, type CliProcess } from './helpers/processes.js';
+import { childProcesses, eventually, isAlive, jobJson, runCli, spawnCli, testHome, type CliProcess } from './helpers/processes.js';
 
 interface Context {
   dir: string;
   up: CliProcess;
   /** What `up` printed when ready. */
   coordinator: string;
+  config: string;
   http: string;
   nats: string;
   /** Processes `up` started: worker processes and nats-server. */
@@ -20,7 +21,7 @@ interface Context {
 }
 
 const test = anyTest as TestFn<Context>;
-const READY = /^coordinator=(\S+) http=(\S+) nats=(\S+)\n/m;
+const READY = /^coordinator=(\S+) http=(\S+) nats=(\S+) config=(\S+)\n/m;
 
 test.before(async (t) => {
   t.context.dir = await mkdtemp(join(tmpdir(), 'syncline-cli-test-'));
@@ -62,7 +63,7 @@ test.before(async (t) => {
 
   t.context.up = spawnCli(['up', '--workers', '2', '--grpc-port', '0', '--http-port', '0']);
   const m = await t.context.up.waitFor('stdout', READY, 60_000);
-  [t.context.coordinator, t.context.http, t.context.nats] = [m[1]!, m[2]!, m[3]!];
+  [t.context.coordinator, t.context.http, t.context.nats, t.context.config] = [m[1]!, m[2]!, m[3]!, m[4]!];
   t.context.started = (await childProcesses(t.context.up.child.pid!)).filter((p) => /node|nats-server/.test(p.command));
 });
 
@@ -90,6 +91,27 @@ test.serial('up prints one ready line with the ports it bound', async (t) => {
   const commands = t.context.started.map((p) => p.command);
   t.is(commands.filter((c) => c === 'nats-server').length, 1, commands.join(', '));
   t.is(commands.filter((c) => c === 'node').length, 2, commands.join(', '));
+});
+
+test.serial('up makes the secrets once and writes the client config that every command then reads', async (t) => {
+  const { up, coordinator, http, config } = t.context;
+  t.is(config, join(testHome.config, 'syncline', 'config.json'), 'the default path');
+  const written = JSON.parse(await readFile(config, 'utf8')) as { coordinator: string; http: string; token: string };
+  t.deepEqual(Object.keys(written).sort(), ['coordinator', 'http', 'token']);
+  t.is(written.coordinator, coordinator);
+  t.is(written.http, http);
+  t.is((await stat(config)).mode & 0o777, 0o600, 'readable by its owner only');
+  const secrets = join(testHome.state, 'syncline', 'secrets.json');
+  t.is((await stat(secrets)).mode & 0o777, 0o600);
+  t.is((JSON.parse(await readFile(secrets, 'utf8')) as { adminToken: string }).adminToken, written.token);
+  t.regex(up.stderr(), /created the cluster's secrets \(admin token, worker token\)/);
+  // No flags at all: the coordinator and token come from the config file.
+  const jobs = await runCli(['jobs']);
+  t.is(jobs.code, 0, jobs.stderr);
+  // No credential anywhere: a plain refusal, exit 6.
+  const elsewhere = await runCli(['jobs', '--coordinator', coordinator], 30_000, { XDG_CONFIG_HOME: join(testHome.config, 'none') });
+  t.is(elsewhere.code, 6, elsewhere.stderr);
+  t.regex(elsewhere.stderr, /^syncline: not authenticated: no credential: .* \(used no token \(run `syncline up`, or set SYNCLINE_TOKEN or --config\)\)$/m);
 });
 
 test.serial('submit --watch exits 0 and prints the final result as JSON; jobs and models list it', async (t) => {
@@ -124,6 +146,43 @@ test.serial('submit --watch exits 0 and prints the final result as JSON; jobs an
   t.is(json.format, 'layers-model');
   t.is(json.modelTopology?.class_name, 'Sequential');
   t.true((json.weightsManifest?.[0]?.paths.length ?? 0) > 0);
+});
+
+test.serial('tokens: an admin creates, lists and revokes them; a user token sees only its own jobs; a revoked one exits 6', async (t) => {
+  const { coordinator, dir, config } = t.context;
+  const file = join(dir, 'ci.json');
+  // 3 workers where there are 2: it waits (PENDING) until cancelled.
+  await writeFile(file, JSON.stringify(jobJson('cli-ci', { epochs: 1 }, 3)));
+  const created = await runCli(['token', 'create', '--role', 'user', '--name', 'ci']);
+  t.is(created.code, 0, created.stderr);
+  const token = created.stdout.trim();
+  t.regex(token, /^syncline_\S{43}$/);
+  t.regex(created.stderr, /the token is shown this once/);
+  const list = await runCli(['token', 'list']);
+  t.is(list.code, 0, list.stderr);
+  t.regex(list.stdout, /^[0-9a-f]{16}  ci  user  created \S+ by admin  valid$/m);
+  t.false(list.stdout.includes(token), 'never listed');
+  const asCi = { SYNCLINE_TOKEN: token };
+  const submitted = await runCli(['submit', file, '--coordinator', coordinator], 30_000, asCi);
+  t.is(submitted.code, 0, submitted.stderr);
+  const jobId = submitted.stdout.trim();
+  const mine = await runCli(['jobs'], 30_000, asCi);
+  t.deepEqual(mine.stdout.trim().split('\n').map((l) => l.split('  ')[0]), [jobId], 'only its own job');
+  const all = await runCli(['jobs', '--config', config]);
+  t.true(all.stdout.trim().split('\n').length > 1, 'the admin sees every job');
+  const tooSmall = await runCli(['token', 'list'], 30_000, asCi);
+  t.is(tooSmall.code, 6);
+  t.regex(tooSmall.stderr, /^syncline: not allowed: listTokens needs an admin token; the token "ci" is a user token$/m);
+  t.is((await runCli(['cancel', jobId], 30_000, asCi)).code, 0);
+  const deleted = await runCli(['delete', 'job', jobId], 30_000, asCi);
+  t.is(deleted.code, 0, deleted.stderr);
+  t.is(deleted.stdout.trim(), `deleted job ${jobId}`);
+  const revoked = await runCli(['token', 'revoke', 'ci']);
+  t.is(revoked.code, 0, revoked.stderr);
+  t.regex(revoked.stdout, /ci  user .* revoked /);
+  const after = await runCli(['jobs'], 30_000, asCi);
+  t.is(after.code, 6);
+  t.regex(after.stderr, /not authenticated: the token "ci" was revoked at .* \(used the token in SYNCLINE_TOKEN\)/);
 });
 
 test.serial("the HTTP port given as the coordinator: exit 4, saying it is no gRPC server", async (t) => {

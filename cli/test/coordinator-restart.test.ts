@@ -4,7 +4,7 @@
 // workers join.
 import type { ChildProcess } from 'node:child_process';
 import anyTest, { type TestFn } from 'ava';
-import { startCoordinator, type Coordinator } from '@syncline/coordinator';
+import { generateSecrets, startCoordinator, type Coordinator } from '@syncline/coordinator';
 import { JobSpec, JobState } from '@syncline/proto';
 import { SynclineClient } from '../src/client.js';
 import { startLocalCluster, type LocalCluster } from '../src/local-cluster.js';
@@ -42,7 +42,9 @@ test.serial('a running job is requeued by a restarted coordinator and succeeds o
   const { cluster, coordinators, logs } = t.context;
   const first = cluster.coordinator;
   const log = (l: string) => logs.push(`(restarted) ${l}`);
-  let client = new SynclineClient(first.grpcAddress);
+  const { secrets } = cluster;
+  const token = { token: secrets.adminToken };
+  let client = new SynclineClient(first.grpcAddress, token);
   try {
     const before = await client.submit(JobSpec.fromJSON(jobJson('before-restart', { epochs: 1 })));
     const done = await within(30_000, 'the first job', client.watch(before.id));
@@ -57,9 +59,9 @@ test.serial('a running job is requeued by a restarted coordinator and succeeds o
     client.close();
 
     // A coordinator the workers cannot find (another port): the job waits, PENDING, with no workers.
-    const interim = await startCoordinator({ natsUrl: cluster.natsUrl, log });
+    const interim = await startCoordinator({ natsUrl: cluster.natsUrl, secrets, log });
     coordinators.push(interim);
-    client = new SynclineClient(interim.grpcAddress);
+    client = new SynclineClient(interim.grpcAddress, token);
     const requeued = await client.get(job.id);
     t.is(requeued.state, JobState.JOB_STATE_PENDING);
     t.deepEqual(requeued.workers, []);
@@ -71,13 +73,14 @@ test.serial('a running job is requeued by a restarted coordinator and succeeds o
     // The coordinator back where the workers look for it.
     const restarted = await startCoordinator({
       natsUrl: cluster.natsUrl,
+      secrets,
       grpcPort: port(first.grpcAddress),
       httpPort: port(first.httpUrl),
       log,
     });
     coordinators.push(restarted);
     t.is(restarted.grpcAddress, first.grpcAddress);
-    client = new SynclineClient(restarted.grpcAddress);
+    client = new SynclineClient(restarted.grpcAddress, token);
     await eventually('both workers re-joining', () => restarted.workerCount() === 2, 20_000);
     const after = await within(30_000, 'the requeued job', client.watch(job.id));
     t.is(after.state, JobState.JOB_STATE_SUCCEEDED, after.error || logs.join('\n'));
@@ -113,14 +116,15 @@ test.serial('a job waiting for workers starts as they join, though their NATS co
   // Its own NATS server and coordinator, so that the local cluster's workers cannot take the job.
   const nats = await startNatsServer();
   t.context.nats.push(nats);
-  const coordinator = await startCoordinator({ natsUrl: nats.url, allreduceTimeoutSeconds: 5 });
+  const secrets = generateSecrets();
+  const coordinator = await startCoordinator({ natsUrl: nats.url, secrets, allreduceTimeoutSeconds: 5 });
   t.context.coordinators.push(coordinator);
-  const client = new SynclineClient(coordinator.grpcAddress);
+  const client = new SynclineClient(coordinator.grpcAddress, { token: secrets.adminToken });
   try {
     const job = await client.submit(JobSpec.fromJSON(jobJson('waiting', { epochs: 1 })));
     t.is(job.state, JobState.JOB_STATE_PENDING);
     // The second worker to join is assigned the job in the same moment it is welcomed.
-    t.context.workers.push(spawnWorker(coordinator.grpcAddress, 'waiting-0'), spawnWorker(coordinator.grpcAddress, 'waiting-1'));
+    t.context.workers.push(spawnWorker(coordinator.grpcAddress, 'waiting-0', secrets.workerToken), spawnWorker(coordinator.grpcAddress, 'waiting-1', secrets.workerToken));
     const done = await within(30_000, 'the waiting job', client.watch(job.id));
     t.is(done.state, JobState.JOB_STATE_SUCCEEDED, done.error);
     t.is(done.generation, 1);

@@ -1,5 +1,5 @@
 // The dashboard in headless Chromium on a real local cluster (nats-server, coordinator, worker
-// processes) with a token required: the page asks for the token and keeps it for the session;
+// processes), with security on as `syncline up` runs it and a reader token: the page asks for the token and keeps it for the session;
 // then it watches a job from submission to success — the loss curve grows, held-out points
 // come at epoch ends, a third worker joins and the membership change is marked, the state turns
 // to succeeded — and shows the
@@ -11,14 +11,15 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { chromium, devices, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { JobSpec, JobState } from '@syncline/proto';
+import { JobSpec, JobState, TokenRole } from '@syncline/proto';
 import { SynclineClient } from '../src/client.js';
 import { startLocalCluster, type LocalCluster } from '../src/local-cluster.js';
 import { repoRoot } from './helpers/processes.js';
 
 const CHROMIUM = process.env.SYNCLINE_CHROMIUM ?? '/usr/bin/chromium';
 const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-const TOKEN = 'dashboard-test-token';
+/** A reader token made through the API, as an admin would make one for a dashboard. */
+let TOKEN = '';
 const SHOTS = join(repoRoot, 'docs', 'dashboard');
 
 interface Context {
@@ -36,10 +37,11 @@ test.before(async (t) => {
   // The models page's try-it panel runs the SDK's browser bundle.
   execFileSync(process.execPath, [join(repoRoot, 'sdk', 'scripts', 'build.mjs')], { stdio: 'inherit' });
   const [cluster, browser] = await Promise.all([
-    startLocalCluster({ workers: 2, authorize: (token) => token === TOKEN }),
+    startLocalCluster({ workers: 2 }),
     chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS }),
   ]);
-  t.context = { cluster, browser, client: new SynclineClient(cluster.coordinator.grpcAddress), errors: [] };
+  t.context = { cluster, browser, client: new SynclineClient(cluster.coordinator.grpcAddress, { token: cluster.secrets.adminToken }), errors: [] };
+  TOKEN = (await t.context.client.createToken('dashboard', TokenRole.TOKEN_ROLE_READER)).token;
   await mkdir(SHOTS, { recursive: true });
 });
 
@@ -74,6 +76,9 @@ test.serial('without a token the API refuses and the page asks for one', async (
   t.is((await fetch(`${base}/api/jobs`, { headers: { authorization: 'Bearer wrong' } })).status, 401);
   t.is((await fetch(`${base}/api/jobs`, { headers: { authorization: `Bearer ${TOKEN}` } })).status, 200);
   t.is((await fetch(`${base}/api/jobs?access_token=${TOKEN}`)).status, 200, 'or as a query parameter');
+  // The dashboard shows every user's jobs: a user token, which sees only its own, is refused.
+  const user = (await t.context.client.createToken('dashboard-user', TokenRole.TOKEN_ROLE_USER)).token;
+  t.is((await fetch(`${base}/api/jobs`, { headers: { authorization: `Bearer ${user}` } })).status, 401);
   t.is((await fetch(`${base}/v1/models`)).status, 200, 'the registry stays open to SDK clients');
   const context = await t.context.browser.newContext();
   t.teardown(() => context.close());

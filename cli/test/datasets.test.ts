@@ -10,7 +10,7 @@ const test = anyTest as TestFn<{ cluster: LocalCluster; client: SynclineClient }
 
 test.before(async (t) => {
   t.context.cluster = await startLocalCluster({ workers: 2 });
-  t.context.client = new SynclineClient(t.context.cluster.coordinator.grpcAddress);
+  t.context.client = new SynclineClient(t.context.cluster.coordinator.grpcAddress, { token: t.context.cluster.secrets.adminToken });
 });
 test.after.always(async (t) => {
   t.context.client?.close();

@@ -13,7 +13,7 @@ test.before(async (t) => {
   const logs: string[] = [];
   t.context.logs = logs;
   t.context.cluster = await startLocalCluster({ workers: 2, log: (l) => logs.push(l) });
-  t.context.client = new SynclineClient(t.context.cluster.coordinator.grpcAddress);
+  t.context.client = new SynclineClient(t.context.cluster.coordinator.grpcAddress, { token: t.context.cluster.secrets.adminToken });
 });
 test.after.always(async (t) => {
   t.context.client?.close();

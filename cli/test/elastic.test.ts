@@ -50,7 +50,7 @@ const timeouts = { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 2000, allreduce
 
 async function withCluster(workers: number, fn: (cluster: LocalCluster, client: SynclineClient) => Promise<void>): Promise<void> {
   const cluster = await startLocalCluster({ workers, timeouts });
-  const client = new SynclineClient(cluster.coordinator.grpcAddress);
+  const client = new SynclineClient(cluster.coordinator.grpcAddress, { token: cluster.secrets.adminToken });
   try {
     await fn(cluster, client);
   } finally {

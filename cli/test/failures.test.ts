@@ -26,7 +26,7 @@ test.before(async (t) => {
     timeouts: { heartbeatIntervalMs: 200, heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS, allreduceTimeoutSeconds: ALLREDUCE_TIMEOUT_S },
     log: (l) => logs.push(l),
   });
-  t.context.client = new SynclineClient(t.context.cluster.coordinator.grpcAddress);
+  t.context.client = new SynclineClient(t.context.cluster.coordinator.grpcAddress, { token: t.context.cluster.secrets.adminToken });
   t.context.others = [];
 });
 test.after.always(async (t) => {
@@ -193,7 +193,7 @@ test.serial('a rank whose all-reduce times out fails the job, and the error says
   // Heartbeats would notice the hung worker only after a minute: the survivor's all-reduce timeout comes first.
   const cluster = await startLocalCluster({ workers: 2, timeouts: { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 60_000, allreduceTimeoutSeconds: 3 } });
   t.context.others.push(cluster);
-  const client = new SynclineClient(cluster.coordinator.grpcAddress);
+  const client = new SynclineClient(cluster.coordinator.grpcAddress, { token: cluster.secrets.adminToken });
   try {
     const { job, final } = await submitAndRun(client, longJob('allreduce-timeout'));
     t.is(job.state, JobState.JOB_STATE_RUNNING, job.error);

@@ -28,7 +28,7 @@ test.after.always(async (t) => {
 async function check(t: ExecutionContext<Context>, job: FaultyJob, expectDeaths: number): Promise<void> {
   const outcome = await t.context.harness.run(job);
   t.is(outcome.job.state, JobState.JOB_STATE_SUCCEEDED, `${outcome.job.error}\n${t.context.harness.logs.slice(-40).join('\n')}`);
-  t.is(outcome.died, expectDeaths, 'the planned faults fired');
+  t.is(outcome.died, expectDeaths, `the planned faults fired\n${t.context.harness.logs.slice(-40).join('\n')}`);
   const error = relativeError(outcome.weights, t.context.reference);
   t.true(error < 1e-5, `published weights differ from the uninterrupted run by ${error} (relative)`);
   if (process.env.SYNCLINE_FAULT_LOGS) t.log(t.context.harness.logs.join('\n'));

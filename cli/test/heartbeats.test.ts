@@ -4,18 +4,19 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
-import { startCoordinator } from '@syncline/coordinator';
+import { generateSecrets, startCoordinator } from '@syncline/coordinator';
 import { startNatsServer } from '../src/nats-server.js';
 import { repoRoot } from './helpers/processes.js';
 
 test('a worker busy computing for 3x the heartbeat timeout stays joined', async (t) => {
   const nats = await startNatsServer();
   const lines: string[] = [];
-  const coordinator = await startCoordinator({ natsUrl: nats.url, heartbeatIntervalMs: 200, heartbeatTimeoutMs: 1500, log: (l) => lines.push(l) });
+  const secrets = generateSecrets();
+  const coordinator = await startCoordinator({ natsUrl: nats.url, secrets, heartbeatIntervalMs: 200, heartbeatTimeoutMs: 1500, log: (l) => lines.push(l) });
   try {
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(repoRoot, 'cli', 'test', 'fixtures', 'busy-worker.ts'), coordinator.grpcAddress], {
       cwd: repoRoot,
-      env: { ...process.env, BUSY_MS: '4500' },
+      env: { ...process.env, BUSY_MS: '4500', SYNCLINE_WORKER_TOKEN: secrets.workerToken },
       timeout: 60_000,
     });
     t.regex(stdout, /busy for 4500 ms/);

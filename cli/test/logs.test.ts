@@ -5,13 +5,14 @@ import anyTest, { type TestFn } from 'ava';
 import { BUCKETS, JobSpec, JobState, objectNames } from '@syncline/proto';
 import { SynclineClient } from '../src/client.js';
 import { startLocalCluster, type LocalCluster } from '../src/local-cluster.js';
-import { eventually, runCli } from './helpers/processes.js';
+import { eventually, runCli, writeDefaultConfig } from './helpers/processes.js';
 
 const test = anyTest as TestFn<{ cluster: LocalCluster; client: SynclineClient }>;
 
 test.before(async (t) => {
   t.context.cluster = await startLocalCluster({ workers: 2 });
-  t.context.client = new SynclineClient(t.context.cluster.coordinator.grpcAddress);
+  t.context.client = new SynclineClient(t.context.cluster.coordinator.grpcAddress, { token: t.context.cluster.secrets.adminToken });
+  await writeDefaultConfig(t.context.cluster.clientConfig);
 });
 test.after.always(async (t) => {
   t.context.client?.close();

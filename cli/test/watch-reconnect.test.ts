@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
-import { startCoordinator, type Coordinator } from '@syncline/coordinator';
+import { generateSecrets, startCoordinator, type Coordinator } from '@syncline/coordinator';
 import { startNatsServer, type NatsServer } from '../src/nats-server.js';
 import { jobJson, spawnCli, spawnWorker } from './helpers/processes.js';
 
@@ -32,19 +32,20 @@ test.after.always(async (t) => {
 
 test('submit --watch reconnects to a restarted coordinator and reports the job that finished', async (t) => {
   const { dir, nats, coordinators } = t.context;
-  const first = await startCoordinator({ natsUrl: nats.url });
+  const secrets = generateSecrets();
+  const first = await startCoordinator({ natsUrl: nats.url, secrets });
   coordinators.push(first);
-  t.context.workers.push(spawnWorker(first.grpcAddress, 'reconnect-0'));
+  t.context.workers.push(spawnWorker(first.grpcAddress, 'reconnect-0', secrets.workerToken));
   const file = join(dir, 'job.json');
   // 1 worker, 4 epochs of 16 steps: still running when the coordinator goes.
   await writeFile(file, JSON.stringify(jobJson('reconnect', { epochs: 4 }, 1)));
-  const watch = spawnCli(['submit', file, '--watch', '--coordinator', first.grpcAddress]);
+  const watch = spawnCli(['submit', file, '--watch', '--coordinator', first.grpcAddress], { SYNCLINE_TOKEN: secrets.adminToken });
   const timer = setTimeout(() => watch.child.kill('SIGKILL'), 150_000);
   try {
     await watch.waitFor('stderr', /^step \d+\/64/m, 60_000);
     await coordinators.pop()!.stop();
     const port = Number(first.grpcAddress.split(':').pop());
-    coordinators.push(await startCoordinator({ natsUrl: nats.url, grpcPort: port }));
+    coordinators.push(await startCoordinator({ natsUrl: nats.url, secrets, grpcPort: port }));
     t.is(await watch.exited, 0, watch.stderr());
     t.regex(watch.stderr(), new RegExp(`^lost the coordinator at ${first.grpcAddress} \\(.+\\); reconnecting for up to 60 s \\(the job goes on\\)$`, 'm'));
     const result = JSON.parse(watch.stdout().trim().split('\n').at(-1)!) as { state: string; steps: number };

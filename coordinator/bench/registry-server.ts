@@ -5,11 +5,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import serveStatic from 'serve-static';
+import { generateSecrets } from '../src/auth/secrets.js';
 import { startCoordinator } from '../src/coordinator.js';
 
 const [kind, target] = process.argv.slice(2);
 if (kind === 'coordinator' && target) {
-  const coordinator = await startCoordinator({ natsUrl: target });
+  const coordinator = await startCoordinator({ natsUrl: target, secrets: generateSecrets() });
   console.log(`url=${coordinator.httpUrl}`);
 } else if (kind === 'static' && target) {
   const serve = serveStatic(target, { index: false });

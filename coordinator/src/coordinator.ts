@@ -7,7 +7,13 @@ import { jobService } from './grpc/job-service.js';
 import { workerService } from './grpc/worker-service.js';
 import { JobEvents } from './job-events.js';
 import { JobLogRecorder } from './job-log/recorder.js';
-import { allowAll, type Authorize } from './dashboard/auth.js';
+import { guard } from './auth/guard.js';
+import { ModelOwners } from './auth/model-owners.js';
+import { JOB_SERVICE_POLICY, WORKER_SERVICE_POLICY } from './auth/policy.js';
+import { checkBootstrapToken, type ClusterSecrets } from './auth/secrets.js';
+import { TokenStore } from './auth/token-store.js';
+import { dashboardAuthorize, type Authorize } from './dashboard/auth.js';
+import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { dashboardApi } from './dashboard/api.js';
 import { dashboardPages } from './dashboard/ui-routes.js';
 import { createMetrics } from './metrics.js';
@@ -26,6 +32,13 @@ import { WorkerActivity } from './worker-activity.js';
 export interface CoordinatorOptions {
   /** NATS server URL, or several (comma-separated) of one cluster. */
   natsUrl: string;
+  /**
+   * The tokens the cluster starts with (`syncline up` generates them; on Kubernetes they come
+   * from a Secret). Required: there is no unauthenticated mode.
+   */
+  secrets: ClusterSecrets;
+  /** Caps and per-user quotas (default DEFAULT_LIMITS). */
+  limits?: Partial<Limits>;
   /** NATS URL(s) handed to workers (defaults to natsUrl). */
   workerNatsUrl?: string;
   /** Replicas of the key-value buckets and the object store (3 on a three-node NATS cluster); default 1. */
@@ -37,10 +50,12 @@ export interface CoordinatorOptions {
   httpPublicUrl?: string;
   /** Bytes of published model files the registry keeps in memory (default 256 MiB). */
   registryCacheBytes?: number;
+  /** Upload limits: the largest file, and the bytes of samples per stored shard. */
+  datasets?: { maxUploadBytes?: number; shardBytes?: number };
   heartbeatIntervalMs?: number;
   heartbeatTimeoutMs?: number;
   allreduceTimeoutSeconds?: number;
-  /** Who may read the dashboard's API (by bearer token); everyone by default. */
+  /** Who may read the dashboard's API (by bearer token); default: admin and reader tokens. */
   authorize?: Authorize;
   /** Structured log records (a pino logger). */
   logger?: Logger;
@@ -60,6 +75,9 @@ export interface Coordinator {
 }
 
 export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordinator> {
+  checkBootstrapToken('the admin token', opts.secrets?.adminToken ?? '');
+  checkBootstrapToken('the worker token', opts.secrets.workerToken);
+  const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const host = opts.host ?? '127.0.0.1';
   const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 1000;
   const logger = opts.logger ?? (opts.log ? lineLogger(opts.log) : silentLogger);
@@ -88,11 +106,16 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
       deadlineMs: 120_000,
       onRetry: (err, attempt) => logger.warn({ attempt, err: String(err) }, 'JetStream not ready; retrying'),
     });
+    const tokens = await TokenStore.open(nc);
+    await tokens.bootstrap(opts.secrets.adminToken, 'admin', 'admin');
+    await tokens.bootstrap(opts.secrets.workerToken, 'workers', 'worker');
+    const owners = await ModelOwners.open(nc);
+    cleanups.push(async () => owners.close());
     const store = await KvJobStore.open(nc, logger);
     const registry = await ModelRegistry.open(nc, opts.registryCacheBytes === undefined ? {} : { cacheBytes: opts.registryCacheBytes });
     cleanups.push(async () => registry.close());
     const timelines = await TimelineStore.open(nc);
-    const datasets = await DatasetStore.open(nc);
+    const datasets = await DatasetStore.open(nc, opts.datasets);
     const jobLog = await JobLogStore.open(nc);
     const pool = new WorkerPool();
     const activity = new WorkerActivity();
@@ -102,9 +125,11 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
     const metrics = createMetrics(pool, store, events);
     cleanups.push(async () => metrics.jobs.stop());
     let baseUrl = '';
-    const api = dashboardApi({ store, pool, activity, events, registry, datasets, timelines, jobLog, baseUrl: () => baseUrl, authorize: opts.authorize ?? allowAll });
+    const api = dashboardApi({ store, pool, activity, events, registry, datasets, timelines, jobLog, baseUrl: () => baseUrl, authorize: opts.authorize ?? dashboardAuthorize(tokens) });
     const http = await startHttpEndpoint({
       registry,
+      owners,
+      authenticate: (token) => tokens.verify(token),
       metrics: metrics.registry,
       host,
       port: opts.httpPort ?? 0,
@@ -136,11 +161,19 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
       },
     });
 
-    const server = new Server({ 'grpc.keepalive_permit_without_calls': 1 });
-    server.addService(JobServiceService, jobService({ scheduler, store, events, registry, timelines, datasets, jobLog, httpBase: () => http.baseUrl }));
+    const server = new Server({
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.max_receive_message_length': limits.maxMessageBytes,
+      'grpc.max_send_message_length': limits.maxMessageBytes,
+    });
+    const authenticate = (token: string | undefined) => tokens.verify(token);
+    server.addService(
+      JobServiceService,
+      guard(jobService({ scheduler, store, events, registry, owners, tokens, timelines, datasets, jobLog, limits, httpBase: () => http.baseUrl }), JOB_SERVICE_POLICY, authenticate),
+    );
     server.addService(
       WorkerServiceService,
-      workerService({
+      guard(workerService({
         scheduler,
         pool,
         natsUrl: opts.workerNatsUrl ?? opts.natsUrl,
@@ -150,7 +183,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
         events,
         activity,
         stopping: () => stopping,
-      }),
+      }), WORKER_SERVICE_POLICY, authenticate),
     );
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${host}:${opts.grpcPort ?? 0}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),

@@ -64,3 +64,65 @@ export class DatasetExistsError extends Error {
     this.name = 'DatasetExistsError';
   }
 }
+
+/** An upload over the coordinator's size limit. */
+export class UploadTooLargeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UploadTooLargeError';
+  }
+}
+
+/** A resumed upload that cannot go on: unknown id, another offset, another header, in use. */
+export class UploadResumeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UploadResumeError';
+  }
+}
+
+/** The client gave the upload up; it was discarded. */
+export class UploadAbortedError extends Error {
+  constructor(reason: string) {
+    super(`upload abandoned by the client: ${reason}`);
+    this.name = 'UploadAbortedError';
+  }
+}
+
+/** No credential, or one the cluster does not know (or has revoked). */
+export class UnauthenticatedError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UnauthenticatedError';
+  }
+}
+
+/** A known credential that may not do this. */
+export class PermissionDeniedError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PermissionDeniedError';
+  }
+}
+
+/** A request over a cluster limit or a user's quota (concurrent jobs, workers). */
+export class QuotaExceededError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'QuotaExceededError';
+  }
+}
+
+export class TokenExistsError extends Error {
+  constructor(readonly tokenName: string, options?: { cause?: unknown }) {
+    super(`a token named ${JSON.stringify(tokenName)} exists already; revoke it first or pick another name`, options);
+    this.name = 'TokenExistsError';
+  }
+}
+
+export class NotFoundError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NotFoundError';
+  }
+}

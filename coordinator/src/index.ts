@@ -1,4 +1,9 @@
 // The coordinator as a library: start one in-process (tests, the local cluster).
 export { startCoordinator, type Coordinator, type CoordinatorOptions } from './coordinator.js';
 export { validateJobSpec } from './spec/validate.js';
+export type { BaseModelInfo } from './spec/base-model.js';
+export { describeModelJson } from './registry/model-topology.js';
 export * from './errors.js';
+export { userDatasetInfo } from './datasets/dataset-store.js';
+export { generateSecrets, newToken, type ClusterSecrets } from './auth/secrets.js';
+export { DEFAULT_LIMITS, type Limits } from './limits.js';

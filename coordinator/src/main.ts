@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { lineLogger } from '@syncline/proto';
 import { pino } from 'pino';
 import { startCoordinator } from './coordinator.js';
+import { DEFAULT_LIMITS } from './limits.js';
 
 const env = process.env;
 const program = new Command()
@@ -15,8 +16,51 @@ const program = new Command()
   .option('--http-port <port>', 'HTTP registry port (env SYNCLINE_HTTP_PORT)', env.SYNCLINE_HTTP_PORT ?? '7080')
   .option('--http-public-url <url>', 'base URL clients use to reach the HTTP registry (env SYNCLINE_HTTP_PUBLIC_URL)', env.SYNCLINE_HTTP_PUBLIC_URL)
   .option('--registry-cache-mb <mb>', 'MiB of published model files the registry keeps in memory (env SYNCLINE_REGISTRY_CACHE_MB)', env.SYNCLINE_REGISTRY_CACHE_MB ?? '256')
+  .option('--max-upload-bytes <bytes>', 'largest dataset file an upload may send (env SYNCLINE_MAX_UPLOAD_BYTES)', env.SYNCLINE_MAX_UPLOAD_BYTES ?? String(16 * 1024 ** 3))
+  .option('--dataset-shard-bytes <bytes>', 'bytes of samples per stored dataset shard (env SYNCLINE_DATASET_SHARD_BYTES)', env.SYNCLINE_DATASET_SHARD_BYTES ?? String(16 * 1024 ** 2))
+  .option('--admin-token <token>', 'the admin token the cluster starts with, 32+ characters (env SYNCLINE_ADMIN_TOKEN; prefer the variable: flags show in ps)', env.SYNCLINE_ADMIN_TOKEN)
+  .option('--worker-token <token>', 'the token workers join with, 32+ characters (env SYNCLINE_WORKER_TOKEN)', env.SYNCLINE_WORKER_TOKEN)
+  .option('--max-parameters <n>', `largest model, in parameters (env SYNCLINE_MAX_PARAMETERS)`, env.SYNCLINE_MAX_PARAMETERS ?? String(DEFAULT_LIMITS.maxParameters))
+  .option('--max-steps <n>', 'most steps of one job (env SYNCLINE_MAX_STEPS)', env.SYNCLINE_MAX_STEPS ?? String(DEFAULT_LIMITS.maxTotalSteps))
+  .option('--max-layers <n>', 'most layers of one network (env SYNCLINE_MAX_LAYERS)', env.SYNCLINE_MAX_LAYERS ?? String(DEFAULT_LIMITS.maxLayers))
+  .option('--max-message-mb <mb>', 'largest gRPC message (env SYNCLINE_MAX_MESSAGE_MB)', env.SYNCLINE_MAX_MESSAGE_MB ?? String(DEFAULT_LIMITS.maxMessageBytes / 1024 / 1024))
+  .option('--max-jobs-per-user <n>', 'jobs one user may have pending or running (env SYNCLINE_MAX_JOBS_PER_USER)', env.SYNCLINE_MAX_JOBS_PER_USER ?? String(DEFAULT_LIMITS.maxConcurrentJobsPerUser))
+  .option('--max-workers-per-user <n>', "workers (sum of workers.max) over one user's pending and running jobs (env SYNCLINE_MAX_WORKERS_PER_USER)", env.SYNCLINE_MAX_WORKERS_PER_USER ?? String(DEFAULT_LIMITS.maxWorkersPerUser))
   .parse();
-const o = program.opts<{ nats: string; workerNats?: string; replicas: string; host: string; grpcPort: string; httpPort: string; httpPublicUrl?: string; registryCacheMb: string }>();
+const o = program.opts<{
+  nats: string;
+  workerNats?: string;
+  replicas: string;
+  host: string;
+  grpcPort: string;
+  httpPort: string;
+  httpPublicUrl?: string;
+  registryCacheMb: string;
+  maxUploadBytes: string;
+  datasetShardBytes: string;
+  adminToken?: string;
+  workerToken?: string;
+  maxParameters: string;
+  maxSteps: string;
+  maxLayers: string;
+  maxMessageMb: string;
+  maxJobsPerUser: string;
+  maxWorkersPerUser: string;
+}>();
+// Secure by default: without the cluster's tokens there is nothing to check callers against.
+const noCredentials =
+  'no credentials: set SYNCLINE_ADMIN_TOKEN and SYNCLINE_WORKER_TOKEN (each at least 32 random characters, e.g. openssl rand -base64 32; on Kubernetes from the syncline-tokens Secret, see deploy/README.md). `syncline up` makes them for a local cluster.';
+const adminToken = o.adminToken || program.error(noCredentials);
+const workerToken = o.workerToken || program.error(noCredentials);
+const positive = (flag: string, text: string) => {
+  const n = Number(text);
+  if (!(n > 0)) program.error(`${flag}: expected a positive number, got ${JSON.stringify(text)}`);
+  return n;
+};
+const maxUploadBytes = Number(o.maxUploadBytes);
+if (!Number.isSafeInteger(maxUploadBytes) || maxUploadBytes < 1) program.error(`--max-upload-bytes: expected a positive number of bytes, got ${JSON.stringify(o.maxUploadBytes)}`);
+const datasetShardBytes = Number(o.datasetShardBytes);
+if (!Number.isInteger(datasetShardBytes) || datasetShardBytes < 4096 || datasetShardBytes > 64 * 1024 ** 2) program.error(`--dataset-shard-bytes: expected 4096 to 67108864, got ${JSON.stringify(o.datasetShardBytes)}`);
 const replicas = Number(o.replicas);
 if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) program.error(`--replicas must be an integer from 1 to 5, got ${o.replicas}`);
 const cacheMb = Number(o.registryCacheMb);
@@ -32,6 +76,16 @@ const coordinator = await startCoordinator({
   httpPort: Number(o.httpPort),
   logger,
   registryCacheBytes: Math.round(cacheMb * 1024 * 1024),
+  datasets: { maxUploadBytes, shardBytes: datasetShardBytes },
+  secrets: { adminToken, workerToken },
+  limits: {
+    maxParameters: positive('--max-parameters', o.maxParameters),
+    maxTotalSteps: positive('--max-steps', o.maxSteps),
+    maxLayers: positive('--max-layers', o.maxLayers),
+    maxMessageBytes: Math.round(positive('--max-message-mb', o.maxMessageMb) * 1024 * 1024),
+    maxConcurrentJobsPerUser: positive('--max-jobs-per-user', o.maxJobsPerUser),
+    maxWorkersPerUser: positive('--max-workers-per-user', o.maxWorkersPerUser),
+  },
   ...(o.workerNats ? { workerNatsUrl: o.workerNats } : {}),
   ...(o.httpPublicUrl ? { httpPublicUrl: o.httpPublicUrl } : {}),
 });

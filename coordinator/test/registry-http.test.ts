@@ -5,31 +5,10 @@ import { createHash } from 'node:crypto';
 import anyTest, { type TestFn } from 'ava';
 import { BUCKETS } from '@syncline/proto';
 import { ModelRegistry } from '../src/registry/model-registry.js';
-import { startFixture, type Fixture } from './helpers/cluster.js';
+import { publish, startFixture, type Fixture } from './helpers/cluster.js';
 
 const test = anyTest as TestFn<{ fixture: Fixture; base: string; weights: Float32Array }>;
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
-/** Uploads a one-dense-layer model's files under `prefix` and publishes them as the next version of `name`. */
-async function publish(fixture: Fixture, name: string, prefix: string, weights: Float32Array): Promise<void> {
-  const shard = new Uint8Array(weights.buffer.slice(0));
-  const modelJson = {
-    format: 'layers-model',
-    modelTopology: { class_name: 'Sequential', config: { name } },
-    weightsManifest: [
-      {
-        paths: ['group1-shard1of1.bin'],
-        sha256: [sha256(shard)],
-        weights: [{ name: 'dense/kernel', shape: [weights.length], dtype: 'float32' }],
-      },
-    ],
-    syncline: { jobId: prefix },
-  };
-  const store = await fixture.coordinator.nc.jetstream().views.os(BUCKETS.objects);
-  await store.putBlob({ name: `${prefix}/group1-shard1of1.bin` }, shard);
-  await store.putBlob({ name: `${prefix}/model.json` }, new TextEncoder().encode(JSON.stringify(modelJson)));
-  await (await ModelRegistry.open(fixture.coordinator.nc)).publish(name, prefix, prefix, undefined);
-}
 
 test.before(async (t) => {
   const fixture = await startFixture();

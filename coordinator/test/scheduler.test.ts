@@ -2,7 +2,7 @@
 // changes while a job finishes, stale reports of older generations, and publishing through a
 // NATS outage. (Whole jobs through real processes: cli/test/fault-injection.test.ts.)
 import test from 'ava';
-import { FinalMetrics, Job, JobSpec, JobState, type JoinResponse, StepMetrics, type WorkerHello, sharesFromSpeeds } from '@syncline/proto';
+import { FinalMetrics, Job, JobSpec, JobState, objectNames, type JoinResponse, StepMetrics, type WorkerHello, sharesFromSpeeds } from '@syncline/proto';
 import { JobNotFoundError } from '../src/errors.js';
 import { JobEvents } from '../src/job-events.js';
 import { Scheduler, type Publisher } from '../src/scheduling/scheduler.js';
@@ -27,6 +27,9 @@ class MemoryJobStore implements JobStore {
     change(job);
     this.jobs.set(id, job);
     return Job.fromPartial(job);
+  }
+  async delete(id: string): Promise<void> {
+    this.jobs.delete(id);
   }
 }
 
@@ -95,10 +98,10 @@ test('losing a rank other than 0 once training is over changes nothing: rank 0 p
   f.scheduler.stepReported('a', { jobId: job.id, generation: 1, metrics: lastStep(job.totalSteps) });
   await f.scheduler.workerLost('b', 'stream ended');
   t.is(assignments(a).length, 1, 'no new generation');
-  await f.scheduler.jobFinished('a', finished(job.id, 1, 'jobs/x/g1'));
+  await f.scheduler.jobFinished('a', finished(job.id, 1, objectNames.artifactPrefix(job.id, 1)));
   const done = (await f.store.get(job.id))!;
   t.is(done.state, JobState.JOB_STATE_SUCCEEDED);
-  t.deepEqual(f.published, ['jobs/x/g1']);
+  t.deepEqual(f.published, [objectNames.artifactPrefix(job.id, 1)]);
   t.is(assignments(b).length, 1);
 });
 
@@ -113,9 +116,9 @@ test('losing rank 0 once training is over hands the finished state to a survivor
   t.is(next.generation, 2);
   t.is(next.rank, 0);
   t.is(next.worldSize, 1, 'the survivor alone: its state is final, no idle worker needs to join');
-  await f.scheduler.jobFinished('b', finished(job.id, 2, 'jobs/x/g2'));
+  await f.scheduler.jobFinished('b', finished(job.id, 2, objectNames.artifactPrefix(job.id, 2)));
   t.is((await f.store.get(job.id))!.state, JobState.JOB_STATE_SUCCEEDED);
-  t.deepEqual(f.published, ['jobs/x/g2']);
+  t.deepEqual(f.published, [objectNames.artifactPrefix(job.id, 2)]);
 });
 
 test('a stale finished or failed report of an older generation does not free a worker of the current one', async (t) => {
@@ -136,7 +139,7 @@ test('on success the ranks that kept their state for a hand-over are told to dro
   const f = fixture();
   const { job, a, b } = await runningJob(f);
   await f.scheduler.jobFinished('b', finished(job.id, 1));
-  await f.scheduler.jobFinished('a', finished(job.id, 1, 'jobs/x/g1'));
+  await f.scheduler.jobFinished('a', finished(job.id, 1, objectNames.artifactPrefix(job.id, 1)));
   t.deepEqual(cancels(b).map((c) => c.reason), ['job succeeded']);
   t.deepEqual(cancels(a), []);
   t.is(f.pool.get('a')?.jobId, undefined);
@@ -156,7 +159,7 @@ test('publishing through a NATS outage is retried, and registers one version', a
     published: async () => registered,
   });
   const { job } = await runningJob(f);
-  await f.scheduler.jobFinished('a', finished(job.id, 1, 'jobs/x/g1'));
+  await f.scheduler.jobFinished('a', finished(job.id, 1, objectNames.artifactPrefix(job.id, 1)));
   const done = (await f.store.get(job.id))!;
   t.is(done.state, JobState.JOB_STATE_SUCCEEDED);
   t.is(done.model?.version, 1);
@@ -221,4 +224,20 @@ test('a running GPU job grows only onto GPU workers', async (t) => {
   t.is(after.state, JobState.JOB_STATE_PENDING);
   t.false(after.workers.includes('c'));
   t.is(f.pool.get('c')?.jobId, undefined);
+});
+
+test("rank 0's report is checked against the job it was given: other artifacts are refused and the job fails, another checkpoint is ignored", async (t) => {
+  const f = fixture();
+  const { job, a } = await runningJob(f);
+  t.is(assignments(a)[0]!.artifactPrefix, objectNames.artifactPrefix(job.id, 1));
+  await f.scheduler.checkpointSaved('a', { jobId: job.id, generation: 1, step: 5, object: objectNames.checkpoint('another-job') });
+  t.is((await f.store.get(job.id))!.checkpointStep, 0, 'a checkpoint named outside the job is not recorded');
+  await f.scheduler.checkpointSaved('a', { jobId: job.id, generation: 1, step: 5, object: objectNames.checkpoint(job.id) });
+  t.is((await f.store.get(job.id))!.checkpointStep, 5);
+  // Another job's model files, or this job's generation-start state, are not published.
+  await f.scheduler.jobFinished('a', finished(job.id, 1, objectNames.artifactPrefix('another-job', 1)));
+  const failed = (await f.store.get(job.id))!;
+  t.is(failed.state, JobState.JOB_STATE_FAILED);
+  t.regex(failed.error, /reported its model under "jobs\/another-job\/g1", not under jobs\/job-\w+\/g1 where it was assigned; refused/);
+  t.deepEqual(f.published, []);
 });

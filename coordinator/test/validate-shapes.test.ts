@@ -21,6 +21,7 @@ function cnn(layers: unknown[]): JobSpec {
   return spec({ model: { layers, loss: 'categoricalCrossentropy', optimizer: sgd } });
 }
 
+const adams = { generatorOptimizer: { adam: { learningRate: 0.001 } }, discriminatorOptimizer: { adam: { learningRate: 0.001 } } };
 const softmax10 = { dense: { units: 10, activation: 'softmax' } };
 
 test('a Keras-style CNN on mnist passes and gets its defaults', (t) => {
@@ -163,6 +164,49 @@ const mismatches: { title: string; spec: JobSpec; field: string; mentions: strin
     mentions: '"ones"',
   },
   {
+    title: 'a transposed convolution on flat input',
+    spec: cnn([{ conv2dTranspose: { filters: 8, kernelSize: [3] } }, { flatten: {} }, softmax10]),
+    field: 'model.layers[0].conv2dTranspose',
+    mentions: 'got shape [784]',
+  },
+  {
+    title: 'a transposed convolution without a kernel size',
+    spec: cnn([{ reshape: { targetShape: [28, 28, 1] } }, { conv2dTranspose: { filters: 8 } }, { flatten: {} }, softmax10]),
+    field: 'model.layers[1].conv2dTranspose.kernelSize',
+    mentions: 'is required',
+  },
+  {
+    title: 'an unknown interpolation',
+    spec: cnn([{ reshape: { targetShape: [28, 28, 1] } }, { upSampling2d: { interpolation: 'bicubic' } }, { flatten: {} }, softmax10]),
+    field: 'model.layers[1].upSampling2d.interpolation',
+    mentions: 'expected one of: nearest, bilinear',
+  },
+  {
+    title: 'an upsampling factor of 0',
+    spec: cnn([{ reshape: { targetShape: [28, 28, 1] } }, { upSampling2d: { size: [2, 0] } }, { flatten: {} }, softmax10]),
+    field: 'model.layers[1].upSampling2d.size[1]',
+    mentions: 'got 0',
+  },
+  {
+    title: 'a convolutional generator that overshoots 28x28 (7 → 15 → 30)',
+    spec: spec({
+      gan: {
+        latentDim: 8,
+        generator: [
+          { dense: { units: 7 * 7 * 4 } },
+          { reshape: { targetShape: [7, 7, 4] } },
+          { conv2dTranspose: { filters: 4, kernelSize: [3], strides: [2], padding: 'valid' } },
+          { upSampling2d: {} },
+          { flatten: {} },
+        ],
+        discriminator: [{ dense: { units: 1, activation: 'sigmoid' } }],
+        ...adams,
+      },
+    }),
+    field: 'gan.generator[4]',
+    mentions: 'it outputs [3600]',
+  },
+  {
     title: 'both model and gan',
     spec: spec({ model: { layers: [softmax10], loss: 'categoricalCrossentropy', optimizer: sgd }, gan: { latentDim: 2 } }),
     field: 'gan',
@@ -198,4 +242,45 @@ test('recurrent, embedding and GAN specs that fit pass', (t) => {
   );
   t.is(gan.model, undefined);
   t.is(gan.gan?.latentDim, 8);
+});
+
+test('transposed convolutions and upsampling infer their shapes and get their defaults', (t) => {
+  const generator = [
+    { dense: { units: 7 * 7 * 8 } },
+    { reshape: { targetShape: [7, 7, 8] } },
+    { conv2dTranspose: { filters: 4, kernelSize: [4], strides: [2], padding: 'same', activation: 'relu' } },
+    { upSampling2d: { interpolation: 'bilinear' } },
+    { conv2dTranspose: { filters: 1, kernelSize: [1] } },
+    { flatten: {} },
+  ];
+  const gan = validateJobSpec(
+    spec({
+      gan: {
+        latentDim: 8,
+        generator,
+        discriminator: [{ reshape: { targetShape: [28, 28, 1] } }, { conv2d: { filters: 4, kernelSize: [3], strides: [2] } }, { flatten: {} }, { dense: { units: 1, activation: 'sigmoid' } }],
+        ...adams,
+      },
+    }),
+  );
+  const deconv = gan.gan!.generator[2]!.kind;
+  t.deepEqual(deconv?.$case === 'conv2dTranspose' && deconv.value, { filters: 4, kernelSize: [4, 4], strides: [2, 2], padding: 'same', activation: 'relu', kernelInitializer: 'glorotUniform' });
+  const up = gan.gan!.generator[3]!.kind;
+  t.deepEqual(up?.$case === 'upSampling2d' && up.value, { size: [2, 2], interpolation: 'bilinear' });
+  // "valid" grows by (input - 1) * stride + kernel: 7 → 16 with a 4x4 kernel at stride 2.
+  const err = t.throws(
+    () =>
+      validateJobSpec(
+        spec({
+          gan: {
+            latentDim: 8,
+            generator: [{ dense: { units: 7 * 7 * 8 } }, { reshape: { targetShape: [7, 7, 8] } }, { conv2dTranspose: { filters: 1, kernelSize: [4], strides: [2] } }, { flatten: {} }],
+            discriminator: [{ dense: { units: 1, activation: 'sigmoid' } }],
+            ...adams,
+          },
+        }),
+      ),
+    { instanceOf: InvalidSpecError },
+  );
+  t.true(err!.message.includes('it outputs [256]'), err!.message);
 });

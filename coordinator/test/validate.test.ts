@@ -15,12 +15,14 @@ const MNIST_MLP: JobSpec = {
     loss: 'categoricalCrossentropy',
     optimizer: { kind: { $case: 'sgd', value: { learningRate: 0.1, momentum: 0.9, nesterov: false } } },
     metrics: [],
+    base: undefined,
   },
-  dataset: { name: 'mnist', trainLimit: 0 },
+  dataset: { name: 'mnist', trainLimit: 0, classes: [], augment: undefined },
   training: { epochs: 5, globalBatchSize: 64, seed: 1, maxSteps: 0, learningRateSchedule: undefined, clipGlobalNorm: 0, fixedShares: false, timeline: false, checkpointEverySteps: 0 },
   workers: { min: 2, max: 2, accelerator: '' },
   communication: undefined,
   gan: undefined,
+  visibility: '',
 };
 
 /** A fresh copy of the valid spec, changed by `mutate`. */

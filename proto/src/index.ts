@@ -1,6 +1,7 @@
 // The wire contract: generated protobuf/gRPC types and the minibatch plan both sides share.
 export * from './gen/index.js';
 export * from './plan.js';
+export * from './shard-order.js';
 export * from './datasets.js';
 export * from './tensor-file.js';
 export { ENUM_JSON_VALUES, MESSAGE_JSON_FIELDS, type JsonField } from './gen/json-schema.js';
@@ -8,3 +9,4 @@ export { closestName, describeJsonValue, formatJsonPath, jsonProblems, parseJson
 export * from './storage.js';
 export * from './logging.js';
 export * from './retry.js';
+export * from './credentials.js';

@@ -8,6 +8,12 @@ export const BUCKETS = {
   models: 'syncline_models',
   /** Key-value: uploaded dataset records, by name. */
   datasets: 'syncline_datasets',
+  /** Key-value: dataset uploads under way (resumable), by upload id. */
+  uploads: 'syncline_dataset_uploads',
+  /** Key-value: access tokens (their sha256, never the token), by id. Coordinator only. */
+  tokens: 'syncline_tokens',
+  /** Key-value: who owns each model name, and whether the registry serves it to anyone. Coordinator only. */
+  modelOwners: 'syncline_model_owners',
   /** Object store: model files, checkpoints, generation states, timelines and dataset files. */
   objects: 'syncline_artifacts',
 } as const;
@@ -23,4 +29,6 @@ export const objectNames = {
   timelinePrefix: (jobId: string) => `jobs/${jobId}/timeline/`,
   /** An uploaded dataset's file, content-addressed so racing uploads never overwrite each other. */
   dataset: (name: string, sha256: string) => `datasets/${name}-${sha256}.synt`,
+  /** Shard `index` of an upload (a tensor file of consecutive samples); unique per upload. */
+  datasetShard: (name: string, uploadId: string, index: number) => `datasets/${name}/${uploadId}/shard-${String(index).padStart(6, '0')}.synt`,
 } as const;

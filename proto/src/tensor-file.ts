@@ -85,3 +85,29 @@ export function decodeTensorFile(bytes: Uint8Array): TensorFile {
   }
   return { samples, features, targets, x, y };
 }
+
+// Version 2 is the same header followed by one row per sample: its features, then its
+// targets. A file of this layout can be read and stored as it streams (version 1 cannot: every
+// target comes after every feature), so it is what `syncline upload` sends.
+export const TENSOR_ROWS_VERSION = 2;
+
+/** The 20-byte header of a tensor file. */
+export function encodeTensorHeader(version: number, samples: number, features: number, targets: number): Uint8Array {
+  const bytes = new Uint8Array(TENSOR_HEADER_BYTES);
+  bytes.set(new TextEncoder().encode(TENSOR_MAGIC), 0);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(4, version, true);
+  view.setUint32(8, samples, true);
+  view.setUint32(12, features, true);
+  view.setUint32(16, targets, true);
+  return bytes;
+}
+
+/** One sample of a version-2 file: its features then its targets, little-endian float32. */
+export function encodeTensorRow(x: ArrayLike<number>, y: ArrayLike<number>): Uint8Array {
+  const bytes = new Uint8Array(4 * (x.length + y.length));
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < x.length; i++) view.setFloat32(4 * i, x[i]!, true);
+  for (let i = 0; i < y.length; i++) view.setFloat32(4 * (x.length + i), y[i]!, true);
+  return bytes;
+}

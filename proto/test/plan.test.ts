@@ -1,6 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { epochOrder, splitBatch, stepSlice, stepsPerEpoch } from '../src/plan.js';
+import { SHUFFLE_BLOCK_SHARDS, shardedEpochOrder } from '../src/shard-order.js';
 
 test('epochOrder is a permutation, fixed by (seed, epoch), different across epochs', (t) => {
   const a = epochOrder(7, 0, 1000);
@@ -40,4 +41,23 @@ test('the ranks of a step cover its global batch exactly once', (t) => {
     t.deepEqual(covered, expected);
     t.is(slices[0]!.globalCount, expected.length);
   }
+});
+
+test('shardedEpochOrder is a permutation fixed by (seed, epoch), local to blocks of shards, and epochOrder for one shard', (t) => {
+  const n = 1003;
+  const perShard = 50;
+  const a = shardedEpochOrder(5, 0, n, perShard);
+  t.deepEqual([...a].sort((x, y) => x - y), Array.from({ length: n }, (_, i) => i));
+  t.deepEqual(a, shardedEpochOrder(5, 0, n, perShard));
+  t.notDeepEqual(a, shardedEpochOrder(5, 1, n, perShard));
+  t.notDeepEqual(a, shardedEpochOrder(6, 0, n, perShard));
+  // Each stretch of SHUFFLE_BLOCK_SHARDS shards' samples draws from that many shards at most.
+  const full = shardedEpochOrder(5, 0, 1000, perShard);
+  for (let start = 0; start < 1000; start += SHUFFLE_BLOCK_SHARDS * perShard) {
+    const shards = new Set(Array.from(full.subarray(start, start + SHUFFLE_BLOCK_SHARDS * perShard), (i) => Math.floor(i / perShard)));
+    t.true(shards.size <= SHUFFLE_BLOCK_SHARDS);
+  }
+  // Samples are mixed across shards within a block, not visited shard by shard.
+  t.true(new Set(Array.from(a.subarray(0, 20), (i) => Math.floor(i / perShard))).size > 1);
+  t.deepEqual(shardedEpochOrder(5, 2, 40, 50), epochOrder(5, 2, 40));
 });

@@ -7,3 +7,4 @@ export { QUANTIZATIONS, type ModelRef, type ModelSource, type Quantization } fro
 export { BACKENDS, setWasmPaths, type BackendName } from './backend.js';
 export { cacheStorage, memoryCache, type ModelCache } from './cache.js';
 export { IntegrityCheck, ModelIntegrityError, ModelLoadError } from './errors.js';
+export type { MaximizeOptions, MaximizedInput } from './maximize.js';

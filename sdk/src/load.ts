@@ -12,6 +12,8 @@ import { locate, locationUrl, type ModelLocation, type ModelSource, type Quantiz
 export interface LoadOptions {
   /** Defaults to the global fetch; React Native or tests can pass their own. */
   fetch?: Fetch;
+  /** A Syncline token, sent as `Authorization: Bearer <token>`: needed for private models. */
+  token?: string;
   /** Fraction (0..1) of the weight bytes in hand (downloaded or read from cache), non-decreasing; the last call is 1. */
   onProgress?: (fraction: number) => void;
   /**
@@ -29,6 +31,15 @@ export interface LoadOptions {
   cache?: ModelCache | false;
 }
 
+function withToken(fetchFn: Fetch, token: string | undefined): Fetch {
+  if (!token) return fetchFn;
+  return (input, init) => {
+    const headers = new Headers(init?.headers);
+    headers.set('authorization', `Bearer ${token}`);
+    return fetchFn(input, { ...init, headers });
+  };
+}
+
 /**
  * Loads a published model. Throws ModelLoadError when it cannot be fetched or is not a
  * Syncline layers model, ModelIntegrityError when a shard does not match its manifest, and
@@ -37,7 +48,7 @@ export interface LoadOptions {
 export async function loadModel(source: ModelSource, options: LoadOptions = {}): Promise<SynclineModel> {
   const { url, location } = locate(source, options.quantization);
   const context: FetchContext = {
-    fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
+    fetch: withToken(options.fetch ?? globalThis.fetch.bind(globalThis), options.token),
     cache: options.cache === false ? undefined : (options.cache ?? defaultCache()),
   };
   const expected = {
@@ -50,7 +61,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
   try {
     return new SynclineModel(
       loaded.model,
-      { name: fetched.manifest.syncline.name, version: loaded.version, backend, quantization: fetched.manifest.syncline.quantization },
+      { name: fetched.manifest.syncline.name, version: loaded.version, backend, quantization: fetched.manifest.syncline.quantization, ...(loaded.classNames && { classNames: loaded.classNames }) },
       { cacheKeys: loaded.cacheKeys, ...(location !== undefined && { updates: updates(location, fetched.manifest.syncline.name, context) }) },
     );
   } catch (cause) {
@@ -62,7 +73,8 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
 async function build(fetched: FetchedModel, url: URL): Promise<LoadedVersion> {
   try {
     const model = await tfl.loadLayersModel({ load: async () => fetched.artifacts });
-    return { model, version: fetched.manifest.syncline.version, cacheKeys: fetched.cacheKeys };
+    const { classNames } = fetched.manifest.syncline;
+    return { model, version: fetched.manifest.syncline.version, cacheKeys: fetched.cacheKeys, ...(classNames && { classNames }) };
   } catch (cause) {
     throw new ModelLoadError(url.href, 'tfjs-layers could not build the model', { cause });
   }

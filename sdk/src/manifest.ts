@@ -26,7 +26,7 @@ export interface SynclineModelJson {
   modelTopology: object;
   weightsManifest: ShardGroup[];
   /** `quantization` is set by the coordinator on the variants it derives; absent means float32. */
-  syncline: { name: string; version: number; jobId: string; quantization: Quantization };
+  syncline: { name: string; version: number; jobId: string; quantization: Quantization; classNames?: string[] };
 }
 
 const DTYPES = ['float32', 'int32', 'bool', 'complex64'] as const;
@@ -66,20 +66,21 @@ export function parseModelJson(body: unknown, url: string): SynclineModelJson {
   if (!isObject(modelTopology)) invalid(url, 'modelTopology is missing');
   if (!Array.isArray(weightsManifest)) invalid(url, 'weightsManifest is missing');
   if (!isObject(syncline)) invalid(url, 'the syncline block is missing');
-  const { name, version, jobId, quantization = 'float32' } = syncline;
+  const { name, version, jobId, quantization = 'float32', classNames } = syncline;
   if (typeof name !== 'string') invalid(url, 'syncline.name is not a string');
   if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
     invalid(url, 'syncline.version is not a positive integer');
   }
   if (typeof jobId !== 'string') invalid(url, 'syncline.jobId is not a string');
   if (!isQuantization(quantization)) invalid(url, `syncline.quantization ${JSON.stringify(quantization)} is not understood`);
+  if (classNames !== undefined && !(Array.isArray(classNames) && classNames.every((c) => typeof c === 'string'))) invalid(url, 'syncline.classNames is not a list of strings');
   return {
     format,
     ...(typeof generatedBy === 'string' && { generatedBy }),
     ...(typeof convertedBy === 'string' && { convertedBy }),
     modelTopology,
     weightsManifest: weightsManifest.map((group: unknown, i) => parseGroup(group, url, `weightsManifest[${i}]`)),
-    syncline: { name, version, jobId, quantization },
+    syncline: { name, version, jobId, quantization, ...(classNames !== undefined && { classNames: classNames as string[] }) },
   };
 }
 

@@ -2,10 +2,11 @@
 // intermediate tensor freed, so edge callers never manage tfjs memory themselves. It can
 // replace its own weights with a newer published version while the page keeps running.
 import * as tf from '@tensorflow/tfjs-core';
-import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { model as functionalModel, type LayersModel } from '@tensorflow/tfjs-layers';
 import { ModelLoadError } from './errors.js';
 import type { ImageOptions } from './image.js';
 import { toBatch, type ModelInput } from './input.js';
+import { maximizeActivation, type MaximizedInput, type MaximizeOptions } from './maximize.js';
 import { normalSamples } from './random.js';
 import type { Quantization } from './source.js';
 
@@ -15,12 +16,16 @@ export interface ModelInfo {
   /** The tfjs backend that was current when the model was loaded. */
   backend: string;
   quantization?: Quantization;
+  /** Names of the classes, by output index, when the training data named them. */
+  classNames?: string[];
 }
 
 /** One of a sample's largest outputs: the class index and its output (a probability, for softmax). */
 export interface ClassScore {
   index: number;
   score: number;
+  /** The class's name, when the model carries class names (image folders: the folder names). */
+  label?: string;
 }
 
 /** A version fetched and built, not yet in use. */
@@ -28,6 +33,7 @@ export interface LoadedVersion {
   model: LayersModel;
   version: number;
   cacheKeys: string[];
+  classNames?: string[];
 }
 
 /** How a model finds and fetches newer versions of itself (see load.ts). */
@@ -91,7 +97,10 @@ export class SynclineModel {
   readonly inputShape: number[];
   /** Values per sample in the output (e.g. 10 class probabilities). */
   readonly outputSize: number;
+  #classNames: string[] | undefined;
   #model: LayersModel;
+  /** The same layers up to the one before the last (built on first use, shares the weights). */
+  #featureModel: LayersModel | undefined;
   #version: number;
   #cacheKeys: string[];
   readonly #sampleSize: number;
@@ -113,10 +122,16 @@ export class SynclineModel {
     this.quantization = info.quantization ?? 'float32';
     this.inputShape = inputShape;
     this.outputSize = outputSize;
+    this.#classNames = info.classNames?.length === outputSize ? info.classNames : undefined;
     this.#sampleSize = inputShape.reduce((n, d) => n * d, 1);
     this.#model = model;
     this.#updates = options.updates;
     this.#cacheKeys = options.cacheKeys ?? [];
+  }
+
+  /** Names of the classes, by output index, when the published model carries them. */
+  get classNames(): readonly string[] | undefined {
+    return this.#classNames;
   }
 
   /** The version whose weights predict() uses now; rises when update() swaps. */
@@ -160,6 +175,30 @@ export class SynclineModel {
     return this.#run(input, batchSize);
   }
 
+  /**
+   * The outputs of the layer before the last, flattened row-major: for a classifier, the features
+   * its final layer classifies (what a Fréchet distance between two sets of samples compares).
+   */
+  features(input: ModelInput, imageOptions?: ImageOptions): Float32Array {
+    this.#assertLive();
+    const batch = toBatch(input, this.inputShape, imageOptions);
+    if (this.#featureModel === undefined) {
+      const layers = this.#model.layers;
+      const penultimate = layers[layers.length - 2];
+      if (penultimate === undefined) throw new RangeError(`features() needs a model of at least two layers; ${this.name} has ${layers.length}`);
+      this.#featureModel = functionalModel({ inputs: this.#model.inputs, outputs: penultimate.output });
+    }
+    const features = this.#featureModel;
+    return take(
+      tf.tidy(() => {
+        const y = features.predict(tf.tensor(batch.data, [batch.size, ...this.inputShape], 'float32'));
+        const output = Array.isArray(y) ? y[0] : y;
+        if (output === undefined) throw new Error('model produced no output');
+        return output.reshape([batch.size, -1]);
+      }),
+    );
+  }
+
   /** The index of the largest output of each sample (the predicted class, for a classifier). */
   predictClass(input: ModelInput, imageOptions?: ImageOptions): number[] {
     return this.predictTopK(input, 1, imageOptions).map(([best]) => best?.index ?? 0);
@@ -171,7 +210,8 @@ export class SynclineModel {
     const outputs = this.predict(input, imageOptions);
     const samples: ClassScore[][] = [];
     for (let start = 0; start < outputs.length; start += this.outputSize) {
-      const scores = Array.from(outputs.subarray(start, start + this.outputSize), (score, index) => ({ index, score }));
+      const names = this.#classNames;
+      const scores = Array.from(outputs.subarray(start, start + this.outputSize), (score, index): ClassScore => (names ? { index, score, label: names[index]! } : { index, score }));
       samples.push(scores.sort((a, b) => b.score - a.score || a.index - b.index).slice(0, k));
     }
     return samples;
@@ -202,6 +242,16 @@ export class SynclineModel {
         return tf.abs(tf.grad(score)(x));
       }),
     );
+  }
+
+  /**
+   * Activation maximization: the input that most raises class `classIndex` (its logit), or unit
+   * `classIndex` of `options.layer`, by gradient ascent with L2 decay, jitter and blur
+   * (maximize.ts). Image models only (HxWxC, HxW or a square flattened input).
+   */
+  maximizeActivation(classIndex: number, options: MaximizeOptions = {}): MaximizedInput {
+    this.#assertLive();
+    return maximizeActivation(this.#model, this.inputShape, classIndex, options);
   }
 
   /**
@@ -250,8 +300,10 @@ export class SynclineModel {
       }
       const previous = { model: this.#model, cacheKeys: this.#cacheKeys };
       this.#model = next.model;
+      this.#featureModel = undefined;
       this.#version = next.version;
       this.#cacheKeys = next.cacheKeys;
+      this.#classNames = next.classNames?.length === this.outputSize ? next.classNames : undefined;
       previous.model.dispose();
       await updates.evict(previous.cacheKeys.filter((key) => !next.cacheKeys.includes(key)));
       return true;

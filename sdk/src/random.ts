@@ -1,7 +1,8 @@
 // Seeded standard-normal numbers for generate(): the same seed gives the same samples on every
 // platform (Math.random cannot be seeded).
 
-function mulberry32(seed: number): () => number {
+/** Uniform numbers in [0, 1) from a 32-bit seed (mulberry32). */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

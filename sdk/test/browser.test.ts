@@ -2,7 +2,8 @@
 // in-process coordinator, a trained MNIST MLP published into it): the page predicts what the
 // Node SDK predicts, on desktop and under Pixel 5 emulation; a second load is served by the
 // Cache API; corrupt bytes from the server or the cache are refused; and the coordinator's
-// /demo page recognises a digit drawn with the mouse (screenshot in test/screenshots/demo.png).
+// /demo page recognises a digit drawn with the mouse (screenshot in test/screenshots/demo.png)
+// and has a published DCGAN-style generator draw one (test/screenshots/demo-generated.png).
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { chromium, devices, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import * as tf from '@tensorflow/tfjs';
 import { loadMnist } from '@syncline/worker/mnist';
 import type * as Sdk from '../src/index.js';
 import { loadModel, type Quantization } from '../src/index.js';
@@ -40,6 +42,25 @@ interface Context {
 }
 const test = anyTest as TestFn<Context>;
 
+const LATENT = 8;
+
+/** The layer kinds of examples/mnist-dcgan.json (dense, batch norm, transposed convolutions), seeded weights. */
+function dcganGenerator(): tf.Sequential {
+  const init = (seed: number) => tf.initializers.glorotUniform({ seed });
+  return tf.sequential({
+    layers: [
+      tf.layers.dense({ inputShape: [LATENT], units: 7 * 7 * 8, kernelInitializer: init(1) }),
+      tf.layers.leakyReLU({ alpha: 0.2 }),
+      tf.layers.batchNormalization(),
+      tf.layers.reshape({ targetShape: [7, 7, 8] }),
+      tf.layers.conv2dTranspose({ filters: 4, kernelSize: 4, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: init(2) }),
+      tf.layers.upSampling2d({ size: [2, 2] }),
+      tf.layers.conv2d({ filters: 1, kernelSize: 3, padding: 'same', activation: 'sigmoid', kernelInitializer: init(3) }),
+      tf.layers.flatten(),
+    ],
+  });
+}
+
 test.before(async (t) => {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium, or set SYNCLINE_CHROMIUM`);
   execFileSync(process.execPath, [join(sdkDir, 'scripts', 'build.mjs')], { stdio: 'inherit' });
@@ -50,6 +71,9 @@ test.before(async (t) => {
   ]);
   await registry.publish(trained, 'digits');
   trained.dispose();
+  const generator = dcganGenerator();
+  await registry.publish(generator, 'dcgan', { kind: 'gan-generator', latentDim: LATENT });
+  generator.dispose();
   const inputs = Array.from(loadMnist().heldout.x.subarray(0, SAMPLES * 784));
   const expected = new Map<Quantization, Float32Array>();
   for (const quantization of ['float32', 'uint8'] as const) {
@@ -252,4 +276,41 @@ test.serial('the /demo page recognises a digit drawn with the mouse, with top 3 
   const screenshot = join(sdkDir, 'test', 'screenshots', 'demo.png');
   await mkdir(dirname(screenshot), { recursive: true });
   await page.screenshot({ path: screenshot });
+});
+
+test.serial('the /demo page has a published GAN generator draw a digit, as the Node SDK generates it', async (t) => {
+  const { browser, registry } = t.context;
+  const context = await browser.newContext({ viewport: { width: 1200, height: 470 } });
+  t.teardown(() => context.close());
+  const page = await context.newPage();
+  page.on('pageerror', (error) => t.log(`page error: ${error.message}`));
+  // No ?generator=: the page finds the generator by its model.json, and keeps it out of the classifier's place.
+  await page.goto(`${registry.baseUrl}/demo`);
+  await page.waitForSelector('body[data-state]');
+  t.is(await page.getAttribute('body', 'data-state'), 'ready', await page.textContent('#status') ?? '');
+  t.true((await page.textContent('#status'))!.startsWith('digits v1'));
+  t.true(await page.isVisible('#generate'), await page.textContent('#generator-note') ?? '');
+
+  await page.click('#generate');
+  await page.waitForFunction(() => document.body.dataset.generatedSeed !== undefined && document.body.dataset.prediction !== '');
+  const seed = Number(await page.getAttribute('body', 'data-generated-seed'));
+  const drawn = await page.evaluate(() => Array.from(document.querySelector<HTMLCanvasElement>('#sample')!.getContext('2d')!.getImageData(0, 0, 28, 28).data));
+  const generator = await loadModel({ baseUrl: registry.baseUrl, name: 'dcgan' }, { cache: false });
+  const expected = generator.generate(1, { seed });
+  generator.dispose();
+  let worst = 0;
+  expected.forEach((v, i) => (worst = Math.max(worst, Math.abs(Math.round(255 * v) - drawn[i * 4]!))));
+  t.true(worst <= 1, `the page's sample differs from the Node SDK's by ${worst} / 255`);
+  t.true(Math.max(...expected) - Math.min(...expected) > 4 / 255, 'the sample is not flat, so the comparison means something');
+
+  // What the classifier makes of it is what the Node SDK predicts on the pad's pixels.
+  const pixels = await page.evaluate(() => {
+    const canvas = document.querySelector<HTMLCanvasElement>('#pad')!;
+    return Array.from(canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data);
+  });
+  const classifier = await loadModel({ baseUrl: registry.baseUrl, name: 'digits' }, { cache: false });
+  const [best] = classifier.predictClass({ data: Uint8ClampedArray.from(pixels), width: 280, height: 280 }, { fit: 'content' });
+  classifier.dispose();
+  t.is(await page.getAttribute('body', 'data-prediction'), String(best));
+  await page.screenshot({ path: join(sdkDir, 'test', 'screenshots', 'demo-generated.png') });
 });

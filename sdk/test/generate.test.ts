@@ -9,7 +9,7 @@ import { normalSamples } from '../src/random.js';
 import { serveArtifacts } from './helpers/artifact-server.js';
 import { publish } from './helpers/reference-model.js';
 
-test('generate() gives seeded samples equal to the generator on the same latent vectors', async (t) => {
+test.serial('generate() gives seeded samples equal to the generator on the same latent vectors', async (t) => {
   await tf.setBackend('cpu');
   const root = await mkdtemp(path.join(tmpdir(), 'syncline-sdk-gan-'));
   const generator = tf.sequential({
@@ -41,5 +41,47 @@ test('generate() gives seeded samples equal to the generator on the same latent 
     generator.dispose();
     await server.close();
     await rm(root, { recursive: true, force: true });
+  }
+});
+
+test.serial('features() gives the penultimate layer of a published classifier, and the first rows of generate(n) are generate(m < n)', async (t) => {
+  await tf.setBackend('cpu');
+  const root = await mkdtemp(path.join(tmpdir(), 'syncline-sdk-features-'));
+  const classifier = tf.sequential({
+    layers: [
+      tf.layers.reshape({ inputShape: [784], targetShape: [28, 28, 1] }),
+      tf.layers.conv2d({ filters: 2, kernelSize: 5, strides: 4, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 6, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 6 }) }),
+      tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 7 }) }),
+    ],
+  });
+  await publish(classifier, root, 'cls', 1);
+  const server = await serveArtifacts(root);
+  const model = await loadModel({ baseUrl: server.baseUrl, name: 'cls', version: 1 }, { backend: 'cpu', cache: false });
+  try {
+    const x = tf.randomUniform([3, 784], 0, 1, 'float32', 8);
+    const penultimate = tf.model({ inputs: classifier.inputs, outputs: classifier.layers[3]!.output as tf.SymbolicTensor });
+    const expected = tf.tidy(() => (penultimate.predict(x) as tf.Tensor).dataSync());
+    const got = model.features(x.dataSync() as Float32Array);
+    t.is(got.length, 3 * 6);
+    got.forEach((v, i) => t.true(Math.abs(v - expected[i]!) < 1e-5, `feature ${i}`));
+    x.dispose();
+  } finally {
+    model.dispose();
+    await server.close();
+    await rm(root, { recursive: true, force: true });
+  }
+  const generator = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 9 }) })] });
+  const genRoot = await mkdtemp(path.join(tmpdir(), 'syncline-sdk-gen-'));
+  await publish(generator, genRoot, 'g', 1);
+  const genServer = await serveArtifacts(genRoot);
+  const g = await loadModel({ baseUrl: genServer.baseUrl, name: 'g', version: 1 }, { backend: 'cpu', cache: false });
+  try {
+    t.deepEqual(g.generate(10, { seed: 3 }).subarray(0, 12), g.generate(4, { seed: 3 }));
+  } finally {
+    g.dispose();
+    await genServer.close();
+    await rm(genRoot, { recursive: true, force: true });
   }
 });

@@ -11,7 +11,12 @@ import { registerNativeBackend } from './backends/native/backend.js';
 import { chooseThreads } from './backends/native/threads.js';
 import { describeAdapter, findAdapter, type AdapterReport } from './backends/webgpu/adapter.js';
 import { registerWebGPUBackend, webgpuAdapter } from './backends/webgpu/backend.js';
+import { registerCpuCorrections } from './kernels/cpu/register.js';
 import { registerTrainingKernels } from './kernels/register.js';
+
+// Before anything trains or copies cpu's kernels (native does): every backend built on cpu,
+// and cpu as the tests' reference, get the corrected kernels.
+registerCpuCorrections('cpu');
 
 export type BackendName = 'native' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 

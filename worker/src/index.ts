@@ -7,3 +7,5 @@ export { loadMnist } from './data/mnist.js';
 export type { Dataset, Split } from './data/dataset.js';
 export { Trainer } from './train/trainer.js';
 export { runJob, totalSteps } from './train/run-job.js';
+export { buildModel } from './model/build.js';
+export { modelFiles } from './artifacts/model-files.js';

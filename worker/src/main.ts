@@ -13,8 +13,10 @@ const program = new Command()
   .option('--backend <name>', 'webgpu, native, tensorflow, wasm or cpu (env SYNCLINE_BACKEND); default: the fastest present (webgpu only on a real GPU; named, it runs on SwiftShader too)', process.env.SYNCLINE_BACKEND)
   .option('--threads <n>', 'threads of the native backend (env SYNCLINE_THREADS); default: every core given to the process', process.env.SYNCLINE_THREADS)
   .option('--id <id>', 'worker id (env SYNCLINE_WORKER_ID)', process.env.SYNCLINE_WORKER_ID)
+  .option('--token <token>', 'the worker credential the coordinator requires (env SYNCLINE_WORKER_TOKEN; prefer the variable: flags show in ps)', process.env.SYNCLINE_WORKER_TOKEN)
   .parse();
-const opts = program.opts<{ coordinator: string; nats?: string; backend?: string; threads?: string; id?: string }>();
+const opts = program.opts<{ coordinator: string; nats?: string; backend?: string; threads?: string; id?: string; token?: string }>();
+const token = opts.token || program.error('no worker credential: set SYNCLINE_WORKER_TOKEN (`syncline up` passes it to its workers; on Kubernetes it comes from the syncline-tokens Secret)');
 
 // Started by `syncline up` with an IPC channel: never outlive the process that started us. The
 // channel may have closed already, while this process loaded: the event would not come again.
@@ -48,7 +50,7 @@ let delay = 250;
 // Job state outlives a connection: after a reconnect the worker can go on from it.
 const sessions = new JobSessions();
 while (!stopping) {
-  node = new WorkerNode({ coordinator: opts.coordinator, backend, accelerator, log, ...(process.env.SYNCLINE_LOG_PRETTY ? {} : { logger }), sessions, ...(opts.nats ? { natsUrl: opts.nats } : {}), ...(opts.id ? { workerId: opts.id } : {}) });
+  node = new WorkerNode({ coordinator: opts.coordinator, token, backend, accelerator, log, ...(process.env.SYNCLINE_LOG_PRETTY ? {} : { logger }), sessions, ...(opts.nats ? { natsUrl: opts.nats } : {}), ...(opts.id ? { workerId: opts.id } : {}) });
   try {
     await node.start();
     delay = 250;

@@ -17,6 +17,8 @@ import { JobSessions } from './train/sessions.js';
 export interface WorkerNodeOptions {
   /** host:port of the coordinator's gRPC endpoint. */
   coordinator: string;
+  /** The worker credential the coordinator's Join requires. */
+  token: string;
   backend: BackendName;
   /** What the backend computes on, advertised when joining; default: unknown (scheduled as cpu). */
   accelerator?: Accelerator;
@@ -65,7 +67,7 @@ export class WorkerNode {
     let welcomed!: { resolve: () => void; reject: (err: Error) => void };
     const ready = new Promise<void>((resolve, reject) => (welcomed = { resolve, reject }));
     this.link = new CoordinatorLink(
-      { coordinator: this.opts.coordinator, hello: { workerId: this.opts.workerId ?? '', hostname: hostname(), backend: this.opts.backend, pid: process.pid, accelerator: this.opts.accelerator } },
+      { coordinator: this.opts.coordinator, token: this.opts.token, hello: { workerId: this.opts.workerId ?? '', hostname: hostname(), backend: this.opts.backend, pid: process.pid, accelerator: this.opts.accelerator } },
       {
         onResponse: (res) => this.onResponse(res, welcomed),
         onClosed: (reason) => {

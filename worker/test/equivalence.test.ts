@@ -301,6 +301,34 @@ const FAMILIES: { name: string; json: Record<string, unknown> }[] = [
       dataset: { name: 'mnist', trainLimit: 96 },
     },
   },
+  {
+    // No batch norm: each replica normalizes by its own share's statistics (as DDP without
+    // SyncBatchNorm does), so a model with it is not equal to one process by design.
+    name: 'a convolutional GAN (transposed convolutions, upsampling)',
+    json: {
+      gan: {
+        latentDim: 8,
+        generator: [
+          { dense: { units: 6 * 6 * 4, activation: 'leakyRelu' } },
+          { reshape: { targetShape: [6, 6, 4] } },
+          { conv2dTranspose: { filters: 4, kernelSize: [4], strides: [2], activation: 'leakyRelu' } },
+          { upSampling2d: {} },
+          { conv2dTranspose: { filters: 1, kernelSize: [3], padding: 'same', activation: 'sigmoid' } },
+          { flatten: {} },
+        ],
+        discriminator: [
+          { reshape: { targetShape: [28, 28, 1] } },
+          { conv2d: { filters: 4, kernelSize: [4], strides: [2], padding: 'same', activation: 'leakyRelu' } },
+          { dropout: { rate: 0.3 } },
+          { flatten: {} },
+          { dense: { units: 1, activation: 'sigmoid' } },
+        ],
+        generatorOptimizer: { adam: { learningRate: 0.001, beta1: 0.5 } },
+        discriminatorOptimizer: { adam: { learningRate: 0.001, beta1: 0.5 } },
+      },
+      dataset: { name: 'mnist', trainLimit: 96 },
+    },
+  },
 ];
 
 // 4 steps per epoch, 8 steps: two epochs, so every sample is drawn twice with fresh masks.

@@ -1,8 +1,9 @@
 // `syncline jobs` and `syncline cancel <jobId>`.
 import { SynclineClient, stateName } from '../client.js';
+import type { ConnectOptions } from '../config.js';
 
-export async function jobs(opts: { coordinator: string }): Promise<void> {
-  const client = new SynclineClient(opts.coordinator);
+export async function jobs(opts: ConnectOptions): Promise<void> {
+  const client = await SynclineClient.open(opts);
   try {
     for (const job of await client.list()) {
       const progress = job.lastMetrics ? `step ${job.lastMetrics.step}/${job.totalSteps}` : `0/${job.totalSteps} steps`;
@@ -14,8 +15,8 @@ export async function jobs(opts: { coordinator: string }): Promise<void> {
   }
 }
 
-export async function cancel(jobId: string, opts: { coordinator: string }): Promise<void> {
-  const client = new SynclineClient(opts.coordinator);
+export async function cancel(jobId: string, opts: ConnectOptions): Promise<void> {
+  const client = await SynclineClient.open(opts);
   try {
     const job = await client.cancel(jobId);
     console.log(`${job.id}  ${stateName(job.state)}`);

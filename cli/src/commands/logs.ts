@@ -1,7 +1,8 @@
 // `syncline logs <jobId>`: the job's event log — submitted, running, membership changes,
 // waiting, the outcome — with each rank's errors and lost workers, oldest first.
-import { JobLogEntry, type GetJobLogResponse } from '@syncline/proto';
+import { JobLogEntry } from '@syncline/proto';
 import { SynclineClient } from '../client.js';
+import type { ConnectOptions } from '../config.js';
 
 export function formatEntry(e: JobLogEntry): string {
   const where = [
@@ -14,12 +15,10 @@ export function formatEntry(e: JobLogEntry): string {
   return `${new Date(e.unixMs).toISOString()}  ${e.level.toUpperCase().padEnd(5)}  ${e.kind.padEnd(11)}  ${where.length ? `${where.join(' ')}: ` : ''}${e.message}${metrics}`;
 }
 
-export async function logs(jobId: string, opts: { coordinator: string; json?: boolean; metrics?: boolean }): Promise<void> {
-  const client = new SynclineClient(opts.coordinator);
+export async function logs(jobId: string, opts: ConnectOptions & { json?: boolean; metrics?: boolean }): Promise<void> {
+  const client = await SynclineClient.open(opts);
   try {
-    const res = await new Promise<GetJobLogResponse>((resolve, reject) =>
-      client.raw.getJobLog({ jobId, includeMetrics: opts.metrics ?? false }, (err, r) => (err ? reject(err) : resolve(r))),
-    );
+    const res = await client.jobLog(jobId, opts.metrics ?? false);
     for (const e of res.entries) console.log(opts.json ? JSON.stringify(JobLogEntry.toJSON(e)) : formatEntry(e));
   } finally {
     client.close();

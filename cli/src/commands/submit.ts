@@ -10,7 +10,8 @@ import { specRefusal } from './validate.js';
 export interface SubmitOptions {
   watch?: boolean;
   dryRun?: boolean;
-  coordinator: string;
+  coordinator?: string;
+  config?: string;
   timeline?: string;
 }
 
@@ -22,7 +23,7 @@ export async function submit(path: string, opts: SubmitOptions): Promise<number>
   const file = await loadJobFile(path);
   const spec = file.spec;
   if (opts.timeline) spec.training = { ...spec.training!, timeline: true };
-  const client = new SynclineClient(opts.coordinator);
+  const client = await SynclineClient.open(opts);
   try {
     if (opts.dryRun) {
       const checked = await client.validate(spec).catch((err: unknown) => {

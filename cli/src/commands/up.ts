@@ -4,6 +4,8 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { loadOrCreateSecrets } from '../cluster-secrets.js';
+import { defaultConfigPath, defaultStateDir, writeConfig } from '../config.js';
 import { startLocalCluster } from '../local-cluster.js';
 
 const sdkDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'sdk');
@@ -19,7 +21,7 @@ async function ensureSdkBundle(log: (line: string) => void): Promise<void> {
   }
 }
 
-export async function up(opts: { workers?: string; grpcPort: string; httpPort: string; natsCluster?: string; verbose?: boolean }): Promise<void> {
+export async function up(opts: { workers?: string; grpcPort: string; httpPort: string; natsCluster?: string; stateDir?: string; config?: string; verbose?: boolean }): Promise<void> {
   const workers = opts.workers === undefined ? undefined : Number(opts.workers);
   if (workers !== undefined && (!Number.isInteger(workers) || workers < 1)) throw new Error(`--workers must be a positive integer, got ${opts.workers}`);
   const natsCluster = Number(opts.natsCluster ?? '1');
@@ -28,10 +30,15 @@ export async function up(opts: { workers?: string; grpcPort: string; httpPort: s
   // Listen before starting anything: an interrupt while workers start must stop nats-server too.
   const interrupted = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => interrupted.abort(new Error(`${signal} while starting`)));
+  // Secrets on first start, the same ones after; the config file gets the admin token.
+  const { secrets, path: secretsPath, created } = await loadOrCreateSecrets(opts.stateDir ?? defaultStateDir());
+  if (created) log(`created the cluster's secrets (admin token, worker token) in ${secretsPath}`);
+  const configPath = opts.config ?? defaultConfigPath();
   let cluster;
   try {
     await ensureSdkBundle(log);
     cluster = await startLocalCluster({
+      secrets,
       ...(workers !== undefined ? { workers } : {}),
       grpcPort: Number(opts.grpcPort),
       httpPort: Number(opts.httpPort),
@@ -45,7 +52,13 @@ export async function up(opts: { workers?: string; grpcPort: string; httpPort: s
     console.error('interrupted while starting; stopped everything started');
     return;
   }
-  console.log(`coordinator=${cluster.coordinator.grpcAddress} http=${cluster.coordinator.httpUrl} nats=${cluster.natsUrl}`);
+  try {
+    await writeConfig(configPath, cluster.clientConfig);
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
+  console.log(`coordinator=${cluster.coordinator.grpcAddress} http=${cluster.coordinator.httpUrl} nats=${cluster.natsUrl} config=${configPath}`);
   log(`demo page (draw a digit once a model is published): ${cluster.coordinator.httpUrl}/demo`);
   if (!interrupted.signal.aborted) {
     await new Promise<void>((resolve) => interrupted.signal.addEventListener('abort', () => resolve(), { once: true }));

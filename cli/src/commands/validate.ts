@@ -7,7 +7,8 @@ import { SynclineClient } from '../client.js';
 import { checkOffline, loadJobFile, rejectedField, type JobFile } from '../job-file.js';
 
 export interface ValidateOptions {
-  coordinator: string;
+  coordinator?: string;
+  config?: string;
   /** Do not ask a coordinator, even if one answers. */
   offline?: boolean;
 }
@@ -32,7 +33,7 @@ export async function validate(files: string[], opts: ValidateOptions): Promise<
   }
   if (loaded.length === 0) return invalid ? EXIT.invalidJobFile : EXIT.ok;
 
-  const client = opts.offline ? undefined : new SynclineClient(opts.coordinator);
+  const client = opts.offline ? undefined : await SynclineClient.open(opts);
   try {
     let remote = false;
     if (client) {
@@ -48,7 +49,7 @@ export async function validate(files: string[], opts: ValidateOptions): Promise<
       try {
         if (remote) {
           const { totalSteps } = await client!.validate(file.spec);
-          console.log(`${file.path}: valid, ${totalSteps} steps (checked by the coordinator at ${opts.coordinator})`);
+          console.log(`${file.path}: valid, ${totalSteps} steps (checked by the coordinator at ${client!.address})`);
         } else {
           const unchecked = checkOffline(file);
           console.log(`${file.path}: valid (checked locally${unchecked ? `; ${unchecked}` : ''})`);

@@ -104,7 +104,7 @@ export class FaultHarness {
     await writeFile(planFile, JSON.stringify({ faults: [], claims: join(dir, 'claims') }));
     const logs: string[] = [];
     const cluster = await startLocalCluster({ workers, natsCluster, natsMaxPayload: 16 * 1024, timeouts, workerEnv: { SYNCLINE_FAULT_PLAN: planFile }, log: (l) => logs.push(l) });
-    const harness = new FaultHarness(workers, cluster, new SynclineClient(cluster.coordinator.grpcAddress), dir, planFile, logs);
+    const harness = new FaultHarness(workers, cluster, new SynclineClient(cluster.coordinator.grpcAddress, { token: cluster.secrets.adminToken }), dir, planFile, logs);
     for (const child of cluster.workers) harness.supervise(child);
     return harness;
   }
@@ -114,20 +114,29 @@ export class FaultHarness {
     child.once('exit', (_code, signal) => {
       if (this.stopping) return;
       if (signal === 'SIGKILL') this.died++;
+      this.replacing++;
       void this.cluster.addWorker().then(
-        (i) => this.supervise(this.cluster.workers[i]!),
-        () => undefined,
+        (i) => {
+          this.replacing--;
+          this.supervise(this.cluster.workers[i]!);
+        },
+        () => this.replacing--,
       );
     });
   }
+
+  /** Worker processes that exited and whose replacement has not started yet. */
+  private replacing = 0;
 
   private stopping = false;
 
   /** Runs `job` with its faults, once every replaced worker is back; resolves when it ended. */
   async run(job: FaultyJob): Promise<FaultOutcome> {
+    // Every replaced worker has joined and every dead one is gone from the coordinator's pool: a
+    // job never starts on a worker that died in the previous one (it would change membership mid-job).
     const deadline = Date.now() + 60_000;
-    while (this.cluster.coordinator.workerCount() < this.size) {
-      if (Date.now() > deadline) throw new Error(`only ${this.cluster.coordinator.workerCount()} of ${this.size} workers are back`);
+    while (this.replacing > 0 || this.cluster.coordinator.workerCount() !== this.size) {
+      if (Date.now() > deadline) throw new Error(`${this.cluster.coordinator.workerCount()} workers in the pool (${this.replacing} being replaced), not ${this.size}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     const { mkdir } = await import('node:fs/promises');
@@ -154,6 +163,15 @@ export class FaultHarness {
     });
     await outage;
     await terminated;
+    // A fault can fire just before the job ends (a rank dies while rank 0 evaluates or uploads):
+    // its process exit may then be seen only after the job's end. Wait for one exit per fault
+    // that fired (the claims say which), but not for ever: a fault that fired and killed nothing
+    // is the failure the caller checks.
+    const fired = await this.fired(job.spec.name);
+    const exitDeadline = Date.now() + 15_000;
+    const waitStart = Date.now();
+    while (this.died - diedBefore < fired && Date.now() < exitDeadline) await new Promise((r) => setTimeout(r, 50));
+    if (fired > 0) this.logs.push(`harness: ${fired} fault(s) fired, ${this.died - diedBefore} exit(s) seen ${Date.now() - waitStart} ms after the job ended`);
     const pauses = arrivals.slice(1).map((t, i) => (t - arrivals[i]!) / 1000).sort((a, b) => a - b);
     return {
       job: final,
@@ -164,6 +182,13 @@ export class FaultHarness {
       medianPause: pauses[Math.floor(pauses.length / 2)] ?? 0,
       died: this.died - diedBefore,
     };
+  }
+
+  /** How many of the planned faults of job `name` fired (each fires once, claimed in the claims folder). */
+  private async fired(name: string): Promise<number> {
+    const { readdir } = await import('node:fs/promises');
+    const claimed = new Set(await readdir(join(this.dir, 'claims')));
+    return this.planned.filter((f, i) => f.job === name && claimed.has(String(i))).length;
   }
 
   private async terminate(jobId: string, rank: number): Promise<void> {

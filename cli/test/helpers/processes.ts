@@ -1,17 +1,31 @@
 // Test helpers for running the real `syncline` command and checking on the processes it starts.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { writeConfig, type ClientConfig } from '../../src/config.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const bin = join(repoRoot, 'cli', 'bin', 'syncline.js');
 
-// The command's own settings come from flags only, never from the environment running the tests.
+// The command's own settings come from flags only, never from the environment running the tests;
+// its home folders (where `syncline up` keeps its secrets and writes the default config file,
+// which every command then reads, as a user's would) are this test process's own.
+const home = mkdtempSync(join(tmpdir(), 'syncline-cli-home-'));
+process.once('exit', () => rmSync(home, { recursive: true, force: true }));
+export const testHome = { config: join(home, 'config'), state: join(home, 'state') };
+
+/** Writes the config file a cluster's commands read by default, as `syncline up` does for its own. */
+export async function writeDefaultConfig(config: ClientConfig): Promise<void> {
+  await writeConfig(join(testHome.config, 'syncline', 'config.json'), config);
+}
+
 function cliEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   for (const key of Object.keys(env)) if (key.startsWith('SYNCLINE_') && key !== 'SYNCLINE_NATS_SERVER') delete env[key];
-  return env;
+  return { ...env, XDG_CONFIG_HOME: testHome.config, XDG_STATE_HOME: testHome.state };
 }
 
 export interface CliResult {
@@ -30,11 +44,11 @@ export function runCli(args: string[], timeoutMs = 30_000, env: NodeJS.ProcessEn
   });
 }
 
-/** A worker process joining `coordinator` as `id`; with an IPC channel, so it exits with the test. */
-export function spawnWorker(coordinator: string, id: string): ChildProcess {
+/** A worker process joining `coordinator` as `id` with the worker credential `token`; with an IPC channel, so it exits with the test. */
+export function spawnWorker(coordinator: string, id: string, token: string): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'worker', 'src', 'main.ts'), '--coordinator', coordinator], {
     cwd: repoRoot,
-    env: { ...cliEnv(), SYNCLINE_WORKER_ID: id },
+    env: { ...cliEnv(), SYNCLINE_WORKER_ID: id, SYNCLINE_WORKER_TOKEN: token },
     stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
   });
 }
@@ -50,8 +64,8 @@ export interface CliProcess {
   waitFor(stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray>;
 }
 
-export function spawnCli(args: string[]): CliProcess {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, env: { ...cliEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = { stdout: '', stderr: '' };
   child.stdout.on('data', (c: Buffer) => (out.stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out.stderr += c.toString()));

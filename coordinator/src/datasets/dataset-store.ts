@@ -1,28 +1,22 @@
-// User datasets: the canonical tensor file in the object store, its description in a
-// key-value bucket. An upload is parsed and checked whole in memory first, the file stored
-// next, the record created last: a failed upload leaves nothing a job could see.
-import { createHash } from 'node:crypto';
-import {
-  BUCKETS,
-  BUILTIN_DATASETS,
-  TensorFileError,
-  UserDataset,
-  decodeTensorFile,
-  encodeTensorFile,
-  objectNames,
-  type DatasetInfo,
-  type DatasetUploadHeader,
-  type TensorFile,
-} from '@syncline/proto';
+// User datasets: shards in the object store, the record (the dataset's manifest: shards, sample
+// counts, shape, class names) in a key-value bucket, written last. Uploads under way keep their
+// progress in a bucket of their own, so a broken one can be resumed (see upload.ts).
+import { randomUUID } from 'node:crypto';
+import { BUCKETS, BUILTIN_DATASETS, DatasetUploadHeader, UserDataset, objectNames, type DatasetInfo, type GetDatasetUploadResponse } from '@syncline/proto';
 import type { KV, NatsConnection, ObjectStore } from 'nats';
-import { DatasetExistsError, DatasetFileError, InvalidRequestError } from '../errors.js';
+import { DatasetExistsError, InvalidRequestError, UploadResumeError, UploadTooLargeError } from '../errors.js';
 import { kvKeys } from '../store/kv-keys.js';
-import { parseCsvDataset } from './csv.js';
+import { DatasetUpload, discardUpload, sameUpload, type UploadLimits, type UploadState } from './upload.js';
 
-/** Largest upload held in memory while it is checked. */
-export const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
+/** Default largest upload (SYNCLINE_MAX_UPLOAD_BYTES): 16 GiB. */
+export const MAX_UPLOAD_BYTES = 16 * 1024 ** 3;
+/** Default bytes of samples per shard (SYNCLINE_DATASET_SHARD_BYTES): 16 MiB. */
+export const SHARD_BYTES = 16 * 1024 * 1024;
+/** The range a header's shard_bytes may ask for. */
+export const SHARD_BYTES_RANGE = [4096, 64 * 1024 * 1024] as const;
+/** An upload left unfinished this long is deleted (shards and progress). */
+export const UPLOAD_TTL_MS = 24 * 3600_000;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-
 
 export function userDatasetInfo(d: UserDataset): DatasetInfo {
   return {
@@ -44,36 +38,32 @@ function checkHeader(h: DatasetUploadHeader | undefined): DatasetUploadHeader {
   if (h.heldoutFraction !== 0 && !(h.heldoutFraction > 0 && h.heldoutFraction < 1)) {
     throw new InvalidRequestError(`header.heldoutFraction: must be in (0, 1), got ${h.heldoutFraction}`);
   }
+  if (h.classNames.length > 0 && h.classNames.length !== h.classes) throw new InvalidRequestError(`header.classNames: ${h.classNames.length} names for ${h.classes} classes`);
+  if (h.uploadId && !NAME.test(h.uploadId)) throw new InvalidRequestError(`header.uploadId: ${JSON.stringify(h.uploadId)} must be 1-64 letters, digits, '-' or '_'`);
+  if (h.resumeOffset > 0 && !h.uploadId) throw new InvalidRequestError('header.resumeOffset: only an upload with an uploadId can be resumed');
+  const [min, max] = SHARD_BYTES_RANGE;
+  if (h.shardBytes !== 0 && (h.shardBytes < min || h.shardBytes > max)) throw new InvalidRequestError(`header.shardBytes: must be 0 (the default) or ${min} to ${max}, got ${h.shardBytes}`);
   return h;
 }
 
-/** Checks the parsed file against the header: shape, one-hot targets for classes. */
-function describe(h: DatasetUploadHeader, t: TensorFile): Omit<UserDataset, 'sha256' | 'createdUnixMs'> {
-  const inputShape = h.inputShape.length ? h.inputShape : [t.features];
-  const size = inputShape.reduce((a, b) => a * b, 1);
-  if (size !== t.features) throw new InvalidRequestError(`header.inputShape: [${inputShape.join(', ')}] has ${size} elements but the samples have ${t.features} features`);
-  if (h.classes > 0) {
-    if (t.targets !== h.classes) throw new DatasetFileError(`the file has ${t.targets} target values per sample; classification with ${h.classes} classes needs one-hot targets of that size`);
-    for (let i = 0; i < t.samples; i++) {
-      const row = t.y.subarray(i * t.targets, (i + 1) * t.targets);
-      if (row.some((v) => v !== 0 && v !== 1) || row.reduce((a, b) => a + b, 0) !== 1) throw new DatasetFileError(`sample ${i}: targets are not one-hot`);
-    }
-  }
-  const heldout = Math.max(1, Math.round(t.samples * (h.heldoutFraction || 0.2)));
-  if (t.samples - heldout < 1) throw new DatasetFileError(`${t.samples} samples leave none for training after holding out ${heldout}`);
-  return { name: h.name, inputShape, classes: h.classes, targetSize: t.targets, train: t.samples - heldout, heldout };
-}
-
 export class DatasetStore {
+  /** Uploads streaming into this coordinator now, by id: one stream per upload at a time. */
+  private readonly active = new Set<string>();
+
   private constructor(
     private readonly nc: NatsConnection,
     private readonly kv: KV,
+    private readonly uploads: KV,
     private readonly objects: ObjectStore,
+    private readonly limits: UploadLimits,
   ) {}
 
-  static async open(nc: NatsConnection): Promise<DatasetStore> {
+  static async open(nc: NatsConnection, limits: Partial<UploadLimits> = {}): Promise<DatasetStore> {
     const js = nc.jetstream();
-    return new DatasetStore(nc, await js.views.kv(BUCKETS.datasets, { history: 1 }), await js.views.os(BUCKETS.objects));
+    return new DatasetStore(nc, await js.views.kv(BUCKETS.datasets, { history: 1 }), await js.views.kv(BUCKETS.uploads, { history: 1 }), await js.views.os(BUCKETS.objects), {
+      maxUploadBytes: limits.maxUploadBytes ?? MAX_UPLOAD_BYTES,
+      shardBytes: limits.shardBytes ?? SHARD_BYTES,
+    });
   }
 
   async get(name: string): Promise<UserDataset | undefined> {
@@ -90,26 +80,68 @@ export class DatasetStore {
     return out;
   }
 
-  /** Parses, checks and stores an upload; throws without storing anything on any problem. */
-  async upload(headerIn: DatasetUploadHeader | undefined, bytes: Uint8Array): Promise<UserDataset> {
+  private async progress(uploadId: string): Promise<UploadState | undefined> {
+    const entry = await this.uploads.get(uploadId);
+    if (!entry || entry.operation !== 'PUT') return undefined;
+    const raw = entry.json<UploadState & { header: unknown }>();
+    return { ...raw, header: DatasetUploadHeader.fromJSON(raw.header) };
+  }
+
+  /** How far an unfinished upload got. */
+  async uploadProgress(uploadId: string): Promise<GetDatasetUploadResponse> {
+    if (!uploadId) throw new InvalidRequestError('uploadId: required');
+    const state = await this.progress(uploadId);
+    if (!state) return { uploadId, name: '', committedBytes: 0, committedShards: 0, committedSamples: 0 };
+    return { uploadId, name: state.header.name, committedBytes: state.committedBytes, committedShards: state.shards.length, committedSamples: state.samples };
+  }
+
+  /**
+   * Starts (or, with header.resumeOffset, resumes) an upload. The caller feeds it the file's
+   * chunks, then commits it, or discards it on a failure, or calls `release` when the
+   * connection broke (a resumable upload then keeps its progress).
+   */
+  async begin(headerIn: DatasetUploadHeader | undefined, owner = ''): Promise<ActiveUpload> {
     const header = checkHeader(headerIn);
+    const { maxUploadBytes } = this.limits;
+    if (header.totalBytes > maxUploadBytes) throw new UploadTooLargeError(`the file (${header.totalBytes} bytes) is larger than the coordinator's upload limit of ${maxUploadBytes} bytes (SYNCLINE_MAX_UPLOAD_BYTES)`);
     if (await this.get(header.name)) throw new DatasetExistsError(header.name);
-    let parsed: TensorFile;
-    try {
-      parsed = header.format === 'csv' ? parseCsvDataset(bytes, header) : decodeTensorFile(bytes);
-    } catch (err) {
-      if (err instanceof TensorFileError) throw new DatasetFileError(`tensor file: ${err.message}`, { cause: err });
-      throw err;
+    await this.sweep();
+    const resumable = header.uploadId !== '';
+    const uploadId = header.uploadId || randomUUID();
+    // A resume may arrive before this coordinator noticed that the broken stream ended.
+    for (let waited = 0; this.active.has(uploadId) && waited < 10_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+    if (this.active.has(uploadId)) throw new UploadResumeError(`upload ${uploadId} is already streaming`);
+    let resume: UploadState | undefined;
+    if (resumable) {
+      resume = await this.progress(uploadId);
+      const committed = resume?.committedBytes ?? 0;
+      if (header.resumeOffset !== committed) {
+        throw new UploadResumeError(`upload ${uploadId} has ${committed} bytes stored; resume from byte ${committed}, not ${header.resumeOffset}`);
+      }
+      if (resume && !sameUpload(resume.header, header)) throw new UploadResumeError(`upload ${uploadId} was started with another header; resume it with the same name, format and options`);
     }
-    const description = describe(header, parsed);
-    const canonical = encodeTensorFile(parsed);
-    const record: UserDataset = { ...description, sha256: createHash('sha256').update(canonical).digest('hex'), createdUnixMs: Date.now() };
-    await this.objects.putBlob({ name: objectNames.dataset(header.name, record.sha256) }, canonical);
-    try {
-      await this.kv.create(header.name, JSON.stringify(UserDataset.toJSON(record)));
-    } catch (err) {
-      throw new DatasetExistsError(header.name, { cause: err });
+    this.active.add(uploadId);
+    const shardBytes = header.shardBytes || this.limits.shardBytes;
+    const upload = new DatasetUpload(header, uploadId, { objects: this.objects, uploads: this.uploads, datasets: this.kv, limits: { ...this.limits, shardBytes }, resumable, owner }, resume);
+    const release = () => this.active.delete(uploadId);
+    return Object.assign(upload, { release });
+  }
+
+  /** Deletes uploads nobody resumed for UPLOAD_TTL_MS. */
+  private async sweep(): Promise<void> {
+    for (const id of await kvKeys(this.nc, BUCKETS.uploads)) {
+      if (this.active.has(id)) continue;
+      const state = await this.progress(id).catch(() => undefined);
+      if (state && Date.now() - state.updatedUnixMs > UPLOAD_TTL_MS) await discardUpload(this.objects, this.uploads, id, state.shards, state.header.name, state.shards.length + 1);
     }
-    return record;
+  }
+
+  /** Removes the record first (no job can start on it after), then its files: every shard, or the one file of a dataset stored whole. */
+  async delete(dataset: UserDataset): Promise<void> {
+    await this.kv.delete(dataset.name);
+    const files = dataset.shards.length ? dataset.shards.map((s) => s.object) : [objectNames.dataset(dataset.name, dataset.sha256)];
+    for (const file of files) await this.objects.delete(file).catch(() => undefined);
   }
 }
+
+export type ActiveUpload = DatasetUpload & { release(): void };

@@ -8,6 +8,14 @@ import {
   JobNotFoundError,
   JobStateError,
   ModelNotFoundError,
+  UploadAbortedError,
+  UploadResumeError,
+  UploadTooLargeError,
+  NotFoundError,
+  PermissionDeniedError,
+  QuotaExceededError,
+  TokenExistsError,
+  UnauthenticatedError,
 } from '../errors.js';
 
 const codes: [new (...args: never[]) => Error, status][] = [
@@ -18,6 +26,14 @@ const codes: [new (...args: never[]) => Error, status][] = [
   [JobNotFoundError, status.NOT_FOUND],
   [ModelNotFoundError, status.NOT_FOUND],
   [JobStateError, status.FAILED_PRECONDITION],
+  [UploadTooLargeError, status.RESOURCE_EXHAUSTED],
+  [UploadResumeError, status.FAILED_PRECONDITION],
+  [UploadAbortedError, status.CANCELLED],
+  [NotFoundError, status.NOT_FOUND],
+  [TokenExistsError, status.ALREADY_EXISTS],
+  [UnauthenticatedError, status.UNAUTHENTICATED],
+  [PermissionDeniedError, status.PERMISSION_DENIED],
+  [QuotaExceededError, status.RESOURCE_EXHAUSTED],
 ];
 
 export function toServiceError(err: unknown): Partial<ServiceError> {

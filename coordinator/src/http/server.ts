@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Counter, Histogram, type Registry as MetricsRegistry } from 'prom-client';
 import { demoPage } from '../registry/demo-page.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
-import { modelRoutes } from '../registry/model-routes.js';
+import { modelRoutes, type ModelAccess } from '../registry/model-routes.js';
 import { HttpError, REVALIDATE, send, sendJson } from './respond.js';
 import { readStatic } from './static-files.js';
 
@@ -40,7 +40,7 @@ function routeOf(parts: string[]): string {
 /** Where `node sdk/scripts/build.mjs` puts the browser bundle, in this repository's layout. */
 const DEFAULT_SDK_BUNDLE_DIR = fileURLToPath(new URL('../../../sdk/dist/browser/', import.meta.url));
 
-export async function startHttpEndpoint(opts: {
+export async function startHttpEndpoint(opts: ModelAccess & {
   registry: ModelRegistry;
   metrics: MetricsRegistry;
   host: string;
@@ -54,7 +54,7 @@ export async function startHttpEndpoint(opts: {
 }): Promise<HttpEndpoint> {
   let baseUrl = '';
   const sdkBundleDir = opts.sdkBundleDir ?? DEFAULT_SDK_BUNDLE_DIR;
-  const models = modelRoutes(opts.registry, () => baseUrl);
+  const models = modelRoutes(opts.registry, () => baseUrl, opts);
   const areas = new Map((opts.areas ?? []).map((a) => [a.prefix, a]));
   const requests = new Counter({ name: 'syncline_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers: [opts.metrics] });
   const durations = new Histogram({
@@ -81,7 +81,7 @@ export async function startHttpEndpoint(opts: {
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'only GET');
     if (parts === undefined) throw new HttpError(400, 'bad path encoding');
-    if (parts[0] === 'v1' && parts[1] === 'models') return models.handle(req, res, parts.slice(2));
+    if (parts[0] === 'v1' && parts[1] === 'models') return models.handle(req, res, parts.slice(2), new URLSearchParams(search));
     if (pathname === '/healthz') return sendJson(res, 200, { ok: true });
     if (pathname === '/metrics') {
       const text = await opts.metrics.metrics();

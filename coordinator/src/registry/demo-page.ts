@@ -1,6 +1,9 @@
-// GET /demo: draw a digit, see what a published model predicts, its top 3 and the saliency map.
-// The page loads the SDK's browser bundle from /demo/sdk/ and the model from this coordinator;
-// ?model=NAME&version=N&quantization=uint8 pick what it loads (default: the first model listed).
+// GET /demo: draw a digit, see what a published model predicts, its top 3 and the saliency map;
+// or have a published GAN generator draw one ("draw me a digit") and see what the model makes
+// of it. The page loads the SDK's browser bundle from /demo/sdk/ and the models from this
+// coordinator; ?model=NAME&version=N&quantization=uint8 pick the classifier (default: the first
+// listed model that is not a GAN generator), ?generator=NAME the generator (default: the first
+// listed one whose model.json says it is a GAN generator; none, and the button stays hidden).
 
 export function demoPage(): string {
   return `<!doctype html>
@@ -19,7 +22,9 @@ export function demoPage(): string {
   .panel h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .06em; color: #5a6478; margin: 0 0 10px; }
   canvas { display: block; border-radius: 6px; width: 280px; height: 280px; }
   #pad { background: #000; touch-action: none; cursor: crosshair; }
-  #saliency { image-rendering: pixelated; background: #000; }
+  #saliency, #sample { image-rendering: pixelated; background: #000; }
+  #sample { width: 140px; height: 140px; }
+  #generator[hidden] { display: none; }
   button { margin-top: 10px; font: inherit; padding: 6px 14px; border-radius: 6px; border: 1px solid #c3c9d6; background: #fff; cursor: pointer; }
   #digit { font-size: 96px; font-weight: 700; line-height: 1; text-align: center; width: 200px; margin: 8px 0 14px; }
   .row { display: flex; align-items: center; gap: 8px; margin: 6px 0; font-variant-numeric: tabular-nums; }
@@ -38,6 +43,12 @@ export function demoPage(): string {
     <canvas id="pad" width="280" height="280"></canvas>
     <button id="clear" type="button">Clear</button>
   </section>
+  <section class="panel" id="generator" hidden>
+    <h2>Draw me a digit</h2>
+    <canvas id="sample" width="28" height="28"></canvas>
+    <button id="generate" type="button">Draw me a digit</button>
+    <div class="note" id="generator-note"></div>
+  </section>
   <section class="panel">
     <h2>Prediction</h2>
     <div id="digit">–</div>
@@ -52,6 +63,8 @@ export function demoPage(): string {
 <script type="module">
 const root = location.pathname.replace(/demo\\/?$/, '');
 const params = new URLSearchParams(location.search);
+// The dashboard's token (same origin, same session), for private models.
+const token = sessionStorage.getItem('syncline.token') || undefined;
 const status = document.getElementById('status');
 const pad = document.getElementById('pad');
 const padContext = pad.getContext('2d', { willReadFrequently: true });
@@ -102,19 +115,71 @@ function showPrediction(model) {
   document.body.dataset.prediction = String(best.index);
 }
 
+/** Published models with what their model.json says they are (a GAN generator or not). */
+async function listModels() {
+  const auth = token ? { headers: { authorization: 'Bearer ' + token } } : {};
+  const { models } = await (await fetch(root + 'v1/models', auth)).json();
+  return Promise.all(models.map(async (m) => {
+    const json = await (await fetch(m.url, auth)).json().catch(() => ({}));
+    return { ...m, generator: json.syncline?.kind === 'gan-generator' };
+  }));
+}
+
+/** Paints one generated sample (28x28 values in [0, 1]) on the small canvas and, scaled, on the pad. */
+function paintSample(values) {
+  const pixels = new ImageData(28, 28);
+  for (let i = 0; i < 28 * 28; i++) {
+    const v = Math.round(255 * Math.min(1, Math.max(0, values[i])));
+    pixels.data.set([v, v, v, 255], i * 4);
+  }
+  const sample = document.getElementById('sample');
+  sample.getContext('2d').putImageData(pixels, 0, 0);
+  padContext.imageSmoothingEnabled = true;
+  padContext.fillStyle = '#000';
+  padContext.fillRect(0, 0, pad.width, pad.height);
+  padContext.drawImage(sample, 0, 0, pad.width, pad.height);
+}
+
+async function setUpGenerator(loadModel, listed) {
+  const name = params.get('generator') ?? listed.find((m) => m.generator)?.name;
+  if (!name) return;
+  const generator = await loadModel({ baseUrl: location.origin + root, name, version: 'latest' }, token ? { token } : {});
+  if (generator.inputShape.length !== 1 || generator.outputSize !== 28 * 28) {
+    generator.dispose();
+    throw new Error(name + ' does not generate 28x28 images from a latent vector');
+  }
+  const note = document.getElementById('generator-note');
+  note.textContent = generator.name + ' v' + generator.version + ' on ' + generator.backend;
+  document.getElementById('generate').addEventListener('click', () => {
+    const seed = crypto.getRandomValues(new Uint32Array(1))[0];
+    paintSample(generator.generate(1, { seed }));
+    note.textContent = generator.name + ' v' + generator.version + ', latent seed ' + seed;
+    document.body.dataset.generatedSeed = String(seed);
+    onGenerated();
+  });
+  document.getElementById('generator').hidden = false;
+}
+
+let onGenerated = () => {};
+
 async function main() {
   const { loadModel } = await import(root + 'demo/sdk/syncline-sdk.min.js');
+  const listed = await listModels();
   let name = params.get('model');
   if (!name) {
-    const { models } = await (await fetch(root + 'v1/models')).json();
-    if (!models.length) throw new Error('no model is published yet: train one first');
-    name = models[0].name;
+    const classifier = listed.find((m) => !m.generator);
+    if (!classifier) throw new Error('no model is published yet: train one first');
+    name = classifier.name;
   }
+  const generating = setUpGenerator(loadModel, listed).catch((error) => {
+    document.getElementById('generator-note').textContent = 'no generator: ' + error.message;
+  });
   const version = params.has('version') ? Number(params.get('version')) : 'latest';
   const quantization = params.get('quantization') ?? undefined;
   const started = performance.now();
   const model = await loadModel({ baseUrl: location.origin + root, name, version }, {
     ...(quantization && { quantization }),
+    ...(token && { token }),
     onProgress: (f) => { status.textContent = 'loading ' + name + '… ' + Math.round(f * 100) + '%'; },
   });
   await model.warmup();
@@ -149,6 +214,8 @@ async function main() {
   pad.addEventListener('pointerup', stop);
   pad.addEventListener('pointercancel', stop);
   document.getElementById('clear').addEventListener('click', clearPad);
+  onGenerated = () => showPrediction(model);
+  await generating;
   document.body.dataset.state = 'ready';
 }
 

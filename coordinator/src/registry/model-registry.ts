@@ -34,6 +34,8 @@ export class ModelRegistry {
   private readonly variantsReady = new Set<string>();
   private readonly variantsPending = new Map<string, Promise<void>>();
   private readonly resolved = new WeakMap<VersionRecord, ResolvedModel>();
+  /** The shard paths each cached model.json names. */
+  private readonly paths = new WeakMap<CachedFile, Set<string>>();
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -112,8 +114,26 @@ export class ModelRegistry {
     return this.index.all().map((versions) => versions.map((r) => this.toResolved(r)));
   }
 
-  /** A file of a published version, or undefined when it does not exist. */
+  /** Deletes every version of `name` and its files (quantized variants included); returns how many versions. */
+  async deleteModel(name: string): Promise<number> {
+    const versions = this.index.all().find((v) => v[0]?.name === name) ?? [];
+    if (versions.length === 0) throw new ModelNotFoundError(name);
+    const objects = await this.store.list();
+    for (const r of versions) {
+      await this.kv.delete(versionKey(name, r.version));
+      this.index.remove(name, r.version);
+      for (const o of objects) if (o.name.startsWith(`${r.artifactPrefix}/`)) await this.store.delete(o.name);
+    }
+    return versions.length;
+  }
+
+  /**
+   * A file of a published version, or undefined when it does not exist or is not one of the
+   * version's files: model.json and the shards its manifest names. Other objects under the same
+   * prefix (the generation-start training state rank 0 shares it with) are never served.
+   */
   async readFile(model: ResolvedModel, file: string): Promise<CachedFile | undefined> {
+    if (file !== 'model.json' && !(await this.manifestPaths(model, 'float32')).has(file)) return undefined;
     const name = `${model.artifactPrefix}/${file}`;
     return this.files.get(name, async () => (await this.store.getBlob(name)) ?? undefined);
   }
@@ -127,10 +147,24 @@ export class ModelRegistry {
   async readVariantFile(model: ResolvedModel, variant: Quantization, file: string): Promise<CachedFile | undefined> {
     const prefix = `${model.artifactPrefix}/${variant}`;
     const name = `${prefix}/${file}`;
+    if (file !== 'model.json' && !(await this.manifestPaths(model, variant)).has(file)) return undefined;
     const cached = this.files.peek(name);
     if (cached) return cached;
     await this.ensureVariant(model, variant, prefix);
     return this.files.get(name, async () => (await this.store.getBlob(name)) ?? undefined);
+  }
+
+  /** The shard paths a version's (or variant's) model.json names. */
+  private async manifestPaths(model: ResolvedModel, variant: Variant): Promise<Set<string>> {
+    const source = variant === 'float32' ? await this.readFile(model, 'model.json') : await this.readVariantFile(model, variant, 'model.json');
+    if (!source) return new Set();
+    let paths = this.paths.get(source);
+    if (!paths) {
+      const json = JSON.parse(source.body.toString('utf8')) as { weightsManifest?: { paths?: unknown }[] };
+      paths = new Set((json.weightsManifest ?? []).flatMap((g) => (Array.isArray(g.paths) ? g.paths.filter((p): p is string => typeof p === 'string') : [])));
+      this.paths.set(source, paths);
+    }
+    return paths;
   }
 
   /** model.json as served: the stored one with the version's name, number and job filled in. */

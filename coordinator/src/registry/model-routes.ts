@@ -7,8 +7,13 @@
 // Versioned URLs never change, so they are cached as immutable; `latest` must be revalidated
 // (ETag, answered with 304), which costs one small request and no weight bytes. Everything is
 // answered from memory once read: a revalidation touches neither the bucket nor the store.
+// Public models are served to anyone; private ones to requests with a token (any role but the
+// workers'), and their answers are marked private so no shared cache keeps them.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ModelNotFoundError } from '../errors.js';
+import type { ModelOwners } from '../auth/model-owners.js';
+import type { Principal } from '../auth/principal.js';
+import { bearerToken } from '../dashboard/auth.js';
+import { ModelNotFoundError, UnauthenticatedError } from '../errors.js';
 import { HttpError, IMMUTABLE, matches, REVALIDATE, send, sendJson } from '../http/respond.js';
 import type { ModelRegistry, ResolvedModel, Variant } from './model-registry.js';
 import { isQuantization } from './quantize.js';
@@ -16,8 +21,27 @@ import { parseRange } from './range.js';
 
 const SAFE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
-export function modelRoutes(registry: ModelRegistry, baseUrl: () => string) {
-  async function serveFile(req: IncomingMessage, res: ServerResponse, parts: string[]): Promise<void> {
+export interface ModelAccess {
+  owners: ModelOwners;
+  authenticate: (token: string | undefined) => Promise<Principal>;
+}
+
+export function modelRoutes(registry: ModelRegistry, baseUrl: () => string, access: ModelAccess) {
+  /** Whether the request carries a token that may download private models; 401 for a bad one. */
+  async function authenticated(req: IncomingMessage, query: URLSearchParams, required: boolean): Promise<boolean> {
+    const token = bearerToken(req, query);
+    if (!token && !required) return false;
+    try {
+      const who = await access.authenticate(token);
+      if (who.role === 'worker') throw new UnauthenticatedError('the worker credential does not download models');
+      return true;
+    } catch (err) {
+      if (err instanceof UnauthenticatedError) throw new HttpError(401, err.message);
+      throw err;
+    }
+  }
+
+  async function serveFile(req: IncomingMessage, res: ServerResponse, parts: string[], query: URLSearchParams): Promise<void> {
     const [name, versionText] = parts as [string, string];
     // {file} or {variant}/{file}
     const variantText = parts.length === 4 ? parts[2]! : undefined;
@@ -33,6 +57,10 @@ export function modelRoutes(registry: ModelRegistry, baseUrl: () => string) {
     if (version !== 'latest' && !(Number.isInteger(version) && version > 0)) {
       throw new HttpError(400, `bad version ${JSON.stringify(versionText)}: a positive integer or "latest"`);
     }
+    const isPublic = access.owners.isPublic(name);
+    if (!isPublic) await authenticated(req, query, true);
+    const immutable = isPublic ? IMMUTABLE : IMMUTABLE.replace('public', 'private');
+    const revalidate = isPublic ? REVALIDATE : `private, ${REVALIDATE}`;
     let model: ResolvedModel;
     try {
       model = await registry.resolve(name, version);
@@ -49,7 +77,7 @@ export function modelRoutes(registry: ModelRegistry, baseUrl: () => string) {
     if (file === 'model.json') {
       // A version's model.json never changes, so its name, version and variant identify it.
       const etag = `"${model.name}-${model.version}-${variant}"`;
-      const headers = { 'x-syncline-version': versionHeader, 'cache-control': latest ? REVALIDATE : IMMUTABLE, etag };
+      const headers = { 'x-syncline-version': versionHeader, 'cache-control': latest ? revalidate : immutable, etag };
       // Checked before anything is read: a revalidation costs a lookup in the version index.
       if (matches(req.headers['if-none-match'], etag)) return send(res, 304, '', headers);
       const json = await registry.servedModelJson(model, variant);
@@ -62,7 +90,7 @@ export function modelRoutes(registry: ModelRegistry, baseUrl: () => string) {
     const headers = {
       'x-syncline-version': versionHeader,
       'content-type': 'application/octet-stream',
-      'cache-control': IMMUTABLE,
+      'cache-control': immutable,
       'accept-ranges': 'bytes',
       etag: shard.etag,
     };
@@ -84,14 +112,24 @@ export function modelRoutes(registry: ModelRegistry, baseUrl: () => string) {
 
   return {
     /** `parts`: the path's segments after /v1/models. */
-    async handle(req: IncomingMessage, res: ServerResponse, parts: string[]): Promise<void> {
+    async handle(req: IncomingMessage, res: ServerResponse, parts: string[], query: URLSearchParams): Promise<void> {
       if (parts.length === 0) {
         const base = baseUrl();
-        return sendJson(res, 200, {
-          models: registry.listLatest().map((m) => ({ name: m.name, version: m.version, jobId: m.jobId, url: `${base}/v1/models/${m.name}/${m.version}/model.json` })),
-        });
+        // Private models are listed only to a request with a token.
+        const all = await authenticated(req, query, false);
+        return sendJson(
+          res,
+          200,
+          {
+            models: registry
+              .listLatest()
+              .filter((m) => all || access.owners.isPublic(m.name))
+              .map((m) => ({ name: m.name, version: m.version, jobId: m.jobId, url: `${base}/v1/models/${m.name}/${m.version}/model.json` })),
+          },
+          all ? 'private, no-cache' : REVALIDATE,
+        );
       }
-      if (parts.length === 3 || parts.length === 4) return serveFile(req, res, parts);
+      if (parts.length === 3 || parts.length === 4) return serveFile(req, res, parts, query);
       throw new HttpError(404, `no route for /v1/models/${parts.join('/')}`);
     },
   };

@@ -45,16 +45,18 @@ export class VersionIndex {
   apply(entry: KvEntry): void {
     const parsed = parseKey(entry.key);
     if (!parsed) return;
-    if (entry.operation !== 'PUT') {
-      const versions = this.byName.get(parsed.name);
-      versions?.delete(parsed.version);
-      let best: VersionRecord | undefined;
-      for (const r of versions?.values() ?? []) if (!best || r.version > best.version) best = r;
-      if (best) this.newest.set(parsed.name, best);
-      else this.newest.delete(parsed.name);
-      return;
-    }
+    if (entry.operation !== 'PUT') return this.remove(parsed.name, parsed.version);
     this.add(entry.json<VersionRecord>());
+  }
+
+  remove(name: string, version: number): void {
+    const versions = this.byName.get(name);
+    versions?.delete(version);
+    let best: VersionRecord | undefined;
+    for (const r of versions?.values() ?? []) if (!best || r.version > best.version) best = r;
+    if (best) this.newest.set(name, best);
+    else this.newest.delete(name);
+    if (versions?.size === 0) this.byName.delete(name);
   }
 
   add(record: VersionRecord): void {

@@ -1,6 +1,6 @@
 // The end of a job: ranks report that training is over; rank 0's report carries its uploaded
 // model, which is registered as the job's next model version, and the job SUCCEEDS.
-import { JobState, retryTransient, type JobFinished } from '@syncline/proto';
+import { JobState, objectNames, retryTransient, type JobFinished } from '@syncline/proto';
 import type { SchedulingContext } from './context.js';
 
 export async function trainingFinished(ctx: SchedulingContext, workerId: string, msg: JobFinished): Promise<void> {
@@ -19,6 +19,14 @@ export async function trainingFinished(ctx: SchedulingContext, workerId: string,
   const job = await ctx.opts.store.get(msg.jobId);
   if (!job) return;
   const fields = { job: msg.jobId, generation: msg.generation };
+  // Only what the job was given is published: a worker cannot publish another job's files (or a
+  // checkpoint) under this job's model name.
+  const assigned = objectNames.artifactPrefix(msg.jobId, msg.generation);
+  if (msg.artifactPrefix !== assigned) {
+    ctx.warn({ ...fields, worker: workerId, reported: msg.artifactPrefix, assigned }, 'refused rank 0\'s report: artifacts not where the job was told to put them');
+    await ctx.finish(msg.jobId, JobState.JOB_STATE_FAILED, `rank 0 (worker ${workerId}) reported its model under ${JSON.stringify(msg.artifactPrefix)}, not under ${assigned} where it was assigned; refused`, 'bad artifact report');
+    return;
+  }
   try {
     const model = await retryTransient(
       async () => (await ctx.opts.publisher.published(job, msg.artifactPrefix)) ?? (await ctx.opts.publisher.publish(job, msg.artifactPrefix, msg.metrics)),

@@ -4,8 +4,9 @@
 // announced, and all transitions run one at a time. The parts: generations.ts (membership),
 // growth.ts (placement), publishing.ts (the end of a job), step-reports.ts, timelines.ts.
 import { randomUUID } from 'node:crypto';
-import { Job, JobState, type CheckpointSaved, type DatasetInfo, type JobFailed, type JobFinished, type JobSpec, type StepReport } from '@syncline/proto';
+import { Job, JobState, objectNames, type CheckpointSaved, type DatasetInfo, type JobFailed, type JobFinished, type JobSpec, type StepReport } from '@syncline/proto';
 import { JobNotFoundError, JobStateError } from '../errors.js';
+import type { BaseModelInfo } from '../spec/base-model.js';
 import { validateJobSpec } from '../spec/validate.js';
 import { isTerminal, type Running, type SchedulerOptions, type SchedulingContext } from './context.js';
 import { plannedSteps, workerGone } from './generations.js';
@@ -80,9 +81,9 @@ export class Scheduler {
     });
   }
 
-  /** `userDatasets`: descriptions of uploaded datasets the spec may name. */
-  submit(spec: JobSpec | undefined, userDatasets: Readonly<Record<string, DatasetInfo>> = {}): Promise<Job> {
-    const normalized = validateJobSpec(spec, userDatasets);
+  /** `userDatasets`: descriptions of uploaded datasets the spec may name; `owner`: the submitting token's name; `baseModel`: the registered model its model.base names. */
+  submit(spec: JobSpec | undefined, userDatasets: Readonly<Record<string, DatasetInfo>> = {}, owner = '', baseModel?: BaseModelInfo): Promise<Job> {
+    const normalized = validateJobSpec(spec, userDatasets, baseModel);
     return this.serial(async () => {
       const now = Date.now();
       const job = Job.fromPartial({
@@ -92,9 +93,10 @@ export class Scheduler {
         createdUnixMs: now,
         updatedUnixMs: now,
         totalSteps: plannedSteps(normalized),
+        owner,
       });
       await this.opts.store.create(job);
-      this.ctx.log({ job: job.id, name: normalized.name, steps: job.totalSteps }, 'job submitted');
+      this.ctx.log({ job: job.id, name: normalized.name, steps: job.totalSteps, owner }, 'job submitted');
       this.announce(job);
       await placeAndGrow(this.ctx);
       return (await this.opts.store.get(job.id)) ?? job;
@@ -132,6 +134,11 @@ export class Scheduler {
     return this.serial(async () => {
       const run = this.running.get(msg.jobId);
       if (!run || run.generation !== msg.generation || run.workers[0] !== workerId) return;
+      // Only the object the job was given: a worker cannot point a job at another's state.
+      if (msg.object !== objectNames.checkpoint(msg.jobId)) {
+        this.ctx.warn({ job: msg.jobId, generation: msg.generation, worker: workerId, object: msg.object, expected: objectNames.checkpoint(msg.jobId) }, 'refused a checkpoint report naming an object the job was not given');
+        return;
+      }
       await this.opts.store.update(msg.jobId, (j) => {
         j.checkpointStep = msg.step;
         j.checkpointObject = msg.object;

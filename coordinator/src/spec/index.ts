@@ -1,3 +1,3 @@
 // The job-spec checks without the rest of the coordinator: the CLI runs them when no coordinator is reachable.
-export { validateJobSpec } from './validate.js';
+export { UNKNOWN_BASE, validateJobSpec } from './validate.js';
 export { InvalidSpecError } from '../errors.js';

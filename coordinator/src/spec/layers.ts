@@ -9,9 +9,12 @@ export const ACTIVATIONS = ['sigmoid', 'relu', 'tanh', 'softmax', 'linear', 'lea
 export type Activation = (typeof ACTIVATIONS)[number];
 export const INITIALIZERS = ['glorotUniform', 'glorotNormal', 'heUniform', 'heNormal', 'leCunUniform', 'leCunNormal', 'zeros'] as const;
 export const PADDINGS = ['valid', 'same'] as const;
+export const INTERPOLATIONS = ['nearest', 'bilinear'] as const;
 
 const MAX_UNITS = 65536;
 const MAX_KERNEL = 64;
+/** Largest height or width a layer may produce (an upsampling stack grows quickly). */
+const MAX_SPATIAL = 1 << 14;
 
 type Kind = NonNullable<Layer['kind']>;
 type Case = Kind['$case'];
@@ -67,6 +70,13 @@ function windowOutput(ctx: LayerContext, size: number, window: number, stride: n
   if (out < 1) {
     throw new InvalidSpecError(ctx.field, `a window of ${window} with padding "${padding}" does not fit an input of size ${size}`);
   }
+  return out;
+}
+
+/** Output length of a transposed convolution (Keras' deconv_output_length, no output padding). */
+function transposedOutput(ctx: LayerContext, size: number, window: number, stride: number, padding: string): number {
+  const out = padding === 'same' ? size * stride : (size - 1) * stride + window;
+  if (out > MAX_SPATIAL) throw new InvalidSpecError(ctx.field, `produces a size of ${out}, above the limit of ${MAX_SPATIAL}`);
   return out;
 }
 
@@ -141,6 +151,44 @@ const rules: { [C in Case]: LayerRule<ValueOf<C>> } = {
       ];
     },
   },
+  conv2dTranspose: {
+    normalize(v, ctx) {
+      if (v.kernelSize.length === 0) throw new InvalidSpecError(`${ctx.field}.kernelSize`, 'is required (one or two values)');
+      return {
+        filters: integerIn(`${ctx.field}.filters`, v.filters, 1, MAX_UNITS),
+        kernelSize: pair(`${ctx.field}.kernelSize`, v.kernelSize, [1, 1], MAX_KERNEL),
+        strides: pair(`${ctx.field}.strides`, v.strides, [1, 1], MAX_KERNEL),
+        padding: oneOf(`${ctx.field}.padding`, 'padding', v.padding || 'valid', PADDINGS),
+        activation: activation(`${ctx.field}.activation`, v.activation, 'linear'),
+        kernelInitializer: initializer(`${ctx.field}.kernelInitializer`, v.kernelInitializer),
+      };
+    },
+    outputShape(v, input, ctx) {
+      requireFloat(ctx);
+      requireRank(ctx, input, 3, 'height, width, channels');
+      return [
+        transposedOutput(ctx, input[0]!, v.kernelSize[0]!, v.strides[0]!, v.padding),
+        transposedOutput(ctx, input[1]!, v.kernelSize[1]!, v.strides[1]!, v.padding),
+        v.filters,
+      ];
+    },
+  },
+  upSampling2d: {
+    normalize: (v, ctx) => ({
+      size: pair(`${ctx.field}.size`, v.size, [2, 2], MAX_KERNEL),
+      interpolation: oneOf(`${ctx.field}.interpolation`, 'interpolation', v.interpolation || 'nearest', INTERPOLATIONS),
+    }),
+    outputShape(v, input, ctx) {
+      requireFloat(ctx);
+      requireRank(ctx, input, 3, 'height, width, channels');
+      const grow = (size: number, factor: number): number => {
+        const out = size * factor;
+        if (out > MAX_SPATIAL) throw new InvalidSpecError(ctx.field, `produces a size of ${out}, above the limit of ${MAX_SPATIAL}`);
+        return out;
+      };
+      return [grow(input[0]!, v.size[0]!), grow(input[1]!, v.size[1]!), input[2]!];
+    },
+  },
   maxPooling2d: pooling,
   averagePooling2d: pooling,
   flatten: {
@@ -205,7 +253,7 @@ const rules: { [C in Case]: LayerRule<ValueOf<C>> } = {
   gru: recurrent,
 };
 
-export const LAYER_TYPES = ['dense', 'conv2d', 'maxPooling2d', 'averagePooling2d', 'flatten', 'reshape', 'dropout', 'batchNormalization', 'embedding', 'simpleRNN', 'lstm', 'gru'];
+export const LAYER_TYPES = ['dense', 'conv2d', 'maxPooling2d', 'averagePooling2d', 'flatten', 'reshape', 'dropout', 'batchNormalization', 'embedding', 'simpleRNN', 'lstm', 'gru', 'conv2dTranspose', 'upSampling2d'];
 
 /** JSON name of a layer kind (`simpleRnn` is spelled `simpleRNN` in job files). */
 export function layerJsonName(kind: Case): string {
@@ -214,6 +262,8 @@ export function layerJsonName(kind: Case): string {
 
 export interface CheckedStack {
   layers: Layer[];
+  /** The input shape of each layer (for counting parameters). */
+  inputShapes: number[][];
   outputShape: number[];
   /** Field path of the last layer's size: `...dense.units` for a dense layer, else the layer's kind. */
   outputField: string;
@@ -231,6 +281,7 @@ export function checkStack(
   let shape = input.shape;
   let lastActivation: CheckedStack['lastActivation'];
   let outputField = field;
+  const inputShapes: number[][] = [];
   const out = layers.map((layer, index) => {
     const kind = layer.kind;
     if (!kind) throw new InvalidSpecError(`${field}[${index}]`, `unknown or missing layer type; expected one of: ${LAYER_TYPES.join(', ')}`);
@@ -242,11 +293,26 @@ export function checkStack(
     };
     const rule = rules[kind.$case] as LayerRule<typeof kind.value>;
     const value = rule.normalize(kind.value, ctx);
+    inputShapes.push(shape);
     shape = rule.outputShape(value, shape, ctx);
     if ('activation' in value && typeof value.activation === 'string') lastActivation = { value: value.activation, field: `${ctx.field}.activation` };
     else if (kind.$case !== 'dropout' && kind.$case !== 'flatten' && kind.$case !== 'reshape') lastActivation = undefined;
     outputField = kind.$case === 'dense' ? `${ctx.field}.units` : ctx.field;
     return { kind: { $case: kind.$case, value } } as Layer;
   });
-  return { layers: out, outputShape: shape, outputField, lastActivation };
+  return { layers: out, inputShapes, outputShape: shape, outputField, lastActivation };
+}
+
+/**
+ * The field checks of each layer without shapes, for a stack whose input is not known here (the
+ * layers on a base model, checked offline): the shapes are the coordinator's to check.
+ */
+export function checkLayerFields(layers: Layer[], field: string): void {
+  if (layers.length === 0) throw new InvalidSpecError(field, 'at least one layer is required');
+  layers.forEach((layer, index) => {
+    const kind = layer.kind;
+    if (!kind) throw new InvalidSpecError(`${field}[${index}]`, `unknown or missing layer type; expected one of: ${LAYER_TYPES.join(', ')}`);
+    const rule = rules[kind.$case] as LayerRule<typeof kind.value>;
+    rule.normalize(kind.value, { field: `${field}[${index}].${layerJsonName(kind.$case)}`, index, input: 'float', vocabulary: undefined });
+  });
 }

@@ -5,9 +5,11 @@
 
 import { datasetInfo, BUILTIN_DATASETS, type CommunicationSpec, type DatasetInfo, type DatasetSpec, type GanSpec, type JobSpec, type ModelSpec, type TrainingSpec, type WorkersSpec } from '@syncline/proto';
 import { InvalidSpecError } from '../errors.js';
+import { validateAugmentation, validateClasses } from './augment.js';
+import { requestedVersion, validateBase, type BaseModelInfo } from './base-model.js';
 import { ACCELERATORS } from '../scheduling/accelerators.js';
 import { integerIn, notOneOf, numberIn, oneOf, quote, shapeText } from './checks.js';
-import { checkStack, type CheckedStack } from './layers.js';
+import { checkLayerFields, checkStack, type CheckedStack } from './layers.js';
 import { validateOptimizer, validateSchedule } from './optimizer.js';
 
 export { ACTIVATIONS, type Activation } from './layers.js';
@@ -16,6 +18,8 @@ export type Loss = (typeof LOSSES)[number];
 export const METRICS = ['accuracy', 'mae'] as const;
 export const ALLREDUCE_ALGORITHMS = ['auto', 'direct', 'ring', 'sharded'] as const;
 export const COMPRESSIONS = ['none', 'fp16', 'int8'] as const;
+/** Who may download the published model: anyone, or a request with a token. */
+export const VISIBILITIES = ['public', 'private'] as const;
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 const MAX_NAME_LENGTH = 64;
@@ -34,7 +38,12 @@ const LOSS_OUTPUT: Record<Loss, { activation?: string; classification: boolean }
 /**
  * Returns a normalized copy (defaults filled in) or throws InvalidSpecError naming the first bad field.
  */
-export function validateJobSpec(spec: JobSpec | undefined, userDatasets: Readonly<Record<string, DatasetInfo>> = {}): JobSpec {
+/**
+ * `baseModel`: the registered model that model.base names, or UNKNOWN_BASE to check everything
+ * but the base and the shapes on it (offline, without the registry); that result is for
+ * reporting problems only, never to run.
+ */
+export function validateJobSpec(spec: JobSpec | undefined, userDatasets: Readonly<Record<string, DatasetInfo>> = {}, baseModel?: BaseModelInfo | typeof UNKNOWN_BASE): JobSpec {
   if (spec === undefined) throw new InvalidSpecError('spec', 'a job spec is required');
   const name = validateName(spec.name);
   const { dataset, info } = validateDataset(spec.dataset, userDatasets);
@@ -42,12 +51,13 @@ export function validateJobSpec(spec: JobSpec | undefined, userDatasets: Readonl
   let gan: GanSpec | undefined;
   if (spec.model && spec.gan) throw new InvalidSpecError('gan', 'set either model or gan, not both');
   if (spec.gan) gan = validateGan(spec.gan, info);
-  else model = validateModel(spec.model, info, dataset.name);
+  else model = validateModel(spec.model, info, dataset.name, baseModel);
   const training = validateTraining(spec.training);
   const workers = validateWorkers(spec.workers);
   checkGlobalBatch(training.globalBatchSize, workers.max, dataset.trainLimit);
   const communication = validateCommunication(spec.communication);
-  return { name, model, dataset, training, workers, communication, gan };
+  const visibility = spec.visibility === '' ? '' : oneOf('visibility', 'visibility', spec.visibility, VISIBILITIES);
+  return { name, model, dataset, training, workers, communication, gan, visibility };
 }
 
 function validateCommunication(communication: CommunicationSpec | undefined): CommunicationSpec {
@@ -71,9 +81,22 @@ function validateName(name: string): string {
   return name;
 }
 
-function validateModel(model: ModelSpec | undefined, info: DatasetInfo, datasetName: string): ModelSpec {
+export const UNKNOWN_BASE = 'unknown base';
+
+function validateModel(model: ModelSpec | undefined, info: DatasetInfo, datasetName: string, baseModel: BaseModelInfo | typeof UNKNOWN_BASE | undefined): ModelSpec {
   if (model === undefined) throw new InvalidSpecError('model', 'is required (or gan)');
-  const stack = checkStack(model.layers, 'model.layers', { shape: info.inputShape, kind: info.input, ...(info.vocabulary ? { vocabulary: info.vocabulary } : {}) });
+  if (model.base && baseModel === UNKNOWN_BASE) {
+    if (model.base.name === '') throw new InvalidSpecError('model.base.name', 'is required: the name of a published or uploaded model');
+    requestedVersion(model.base);
+    checkLayerFields(model.layers, 'model.layers');
+    const loss = oneOf('model.loss', 'loss', model.loss, LOSSES);
+    model.metrics.forEach((m, i) => oneOf(`model.metrics[${i}]`, 'metric', m, METRICS));
+    return { ...model, loss, optimizer: validateOptimizer(model.optimizer, 'model.optimizer') };
+  }
+  if (baseModel === UNKNOWN_BASE) baseModel = undefined;
+  const base = model.base ? validateBase(model.base, baseModel, info, datasetName) : undefined;
+  const input = base ? { shape: base.outputShape, kind: 'float' as const } : { shape: info.inputShape, kind: info.input, ...(info.vocabulary ? { vocabulary: info.vocabulary } : {}) };
+  const stack = checkStack(model.layers, 'model.layers', input);
   const loss = oneOf('model.loss', 'loss', model.loss, LOSSES);
   checkOutput(stack, loss, info, datasetName);
   const classification = info.target.kind === 'classes';
@@ -81,7 +104,7 @@ function validateModel(model: ModelSpec | undefined, info: DatasetInfo, datasetN
   metrics.forEach((m, i) => {
     if (m === 'accuracy' && !classification) throw new InvalidSpecError(`model.metrics[${i}]`, `accuracy needs a classification dataset; ${quote(datasetName)} is a regression task (use mae)`);
   });
-  return { layers: stack.layers, loss, optimizer: validateOptimizer(model.optimizer, 'model.optimizer'), metrics };
+  return { layers: stack.layers, loss, optimizer: validateOptimizer(model.optimizer, 'model.optimizer'), metrics, base: base?.base };
 }
 
 /** The last layer must produce what the loss compares against the dataset's targets. */
@@ -138,13 +161,20 @@ function validateDataset(dataset: DatasetSpec | undefined, userDatasets: Readonl
   if (!info) {
     throw new InvalidSpecError('dataset.name', `${notOneOf('dataset', dataset.name, Object.keys(BUILTIN_DATASETS))} (built in), or the name of an uploaded dataset`);
   }
-  if (!Number.isInteger(dataset.trainLimit) || dataset.trainLimit < 0 || dataset.trainLimit > info.train) {
-    throw new InvalidSpecError(
-      'dataset.trainLimit',
-      `must be an integer from 0 (all) to ${info.train}, the training examples in ${quote(dataset.name)}; got ${dataset.trainLimit}`,
-    );
+  const selected = validateClasses(dataset.classes, info);
+  if (!Number.isInteger(dataset.trainLimit) || dataset.trainLimit < 0 || dataset.trainLimit > selected.train) {
+    const which = selected.classes.length > 0 ? `the training examples of classes ${selected.classes.join(', ')} in ${quote(dataset.name)}` : `the training examples in ${quote(dataset.name)}`;
+    throw new InvalidSpecError('dataset.trainLimit', `must be an integer from 0 (all) to ${selected.train}, ${which}; got ${dataset.trainLimit}`);
   }
-  return { dataset: { name: dataset.name, trainLimit: dataset.trainLimit === 0 ? info.train : dataset.trainLimit }, info };
+  return {
+    dataset: {
+      name: dataset.name,
+      trainLimit: dataset.trainLimit === 0 ? selected.train : dataset.trainLimit,
+      classes: selected.classes,
+      augment: validateAugmentation(dataset.augment, info),
+    },
+    info,
+  };
 }
 
 function validateTraining(training: TrainingSpec | undefined): TrainingSpec {

@@ -6,7 +6,7 @@ import { BUCKETS } from '@syncline/proto';
 import type { NatsConnection } from 'nats';
 
 /** The key-value buckets; each keeps only the latest value of a key. */
-const KV_BUCKETS = [BUCKETS.jobs, BUCKETS.models, BUCKETS.datasets];
+const KV_BUCKETS = [BUCKETS.jobs, BUCKETS.models, BUCKETS.datasets, BUCKETS.uploads, BUCKETS.tokens, BUCKETS.modelOwners];
 
 export async function ensureBuckets(nc: NatsConnection, replicas: number): Promise<void> {
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new RangeError(`replicas must be 1 to 5, got ${replicas}`);

@@ -55,4 +55,8 @@ export class JobLogStore {
     }
     return out;
   }
+
+  async delete(jobId: string): Promise<void> {
+    await this.jsm.streams.purge(JOB_LOG_STREAM, { filter: subject(jobId) });
+  }
 }

@@ -12,6 +12,7 @@ export interface JobStore {
   list(): Promise<Job[]>;
   /** Applies `change` to the stored job atomically (compare-and-set, retried on conflict). */
   update(id: string, change: (job: Job) => void): Promise<Job>;
+  delete(id: string): Promise<void>;
 }
 
 export class KvJobStore implements JobStore {
@@ -74,5 +75,9 @@ export class KvJobStore implements JobStore {
         if (attempt >= 10) throw err;
       }
     }
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.retried('delete', () => this.kv.delete(id));
   }
 }

@@ -15,6 +15,13 @@ export class TimelineStore {
     await this.store.putBlob({ name: `${objectNames.timelinePrefix(jobId)}g${generation}-rank${rank}.json` }, eventsJson);
   }
 
+  /** Every object the job left in the store (timelines, checkpoint, generation states), except `keep` (published model files). */
+  async deleteJobObjects(jobId: string, keep: (name: string) => boolean): Promise<void> {
+    for (const o of await this.store.list()) {
+      if (o.name.startsWith(`jobs/${jobId}/`) && !keep(o.name)) await this.store.delete(o.name);
+    }
+  }
+
   /** `{"traceEvents": [...]}` with every rank's events; NOT_FOUND when the job recorded none. */
   async merged(jobId: string): Promise<Uint8Array> {
     const names = (await this.store.list()).map((o) => o.name).filter((n) => n.startsWith(objectNames.timelinePrefix(jobId))).sort();

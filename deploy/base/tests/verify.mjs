@@ -1,6 +1,6 @@
 // Checks what `syncline submit --watch` printed (one JSON line) and the model it published:
 // the job succeeded and learned something, and the registry serves model.json and a shard
-// whose sha256 matches the digest that model.json promises.
+// whose sha256 matches the digest that model.json promises; the dashboard API refuses anonymous requests.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 
@@ -33,5 +33,9 @@ const shard = await fetch(`${registry}/v1/models/${model}/${version}/${group.pat
 if (shard.status !== 200) fail(`GET ${group.paths[0]} answered ${shard.status}`);
 const digest = createHash('sha256').update(Buffer.from(await shard.arrayBuffer())).digest('hex');
 if (digest !== group.sha256[0]) fail(`${group.paths[0]} has sha256 ${digest}, model.json promises ${group.sha256[0]}`);
+
+// Secure by default: the dashboard's API refuses a request without a token.
+const open = await fetch(`${registry}/api/jobs`);
+if (open.status !== 401) fail(`GET /api/jobs without a token answered ${open.status}, not 401`);
 
 console.log(`smoke test passed: job ${result.jobId}, accuracy ${result.accuracy.toFixed(3)}, ${model}@${version} served and verified`);

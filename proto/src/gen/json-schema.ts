@@ -110,6 +110,85 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "type": "string"
     }
   },
+  "syncline.v1.Augmentation": {
+    "imageShape": {
+      "protoName": "image_shape",
+      "repeated": true,
+      "type": "uint32"
+    },
+    "horizontalFlip": {
+      "protoName": "horizontal_flip",
+      "repeated": false,
+      "type": "bool"
+    },
+    "verticalFlip": {
+      "protoName": "vertical_flip",
+      "repeated": false,
+      "type": "bool"
+    },
+    "rotation": {
+      "protoName": "rotation",
+      "repeated": false,
+      "type": "double"
+    },
+    "zoom": {
+      "protoName": "zoom",
+      "repeated": false,
+      "type": "double"
+    },
+    "widthShift": {
+      "protoName": "width_shift",
+      "repeated": false,
+      "type": "double"
+    },
+    "heightShift": {
+      "protoName": "height_shift",
+      "repeated": false,
+      "type": "double"
+    },
+    "brightness": {
+      "protoName": "brightness",
+      "repeated": false,
+      "type": "double"
+    },
+    "contrast": {
+      "protoName": "contrast",
+      "repeated": false,
+      "type": "double"
+    },
+    "noiseStddev": {
+      "protoName": "noise_stddev",
+      "repeated": false,
+      "type": "double"
+    },
+    "cutoutSize": {
+      "protoName": "cutout_size",
+      "repeated": false,
+      "type": "uint32"
+    }
+  },
+  "syncline.v1.BaseModel": {
+    "name": {
+      "protoName": "name",
+      "repeated": false,
+      "type": "string"
+    },
+    "version": {
+      "protoName": "version",
+      "repeated": false,
+      "type": "string"
+    },
+    "upTo": {
+      "protoName": "up_to",
+      "repeated": false,
+      "type": "string"
+    },
+    "trainableFrom": {
+      "protoName": "trainable_from",
+      "repeated": false,
+      "type": "uint32"
+    }
+  },
   "syncline.v1.BatchNormalizationLayer": {
     "momentum": {
       "protoName": "momentum",
@@ -215,6 +294,38 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "type": "string"
     }
   },
+  "syncline.v1.Conv2DTransposeLayer": {
+    "filters": {
+      "protoName": "filters",
+      "repeated": false,
+      "type": "uint32"
+    },
+    "kernelSize": {
+      "protoName": "kernel_size",
+      "repeated": true,
+      "type": "uint32"
+    },
+    "strides": {
+      "protoName": "strides",
+      "repeated": true,
+      "type": "uint32"
+    },
+    "padding": {
+      "protoName": "padding",
+      "repeated": false,
+      "type": "string"
+    },
+    "activation": {
+      "protoName": "activation",
+      "repeated": false,
+      "type": "string"
+    },
+    "kernelInitializer": {
+      "protoName": "kernel_initializer",
+      "repeated": false,
+      "type": "string"
+    }
+  },
   "syncline.v1.CosineDecaySchedule": {
     "decaySteps": {
       "protoName": "decay_steps",
@@ -227,6 +338,54 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "type": "double"
     }
   },
+  "syncline.v1.CreateTokenRequest": {
+    "name": {
+      "protoName": "name",
+      "repeated": false,
+      "type": "string"
+    },
+    "role": {
+      "protoName": "role",
+      "repeated": false,
+      "type": "enum",
+      "enum": "syncline.v1.TokenRole"
+    }
+  },
+  "syncline.v1.CreateTokenResponse": {
+    "token": {
+      "protoName": "token",
+      "repeated": false,
+      "type": "string"
+    },
+    "info": {
+      "protoName": "info",
+      "repeated": false,
+      "type": "message",
+      "message": "syncline.v1.TokenInfo"
+    }
+  },
+  "syncline.v1.DatasetShard": {
+    "object": {
+      "protoName": "object",
+      "repeated": false,
+      "type": "string"
+    },
+    "samples": {
+      "protoName": "samples",
+      "repeated": false,
+      "type": "uint32"
+    },
+    "bytes": {
+      "protoName": "bytes",
+      "repeated": false,
+      "type": "uint64"
+    },
+    "sha256": {
+      "protoName": "sha256",
+      "repeated": false,
+      "type": "string"
+    }
+  },
   "syncline.v1.DatasetSpec": {
     "name": {
       "protoName": "name",
@@ -237,6 +396,17 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "train_limit",
       "repeated": false,
       "type": "uint32"
+    },
+    "classes": {
+      "protoName": "classes",
+      "repeated": true,
+      "type": "uint32"
+    },
+    "augment": {
+      "protoName": "augment",
+      "repeated": false,
+      "type": "message",
+      "message": "syncline.v1.Augmentation"
     }
   },
   "syncline.v1.DatasetUploadHeader": {
@@ -274,6 +444,61 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "heldout_fraction",
       "repeated": false,
       "type": "double"
+    },
+    "classNames": {
+      "protoName": "class_names",
+      "repeated": true,
+      "type": "string"
+    },
+    "uploadId": {
+      "protoName": "upload_id",
+      "repeated": false,
+      "type": "string"
+    },
+    "resumeOffset": {
+      "protoName": "resume_offset",
+      "repeated": false,
+      "type": "uint64"
+    },
+    "totalBytes": {
+      "protoName": "total_bytes",
+      "repeated": false,
+      "type": "uint64"
+    },
+    "shardBytes": {
+      "protoName": "shard_bytes",
+      "repeated": false,
+      "type": "uint32"
+    }
+  },
+  "syncline.v1.DeleteDatasetRequest": {
+    "name": {
+      "protoName": "name",
+      "repeated": false,
+      "type": "string"
+    }
+  },
+  "syncline.v1.DeleteDatasetResponse": {},
+  "syncline.v1.DeleteJobRequest": {
+    "jobId": {
+      "protoName": "job_id",
+      "repeated": false,
+      "type": "string"
+    }
+  },
+  "syncline.v1.DeleteJobResponse": {},
+  "syncline.v1.DeleteModelRequest": {
+    "name": {
+      "protoName": "name",
+      "repeated": false,
+      "type": "string"
+    }
+  },
+  "syncline.v1.DeleteModelResponse": {
+    "versions": {
+      "protoName": "versions",
+      "repeated": false,
+      "type": "uint32"
     }
   },
   "syncline.v1.DenseLayer": {
@@ -399,6 +624,40 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "repeated": false,
       "type": "message",
       "message": "syncline.v1.Optimizer"
+    }
+  },
+  "syncline.v1.GetDatasetUploadRequest": {
+    "uploadId": {
+      "protoName": "upload_id",
+      "repeated": false,
+      "type": "string"
+    }
+  },
+  "syncline.v1.GetDatasetUploadResponse": {
+    "uploadId": {
+      "protoName": "upload_id",
+      "repeated": false,
+      "type": "string"
+    },
+    "name": {
+      "protoName": "name",
+      "repeated": false,
+      "type": "string"
+    },
+    "committedBytes": {
+      "protoName": "committed_bytes",
+      "repeated": false,
+      "type": "uint64"
+    },
+    "committedShards": {
+      "protoName": "committed_shards",
+      "repeated": false,
+      "type": "uint32"
+    },
+    "committedSamples": {
+      "protoName": "committed_samples",
+      "repeated": false,
+      "type": "uint64"
     }
   },
   "syncline.v1.GetJobLogRequest": {
@@ -531,6 +790,11 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "membership_changes",
       "repeated": false,
       "type": "uint32"
+    },
+    "owner": {
+      "protoName": "owner",
+      "repeated": false,
+      "type": "string"
     }
   },
   "syncline.v1.JobFailed": {
@@ -672,6 +936,11 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "repeated": false,
       "type": "message",
       "message": "syncline.v1.GanSpec"
+    },
+    "visibility": {
+      "protoName": "visibility",
+      "repeated": false,
+      "type": "string"
     }
   },
   "syncline.v1.JoinRequest": {
@@ -825,6 +1094,20 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "type": "message",
       "message": "syncline.v1.RecurrentLayer",
       "oneof": "kind"
+    },
+    "conv2dTranspose": {
+      "protoName": "conv2d_transpose",
+      "repeated": false,
+      "type": "message",
+      "message": "syncline.v1.Conv2DTransposeLayer",
+      "oneof": "kind"
+    },
+    "upSampling2d": {
+      "protoName": "up_sampling2d",
+      "repeated": false,
+      "type": "message",
+      "message": "syncline.v1.UpSampling2DLayer",
+      "oneof": "kind"
     }
   },
   "syncline.v1.LearningRateSchedule": {
@@ -852,13 +1135,29 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "message": "syncline.v1.UserDataset"
     }
   },
-  "syncline.v1.ListJobsRequest": {},
+  "syncline.v1.ListJobsRequest": {
+    "pageSize": {
+      "protoName": "page_size",
+      "repeated": false,
+      "type": "uint32"
+    },
+    "pageToken": {
+      "protoName": "page_token",
+      "repeated": false,
+      "type": "string"
+    }
+  },
   "syncline.v1.ListJobsResponse": {
     "jobs": {
       "protoName": "jobs",
       "repeated": true,
       "type": "message",
       "message": "syncline.v1.Job"
+    },
+    "nextPageToken": {
+      "protoName": "next_page_token",
+      "repeated": false,
+      "type": "string"
     }
   },
   "syncline.v1.ListModelsRequest": {},
@@ -868,6 +1167,15 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "repeated": true,
       "type": "message",
       "message": "syncline.v1.PublishedModel"
+    }
+  },
+  "syncline.v1.ListTokensRequest": {},
+  "syncline.v1.ListTokensResponse": {
+    "tokens": {
+      "protoName": "tokens",
+      "repeated": true,
+      "type": "message",
+      "message": "syncline.v1.TokenInfo"
     }
   },
   "syncline.v1.ModelRef": {
@@ -909,6 +1217,12 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "metrics",
       "repeated": true,
       "type": "string"
+    },
+    "base": {
+      "protoName": "base",
+      "repeated": false,
+      "type": "message",
+      "message": "syncline.v1.BaseModel"
     }
   },
   "syncline.v1.Optimizer": {
@@ -1002,6 +1316,21 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "target_shape",
       "repeated": true,
       "type": "uint32"
+    }
+  },
+  "syncline.v1.RevokeTokenRequest": {
+    "token": {
+      "protoName": "token",
+      "repeated": false,
+      "type": "string"
+    }
+  },
+  "syncline.v1.RevokeTokenResponse": {
+    "info": {
+      "protoName": "info",
+      "repeated": false,
+      "type": "message",
+      "message": "syncline.v1.TokenInfo"
     }
   },
   "syncline.v1.RmspropOptimizer": {
@@ -1176,6 +1505,39 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "message": "syncline.v1.Job"
     }
   },
+  "syncline.v1.TokenInfo": {
+    "id": {
+      "protoName": "id",
+      "repeated": false,
+      "type": "string"
+    },
+    "name": {
+      "protoName": "name",
+      "repeated": false,
+      "type": "string"
+    },
+    "role": {
+      "protoName": "role",
+      "repeated": false,
+      "type": "enum",
+      "enum": "syncline.v1.TokenRole"
+    },
+    "createdUnixMs": {
+      "protoName": "created_unix_ms",
+      "repeated": false,
+      "type": "int64"
+    },
+    "revokedUnixMs": {
+      "protoName": "revoked_unix_ms",
+      "repeated": false,
+      "type": "int64"
+    },
+    "createdBy": {
+      "protoName": "created_by",
+      "repeated": false,
+      "type": "string"
+    }
+  },
   "syncline.v1.TrainingSpec": {
     "epochs": {
       "protoName": "epochs",
@@ -1224,6 +1586,18 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "type": "uint32"
     }
   },
+  "syncline.v1.UpSampling2DLayer": {
+    "size": {
+      "protoName": "size",
+      "repeated": true,
+      "type": "uint32"
+    },
+    "interpolation": {
+      "protoName": "interpolation",
+      "repeated": false,
+      "type": "string"
+    }
+  },
   "syncline.v1.UploadDatasetRequest": {
     "header": {
       "protoName": "header",
@@ -1236,6 +1610,12 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "chunk",
       "repeated": false,
       "type": "bytes",
+      "oneof": "part"
+    },
+    "abort": {
+      "protoName": "abort",
+      "repeated": false,
+      "type": "string",
       "oneof": "part"
     }
   },
@@ -1287,6 +1667,27 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "created_unix_ms",
       "repeated": false,
       "type": "int64"
+    },
+    "shards": {
+      "protoName": "shards",
+      "repeated": true,
+      "type": "message",
+      "message": "syncline.v1.DatasetShard"
+    },
+    "samplesPerShard": {
+      "protoName": "samples_per_shard",
+      "repeated": false,
+      "type": "uint32"
+    },
+    "classNames": {
+      "protoName": "class_names",
+      "repeated": true,
+      "type": "string"
+    },
+    "owner": {
+      "protoName": "owner",
+      "repeated": false,
+      "type": "string"
     }
   },
   "syncline.v1.ValidateJobRequest": {
@@ -1405,5 +1806,12 @@ export const ENUM_JSON_VALUES: Record<string, Record<string, number>> = {
     "JOB_STATE_SUCCEEDED": 3,
     "JOB_STATE_FAILED": 4,
     "JOB_STATE_CANCELLED": 5
+  },
+  "syncline.v1.TokenRole": {
+    "TOKEN_ROLE_UNSPECIFIED": 0,
+    "TOKEN_ROLE_ADMIN": 1,
+    "TOKEN_ROLE_USER": 2,
+    "TOKEN_ROLE_READER": 3,
+    "TOKEN_ROLE_WORKER": 4
   }
 };

@@ -3,7 +3,7 @@
 // object store, then ModelRegistry.publish), but without running a training job.
 import * as tf from '@tensorflow/tfjs';
 import { startNatsServer, type NatsServer } from '@syncline/cli/nats-server';
-import { startCoordinator, type Coordinator } from '@syncline/coordinator';
+import { generateSecrets, startCoordinator, type ClusterSecrets, type Coordinator } from '@syncline/coordinator';
 import { ModelRegistry } from '../../../coordinator/src/registry/model-registry.js';
 import { modelFiles } from '../../../worker/src/artifacts/model-files.js';
 import { uploadModelFiles } from '../../../worker/src/artifacts/object-store.js';
@@ -12,16 +12,19 @@ export interface Registry {
   /** The coordinator's HTTP base URL (no trailing slash). */
   baseUrl: string;
   coordinator: Coordinator;
-  /** Publishes `model` as the next version of `name`; resolves to that version. */
-  publish(model: tf.LayersModel, name: string): Promise<number>;
+  /** The cluster's secrets (the admin token reads private models). */
+  secrets: ClusterSecrets;
+  /** Publishes `model` as the next version of `name` (`meta` goes into model.json's `syncline`); resolves to that version. */
+  publish(model: tf.LayersModel, name: string, meta?: Record<string, unknown>): Promise<number>;
   stop(): Promise<void>;
 }
 
 export async function startRegistry(): Promise<Registry> {
   const nats: NatsServer = await startNatsServer();
   let coordinator: Coordinator;
+  const secrets = generateSecrets();
   try {
-    coordinator = await startCoordinator({ natsUrl: nats.url });
+    coordinator = await startCoordinator({ natsUrl: nats.url, secrets });
   } catch (error) {
     await nats.stop();
     throw error;
@@ -31,16 +34,17 @@ export async function startRegistry(): Promise<Registry> {
   return {
     baseUrl: coordinator.httpUrl,
     coordinator,
-    async publish(model, name) {
+    secrets,
+    async publish(model, name, meta = {}) {
       const jobId = `test-${name}-${++published}`;
-      const { files } = await modelFiles(model, { name, jobId });
+      const { files } = await modelFiles(model, { name, jobId, ...meta });
       await uploadModelFiles(coordinator.nc, `models/${jobId}`, files);
       const { version } = await registry.publish(name, jobId, `models/${jobId}`, undefined);
       // Published as another coordinator would: the serving one learns of it through its watch
       // of the models bucket, within moments. Tests start once it serves the new version.
       const deadline = Date.now() + 5000;
       while (Date.now() < deadline) {
-        const latest = await fetch(`${coordinator.httpUrl}/v1/models/${name}/latest/model.json`, { method: 'HEAD' });
+        const latest = await fetch(`${coordinator.httpUrl}/v1/models/${name}/latest/model.json`, { method: 'HEAD', headers: { authorization: `Bearer ${secrets.adminToken}` } });
         if (Number(latest.headers.get('x-syncline-version')) >= version) return version;
         await new Promise((r) => setTimeout(r, 10));
       }

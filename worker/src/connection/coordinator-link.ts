@@ -1,11 +1,14 @@
 // The main thread's side of the Join stream, which lives in join-thread.ts: requests go to the
 // thread as messages, responses and the end of the stream come back as callbacks.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { JoinRequest, JoinResponse, WorkerHello } from '@syncline/proto';
+import { startThread } from '../threads/start-thread.js';
 
 export interface LinkConfig {
   /** host:port of the coordinator's gRPC endpoint. */
   coordinator: string;
+  /** The worker credential, sent with the Join call. */
+  token: string;
   hello: WorkerHello;
 }
 
@@ -16,13 +19,6 @@ export interface LinkHandlers {
   onResponse(response: JoinResponse): void;
   /** Once, when the stream ends for any reason. */
   onClosed(reason: string): void;
-}
-
-/** Starts a thread from a module URL; a TypeScript module (run through tsx) registers tsx in the thread first. */
-function startThread(url: URL, workerData: unknown): Worker {
-  if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData });
-  const load = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`;
-  return new Worker(load, { eval: true, workerData });
 }
 
 export class CoordinatorLink {

@@ -4,7 +4,7 @@
 // (coordinator-link.ts); this thread never touches training state.
 import { parentPort, workerData } from 'node:worker_threads';
 import { credentials } from '@grpc/grpc-js';
-import { WorkerServiceClient, type JoinRequest, type JoinResponse } from '@syncline/proto';
+import { WorkerServiceClient, withBearer, type JoinRequest, type JoinResponse } from '@syncline/proto';
 import type { LinkConfig, ToLink, FromLink } from './coordinator-link.js';
 
 const port = parentPort!;
@@ -13,11 +13,15 @@ const post = (message: FromLink) => port.postMessage(message);
 
 // Keepalive pings find a dead connection (a coordinator host gone without closing its sockets)
 // in seconds instead of the operating system's minutes.
-const client = new WorkerServiceClient(config.coordinator, credentials.createInsecure(), {
-  'grpc.keepalive_time_ms': 10_000,
-  'grpc.keepalive_timeout_ms': 5_000,
-  'grpc.keepalive_permit_without_calls': 1,
-});
+const client = new WorkerServiceClient(
+  config.coordinator,
+  credentials.createInsecure(),
+  withBearer(config.token, {
+    'grpc.keepalive_time_ms': 10_000,
+    'grpc.keepalive_timeout_ms': 5_000,
+    'grpc.keepalive_permit_without_calls': 1,
+  }),
+);
 const stream = client.join();
 let heartbeat: NodeJS.Timeout | undefined;
 let closed = false;

@@ -3,10 +3,10 @@
 // target is the sum of the two marked values. A model must remember the first marked value
 // across many steps. Predicting the mean (1.0) always gives a mean squared error of 1/6.
 import { ADDING_STEPS, BUILTIN_DATASETS, seededRandom } from '@syncline/proto';
-import { generateSplit, type Dataset, type Split } from './dataset.js';
+import { generateSplit, type InMemoryDataset, type Split } from './dataset.js';
 
 const SEED = 0xadd1;
-let cached: Dataset | undefined;
+let cached: InMemoryDataset | undefined;
 
 function addingSplit(count: number, random: () => number): Split {
   const half = ADDING_STEPS / 2;
@@ -25,7 +25,7 @@ function addingSplit(count: number, random: () => number): Split {
   });
 }
 
-export function loadAdding(): Dataset {
+export function loadAdding(): InMemoryDataset {
   if (cached) return cached;
   const info = BUILTIN_DATASETS.adding!;
   const random = seededRandom(SEED);

@@ -1,6 +1,7 @@
-// A dataset as workers hold it in memory: dense float samples (token ids for token datasets)
-// and targets (one-hot for classes).
+// A dataset as workers see it: dense float samples (token ids for token datasets) and targets
+// (one-hot for classes), held in memory (built-in datasets) or read shard by shard (uploads).
 import type { DatasetTarget } from '@syncline/proto';
+import type { ShardedSplit } from './sharded-split.js';
 
 export interface Split {
   /** Row-major samples, `count x featureSize`. */
@@ -17,8 +18,21 @@ export interface Dataset {
   featureSize: number;
   target: DatasetTarget;
   targetSize: number;
-  train: Split;
+  train: Split | ShardedSplit;
+  /** Held in memory by the rank that evaluates; empty (count 0) on the others. */
   heldout: Split;
+  /** Names of the classes, by label, when the dataset has them. */
+  classNames?: string[];
+  /**
+   * For a dataset stored in shards but held in memory here: the samples per shard, so that the
+   * epoch order follows the shards exactly as when they are read shard by shard.
+   */
+  samplesPerShard?: number;
+}
+
+/** A dataset held whole in memory: the built-in ones. */
+export interface InMemoryDataset extends Dataset {
+  train: Split;
 }
 
 export type DatasetShape = Pick<Dataset, 'inputShape' | 'featureSize' | 'target' | 'targetSize'>;

@@ -3,10 +3,10 @@
 // A bag-of-words model cannot tell the order; a recurrent model can. Classes are balanced,
 // so always guessing one class scores 0.25.
 import { BUILTIN_DATASETS, KEYWORDS_CLASSES, KEYWORDS_LENGTH, KEYWORDS_VOCABULARY, seededRandom } from '@syncline/proto';
-import { generateSplit, type Dataset, type Split } from './dataset.js';
+import { generateSplit, type InMemoryDataset, type Split } from './dataset.js';
 
 const SEED = 0x6b3d;
-let cached: Dataset | undefined;
+let cached: InMemoryDataset | undefined;
 
 // Tokens 0..3 are the keywords; the rest are filler.
 function keywordsSplit(count: number, random: () => number): Split {
@@ -25,7 +25,7 @@ function keywordsSplit(count: number, random: () => number): Split {
   });
 }
 
-export function loadKeywords(): Dataset {
+export function loadKeywords(): InMemoryDataset {
   if (cached) return cached;
   const info = BUILTIN_DATASETS.keywords!;
   const random = seededRandom(SEED);

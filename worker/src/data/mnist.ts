@@ -2,7 +2,7 @@
 // once and for all (a fixed shuffle) into 8,000 for training and 2,000 held out.
 import { createRequire } from 'node:module';
 import { seededRandom } from '@syncline/proto';
-import type { Dataset, Split } from './dataset.js';
+import type { InMemoryDataset, Split } from './dataset.js';
 
 const SIDE = 28;
 const FEATURES = SIDE * SIDE;
@@ -12,9 +12,9 @@ export const MNIST_HELDOUT = 2000;
 // Fixed for ever: changing it would change every job's held-out set.
 const SPLIT_SEED = 0x5eed_d161;
 
-let cached: Dataset | undefined;
+let cached: InMemoryDataset | undefined;
 
-export function loadMnist(): Dataset {
+export function loadMnist(): InMemoryDataset {
   if (cached) return cached;
   const require = createRequire(import.meta.url);
   const samples: { digit: number; pixels: ArrayLike<number>; offset: number }[] = [];

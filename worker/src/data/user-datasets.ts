@@ -1,15 +1,13 @@
-// User datasets, fetched from the coordinator's object store once per worker and cached in
-// memory and on disk (by content hash), verified against the sha256 in their record.
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { BUCKETS, UserDataset, decodeTensorFile, objectNames } from '@syncline/proto';
+// User datasets, read from the coordinator's object store as their record (the manifest) lists
+// them: training rows shard by shard through the worker's bounded shard cache, the held-out
+// split whole, on the rank that evaluates. A dataset stored whole (before shards existed) is
+// read as one shard.
+import { BUCKETS, UserDataset, objectNames, type DatasetShard } from '@syncline/proto';
 import type { NatsConnection } from 'nats';
 import { jetstream } from '../jetstream.js';
-import type { Dataset } from './dataset.js';
-
-const memory = new Map<string, Dataset>();
+import type { Dataset, DatasetShape } from './dataset.js';
+import { ShardCache } from './shard-cache.js';
+import { ShardedSplit, type ShardFetcher } from './sharded-split.js';
 
 export class DatasetUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -18,50 +16,63 @@ export class DatasetUnavailableError extends Error {
   }
 }
 
-function cacheDir(): string {
-  return process.env.SYNCLINE_DATASET_CACHE ?? join(tmpdir(), 'syncline-datasets');
+let processCache: ShardCache | undefined;
+
+/** The worker process's shard cache, sized by SYNCLINE_DATASET_CACHE_BYTES. */
+export function sharedShardCache(): ShardCache {
+  return (processCache ??= ShardCache.fromEnv());
 }
 
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
-async function fetchBytes(nc: NatsConnection, record: UserDataset): Promise<Uint8Array> {
-  const file = join(cacheDir(), `${record.sha256}.synt`);
-  const cached = await readFile(file).catch(() => undefined);
-  if (cached && sha256(cached) === record.sha256) return cached;
-  const store = await jetstream(nc).views.os(BUCKETS.objects);
-  const bytes = await store.getBlob(objectNames.dataset(record.name, record.sha256));
-  if (!bytes) throw new DatasetUnavailableError(`dataset ${record.name}: its file is missing from the object store`);
-  if (sha256(bytes) !== record.sha256) throw new DatasetUnavailableError(`dataset ${record.name}: the stored file does not match its sha256`);
-  await mkdir(cacheDir(), { recursive: true });
-  // Write then rename, so a crash never leaves a half-written cache file under the final name.
-  await writeFile(`${file}.${process.pid}.tmp`, bytes);
-  await rename(`${file}.${process.pid}.tmp`, file);
-  return bytes;
+/** The shards of a record; a dataset stored whole is one shard of every sample. */
+export function recordShards(record: UserDataset): { shards: DatasetShard[]; samplesPerShard: number } {
+  if (record.shards.length > 0) return { shards: record.shards, samplesPerShard: record.samplesPerShard };
+  const samples = record.train + record.heldout;
+  return { shards: [{ object: objectNames.dataset(record.name, record.sha256), samples, bytes: 0, sha256: record.sha256 }], samplesPerShard: samples };
 }
 
-export async function loadUserDataset(nc: NatsConnection, name: string): Promise<Dataset> {
+export function objectStoreFetcher(nc: NatsConnection, name: string): ShardFetcher {
+  return async (shard) => {
+    const store = await jetstream(nc).views.os(BUCKETS.objects);
+    const bytes = await store.getBlob(shard.object);
+    if (!bytes) throw new DatasetUnavailableError(`dataset ${name}: ${shard.object} is missing from the object store`);
+    return bytes;
+  };
+}
+
+export async function readUserDatasetRecord(nc: NatsConnection, name: string): Promise<UserDataset> {
   const kv = await jetstream(nc).views.kv(BUCKETS.datasets);
   const entry = await kv.get(name);
   if (!entry || entry.operation !== 'PUT') throw new DatasetUnavailableError(`dataset ${JSON.stringify(name)} is neither built in nor uploaded`);
-  const record = UserDataset.fromJSON(entry.json());
-  const key = `${name}@${record.sha256}`;
-  const hit = memory.get(key);
-  if (hit) return hit;
-  const t = decodeTensorFile(await fetchBytes(nc, record));
-  const split = (from: number, count: number) => ({
-    x: t.x.subarray(from * t.features, (from + count) * t.features),
-    y: t.y.subarray(from * t.targets, (from + count) * t.targets),
-    count,
-  });
-  const dataset: Dataset = {
-    name,
+  return UserDataset.fromJSON(entry.json());
+}
+
+export interface UserDatasetOptions {
+  /** Read the held-out split into memory (the rank that evaluates); otherwise it is left empty. */
+  heldout: boolean;
+  cache?: ShardCache;
+  fetch?: ShardFetcher;
+  signal?: AbortSignal;
+}
+
+export async function loadUserDataset(nc: NatsConnection, name: string, opts: UserDatasetOptions): Promise<Dataset> {
+  const record = await readUserDatasetRecord(nc, name);
+  return openUserDataset(record, opts.fetch ?? objectStoreFetcher(nc, name), opts);
+}
+
+/** The dataset a record describes, its shards read with `fetch`. */
+export async function openUserDataset(record: UserDataset, fetch: ShardFetcher, opts: Omit<UserDatasetOptions, 'fetch'>): Promise<Dataset> {
+  const { shards, samplesPerShard } = recordShards(record);
+  const featureSize = record.inputShape.reduce((a, b) => a * b, 1);
+  const shape: DatasetShape = {
     inputShape: record.inputShape,
-    featureSize: t.features,
+    featureSize,
     target: record.classes > 0 ? { kind: 'classes', classes: record.classes } : { kind: 'regression', size: record.targetSize },
-    targetSize: t.targets,
-    train: split(0, record.train),
-    heldout: split(record.train, record.heldout),
+    targetSize: record.targetSize,
   };
-  memory.set(key, dataset);
-  return dataset;
+  const cache = opts.cache ?? sharedShardCache();
+  // Shards stored whole have no size in their record: count them as the tensor file they are.
+  const sized = shards.map((s) => (s.bytes > 0 ? s : { ...s, bytes: 20 + 4 * s.samples * (featureSize + record.targetSize) }));
+  const split = (first: number, count: number) => new ShardedSplit(record.name, sized, samplesPerShard, first, count, shape, cache, fetch);
+  const heldout = opts.heldout ? await split(record.train, record.heldout).toSplit(opts.signal) : { x: new Float32Array(0), y: new Float32Array(0), count: 0 };
+  return { name: record.name, ...shape, train: split(0, record.train), heldout, ...(record.classNames.length ? { classNames: record.classNames } : {}) };
 }

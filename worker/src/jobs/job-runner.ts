@@ -6,6 +6,7 @@ import type { NatsConnection } from 'nats';
 import { Collective } from '../allreduce/collective.js';
 import { NatsBus } from '../allreduce/nats-bus.js';
 import { communicationOptions } from '../allreduce/select.js';
+import { loadBaseArtifacts } from '../artifacts/base-model.js';
 import { isBuiltinDataset, loadDataset } from '../data/registry.js';
 import { loadUserDataset } from '../data/user-datasets.js';
 import { JobCancelledError, RanksLeavingError } from '../errors.js';
@@ -59,12 +60,16 @@ export async function runAssignment(ctx: RunnerContext, a: Assignment, signal: A
   try {
     // The data first, then the peers: a download never runs inside the peers' step timeout.
     const datasetName = a.spec!.dataset!.name;
-    const dataset = isBuiltinDataset(datasetName) ? loadDataset(datasetName) : await retryTransient(() => loadUserDataset(nc, datasetName), retry);
+    // Only the rank that evaluates reads the held-out split.
+    const dataset = isBuiltinDataset(datasetName) ? loadDataset(datasetName) : await retryTransient(() => loadUserDataset(nc, datasetName, { heldout: a.rank === 0, signal }), retry);
     await ctx.kernels.check(a, dataset.inputShape);
+    const base = a.spec!.model?.base;
+    const baseModel = base ? await retryTransient(() => loadBaseArtifacts(nc, base.name, Number(base.version)), retry) : undefined;
     await collective.start(signal);
     const { replica, metrics, timeline } = await runJob({
       assignment: a,
       dataset,
+      ...(baseModel ? { baseModel } : {}),
       collective,
       signal,
       workerLabel: ctx.workerId,
@@ -83,7 +88,7 @@ export async function runAssignment(ctx: RunnerContext, a: Assignment, signal: A
     });
     // Rank 0 publishes. The others keep their state until the coordinator ends the job: if rank 0
     // is lost now, one of them takes over from the finished state without training again.
-    const artifactPrefix = a.rank === 0 ? await publishModel(nc, a, replica, { ...(logger ? { logger } : {}), ...(ctx.faults ? { faults: ctx.faults } : {}), signal }) : '';
+    const artifactPrefix = a.rank === 0 ? await publishModel(nc, a, replica, { ...(logger ? { logger } : {}), ...(ctx.faults ? { faults: ctx.faults } : {}), ...(dataset.classNames ? { classNames: dataset.classNames } : {}), signal }) : '';
     if (a.rank === 0) ctx.sessions.drop(a.jobId);
     logger?.info({ ...fields, accuracy: metrics.accuracy, loss: metrics.loss }, a.rank === 0 ? 'finished and published' : 'finished training');
     const trace = Buffer.from(timeline ? JSON.stringify(timeline) : '');

@@ -11,6 +11,9 @@ export class KernelProbe {
   /** Resolves once every kernel of a training step of the assignment's model runs on the current backend. */
   async check(a: Assignment, inputShape: number[]): Promise<void> {
     const spec = a.spec!;
+    // A transfer-learning job's own layers sit on the base model's output, whose shape only the
+    // loaded base knows: its kernels are met in its first step instead.
+    if (spec.model?.base) return;
     const stacks = spec.gan
       ? [
           { layers: spec.gan.generator, input: [spec.gan.latentDim] },

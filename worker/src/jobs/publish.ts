@@ -8,10 +8,12 @@ import type { FaultInjector } from '../faults.js';
 import type { Replica } from '../train/trainer.js';
 
 /** Uploads `replica`'s published model under the assignment's artifact prefix; returns the prefix. */
-export async function publishModel(nc: NatsConnection, a: Assignment, replica: Replica, opts: { logger?: Logger; faults?: FaultInjector; signal?: AbortSignal }): Promise<string> {
+export async function publishModel(nc: NatsConnection, a: Assignment, replica: Replica, opts: { logger?: Logger; faults?: FaultInjector; signal?: AbortSignal; classNames?: string[] }): Promise<string> {
   const spec = a.spec!;
   const kind = spec.gan ? { kind: 'gan-generator', latentDim: spec.gan.latentDim } : { kind: 'model' };
-  const { files } = await modelFiles(replica.publishedModel(), { name: spec.name, jobId: a.jobId, generation: a.generation, ...kind });
+  // Class names travel with the model, so the SDK can say what a prediction is called.
+  const classNames = !spec.gan && opts.classNames?.length ? { classNames: opts.classNames } : {};
+  const { files } = await modelFiles(replica.publishedModel(), { name: spec.name, jobId: a.jobId, generation: a.generation, ...kind, ...classNames });
   const fields = { job: a.jobId, rank: a.rank, generation: a.generation };
   await uploadModelFiles(nc, a.artifactPrefix, files, {
     ...(opts.signal ? { signal: opts.signal } : {}),

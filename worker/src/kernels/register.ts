@@ -13,6 +13,8 @@ import { depthwiseConv2dNativeBackpropInputConfig } from './DepthwiseConv2dNativ
 import { identityConfig } from './Identity.js';
 import { maxPoolGradConfig } from './MaxPoolGrad.js';
 import { recordReplaced, replacedKernel } from './replaced-kernels.js';
+import { resizeBilinearGradConfig } from './ResizeBilinearGrad.js';
+import { resizeNearestNeighborGradConfig } from './ResizeNearestNeighborGrad.js';
 import { sumConfig } from './Sum.js';
 import { unsortedSegmentSumConfig } from './UnsortedSegmentSum.js';
 
@@ -31,6 +33,8 @@ export const trainingKernels: readonly TrainingKernel[] = [
   { config: depthwiseConv2dNativeBackpropInputConfig },
   { config: identityConfig, replaces: 'it copies; the engine clones every tensor a gradient saves' },
   { config: maxPoolGradConfig, replaces: 'windows without a positive value send their gradient to element 0 (FLT_MIN as the initial maximum)' },
+  { config: resizeBilinearGradConfig, replaces: 'one scatter with cpu and native, so the three agree to the bit on upsampling' },
+  { config: resizeNearestNeighborGradConfig, replaces: 'it ignores halfPixelCenters' },
   { config: sumConfig, replaces: 'reducing leading axes (bias gradients) transposes the whole tensor first; other reductions go to the original' },
   { config: unsortedSegmentSumConfig },
   { config: webgpuConv2DBackpropFilterConfig, replaces: 'one invocation per filter element sums over the whole batch: a few hundred threads for a first layer' },

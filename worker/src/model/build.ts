@@ -94,6 +94,21 @@ const builders: { [C in Case]: LayerBuilder<ValueOf<C>> } = {
         ...input(ctx),
       }),
     ),
+  conv2dTranspose: (v, ctx) =>
+    withActivation(v.activation, (activation) =>
+      tf.layers.conv2dTranspose({
+        filters: v.filters,
+        kernelSize: v.kernelSize as [number, number],
+        strides: v.strides as [number, number],
+        padding: v.padding as 'valid' | 'same',
+        activation: activation as ActivationName,
+        kernelInitializer: initializer(v.kernelInitializer, ctx.seed),
+        ...input(ctx),
+      }),
+    ),
+  upSampling2d: (v, ctx) => [
+    tf.layers.upSampling2d({ size: v.size as [number, number], interpolation: v.interpolation as 'nearest' | 'bilinear', ...input(ctx) }),
+  ],
   maxPooling2d: pooling(tf.layers.maxPooling2d),
   averagePooling2d: pooling(tf.layers.averagePooling2d),
   flatten: (_v, ctx) => [tf.layers.flatten(input(ctx))],
@@ -122,14 +137,33 @@ function buildLayer(layer: Layer, ctx: BuildContext): tf.layers.Layer[] {
  */
 export function buildModel(layers: Layer[], inputShape: number[], seed: number, draws = new SampleDraws()): tf.Sequential {
   const model = tf.sequential();
-  layers.forEach((layer, i) => {
-    for (const l of buildLayer(layer, { seed: (Math.imul(seed, 1000) + i * 7) >>> 0, index: i, draws, ...(i === 0 ? { inputShape } : {}) })) model.add(l);
-  });
+  addLayers(model, layers, seed, draws, { inputShape });
   return model;
 }
 
-/** The model's trainable variables in a fixed order (the order of the fusion buffer). */
+/**
+ * Adds `layers` on top of `model`. `offset`: the position of the first in the whole stack (a
+ * base model's kept layers come first), which keys its initial weights and dropout masks;
+ * `inputShape`: for the first layer of an empty model.
+ */
+export function addLayers(model: tf.Sequential, layers: Layer[], seed: number, draws: SampleDraws, opts: { offset?: number; inputShape?: number[] } = {}): void {
+  const offset = opts.offset ?? 0;
+  layers.forEach((layer, i) => {
+    const index = offset + i;
+    for (const l of buildLayer(layer, { seed: (Math.imul(seed, 1000) + index * 7) >>> 0, index, draws, ...(index === 0 && opts.inputShape ? { inputShape: opts.inputShape } : {}) })) model.add(l);
+  });
+}
+
+/** The model's trainable variables in a fixed order (the order of the fusion buffer); frozen layers have none. */
 export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
   // LayerVariable keeps its tf.Variable in `val`; the optimizer needs the engine variable.
   return model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+}
+
+/**
+ * Non-trainable state of the layers that train (batch-norm moving statistics), which replicas
+ * average at the end: frozen layers' weights are not state, they never change.
+ */
+export function stateVariables(model: tf.LayersModel): tf.Variable[] {
+  return model.layers.filter((l) => l.trainable).flatMap((l) => l.nonTrainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val));
 }

@@ -3,14 +3,19 @@
 // evaluate. The parts live beside it: step-buffer.ts (what a step all-reduces), step-reducer.ts
 // (running those all-reduces), generation-start.ts, periodic-checkpoint.ts, balance.ts,
 // epoch-metrics.ts, timeline.ts.
+import * as tf from '@tensorflow/tfjs';
 import type { Assignment, FinalMetrics, StepMetrics } from '@syncline/proto';
-import { epochOrder, stepSlice, stepsPerEpoch } from '@syncline/proto';
+import { stepsPerEpoch } from '@syncline/proto';
 import type { Collective } from '../allreduce/collective.js';
-import { gatherRows, limitSplit, type Dataset } from '../data/dataset.js';
+import { augments, imageShapeOf } from '../augment/augment.js';
+import { Augmenter } from '../augment/augmenter.js';
+import type { Dataset } from '../data/dataset.js';
+import { jobSplits } from '../data/selection.js';
 import { RanksLeavingError } from '../errors.js';
 import type { FaultInjector } from '../faults.js';
 import { scheduleFactor } from '../model/schedule.js';
 import { ShareBalancer } from './balance.js';
+import { BatchSource } from './batch-source.js';
 import { EpochMetrics, stepMetrics } from './epoch-metrics.js';
 import { GanTrainer } from './gan-trainer.js';
 import { epochEndEvaluation } from './heldout.js';
@@ -51,6 +56,10 @@ export interface RunJobOptions {
    */
   leaving?: () => boolean;
   faults?: FaultInjector;
+  /** The files of the job's base model (model.base), when it has one. */
+  baseModel?: tf.io.ModelArtifacts;
+  /** Augment on the training thread instead of the augmentation thread (tests: the result is the same). */
+  augmentInline?: boolean;
 }
 
 export interface RunJobResult {
@@ -61,9 +70,18 @@ export interface RunJobResult {
   timeline?: TraceEvent[];
 }
 
-export function createReplica(assignment: Assignment, dataset: Dataset): Replica {
+/** `base`: the loaded base model of a transfer-learning job; the replica takes it over. */
+export function createReplica(assignment: Assignment, dataset: Dataset, base?: tf.LayersModel): Replica {
   const spec = assignment.spec!;
-  return spec.gan ? new GanTrainer(spec, dataset) : new Trainer(spec, dataset);
+  return spec.gan ? new GanTrainer(spec, dataset) : new Trainer(spec, dataset, base);
+}
+
+/** The base model of a transfer-learning job, from its artifacts; undefined for other jobs. */
+async function loadBase(assignment: Assignment, artifacts: tf.io.ModelArtifacts | undefined): Promise<tf.LayersModel | undefined> {
+  const base = assignment.spec!.model?.base;
+  if (!base) return undefined;
+  if (!artifacts) throw new Error(`the job starts from base model ${base.name} v${base.version}, whose files were not given`);
+  return tf.loadLayersModel(tf.io.fromMemory(artifacts));
 }
 
 export function totalSteps(assignment: Assignment, trainCount: number): number {
@@ -92,13 +110,15 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
   const spec = assignment.spec;
   if (!spec?.training || !spec.dataset) throw new Error('assignment without training or dataset spec');
   const { globalBatchSize: batchSize, seed } = spec.training;
-  const train = limitSplit(dataset.train, dataset, spec.dataset.trainLimit);
+  const { train, heldout } = jobSplits(dataset, spec.dataset);
   const steps = totalSteps(assignment, train.count);
   const perEpoch = stepsPerEpoch(train.count, batchSize);
   const started = performance.now();
 
   const session = opts.session ?? { step: 0 };
-  const replica = session.replica ?? createReplica(assignment, dataset);
+  const replica = session.replica ?? createReplica(assignment, dataset, await loadBase(assignment, opts.baseModel));
+  const augment = spec.dataset.augment;
+  const augmenter = augments(augment) ? new Augmenter({ spec: augment, shape: imageShapeOf(augment, dataset.inputShape), seed }, { inline: opts.augmentInline === true }) : undefined;
   try {
     const start = await startGeneration(assignment, collective, opts.states, session, replica, signal);
     session.replica = replica;
@@ -111,26 +131,18 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
     const timeline = spec.training.timeline ? new Timeline(assignment.rank, opts.workerLabel ?? `rank ${assignment.rank}`) : undefined;
     const reducer = new StepReducer(replica, collective, assignment.rank, world, timeline, signal);
     const checkpoints = new PeriodicCheckpoint(assignment, opts.states, steps, { ...(opts.onCheckpoint ? { onSaved: opts.onCheckpoint } : {}), ...(opts.onCheckpointFailed ? { onFailed: opts.onCheckpointFailed } : {}) }, faults);
-    let order: Uint32Array | undefined;
-    let orderEpoch = -1;
+    const batches = new BatchSource(train, { seed, batchSize, rank: assignment.rank, steps }, augmenter, signal);
     for (let step = start.step; step < steps; step++) {
       signal?.throwIfAborted();
       faults?.at(spec.name, assignment.rank, step + 1);
       const wallStart = Timeline.now();
-      const epoch = Math.floor(step / perEpoch);
-      if (epoch !== orderEpoch) {
-        order = epochOrder(seed, epoch, train.count);
-        orderEpoch = epoch;
-      }
       const shares = [...balancer.shares];
-      const slice = stepSlice({ seed, n: train.count, batchSize, shares, rank: assignment.rank, step, order: order! });
-      const rows = gatherRows(train, dataset, slice.indices);
-      const count = slice.indices.length;
+      const batch = await batches.batch(step, shares);
+      const { count, epoch } = batch;
       const dataEnd = Timeline.now();
       timeline?.span('data', wallStart, dataEnd, step + 1);
       faults?.check('compute');
       const { allReduce, outcome } = reducer.forStep(step, count, opts.leaving?.() === true, dataEnd);
-      const batch = { x: rows.x, y: rows.y, count, epoch, samples: slice.indices };
       const stats = await replica.step(batch, scheduleFactor(spec.training.learningRateSchedule, step, steps), allReduce);
       timeline?.span('update', outcome.reducedAt, Timeline.now(), step + 1);
       session.step = step + 1;
@@ -139,7 +151,7 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
       if (!spec.training.fixedShares && outcome.msPerSample) balancer.observe(outcome.msPerSample);
       if (opts.onStep) {
         const timing = { stepMs: Timeline.now() - wallStart, commMs: outcome.commMs, msPerSample: outcome.msPerSample };
-        opts.onStep(stepMetrics(step, epoch, steps, world, shares, stats, timing, await epochEndEvaluation(replica, dataset.heldout, assignment.rank, step + 1, perEpoch, steps)));
+        opts.onStep(stepMetrics(step, epoch, steps, world, shares, stats, timing, await epochEndEvaluation(replica, heldout, assignment.rank, step + 1, perEpoch, steps)));
       }
       if (outcome.leaving.length > 0 && session.step < steps) throw new RanksLeavingError(assignment.jobId, session.step, outcome.leaving);
     }
@@ -151,15 +163,17 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
     }
     faults?.check('evaluate');
     // Every replica holds the same weights now: rank 0 alone evaluates, for the published result.
-    const heldout = assignment.rank === 0 ? await replica.evaluate(dataset.heldout) : { loss: 0, accuracy: 0, mae: 0 };
+    const result = assignment.rank === 0 ? await replica.evaluate(heldout) : { loss: 0, accuracy: 0, mae: 0 };
     return {
       replica,
       ...(timeline ? { timeline: timeline.toEvents() } : {}),
-      metrics: metrics.final(heldout, assignment.rank === 0 ? dataset.heldout.count : 0, steps, (performance.now() - started) / 1000),
+      metrics: metrics.final(result, assignment.rank === 0 ? heldout.count : 0, steps, (performance.now() - started) / 1000),
     };
   } catch (err) {
     // The caller decides whether the state lives on (a new generation of the same job) or goes.
     session.replica = replica;
     throw err;
+  } finally {
+    await augmenter?.close();
   }
 }

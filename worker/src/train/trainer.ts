@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { JobSpec } from '@syncline/proto';
 import type { DatasetShape, Split } from '../data/dataset.js';
-import { buildModel, trainableVariables } from '../model/build.js';
+import { buildModel, stateVariables, trainableVariables } from '../model/build.js';
+import { buildTransferModel } from '../model/transfer.js';
 import { absoluteErrorSum, correctCount, lossFunction } from '../model/loss.js';
 import { baseLearningRate, buildOptimizer, setLearningRate } from '../model/optimizer.js';
 import { SampleDraws } from '../model/sample-dropout.js';
@@ -167,10 +168,7 @@ export class VariableSet {
   }
 }
 
-/** Non-trainable state every replica must share too (batch-norm moving statistics). */
-export function stateVariables(model: tf.LayersModel): tf.Variable[] {
-  return model.nonTrainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
-}
+export { stateVariables };
 
 export class Trainer implements Replica {
   readonly model: tf.Sequential;
@@ -190,13 +188,19 @@ export class Trainer implements Replica {
   private readonly seed: number;
   private readonly draws = new SampleDraws();
 
+  /**
+   * `base`: the loaded base model of a transfer-learning job (spec.model.base); its kept layers
+   * are copied into this replica's model and it is disposed.
+   */
   constructor(
     spec: JobSpec,
     readonly dataset: DatasetShape,
+    base?: tf.LayersModel,
   ) {
     if (!spec.model || !spec.training) throw new Error('spec without model or training');
     this.seed = spec.training.seed;
-    this.model = buildModel(spec.model.layers, dataset.inputShape, spec.training.seed, this.draws);
+    if (spec.model.base && !base) throw new Error(`the job starts from base model ${spec.model.base.name} v${spec.model.base.version}, which was not loaded`);
+    this.model = spec.model.base && base ? buildTransferModel(base, spec.model.base, spec.model.layers, spec.training.seed, this.draws) : buildModel(spec.model.layers, dataset.inputShape, spec.training.seed, this.draws);
     this.variables = trainableVariables(this.model);
     this.trainable = new VariableSet(this.variables);
     this.state = new VariableSet(stateVariables(this.model));

@@ -4,7 +4,7 @@
 // real ones (a session each); generation starts go through an in-memory state store.
 import type { Assignment, JobSpec } from '@syncline/proto';
 import type { Dataset } from '../../src/data/dataset.js';
-import { runJob, type JobSession, type RunJobResult, type StateStore } from '../../src/train/run-job.js';
+import { runJob, type JobSession, type RunJobOptions, type RunJobResult, type StateStore } from '../../src/train/run-job.js';
 import { closeWorld, createWorld } from './world.js';
 
 export interface GenerationPlan {
@@ -30,7 +30,7 @@ export function assignment(spec: JobSpec, jobId: string, generation: number, ran
 }
 
 /** Trains `spec` through `plans`; returns the last generation's results, by rank. */
-export async function trainInProcess(spec: JobSpec, dataset: Dataset, plans: GenerationPlan[], jobId = 'in-process'): Promise<RunJobResult[]> {
+export async function trainInProcess(spec: JobSpec, dataset: Dataset, plans: GenerationPlan[], jobId = 'in-process', extra: Pick<RunJobOptions, 'baseModel'> = {}): Promise<RunJobResult[]> {
   const sessions = new Map<number, JobSession>();
   const states = memoryStates();
   let results: RunJobResult[] = [];
@@ -48,6 +48,7 @@ export async function trainInProcess(spec: JobSpec, dataset: Dataset, plans: Gen
           return runJob({
             assignment: assignment(spec, jobId, generation, rank, plan.shares),
             dataset,
+            ...extra,
             collective,
             session,
             states,
@@ -77,8 +78,9 @@ export async function trainInProcess(spec: JobSpec, dataset: Dataset, plans: Gen
 }
 
 /** One process training alone: the reference every distributed run must equal. */
-export async function trainAlone(spec: JobSpec, dataset: Dataset): Promise<RunJobResult> {
+export async function trainAlone(spec: JobSpec, dataset: Dataset, extra: Pick<RunJobOptions, 'baseModel'> = {}): Promise<RunJobResult> {
   return runJob({
+    ...extra,
     assignment: assignment(spec, 'alone', 1, 0, [1]),
     dataset,
     collective: { allReduceSum: async (d) => d, broadcast: async (d) => d! },

@@ -1,5 +1,6 @@
 // One small model of every family a job can train (convolutions with batch norm and pooling,
-// embeddings with recurrent layers, a GAN discriminator, a convolutional generator, conv1d,
+// embeddings with recurrent layers, a GAN discriminator, convolutional generators (transposed
+// convolutions, upsampling), conv1d,
 // dropout), and one step's gradients of it on a backend: what the training tests of every
 // backend compare with the cpu backend's.
 import * as tf from '@tensorflow/tfjs';
@@ -14,8 +15,8 @@ export interface Family {
 const labels = () => tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 0, 1, 2], 'int32'), 5).toFloat();
 const tokens = (length: number) => tf.floor(tf.randomUniform([8, length], 0, 30, 'float32', 2));
 
-// upSampling2d is left out: the cpu backend's ResizeNearestNeighborGrad is wrong for batches
-// above 1 (it offsets dy by the input's batch stride), so it cannot serve as the reference.
+// upSampling2d trains on the corrected cpu resize gradients (worker/src/kernels/cpu/), which
+// resize-kernels.test.ts checks against a reference of matrix products.
 export const families: Record<string, Family> = {
   cnn: {
     layers: () => [
@@ -64,6 +65,25 @@ export const families: Record<string, Family> = {
     ],
     x: () => tf.randomNormal([8, 5, 5, 2], 0, 1, 'float32', 4),
     y: () => tf.ones([8, 1]),
+    loss: tf.metrics.binaryCrossentropy,
+  },
+  dcganGenerator: {
+    layers: () => [
+      tf.layers.dense({ inputShape: [6], units: 3 * 3 * 4 }),
+      tf.layers.reshape({ targetShape: [3, 3, 4] }),
+      tf.layers.batchNormalization(),
+      tf.layers.leakyReLU({ alpha: 0.2 }),
+      tf.layers.conv2dTranspose({ filters: 4, kernelSize: 4, strides: 2, padding: 'same', activation: 'relu' }),
+      tf.layers.upSampling2d({ size: [2, 3] }),
+      tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same' }),
+      tf.layers.batchNormalization(),
+      tf.layers.upSampling2d({ size: [2, 2], interpolation: 'bilinear' }),
+      tf.layers.conv2dTranspose({ filters: 2, kernelSize: [3, 2], strides: [1, 2], padding: 'valid', activation: 'sigmoid' }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 1, activation: 'sigmoid' }),
+    ],
+    x: () => tf.randomNormal([8, 6], 0, 1, 'float32', 6),
+    y: () => tf.tensor2d([0, 1, 1, 0, 1, 0, 0, 1], [8, 1]),
     loss: tf.metrics.binaryCrossentropy,
   },
   dropout: {

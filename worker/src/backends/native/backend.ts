@@ -12,6 +12,7 @@ import type { DataId, KernelConfig, TensorInfo } from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './addon.js';
 import { BufferPool } from './buffer-pool.js';
+import { registerCpuCorrections } from '../../kernels/cpu/register.js';
 import { nativeKernels } from './kernels/register.js';
 
 export const NATIVE = 'native';
@@ -74,6 +75,7 @@ export function registerNativeBackend(addon: NativeAddon): void {
   tf.registerBackend(NATIVE, () => new NativeBackend(addon), 1);
   const ours = new Set(nativeKernels.map((k) => k.kernelName));
   if (ours.size !== nativeKernels.length) throw new Error('a native kernel is listed twice');
+  registerCpuCorrections('cpu');
   for (const config of tf.getKernelsForBackend('cpu')) {
     if (!ours.has(config.kernelName)) tf.registerKernel(fromCpu(config));
   }

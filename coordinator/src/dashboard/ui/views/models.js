@@ -1,7 +1,7 @@
 // Published models: versions with their held-out metrics, the size of each quantized variant,
 // a copy-paste SDK snippet, and a try-it panel (the drawing demo for 28x28 image models, a
 // number input for the others, both through the SDK in this page).
-import { getJson } from '../api.js';
+import { getJson, token } from '../api.js';
 import { bytes, h, num } from '../dom.js';
 
 const elements = (shape) => (shape ?? []).reduce((a, b) => a * b, 1);
@@ -38,7 +38,8 @@ function tryNumbers(name, version, shape) {
       const values = input.value.split(/[\s,]+/).filter(Boolean).map(Number);
       if (values.length !== n || values.some((v) => !Number.isFinite(v))) throw new Error(`expected ${n} numbers, got ${values.length}`);
       const { loadModel } = await import(new URL('demo/sdk/syncline-sdk.min.js', document.baseURI).href);
-      const model = await loadModel({ baseUrl: new URL('.', document.baseURI).href.replace(/\/$/, ''), name, version });
+      // The session's token: private models need one.
+      const model = await loadModel({ baseUrl: new URL('.', document.baseURI).href.replace(/\/$/, ''), name, version }, token.get() ? { token: token.get() } : {});
       out.textContent = Array.from(model.predict(Float32Array.from(values)), (v) => v.toFixed(4)).join('  ');
       model.dispose();
     } catch (err) {

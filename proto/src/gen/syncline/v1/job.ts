@@ -92,6 +92,8 @@ export interface Job {
   checkpointObject: string;
   /** Generations started after losing or gaining workers. */
   membershipChanges: number;
+  /** Name of the token that submitted the job. */
+  owner: string;
 }
 
 /** StepMetrics describe one synchronous training step over all workers. */
@@ -168,6 +170,7 @@ function createBaseJob(): Job {
     checkpointStep: 0,
     checkpointObject: "",
     membershipChanges: 0,
+    owner: "",
   };
 }
 
@@ -217,6 +220,9 @@ export const Job: MessageFns<Job> = {
     }
     if (message.membershipChanges !== 0) {
       writer.uint32(120).uint32(message.membershipChanges);
+    }
+    if (message.owner !== "") {
+      writer.uint32(130).string(message.owner);
     }
     return writer;
   },
@@ -354,6 +360,14 @@ export const Job: MessageFns<Job> = {
             message.membershipChanges = reader.uint32();
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.owner = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -411,6 +425,7 @@ export const Job: MessageFns<Job> = {
         : isSet(object.membership_changes)
         ? globalThis.Number(object.membership_changes)
         : 0,
+      owner: isSet(object.owner) ? globalThis.String(object.owner) : "",
     };
   },
 
@@ -461,6 +476,9 @@ export const Job: MessageFns<Job> = {
     if (message.membershipChanges !== 0) {
       obj.membershipChanges = Math.round(message.membershipChanges);
     }
+    if (message.owner !== "") {
+      obj.owner = message.owner;
+    }
     return obj;
   },
 
@@ -490,6 +508,7 @@ export const Job: MessageFns<Job> = {
     message.checkpointStep = object.checkpointStep ?? 0;
     message.checkpointObject = object.checkpointObject ?? "";
     message.membershipChanges = object.membershipChanges ?? 0;
+    message.owner = object.owner ?? "";
     return message;
   },
 };

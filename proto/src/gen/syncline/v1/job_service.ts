@@ -29,6 +29,62 @@ export const protobufPackage = "syncline.v1";
 
 export const protobufFileName = "syncline/v1/job_service.proto";
 
+/** TokenRole is what a token may do. */
+export enum TokenRole {
+  TOKEN_ROLE_UNSPECIFIED = 0,
+  /** TOKEN_ROLE_ADMIN - Everything, tokens included. */
+  TOKEN_ROLE_ADMIN = 1,
+  /** TOKEN_ROLE_USER - Submits jobs; sees, cancels and deletes its own; publishes models it owns. */
+  TOKEN_ROLE_USER = 2,
+  /** TOKEN_ROLE_READER - Lists and watches jobs, lists and downloads models. */
+  TOKEN_ROLE_READER = 3,
+  /** TOKEN_ROLE_WORKER - Joins the cluster as a worker (WorkerService only). */
+  TOKEN_ROLE_WORKER = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function tokenRoleFromJSON(object: any): TokenRole {
+  switch (object) {
+    case 0:
+    case "TOKEN_ROLE_UNSPECIFIED":
+      return TokenRole.TOKEN_ROLE_UNSPECIFIED;
+    case 1:
+    case "TOKEN_ROLE_ADMIN":
+      return TokenRole.TOKEN_ROLE_ADMIN;
+    case 2:
+    case "TOKEN_ROLE_USER":
+      return TokenRole.TOKEN_ROLE_USER;
+    case 3:
+    case "TOKEN_ROLE_READER":
+      return TokenRole.TOKEN_ROLE_READER;
+    case 4:
+    case "TOKEN_ROLE_WORKER":
+      return TokenRole.TOKEN_ROLE_WORKER;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return TokenRole.UNRECOGNIZED;
+  }
+}
+
+export function tokenRoleToJSON(object: TokenRole): string {
+  switch (object) {
+    case TokenRole.TOKEN_ROLE_UNSPECIFIED:
+      return "TOKEN_ROLE_UNSPECIFIED";
+    case TokenRole.TOKEN_ROLE_ADMIN:
+      return "TOKEN_ROLE_ADMIN";
+    case TokenRole.TOKEN_ROLE_USER:
+      return "TOKEN_ROLE_USER";
+    case TokenRole.TOKEN_ROLE_READER:
+      return "TOKEN_ROLE_READER";
+    case TokenRole.TOKEN_ROLE_WORKER:
+      return "TOKEN_ROLE_WORKER";
+    case TokenRole.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface SubmitJobRequest {
   spec: JobSpec | undefined;
 }
@@ -59,10 +115,16 @@ export interface GetJobResponse {
 }
 
 export interface ListJobsRequest {
+  /** Jobs per page, oldest first: 0 means 100; at most 1000. */
+  pageSize: number;
+  /** next_page_token of the previous page; empty for the first. */
+  pageToken: string;
 }
 
 export interface ListJobsResponse {
   jobs: Job[];
+  /** Empty on the last page. */
+  nextPageToken: string;
 }
 
 export interface CancelJobRequest {
@@ -128,10 +190,29 @@ export interface DatasetUploadHeader {
   targetColumns: string[];
   /** Share of the samples held out for evaluation, from the end of the file (0 means 0.2). */
   heldoutFraction: number;
+  /** Names of the classes, by label (image folders: the sub-folder names); empty for none. */
+  classNames: string[];
+  /**
+   * Chosen by the client (letters, digits, '-', '_'): an upload that breaks off can be resumed
+   * by sending the same header again with resume_offset set from GetDatasetUpload. Empty: not
+   * resumable.
+   */
+  uploadId: string;
+  /** Byte of the file the chunks that follow start at (0 for a new upload). */
+  resumeOffset: number;
+  /** Size of the whole file when the client knows it (refused at once when over the limit). */
+  totalBytes: number;
+  /** Bytes of samples per stored shard; 0 means the coordinator's default. */
+  shardBytes: number;
 }
 
 export interface UploadDatasetRequest {
-  part: { $case: "header"; value: DatasetUploadHeader } | { $case: "chunk"; value: Buffer } | undefined;
+  part: { $case: "header"; value: DatasetUploadHeader } | { $case: "chunk"; value: Buffer } | //
+  /**
+   * The client gives up (a file it could not read, say): the upload is discarded, and the
+   * call fails with this reason.
+   */
+  { $case: "abort"; value: string } | undefined;
 }
 
 /** UserDataset is a stored user dataset. */
@@ -143,13 +224,46 @@ export interface UserDataset {
   targetSize: number;
   train: number;
   heldout: number;
-  /** sha256 of the stored tensor file. */
+  /** sha256 of the stored tensor file (a dataset stored whole), or of its shards' hashes in order. */
   sha256: string;
   createdUnixMs: number;
+  /**
+   * The stored shards, in sample order: samples 0..train-1 are for training, the rest held out.
+   * Empty for a dataset stored whole (one tensor file, before shards existed).
+   */
+  shards: DatasetShard[];
+  /** Samples in every shard but the last. */
+  samplesPerShard: number;
+  /** Names of the classes, by label; empty when the upload named none. */
+  classNames: string[];
+  /** Name of the token that uploaded it. */
+  owner: string;
+}
+
+/** DatasetShard is one stored piece of a dataset: a tensor file of consecutive samples. */
+export interface DatasetShard {
+  object: string;
+  samples: number;
+  bytes: number;
+  sha256: string;
 }
 
 export interface UploadDatasetResponse {
   dataset: UserDataset | undefined;
+}
+
+export interface GetDatasetUploadRequest {
+  uploadId: string;
+}
+
+export interface GetDatasetUploadResponse {
+  uploadId: string;
+  name: string;
+  /** Bytes of the file stored so far: resume the upload from this byte. */
+  committedBytes: number;
+  /** Shards stored so far, and the samples in them. */
+  committedShards: number;
+  committedSamples: number;
 }
 
 export interface ListDatasetsRequest {
@@ -190,6 +304,70 @@ export interface JobLogEntry {
   workers: string[];
   /** kind metrics: the step's metrics. */
   metrics: StepMetrics | undefined;
+}
+
+export interface DeleteJobRequest {
+  jobId: string;
+}
+
+export interface DeleteJobResponse {
+}
+
+export interface DeleteModelRequest {
+  name: string;
+}
+
+export interface DeleteModelResponse {
+  /** Versions deleted. */
+  versions: number;
+}
+
+export interface DeleteDatasetRequest {
+  name: string;
+}
+
+export interface DeleteDatasetResponse {
+}
+
+/** TokenInfo describes a stored token; the token itself is never stored, only its sha256. */
+export interface TokenInfo {
+  /** The first 16 hex digits of the token's sha256. */
+  id: string;
+  /** Unique among tokens not revoked; jobs, models and datasets are owned by this name. */
+  name: string;
+  role: TokenRole;
+  createdUnixMs: number;
+  /** 0 while the token is valid. */
+  revokedUnixMs: number;
+  /** Name of the token that created it. */
+  createdBy: string;
+}
+
+export interface CreateTokenRequest {
+  name: string;
+  role: TokenRole;
+}
+
+export interface CreateTokenResponse {
+  /** The secret: shown once. */
+  token: string;
+  info: TokenInfo | undefined;
+}
+
+export interface ListTokensRequest {
+}
+
+export interface ListTokensResponse {
+  tokens: TokenInfo[];
+}
+
+export interface RevokeTokenRequest {
+  /** A token's name or id. */
+  token: string;
+}
+
+export interface RevokeTokenResponse {
+  info: TokenInfo | undefined;
 }
 
 function createBaseSubmitJobRequest(): SubmitJobRequest {
@@ -623,11 +801,17 @@ export const GetJobResponse: MessageFns<GetJobResponse> = {
 };
 
 function createBaseListJobsRequest(): ListJobsRequest {
-  return {};
+  return { pageSize: 0, pageToken: "" };
 }
 
 export const ListJobsRequest: MessageFns<ListJobsRequest> = {
-  encode(_: ListJobsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: ListJobsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
     return writer;
   },
 
@@ -644,6 +828,22 @@ export const ListJobsRequest: MessageFns<ListJobsRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -656,32 +856,54 @@ export const ListJobsRequest: MessageFns<ListJobsRequest> = {
     }
   },
 
-  fromJSON(_: any): ListJobsRequest {
-    return {};
+  fromJSON(object: any): ListJobsRequest {
+    return {
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
   },
 
-  toJSON(_: ListJobsRequest): unknown {
+  toJSON(message: ListJobsRequest): unknown {
     const obj: any = {};
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
     return obj;
   },
 
   create(base?: DeepPartial<ListJobsRequest>): ListJobsRequest {
     return ListJobsRequest.fromPartial(base ?? {});
   },
-  fromPartial(_: DeepPartial<ListJobsRequest>): ListJobsRequest {
+  fromPartial(object: DeepPartial<ListJobsRequest>): ListJobsRequest {
     const message = createBaseListJobsRequest();
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
     return message;
   },
 };
 
 function createBaseListJobsResponse(): ListJobsResponse {
-  return { jobs: [] };
+  return { jobs: [], nextPageToken: "" };
 }
 
 export const ListJobsResponse: MessageFns<ListJobsResponse> = {
   encode(message: ListJobsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.jobs) {
       Job.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
     }
     return writer;
   },
@@ -707,6 +929,14 @@ export const ListJobsResponse: MessageFns<ListJobsResponse> = {
             message.jobs.push(Job.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -720,13 +950,23 @@ export const ListJobsResponse: MessageFns<ListJobsResponse> = {
   },
 
   fromJSON(object: any): ListJobsResponse {
-    return { jobs: globalThis.Array.isArray(object?.jobs) ? object.jobs.map((e: any) => Job.fromJSON(e)) : [] };
+    return {
+      jobs: globalThis.Array.isArray(object?.jobs) ? object.jobs.map((e: any) => Job.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
   },
 
   toJSON(message: ListJobsResponse): unknown {
     const obj: any = {};
     if (message.jobs?.length) {
       obj.jobs = message.jobs.map((e) => Job.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
     }
     return obj;
   },
@@ -737,6 +977,7 @@ export const ListJobsResponse: MessageFns<ListJobsResponse> = {
   fromPartial(object: DeepPartial<ListJobsResponse>): ListJobsResponse {
     const message = createBaseListJobsResponse();
     message.jobs = object.jobs?.map((e) => Job.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
     return message;
   },
 };
@@ -1450,7 +1691,20 @@ export const GetTimelineResponse: MessageFns<GetTimelineResponse> = {
 };
 
 function createBaseDatasetUploadHeader(): DatasetUploadHeader {
-  return { name: "", format: "", inputShape: [], classes: 0, labelColumn: "", targetColumns: [], heldoutFraction: 0 };
+  return {
+    name: "",
+    format: "",
+    inputShape: [],
+    classes: 0,
+    labelColumn: "",
+    targetColumns: [],
+    heldoutFraction: 0,
+    classNames: [],
+    uploadId: "",
+    resumeOffset: 0,
+    totalBytes: 0,
+    shardBytes: 0,
+  };
 }
 
 export const DatasetUploadHeader: MessageFns<DatasetUploadHeader> = {
@@ -1479,6 +1733,21 @@ export const DatasetUploadHeader: MessageFns<DatasetUploadHeader> = {
     }
     if (message.heldoutFraction !== 0) {
       writer.uint32(57).double(message.heldoutFraction);
+    }
+    for (const v of message.classNames) {
+      writer.uint32(66).string(v!);
+    }
+    if (message.uploadId !== "") {
+      writer.uint32(74).string(message.uploadId);
+    }
+    if (message.resumeOffset !== 0) {
+      writer.uint32(80).uint64(message.resumeOffset);
+    }
+    if (message.totalBytes !== 0) {
+      writer.uint32(88).uint64(message.totalBytes);
+    }
+    if (message.shardBytes !== 0) {
+      writer.uint32(96).uint32(message.shardBytes);
     }
     return writer;
   },
@@ -1562,6 +1831,46 @@ export const DatasetUploadHeader: MessageFns<DatasetUploadHeader> = {
             message.heldoutFraction = reader.double();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.classNames.push(reader.string());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.uploadId = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.resumeOffset = longToNumber(reader.uint64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.totalBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.shardBytes = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1599,6 +1908,31 @@ export const DatasetUploadHeader: MessageFns<DatasetUploadHeader> = {
         : isSet(object.heldout_fraction)
         ? globalThis.Number(object.heldout_fraction)
         : 0,
+      classNames: globalThis.Array.isArray(object?.classNames)
+        ? object.classNames.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.class_names)
+        ? object.class_names.map((e: any) => globalThis.String(e))
+        : [],
+      uploadId: isSet(object.uploadId)
+        ? globalThis.String(object.uploadId)
+        : isSet(object.upload_id)
+        ? globalThis.String(object.upload_id)
+        : "",
+      resumeOffset: isSet(object.resumeOffset)
+        ? globalThis.Number(object.resumeOffset)
+        : isSet(object.resume_offset)
+        ? globalThis.Number(object.resume_offset)
+        : 0,
+      totalBytes: isSet(object.totalBytes)
+        ? globalThis.Number(object.totalBytes)
+        : isSet(object.total_bytes)
+        ? globalThis.Number(object.total_bytes)
+        : 0,
+      shardBytes: isSet(object.shardBytes)
+        ? globalThis.Number(object.shardBytes)
+        : isSet(object.shard_bytes)
+        ? globalThis.Number(object.shard_bytes)
+        : 0,
     };
   },
 
@@ -1625,6 +1959,21 @@ export const DatasetUploadHeader: MessageFns<DatasetUploadHeader> = {
     if (message.heldoutFraction !== 0) {
       obj.heldoutFraction = floatToJson(message.heldoutFraction);
     }
+    if (message.classNames?.length) {
+      obj.classNames = message.classNames;
+    }
+    if (message.uploadId !== "") {
+      obj.uploadId = message.uploadId;
+    }
+    if (message.resumeOffset !== 0) {
+      obj.resumeOffset = Math.round(message.resumeOffset);
+    }
+    if (message.totalBytes !== 0) {
+      obj.totalBytes = Math.round(message.totalBytes);
+    }
+    if (message.shardBytes !== 0) {
+      obj.shardBytes = Math.round(message.shardBytes);
+    }
     return obj;
   },
 
@@ -1640,6 +1989,11 @@ export const DatasetUploadHeader: MessageFns<DatasetUploadHeader> = {
     message.labelColumn = object.labelColumn ?? "";
     message.targetColumns = object.targetColumns?.map((e) => e) || [];
     message.heldoutFraction = object.heldoutFraction ?? 0;
+    message.classNames = object.classNames?.map((e) => e) || [];
+    message.uploadId = object.uploadId ?? "";
+    message.resumeOffset = object.resumeOffset ?? 0;
+    message.totalBytes = object.totalBytes ?? 0;
+    message.shardBytes = object.shardBytes ?? 0;
     return message;
   },
 };
@@ -1656,6 +2010,9 @@ export const UploadDatasetRequest: MessageFns<UploadDatasetRequest> = {
         break;
       case "chunk":
         writer.uint32(18).bytes(message.part.value);
+        break;
+      case "abort":
+        writer.uint32(26).string(message.part.value);
         break;
     }
     return writer;
@@ -1690,6 +2047,14 @@ export const UploadDatasetRequest: MessageFns<UploadDatasetRequest> = {
             message.part = { $case: "chunk", value: Buffer.from(reader.bytes()) };
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.part = { $case: "abort", value: reader.string() };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1708,6 +2073,8 @@ export const UploadDatasetRequest: MessageFns<UploadDatasetRequest> = {
         ? { $case: "header", value: DatasetUploadHeader.fromJSON(object.header) }
         : isSet(object.chunk)
         ? { $case: "chunk", value: Buffer.from(bytesFromBase64(object.chunk)) }
+        : isSet(object.abort)
+        ? { $case: "abort", value: globalThis.String(object.abort) }
         : undefined,
     };
   },
@@ -1718,6 +2085,8 @@ export const UploadDatasetRequest: MessageFns<UploadDatasetRequest> = {
       obj.header = DatasetUploadHeader.toJSON(message.part.value);
     } else if (message.part?.$case === "chunk") {
       obj.chunk = base64FromBytes(message.part.value);
+    } else if (message.part?.$case === "abort") {
+      obj.abort = message.part.value;
     }
     return obj;
   },
@@ -1740,13 +2109,32 @@ export const UploadDatasetRequest: MessageFns<UploadDatasetRequest> = {
         }
         break;
       }
+      case "abort": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "abort", value: object.part.value };
+        }
+        break;
+      }
     }
     return message;
   },
 };
 
 function createBaseUserDataset(): UserDataset {
-  return { name: "", inputShape: [], classes: 0, targetSize: 0, train: 0, heldout: 0, sha256: "", createdUnixMs: 0 };
+  return {
+    name: "",
+    inputShape: [],
+    classes: 0,
+    targetSize: 0,
+    train: 0,
+    heldout: 0,
+    sha256: "",
+    createdUnixMs: 0,
+    shards: [],
+    samplesPerShard: 0,
+    classNames: [],
+    owner: "",
+  };
 }
 
 export const UserDataset: MessageFns<UserDataset> = {
@@ -1778,6 +2166,18 @@ export const UserDataset: MessageFns<UserDataset> = {
     }
     if (message.createdUnixMs !== 0) {
       writer.uint32(64).int64(message.createdUnixMs);
+    }
+    for (const v of message.shards) {
+      DatasetShard.encode(v!, writer.uint32(74).fork()).join();
+    }
+    if (message.samplesPerShard !== 0) {
+      writer.uint32(80).uint32(message.samplesPerShard);
+    }
+    for (const v of message.classNames) {
+      writer.uint32(90).string(v!);
+    }
+    if (message.owner !== "") {
+      writer.uint32(98).string(message.owner);
     }
     return writer;
   },
@@ -1869,6 +2269,38 @@ export const UserDataset: MessageFns<UserDataset> = {
             message.createdUnixMs = longToNumber(reader.int64());
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.shards.push(DatasetShard.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.samplesPerShard = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.classNames.push(reader.string());
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.owner = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1903,6 +2335,20 @@ export const UserDataset: MessageFns<UserDataset> = {
         : isSet(object.created_unix_ms)
         ? globalThis.Number(object.created_unix_ms)
         : 0,
+      shards: globalThis.Array.isArray(object?.shards)
+        ? object.shards.map((e: any) => DatasetShard.fromJSON(e))
+        : [],
+      samplesPerShard: isSet(object.samplesPerShard)
+        ? globalThis.Number(object.samplesPerShard)
+        : isSet(object.samples_per_shard)
+        ? globalThis.Number(object.samples_per_shard)
+        : 0,
+      classNames: globalThis.Array.isArray(object?.classNames)
+        ? object.classNames.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.class_names)
+        ? object.class_names.map((e: any) => globalThis.String(e))
+        : [],
+      owner: isSet(object.owner) ? globalThis.String(object.owner) : "",
     };
   },
 
@@ -1932,6 +2378,18 @@ export const UserDataset: MessageFns<UserDataset> = {
     if (message.createdUnixMs !== 0) {
       obj.createdUnixMs = Math.round(message.createdUnixMs);
     }
+    if (message.shards?.length) {
+      obj.shards = message.shards.map((e) => DatasetShard.toJSON(e));
+    }
+    if (message.samplesPerShard !== 0) {
+      obj.samplesPerShard = Math.round(message.samplesPerShard);
+    }
+    if (message.classNames?.length) {
+      obj.classNames = message.classNames;
+    }
+    if (message.owner !== "") {
+      obj.owner = message.owner;
+    }
     return obj;
   },
 
@@ -1948,6 +2406,127 @@ export const UserDataset: MessageFns<UserDataset> = {
     message.heldout = object.heldout ?? 0;
     message.sha256 = object.sha256 ?? "";
     message.createdUnixMs = object.createdUnixMs ?? 0;
+    message.shards = object.shards?.map((e) => DatasetShard.fromPartial(e)) || [];
+    message.samplesPerShard = object.samplesPerShard ?? 0;
+    message.classNames = object.classNames?.map((e) => e) || [];
+    message.owner = object.owner ?? "";
+    return message;
+  },
+};
+
+function createBaseDatasetShard(): DatasetShard {
+  return { object: "", samples: 0, bytes: 0, sha256: "" };
+}
+
+export const DatasetShard: MessageFns<DatasetShard> = {
+  encode(message: DatasetShard, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.object !== "") {
+      writer.uint32(10).string(message.object);
+    }
+    if (message.samples !== 0) {
+      writer.uint32(16).uint32(message.samples);
+    }
+    if (message.bytes !== 0) {
+      writer.uint32(24).uint64(message.bytes);
+    }
+    if (message.sha256 !== "") {
+      writer.uint32(34).string(message.sha256);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DatasetShard {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDatasetShard();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.object = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.samples = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.bytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.sha256 = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DatasetShard {
+    return {
+      object: isSet(object.object) ? globalThis.String(object.object) : "",
+      samples: isSet(object.samples) ? globalThis.Number(object.samples) : 0,
+      bytes: isSet(object.bytes) ? globalThis.Number(object.bytes) : 0,
+      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+    };
+  },
+
+  toJSON(message: DatasetShard): unknown {
+    const obj: any = {};
+    if (message.object !== "") {
+      obj.object = message.object;
+    }
+    if (message.samples !== 0) {
+      obj.samples = Math.round(message.samples);
+    }
+    if (message.bytes !== 0) {
+      obj.bytes = Math.round(message.bytes);
+    }
+    if (message.sha256 !== "") {
+      obj.sha256 = message.sha256;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DatasetShard>): DatasetShard {
+    return DatasetShard.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DatasetShard>): DatasetShard {
+    const message = createBaseDatasetShard();
+    message.object = object.object ?? "";
+    message.samples = object.samples ?? 0;
+    message.bytes = object.bytes ?? 0;
+    message.sha256 = object.sha256 ?? "";
     return message;
   },
 };
@@ -2017,6 +2596,228 @@ export const UploadDatasetResponse: MessageFns<UploadDatasetResponse> = {
     message.dataset = (object.dataset !== undefined && object.dataset !== null)
       ? UserDataset.fromPartial(object.dataset)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseGetDatasetUploadRequest(): GetDatasetUploadRequest {
+  return { uploadId: "" };
+}
+
+export const GetDatasetUploadRequest: MessageFns<GetDatasetUploadRequest> = {
+  encode(message: GetDatasetUploadRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.uploadId !== "") {
+      writer.uint32(10).string(message.uploadId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetDatasetUploadRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetDatasetUploadRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.uploadId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetDatasetUploadRequest {
+    return {
+      uploadId: isSet(object.uploadId)
+        ? globalThis.String(object.uploadId)
+        : isSet(object.upload_id)
+        ? globalThis.String(object.upload_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetDatasetUploadRequest): unknown {
+    const obj: any = {};
+    if (message.uploadId !== "") {
+      obj.uploadId = message.uploadId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetDatasetUploadRequest>): GetDatasetUploadRequest {
+    return GetDatasetUploadRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetDatasetUploadRequest>): GetDatasetUploadRequest {
+    const message = createBaseGetDatasetUploadRequest();
+    message.uploadId = object.uploadId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetDatasetUploadResponse(): GetDatasetUploadResponse {
+  return { uploadId: "", name: "", committedBytes: 0, committedShards: 0, committedSamples: 0 };
+}
+
+export const GetDatasetUploadResponse: MessageFns<GetDatasetUploadResponse> = {
+  encode(message: GetDatasetUploadResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.uploadId !== "") {
+      writer.uint32(10).string(message.uploadId);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.committedBytes !== 0) {
+      writer.uint32(24).uint64(message.committedBytes);
+    }
+    if (message.committedShards !== 0) {
+      writer.uint32(32).uint32(message.committedShards);
+    }
+    if (message.committedSamples !== 0) {
+      writer.uint32(40).uint64(message.committedSamples);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetDatasetUploadResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetDatasetUploadResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.uploadId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.committedBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.committedShards = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.committedSamples = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetDatasetUploadResponse {
+    return {
+      uploadId: isSet(object.uploadId)
+        ? globalThis.String(object.uploadId)
+        : isSet(object.upload_id)
+        ? globalThis.String(object.upload_id)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      committedBytes: isSet(object.committedBytes)
+        ? globalThis.Number(object.committedBytes)
+        : isSet(object.committed_bytes)
+        ? globalThis.Number(object.committed_bytes)
+        : 0,
+      committedShards: isSet(object.committedShards)
+        ? globalThis.Number(object.committedShards)
+        : isSet(object.committed_shards)
+        ? globalThis.Number(object.committed_shards)
+        : 0,
+      committedSamples: isSet(object.committedSamples)
+        ? globalThis.Number(object.committedSamples)
+        : isSet(object.committed_samples)
+        ? globalThis.Number(object.committed_samples)
+        : 0,
+    };
+  },
+
+  toJSON(message: GetDatasetUploadResponse): unknown {
+    const obj: any = {};
+    if (message.uploadId !== "") {
+      obj.uploadId = message.uploadId;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.committedBytes !== 0) {
+      obj.committedBytes = Math.round(message.committedBytes);
+    }
+    if (message.committedShards !== 0) {
+      obj.committedShards = Math.round(message.committedShards);
+    }
+    if (message.committedSamples !== 0) {
+      obj.committedSamples = Math.round(message.committedSamples);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetDatasetUploadResponse>): GetDatasetUploadResponse {
+    return GetDatasetUploadResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetDatasetUploadResponse>): GetDatasetUploadResponse {
+    const message = createBaseGetDatasetUploadResponse();
+    message.uploadId = object.uploadId ?? "";
+    message.name = object.name ?? "";
+    message.committedBytes = object.committedBytes ?? 0;
+    message.committedShards = object.committedShards ?? 0;
+    message.committedSamples = object.committedSamples ?? 0;
     return message;
   },
 };
@@ -2540,6 +3341,970 @@ export const JobLogEntry: MessageFns<JobLogEntry> = {
   },
 };
 
+function createBaseDeleteJobRequest(): DeleteJobRequest {
+  return { jobId: "" };
+}
+
+export const DeleteJobRequest: MessageFns<DeleteJobRequest> = {
+  encode(message: DeleteJobRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobId !== "") {
+      writer.uint32(10).string(message.jobId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteJobRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteJobRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jobId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteJobRequest {
+    return {
+      jobId: isSet(object.jobId)
+        ? globalThis.String(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.String(object.job_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DeleteJobRequest): unknown {
+    const obj: any = {};
+    if (message.jobId !== "") {
+      obj.jobId = message.jobId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteJobRequest>): DeleteJobRequest {
+    return DeleteJobRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteJobRequest>): DeleteJobRequest {
+    const message = createBaseDeleteJobRequest();
+    message.jobId = object.jobId ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteJobResponse(): DeleteJobResponse {
+  return {};
+}
+
+export const DeleteJobResponse: MessageFns<DeleteJobResponse> = {
+  encode(_: DeleteJobResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteJobResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteJobResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteJobResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteJobResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteJobResponse>): DeleteJobResponse {
+    return DeleteJobResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<DeleteJobResponse>): DeleteJobResponse {
+    const message = createBaseDeleteJobResponse();
+    return message;
+  },
+};
+
+function createBaseDeleteModelRequest(): DeleteModelRequest {
+  return { name: "" };
+}
+
+export const DeleteModelRequest: MessageFns<DeleteModelRequest> = {
+  encode(message: DeleteModelRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteModelRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteModelRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteModelRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: DeleteModelRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteModelRequest>): DeleteModelRequest {
+    return DeleteModelRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteModelRequest>): DeleteModelRequest {
+    const message = createBaseDeleteModelRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteModelResponse(): DeleteModelResponse {
+  return { versions: 0 };
+}
+
+export const DeleteModelResponse: MessageFns<DeleteModelResponse> = {
+  encode(message: DeleteModelResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.versions !== 0) {
+      writer.uint32(8).uint32(message.versions);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteModelResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteModelResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.versions = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteModelResponse {
+    return { versions: isSet(object.versions) ? globalThis.Number(object.versions) : 0 };
+  },
+
+  toJSON(message: DeleteModelResponse): unknown {
+    const obj: any = {};
+    if (message.versions !== 0) {
+      obj.versions = Math.round(message.versions);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteModelResponse>): DeleteModelResponse {
+    return DeleteModelResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteModelResponse>): DeleteModelResponse {
+    const message = createBaseDeleteModelResponse();
+    message.versions = object.versions ?? 0;
+    return message;
+  },
+};
+
+function createBaseDeleteDatasetRequest(): DeleteDatasetRequest {
+  return { name: "" };
+}
+
+export const DeleteDatasetRequest: MessageFns<DeleteDatasetRequest> = {
+  encode(message: DeleteDatasetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteDatasetRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteDatasetRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteDatasetRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: DeleteDatasetRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteDatasetRequest>): DeleteDatasetRequest {
+    return DeleteDatasetRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteDatasetRequest>): DeleteDatasetRequest {
+    const message = createBaseDeleteDatasetRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteDatasetResponse(): DeleteDatasetResponse {
+  return {};
+}
+
+export const DeleteDatasetResponse: MessageFns<DeleteDatasetResponse> = {
+  encode(_: DeleteDatasetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteDatasetResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteDatasetResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteDatasetResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteDatasetResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteDatasetResponse>): DeleteDatasetResponse {
+    return DeleteDatasetResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<DeleteDatasetResponse>): DeleteDatasetResponse {
+    const message = createBaseDeleteDatasetResponse();
+    return message;
+  },
+};
+
+function createBaseTokenInfo(): TokenInfo {
+  return { id: "", name: "", role: 0, createdUnixMs: 0, revokedUnixMs: 0, createdBy: "" };
+}
+
+export const TokenInfo: MessageFns<TokenInfo> = {
+  encode(message: TokenInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.role !== 0) {
+      writer.uint32(24).int32(message.role);
+    }
+    if (message.createdUnixMs !== 0) {
+      writer.uint32(32).int64(message.createdUnixMs);
+    }
+    if (message.revokedUnixMs !== 0) {
+      writer.uint32(40).int64(message.revokedUnixMs);
+    }
+    if (message.createdBy !== "") {
+      writer.uint32(50).string(message.createdBy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TokenInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTokenInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.role = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.createdUnixMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.revokedUnixMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.createdBy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TokenInfo {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      role: isSet(object.role) ? tokenRoleFromJSON(object.role) : 0,
+      createdUnixMs: isSet(object.createdUnixMs)
+        ? globalThis.Number(object.createdUnixMs)
+        : isSet(object.created_unix_ms)
+        ? globalThis.Number(object.created_unix_ms)
+        : 0,
+      revokedUnixMs: isSet(object.revokedUnixMs)
+        ? globalThis.Number(object.revokedUnixMs)
+        : isSet(object.revoked_unix_ms)
+        ? globalThis.Number(object.revoked_unix_ms)
+        : 0,
+      createdBy: isSet(object.createdBy)
+        ? globalThis.String(object.createdBy)
+        : isSet(object.created_by)
+        ? globalThis.String(object.created_by)
+        : "",
+    };
+  },
+
+  toJSON(message: TokenInfo): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.role !== 0) {
+      obj.role = tokenRoleToJSON(message.role);
+    }
+    if (message.createdUnixMs !== 0) {
+      obj.createdUnixMs = Math.round(message.createdUnixMs);
+    }
+    if (message.revokedUnixMs !== 0) {
+      obj.revokedUnixMs = Math.round(message.revokedUnixMs);
+    }
+    if (message.createdBy !== "") {
+      obj.createdBy = message.createdBy;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TokenInfo>): TokenInfo {
+    return TokenInfo.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TokenInfo>): TokenInfo {
+    const message = createBaseTokenInfo();
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.role = object.role ?? 0;
+    message.createdUnixMs = object.createdUnixMs ?? 0;
+    message.revokedUnixMs = object.revokedUnixMs ?? 0;
+    message.createdBy = object.createdBy ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateTokenRequest(): CreateTokenRequest {
+  return { name: "", role: 0 };
+}
+
+export const CreateTokenRequest: MessageFns<CreateTokenRequest> = {
+  encode(message: CreateTokenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.role !== 0) {
+      writer.uint32(16).int32(message.role);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateTokenRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateTokenRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.role = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateTokenRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      role: isSet(object.role) ? tokenRoleFromJSON(object.role) : 0,
+    };
+  },
+
+  toJSON(message: CreateTokenRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.role !== 0) {
+      obj.role = tokenRoleToJSON(message.role);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateTokenRequest>): CreateTokenRequest {
+    return CreateTokenRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateTokenRequest>): CreateTokenRequest {
+    const message = createBaseCreateTokenRequest();
+    message.name = object.name ?? "";
+    message.role = object.role ?? 0;
+    return message;
+  },
+};
+
+function createBaseCreateTokenResponse(): CreateTokenResponse {
+  return { token: "", info: undefined };
+}
+
+export const CreateTokenResponse: MessageFns<CreateTokenResponse> = {
+  encode(message: CreateTokenResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.token !== "") {
+      writer.uint32(10).string(message.token);
+    }
+    if (message.info !== undefined) {
+      TokenInfo.encode(message.info, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateTokenResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateTokenResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.info = TokenInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateTokenResponse {
+    return {
+      token: isSet(object.token) ? globalThis.String(object.token) : "",
+      info: isSet(object.info) ? TokenInfo.fromJSON(object.info) : undefined,
+    };
+  },
+
+  toJSON(message: CreateTokenResponse): unknown {
+    const obj: any = {};
+    if (message.token !== "") {
+      obj.token = message.token;
+    }
+    if (message.info !== undefined) {
+      obj.info = TokenInfo.toJSON(message.info);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateTokenResponse>): CreateTokenResponse {
+    return CreateTokenResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateTokenResponse>): CreateTokenResponse {
+    const message = createBaseCreateTokenResponse();
+    message.token = object.token ?? "";
+    message.info = (object.info !== undefined && object.info !== null) ? TokenInfo.fromPartial(object.info) : undefined;
+    return message;
+  },
+};
+
+function createBaseListTokensRequest(): ListTokensRequest {
+  return {};
+}
+
+export const ListTokensRequest: MessageFns<ListTokensRequest> = {
+  encode(_: ListTokensRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListTokensRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListTokensRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListTokensRequest {
+    return {};
+  },
+
+  toJSON(_: ListTokensRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListTokensRequest>): ListTokensRequest {
+    return ListTokensRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ListTokensRequest>): ListTokensRequest {
+    const message = createBaseListTokensRequest();
+    return message;
+  },
+};
+
+function createBaseListTokensResponse(): ListTokensResponse {
+  return { tokens: [] };
+}
+
+export const ListTokensResponse: MessageFns<ListTokensResponse> = {
+  encode(message: ListTokensResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.tokens) {
+      TokenInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListTokensResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListTokensResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tokens.push(TokenInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListTokensResponse {
+    return {
+      tokens: globalThis.Array.isArray(object?.tokens) ? object.tokens.map((e: any) => TokenInfo.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListTokensResponse): unknown {
+    const obj: any = {};
+    if (message.tokens?.length) {
+      obj.tokens = message.tokens.map((e) => TokenInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListTokensResponse>): ListTokensResponse {
+    return ListTokensResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListTokensResponse>): ListTokensResponse {
+    const message = createBaseListTokensResponse();
+    message.tokens = object.tokens?.map((e) => TokenInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRevokeTokenRequest(): RevokeTokenRequest {
+  return { token: "" };
+}
+
+export const RevokeTokenRequest: MessageFns<RevokeTokenRequest> = {
+  encode(message: RevokeTokenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.token !== "") {
+      writer.uint32(10).string(message.token);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeTokenRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeTokenRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeTokenRequest {
+    return { token: isSet(object.token) ? globalThis.String(object.token) : "" };
+  },
+
+  toJSON(message: RevokeTokenRequest): unknown {
+    const obj: any = {};
+    if (message.token !== "") {
+      obj.token = message.token;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RevokeTokenRequest>): RevokeTokenRequest {
+    return RevokeTokenRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RevokeTokenRequest>): RevokeTokenRequest {
+    const message = createBaseRevokeTokenRequest();
+    message.token = object.token ?? "";
+    return message;
+  },
+};
+
+function createBaseRevokeTokenResponse(): RevokeTokenResponse {
+  return { info: undefined };
+}
+
+export const RevokeTokenResponse: MessageFns<RevokeTokenResponse> = {
+  encode(message: RevokeTokenResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.info !== undefined) {
+      TokenInfo.encode(message.info, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeTokenResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeTokenResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.info = TokenInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeTokenResponse {
+    return { info: isSet(object.info) ? TokenInfo.fromJSON(object.info) : undefined };
+  },
+
+  toJSON(message: RevokeTokenResponse): unknown {
+    const obj: any = {};
+    if (message.info !== undefined) {
+      obj.info = TokenInfo.toJSON(message.info);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RevokeTokenResponse>): RevokeTokenResponse {
+    return RevokeTokenResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RevokeTokenResponse>): RevokeTokenResponse {
+    const message = createBaseRevokeTokenResponse();
+    message.info = (object.info !== undefined && object.info !== null) ? TokenInfo.fromPartial(object.info) : undefined;
+    return message;
+  },
+};
+
 /** JobService is what users call. */
 export type JobServiceService = typeof JobServiceService;
 export const JobServiceService = {
@@ -2623,7 +4388,9 @@ export const JobServiceService = {
   },
   /**
    * Uploads a user dataset: the first message is the header, the rest carry the file's bytes.
-   * The file is parsed and checked whole before anything is stored.
+   * The file is parsed as it arrives and stored as shards; the dataset record is written last,
+   * so a failed upload leaves nothing a job could see. A dropped upload can be resumed (see
+   * DatasetUploadHeader.upload_id and GetDatasetUpload).
    */
   uploadDataset: {
     path: "/syncline.v1.JobService/UploadDataset" as const,
@@ -2634,6 +4401,18 @@ export const JobServiceService = {
     responseSerialize: (value: UploadDatasetResponse): Buffer =>
       Buffer.from(UploadDatasetResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UploadDatasetResponse => UploadDatasetResponse.decode(value),
+  },
+  /** How far an unfinished upload got: the byte of the file to resume it from. */
+  getDatasetUpload: {
+    path: "/syncline.v1.JobService/GetDatasetUpload" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetDatasetUploadRequest): Buffer =>
+      Buffer.from(GetDatasetUploadRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetDatasetUploadRequest => GetDatasetUploadRequest.decode(value),
+    responseSerialize: (value: GetDatasetUploadResponse): Buffer =>
+      Buffer.from(GetDatasetUploadResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetDatasetUploadResponse => GetDatasetUploadResponse.decode(value),
   },
   listDatasets: {
     path: "/syncline.v1.JobService/ListDatasets" as const,
@@ -2655,6 +4434,65 @@ export const JobServiceService = {
     responseSerialize: (value: GetJobLogResponse): Buffer => Buffer.from(GetJobLogResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetJobLogResponse => GetJobLogResponse.decode(value),
   },
+  /** Deletes a finished job's record, event log and timeline (its owner or an admin). */
+  deleteJob: {
+    path: "/syncline.v1.JobService/DeleteJob" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteJobRequest): Buffer => Buffer.from(DeleteJobRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteJobRequest => DeleteJobRequest.decode(value),
+    responseSerialize: (value: DeleteJobResponse): Buffer => Buffer.from(DeleteJobResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteJobResponse => DeleteJobResponse.decode(value),
+  },
+  /** Deletes every version of a model and its files (its owner or an admin). */
+  deleteModel: {
+    path: "/syncline.v1.JobService/DeleteModel" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteModelRequest): Buffer => Buffer.from(DeleteModelRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteModelRequest => DeleteModelRequest.decode(value),
+    responseSerialize: (value: DeleteModelResponse): Buffer => Buffer.from(DeleteModelResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteModelResponse => DeleteModelResponse.decode(value),
+  },
+  /** Deletes an uploaded dataset (its owner or an admin). */
+  deleteDataset: {
+    path: "/syncline.v1.JobService/DeleteDataset" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteDatasetRequest): Buffer => Buffer.from(DeleteDatasetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteDatasetRequest => DeleteDatasetRequest.decode(value),
+    responseSerialize: (value: DeleteDatasetResponse): Buffer =>
+      Buffer.from(DeleteDatasetResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteDatasetResponse => DeleteDatasetResponse.decode(value),
+  },
+  /** Access tokens (admin only). The token itself is in the answer to CreateToken and nowhere else. */
+  createToken: {
+    path: "/syncline.v1.JobService/CreateToken" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateTokenRequest): Buffer => Buffer.from(CreateTokenRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateTokenRequest => CreateTokenRequest.decode(value),
+    responseSerialize: (value: CreateTokenResponse): Buffer => Buffer.from(CreateTokenResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateTokenResponse => CreateTokenResponse.decode(value),
+  },
+  listTokens: {
+    path: "/syncline.v1.JobService/ListTokens" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListTokensRequest): Buffer => Buffer.from(ListTokensRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListTokensRequest => ListTokensRequest.decode(value),
+    responseSerialize: (value: ListTokensResponse): Buffer => Buffer.from(ListTokensResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListTokensResponse => ListTokensResponse.decode(value),
+  },
+  revokeToken: {
+    path: "/syncline.v1.JobService/RevokeToken" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RevokeTokenRequest): Buffer => Buffer.from(RevokeTokenRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RevokeTokenRequest => RevokeTokenRequest.decode(value),
+    responseSerialize: (value: RevokeTokenResponse): Buffer => Buffer.from(RevokeTokenResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RevokeTokenResponse => RevokeTokenResponse.decode(value),
+  },
 } as const;
 
 export interface JobServiceServer extends UntypedServiceImplementation {
@@ -2674,12 +4512,26 @@ export interface JobServiceServer extends UntypedServiceImplementation {
   getTimeline: handleUnaryCall<GetTimelineRequest, GetTimelineResponse>;
   /**
    * Uploads a user dataset: the first message is the header, the rest carry the file's bytes.
-   * The file is parsed and checked whole before anything is stored.
+   * The file is parsed as it arrives and stored as shards; the dataset record is written last,
+   * so a failed upload leaves nothing a job could see. A dropped upload can be resumed (see
+   * DatasetUploadHeader.upload_id and GetDatasetUpload).
    */
   uploadDataset: handleClientStreamingCall<UploadDatasetRequest, UploadDatasetResponse>;
+  /** How far an unfinished upload got: the byte of the file to resume it from. */
+  getDatasetUpload: handleUnaryCall<GetDatasetUploadRequest, GetDatasetUploadResponse>;
   listDatasets: handleUnaryCall<ListDatasetsRequest, ListDatasetsResponse>;
   /** The job's event log: state and membership changes, each rank's errors, lost workers. */
   getJobLog: handleUnaryCall<GetJobLogRequest, GetJobLogResponse>;
+  /** Deletes a finished job's record, event log and timeline (its owner or an admin). */
+  deleteJob: handleUnaryCall<DeleteJobRequest, DeleteJobResponse>;
+  /** Deletes every version of a model and its files (its owner or an admin). */
+  deleteModel: handleUnaryCall<DeleteModelRequest, DeleteModelResponse>;
+  /** Deletes an uploaded dataset (its owner or an admin). */
+  deleteDataset: handleUnaryCall<DeleteDatasetRequest, DeleteDatasetResponse>;
+  /** Access tokens (admin only). The token itself is in the answer to CreateToken and nowhere else. */
+  createToken: handleUnaryCall<CreateTokenRequest, CreateTokenResponse>;
+  listTokens: handleUnaryCall<ListTokensRequest, ListTokensResponse>;
+  revokeToken: handleUnaryCall<RevokeTokenRequest, RevokeTokenResponse>;
 }
 
 export interface JobServiceClient extends Client {
@@ -2802,7 +4654,9 @@ export interface JobServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * Uploads a user dataset: the first message is the header, the rest carry the file's bytes.
-   * The file is parsed and checked whole before anything is stored.
+   * The file is parsed as it arrives and stored as shards; the dataset record is written last,
+   * so a failed upload leaves nothing a job could see. A dropped upload can be resumed (see
+   * DatasetUploadHeader.upload_id and GetDatasetUpload).
    */
   uploadDataset(
     callback: (error: ServiceError | null, response: UploadDatasetResponse) => void,
@@ -2820,6 +4674,22 @@ export interface JobServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UploadDatasetResponse) => void,
   ): ClientWritableStream<UploadDatasetRequest>;
+  /** How far an unfinished upload got: the byte of the file to resume it from. */
+  getDatasetUpload(
+    request: GetDatasetUploadRequest,
+    callback: (error: ServiceError | null, response: GetDatasetUploadResponse) => void,
+  ): ClientUnaryCall;
+  getDatasetUpload(
+    request: GetDatasetUploadRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetDatasetUploadResponse) => void,
+  ): ClientUnaryCall;
+  getDatasetUpload(
+    request: GetDatasetUploadRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetDatasetUploadResponse) => void,
+  ): ClientUnaryCall;
   listDatasets(
     request: ListDatasetsRequest,
     callback: (error: ServiceError | null, response: ListDatasetsResponse) => void,
@@ -2850,6 +4720,100 @@ export interface JobServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetJobLogResponse) => void,
+  ): ClientUnaryCall;
+  /** Deletes a finished job's record, event log and timeline (its owner or an admin). */
+  deleteJob(
+    request: DeleteJobRequest,
+    callback: (error: ServiceError | null, response: DeleteJobResponse) => void,
+  ): ClientUnaryCall;
+  deleteJob(
+    request: DeleteJobRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteJobResponse) => void,
+  ): ClientUnaryCall;
+  deleteJob(
+    request: DeleteJobRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteJobResponse) => void,
+  ): ClientUnaryCall;
+  /** Deletes every version of a model and its files (its owner or an admin). */
+  deleteModel(
+    request: DeleteModelRequest,
+    callback: (error: ServiceError | null, response: DeleteModelResponse) => void,
+  ): ClientUnaryCall;
+  deleteModel(
+    request: DeleteModelRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteModelResponse) => void,
+  ): ClientUnaryCall;
+  deleteModel(
+    request: DeleteModelRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteModelResponse) => void,
+  ): ClientUnaryCall;
+  /** Deletes an uploaded dataset (its owner or an admin). */
+  deleteDataset(
+    request: DeleteDatasetRequest,
+    callback: (error: ServiceError | null, response: DeleteDatasetResponse) => void,
+  ): ClientUnaryCall;
+  deleteDataset(
+    request: DeleteDatasetRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteDatasetResponse) => void,
+  ): ClientUnaryCall;
+  deleteDataset(
+    request: DeleteDatasetRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteDatasetResponse) => void,
+  ): ClientUnaryCall;
+  /** Access tokens (admin only). The token itself is in the answer to CreateToken and nowhere else. */
+  createToken(
+    request: CreateTokenRequest,
+    callback: (error: ServiceError | null, response: CreateTokenResponse) => void,
+  ): ClientUnaryCall;
+  createToken(
+    request: CreateTokenRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateTokenResponse) => void,
+  ): ClientUnaryCall;
+  createToken(
+    request: CreateTokenRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateTokenResponse) => void,
+  ): ClientUnaryCall;
+  listTokens(
+    request: ListTokensRequest,
+    callback: (error: ServiceError | null, response: ListTokensResponse) => void,
+  ): ClientUnaryCall;
+  listTokens(
+    request: ListTokensRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListTokensResponse) => void,
+  ): ClientUnaryCall;
+  listTokens(
+    request: ListTokensRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListTokensResponse) => void,
+  ): ClientUnaryCall;
+  revokeToken(
+    request: RevokeTokenRequest,
+    callback: (error: ServiceError | null, response: RevokeTokenResponse) => void,
+  ): ClientUnaryCall;
+  revokeToken(
+    request: RevokeTokenRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RevokeTokenResponse) => void,
+  ): ClientUnaryCall;
+  revokeToken(
+    request: RevokeTokenRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RevokeTokenResponse) => void,
   ): ClientUnaryCall;
 }
 

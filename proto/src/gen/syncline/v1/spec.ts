@@ -24,7 +24,14 @@ export interface JobSpec {
     | CommunicationSpec
     | undefined;
   /** A generative adversarial pair trained with alternating updates (instead of `model`). */
-  gan: GanSpec | undefined;
+  gan:
+    | GanSpec
+    | undefined;
+  /**
+   * Who may download the published model from the HTTP registry: "public" (anyone) or
+   * "private" (a request with a token). Empty keeps the model's setting (public for a new model).
+   */
+  visibility: string;
 }
 
 /** ModelSpec is a sequential network: layers in order, a loss and an optimizer. */
@@ -43,6 +50,32 @@ export interface ModelSpec {
    * classification losses and mae for meanSquaredError.
    */
   metrics: string[];
+  /**
+   * Start from a published (or uploaded) model: its first layers, up to `up_to`, come first,
+   * then `layers`. Transfer learning.
+   */
+  base: BaseModel | undefined;
+}
+
+/** BaseModel names a model in the registry and which of its layers a job keeps and trains. */
+export interface BaseModel {
+  /** A published model (a job's name) or one uploaded with `syncline upload-model`. */
+  name: string;
+  /**
+   * A version number, or "latest" (empty means latest); fixed to a number at submit time, so
+   * every worker and every restart of the job starts from the same weights.
+   */
+  version: string;
+  /**
+   * The last layer kept, by its name in the base's model.json or by its index (from 0);
+   * empty means every layer.
+   */
+  upTo: string;
+  /**
+   * Base layers before this index keep their weights: they are neither differentiated nor
+   * all-reduced. Absent means every kept layer is frozen; 0 fine-tunes all of them.
+   */
+  trainableFrom?: number | undefined;
 }
 
 /**
@@ -73,6 +106,8 @@ export interface Layer {
     | { $case: "simpleRnn"; value: RecurrentLayer }
     | { $case: "lstm"; value: RecurrentLayer }
     | { $case: "gru"; value: RecurrentLayer }
+    | { $case: "conv2dTranspose"; value: Conv2DTransposeLayer }
+    | { $case: "upSampling2d"; value: UpSampling2DLayer }
     | undefined;
 }
 
@@ -94,6 +129,34 @@ export interface Conv2DLayer {
   padding: string;
   activation: string;
   kernelInitializer: string;
+}
+
+/**
+ * Conv2DTransposeLayer is a transposed 2-D convolution (the gradient of a convolution with
+ * respect to its input), which enlarges (height, width) by its strides: with "same" padding the
+ * output is input * strides, with "valid" it is (input - 1) * strides + kernel size.
+ */
+export interface Conv2DTransposeLayer {
+  filters: number;
+  /** One value (square) or two (height, width). */
+  kernelSize: number[];
+  /** One value or two; empty means 1. */
+  strides: number[];
+  /** "valid" (default) or "same". */
+  padding: string;
+  activation: string;
+  kernelInitializer: string;
+}
+
+/**
+ * UpSampling2DLayer repeats (nearest) or interpolates (bilinear) rows and columns of
+ * (height, width, channels) inputs by integer factors.
+ */
+export interface UpSampling2DLayer {
+  /** One value or two (height, width); empty means 2. */
+  size: number[];
+  /** "nearest" (default) or "bilinear". */
+  interpolation: string;
 }
 
 /** Pooling2DLayer is max or average pooling over (height, width, channels) inputs. */
@@ -187,6 +250,51 @@ export interface DatasetSpec {
   name: string;
   /** Use at most this many training examples (0 means all); for quick runs and tests. */
   trainLimit: number;
+  /**
+   * Keep only the samples of these classes, in training and held-out (empty means all);
+   * applied before train_limit. Classification datasets only; the targets keep their size.
+   */
+  classes: number[];
+  /** Random transformations of each training sample, drawn afresh each epoch. */
+  augment: Augmentation | undefined;
+}
+
+/**
+ * Augmentation transforms each training image before the step sees it. Every draw is a function
+ * of (job seed, epoch, sample index), so a sample is transformed the same way whichever worker
+ * trains it. Order: flips, then one affine map (rotation, zoom, shift; bilinear, zero outside),
+ * then brightness and contrast, noise, cutout. Held-out samples are never augmented.
+ */
+export interface Augmentation {
+  /**
+   * (height, width, channels) of a sample; empty means the dataset's input shape, which must
+   * then have rank 3 (flat datasets such as mnist need [28, 28, 1]).
+   */
+  imageShape: number[];
+  /** Mirror left-right / top-bottom with probability 1/2. */
+  horizontalFlip: boolean;
+  verticalFlip: boolean;
+  /** Rotate by an angle uniform in [-rotation, rotation] degrees, about the centre; in [0, 180]. */
+  rotation: number;
+  /** Scale by a factor uniform in [1 - zoom, 1 + zoom]; in [0, 1). */
+  zoom: number;
+  /** Shift by up to this fraction of the width / height, uniform; in [0, 1). */
+  widthShift: number;
+  heightShift: number;
+  /** Add a value uniform in [-brightness, brightness] to every pixel; at least 0. */
+  brightness: number;
+  /**
+   * Scale each pixel's distance from the image's mean by a factor uniform in
+   * [1 - contrast, 1 + contrast]; in [0, 1].
+   */
+  contrast: number;
+  /** Add Gaussian noise of this standard deviation to every value; at least 0. */
+  noiseStddev: number;
+  /**
+   * Zero a square of this side (pixels, all channels) at a uniform position (its centre
+   * anywhere in the image, clipped at the border); 0 means none.
+   */
+  cutoutSize: number;
 }
 
 /** TrainingSpec fixes how long and in what order the model trains. */
@@ -267,6 +375,7 @@ function createBaseJobSpec(): JobSpec {
     workers: undefined,
     communication: undefined,
     gan: undefined,
+    visibility: "",
   };
 }
 
@@ -292,6 +401,9 @@ export const JobSpec: MessageFns<JobSpec> = {
     }
     if (message.gan !== undefined) {
       GanSpec.encode(message.gan, writer.uint32(58).fork()).join();
+    }
+    if (message.visibility !== "") {
+      writer.uint32(66).string(message.visibility);
     }
     return writer;
   },
@@ -365,6 +477,14 @@ export const JobSpec: MessageFns<JobSpec> = {
             message.gan = GanSpec.decode(reader, reader.uint32());
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.visibility = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -386,6 +506,7 @@ export const JobSpec: MessageFns<JobSpec> = {
       workers: isSet(object.workers) ? WorkersSpec.fromJSON(object.workers) : undefined,
       communication: isSet(object.communication) ? CommunicationSpec.fromJSON(object.communication) : undefined,
       gan: isSet(object.gan) ? GanSpec.fromJSON(object.gan) : undefined,
+      visibility: isSet(object.visibility) ? globalThis.String(object.visibility) : "",
     };
   },
 
@@ -412,6 +533,9 @@ export const JobSpec: MessageFns<JobSpec> = {
     if (message.gan !== undefined) {
       obj.gan = GanSpec.toJSON(message.gan);
     }
+    if (message.visibility !== "") {
+      obj.visibility = message.visibility;
+    }
     return obj;
   },
 
@@ -437,12 +561,13 @@ export const JobSpec: MessageFns<JobSpec> = {
       ? CommunicationSpec.fromPartial(object.communication)
       : undefined;
     message.gan = (object.gan !== undefined && object.gan !== null) ? GanSpec.fromPartial(object.gan) : undefined;
+    message.visibility = object.visibility ?? "";
     return message;
   },
 };
 
 function createBaseModelSpec(): ModelSpec {
-  return { layers: [], loss: "", optimizer: undefined, metrics: [] };
+  return { layers: [], loss: "", optimizer: undefined, metrics: [], base: undefined };
 }
 
 export const ModelSpec: MessageFns<ModelSpec> = {
@@ -458,6 +583,9 @@ export const ModelSpec: MessageFns<ModelSpec> = {
     }
     for (const v of message.metrics) {
       writer.uint32(34).string(v!);
+    }
+    if (message.base !== undefined) {
+      BaseModel.encode(message.base, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -507,6 +635,14 @@ export const ModelSpec: MessageFns<ModelSpec> = {
             message.metrics.push(reader.string());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.base = BaseModel.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -525,6 +661,7 @@ export const ModelSpec: MessageFns<ModelSpec> = {
       loss: isSet(object.loss) ? globalThis.String(object.loss) : "",
       optimizer: isSet(object.optimizer) ? Optimizer.fromJSON(object.optimizer) : undefined,
       metrics: globalThis.Array.isArray(object?.metrics) ? object.metrics.map((e: any) => globalThis.String(e)) : [],
+      base: isSet(object.base) ? BaseModel.fromJSON(object.base) : undefined,
     };
   },
 
@@ -542,6 +679,9 @@ export const ModelSpec: MessageFns<ModelSpec> = {
     if (message.metrics?.length) {
       obj.metrics = message.metrics;
     }
+    if (message.base !== undefined) {
+      obj.base = BaseModel.toJSON(message.base);
+    }
     return obj;
   },
 
@@ -556,6 +696,132 @@ export const ModelSpec: MessageFns<ModelSpec> = {
       ? Optimizer.fromPartial(object.optimizer)
       : undefined;
     message.metrics = object.metrics?.map((e) => e) || [];
+    message.base = (object.base !== undefined && object.base !== null) ? BaseModel.fromPartial(object.base) : undefined;
+    return message;
+  },
+};
+
+function createBaseBaseModel(): BaseModel {
+  return { name: "", version: "", upTo: "", trainableFrom: undefined };
+}
+
+export const BaseModel: MessageFns<BaseModel> = {
+  encode(message: BaseModel, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.version !== "") {
+      writer.uint32(18).string(message.version);
+    }
+    if (message.upTo !== "") {
+      writer.uint32(26).string(message.upTo);
+    }
+    if (message.trainableFrom !== undefined) {
+      writer.uint32(32).uint32(message.trainableFrom);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BaseModel {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBaseModel();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.upTo = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.trainableFrom = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BaseModel {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      upTo: isSet(object.upTo)
+        ? globalThis.String(object.upTo)
+        : isSet(object.up_to)
+        ? globalThis.String(object.up_to)
+        : "",
+      trainableFrom: isSet(object.trainableFrom)
+        ? globalThis.Number(object.trainableFrom)
+        : isSet(object.trainable_from)
+        ? globalThis.Number(object.trainable_from)
+        : undefined,
+    };
+  },
+
+  toJSON(message: BaseModel): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.upTo !== "") {
+      obj.upTo = message.upTo;
+    }
+    if (message.trainableFrom !== undefined) {
+      obj.trainableFrom = Math.round(message.trainableFrom);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BaseModel>): BaseModel {
+    return BaseModel.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BaseModel>): BaseModel {
+    const message = createBaseBaseModel();
+    message.name = object.name ?? "";
+    message.version = object.version ?? "";
+    message.upTo = object.upTo ?? "";
+    message.trainableFrom = object.trainableFrom ?? undefined;
     return message;
   },
 };
@@ -761,6 +1027,12 @@ export const Layer: MessageFns<Layer> = {
       case "gru":
         RecurrentLayer.encode(message.kind.value, writer.uint32(98).fork()).join();
         break;
+      case "conv2dTranspose":
+        Conv2DTransposeLayer.encode(message.kind.value, writer.uint32(106).fork()).join();
+        break;
+      case "upSampling2d":
+        UpSampling2DLayer.encode(message.kind.value, writer.uint32(114).fork()).join();
+        break;
     }
     return writer;
   },
@@ -877,6 +1149,22 @@ export const Layer: MessageFns<Layer> = {
             message.kind = { $case: "gru", value: RecurrentLayer.decode(reader, reader.uint32()) };
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.kind = { $case: "conv2dTranspose", value: Conv2DTransposeLayer.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.kind = { $case: "upSampling2d", value: UpSampling2DLayer.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -923,6 +1211,14 @@ export const Layer: MessageFns<Layer> = {
         ? { $case: "lstm", value: RecurrentLayer.fromJSON(object.lstm) }
         : isSet(object.gru)
         ? { $case: "gru", value: RecurrentLayer.fromJSON(object.gru) }
+        : isSet(object.conv2dTranspose)
+        ? { $case: "conv2dTranspose", value: Conv2DTransposeLayer.fromJSON(object.conv2dTranspose) }
+        : isSet(object.conv2d_transpose)
+        ? { $case: "conv2dTranspose", value: Conv2DTransposeLayer.fromJSON(object.conv2d_transpose) }
+        : isSet(object.upSampling2d)
+        ? { $case: "upSampling2d", value: UpSampling2DLayer.fromJSON(object.upSampling2d) }
+        : isSet(object.up_sampling2d)
+        ? { $case: "upSampling2d", value: UpSampling2DLayer.fromJSON(object.up_sampling2d) }
         : undefined,
     };
   },
@@ -953,6 +1249,10 @@ export const Layer: MessageFns<Layer> = {
       obj.lstm = RecurrentLayer.toJSON(message.kind.value);
     } else if (message.kind?.$case === "gru") {
       obj.gru = RecurrentLayer.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "conv2dTranspose") {
+      obj.conv2dTranspose = Conv2DTransposeLayer.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "upSampling2d") {
+      obj.upSampling2d = UpSampling2DLayer.toJSON(message.kind.value);
     }
     return obj;
   },
@@ -1032,6 +1332,18 @@ export const Layer: MessageFns<Layer> = {
       case "gru": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "gru", value: RecurrentLayer.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "conv2dTranspose": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "conv2dTranspose", value: Conv2DTransposeLayer.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "upSampling2d": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "upSampling2d", value: UpSampling2DLayer.fromPartial(object.kind.value) };
         }
         break;
       }
@@ -1326,6 +1638,290 @@ export const Conv2DLayer: MessageFns<Conv2DLayer> = {
     message.padding = object.padding ?? "";
     message.activation = object.activation ?? "";
     message.kernelInitializer = object.kernelInitializer ?? "";
+    return message;
+  },
+};
+
+function createBaseConv2DTransposeLayer(): Conv2DTransposeLayer {
+  return { filters: 0, kernelSize: [], strides: [], padding: "", activation: "", kernelInitializer: "" };
+}
+
+export const Conv2DTransposeLayer: MessageFns<Conv2DTransposeLayer> = {
+  encode(message: Conv2DTransposeLayer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.filters !== 0) {
+      writer.uint32(8).uint32(message.filters);
+    }
+    if (message.kernelSize.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.kernelSize) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.strides.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.strides) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.padding !== "") {
+      writer.uint32(34).string(message.padding);
+    }
+    if (message.activation !== "") {
+      writer.uint32(42).string(message.activation);
+    }
+    if (message.kernelInitializer !== "") {
+      writer.uint32(50).string(message.kernelInitializer);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Conv2DTransposeLayer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConv2DTransposeLayer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.filters = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.kernelSize.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.kernelSize.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag === 24) {
+              message.strides.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.strides.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.padding = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.activation = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.kernelInitializer = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Conv2DTransposeLayer {
+    return {
+      filters: isSet(object.filters) ? globalThis.Number(object.filters) : 0,
+      kernelSize: globalThis.Array.isArray(object?.kernelSize)
+        ? object.kernelSize.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.kernel_size)
+        ? object.kernel_size.map((e: any) => globalThis.Number(e))
+        : [],
+      strides: globalThis.Array.isArray(object?.strides) ? object.strides.map((e: any) => globalThis.Number(e)) : [],
+      padding: isSet(object.padding) ? globalThis.String(object.padding) : "",
+      activation: isSet(object.activation) ? globalThis.String(object.activation) : "",
+      kernelInitializer: isSet(object.kernelInitializer)
+        ? globalThis.String(object.kernelInitializer)
+        : isSet(object.kernel_initializer)
+        ? globalThis.String(object.kernel_initializer)
+        : "",
+    };
+  },
+
+  toJSON(message: Conv2DTransposeLayer): unknown {
+    const obj: any = {};
+    if (message.filters !== 0) {
+      obj.filters = Math.round(message.filters);
+    }
+    if (message.kernelSize?.length) {
+      obj.kernelSize = message.kernelSize.map((e) => Math.round(e));
+    }
+    if (message.strides?.length) {
+      obj.strides = message.strides.map((e) => Math.round(e));
+    }
+    if (message.padding !== "") {
+      obj.padding = message.padding;
+    }
+    if (message.activation !== "") {
+      obj.activation = message.activation;
+    }
+    if (message.kernelInitializer !== "") {
+      obj.kernelInitializer = message.kernelInitializer;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Conv2DTransposeLayer>): Conv2DTransposeLayer {
+    return Conv2DTransposeLayer.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Conv2DTransposeLayer>): Conv2DTransposeLayer {
+    const message = createBaseConv2DTransposeLayer();
+    message.filters = object.filters ?? 0;
+    message.kernelSize = object.kernelSize?.map((e) => e) || [];
+    message.strides = object.strides?.map((e) => e) || [];
+    message.padding = object.padding ?? "";
+    message.activation = object.activation ?? "";
+    message.kernelInitializer = object.kernelInitializer ?? "";
+    return message;
+  },
+};
+
+function createBaseUpSampling2DLayer(): UpSampling2DLayer {
+  return { size: [], interpolation: "" };
+}
+
+export const UpSampling2DLayer: MessageFns<UpSampling2DLayer> = {
+  encode(message: UpSampling2DLayer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.size.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.size) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.interpolation !== "") {
+      writer.uint32(18).string(message.interpolation);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpSampling2DLayer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpSampling2DLayer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.size.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.size.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.interpolation = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpSampling2DLayer {
+    return {
+      size: globalThis.Array.isArray(object?.size) ? object.size.map((e: any) => globalThis.Number(e)) : [],
+      interpolation: isSet(object.interpolation) ? globalThis.String(object.interpolation) : "",
+    };
+  },
+
+  toJSON(message: UpSampling2DLayer): unknown {
+    const obj: any = {};
+    if (message.size?.length) {
+      obj.size = message.size.map((e) => Math.round(e));
+    }
+    if (message.interpolation !== "") {
+      obj.interpolation = message.interpolation;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpSampling2DLayer>): UpSampling2DLayer {
+    return UpSampling2DLayer.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpSampling2DLayer>): UpSampling2DLayer {
+    const message = createBaseUpSampling2DLayer();
+    message.size = object.size?.map((e) => e) || [];
+    message.interpolation = object.interpolation ?? "";
     return message;
   },
 };
@@ -2462,7 +3058,7 @@ export const RmspropOptimizer: MessageFns<RmspropOptimizer> = {
 };
 
 function createBaseDatasetSpec(): DatasetSpec {
-  return { name: "", trainLimit: 0 };
+  return { name: "", trainLimit: 0, classes: [], augment: undefined };
 }
 
 export const DatasetSpec: MessageFns<DatasetSpec> = {
@@ -2472,6 +3068,16 @@ export const DatasetSpec: MessageFns<DatasetSpec> = {
     }
     if (message.trainLimit !== 0) {
       writer.uint32(16).uint32(message.trainLimit);
+    }
+    if (message.classes.length !== 0) {
+      writer.uint32(82).fork();
+      for (const v of message.classes) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.augment !== undefined) {
+      Augmentation.encode(message.augment, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -2505,6 +3111,32 @@ export const DatasetSpec: MessageFns<DatasetSpec> = {
             message.trainLimit = reader.uint32();
             continue;
           }
+          case 10: {
+            if (tag === 80) {
+              message.classes.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 82) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.classes.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.augment = Augmentation.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2525,6 +3157,8 @@ export const DatasetSpec: MessageFns<DatasetSpec> = {
         : isSet(object.train_limit)
         ? globalThis.Number(object.train_limit)
         : 0,
+      classes: globalThis.Array.isArray(object?.classes) ? object.classes.map((e: any) => globalThis.Number(e)) : [],
+      augment: isSet(object.augment) ? Augmentation.fromJSON(object.augment) : undefined,
     };
   },
 
@@ -2536,6 +3170,12 @@ export const DatasetSpec: MessageFns<DatasetSpec> = {
     if (message.trainLimit !== 0) {
       obj.trainLimit = Math.round(message.trainLimit);
     }
+    if (message.classes?.length) {
+      obj.classes = message.classes.map((e) => Math.round(e));
+    }
+    if (message.augment !== undefined) {
+      obj.augment = Augmentation.toJSON(message.augment);
+    }
     return obj;
   },
 
@@ -2546,6 +3186,293 @@ export const DatasetSpec: MessageFns<DatasetSpec> = {
     const message = createBaseDatasetSpec();
     message.name = object.name ?? "";
     message.trainLimit = object.trainLimit ?? 0;
+    message.classes = object.classes?.map((e) => e) || [];
+    message.augment = (object.augment !== undefined && object.augment !== null)
+      ? Augmentation.fromPartial(object.augment)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseAugmentation(): Augmentation {
+  return {
+    imageShape: [],
+    horizontalFlip: false,
+    verticalFlip: false,
+    rotation: 0,
+    zoom: 0,
+    widthShift: 0,
+    heightShift: 0,
+    brightness: 0,
+    contrast: 0,
+    noiseStddev: 0,
+    cutoutSize: 0,
+  };
+}
+
+export const Augmentation: MessageFns<Augmentation> = {
+  encode(message: Augmentation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.imageShape.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.imageShape) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.horizontalFlip !== false) {
+      writer.uint32(16).bool(message.horizontalFlip);
+    }
+    if (message.verticalFlip !== false) {
+      writer.uint32(24).bool(message.verticalFlip);
+    }
+    if (message.rotation !== 0) {
+      writer.uint32(33).double(message.rotation);
+    }
+    if (message.zoom !== 0) {
+      writer.uint32(41).double(message.zoom);
+    }
+    if (message.widthShift !== 0) {
+      writer.uint32(49).double(message.widthShift);
+    }
+    if (message.heightShift !== 0) {
+      writer.uint32(57).double(message.heightShift);
+    }
+    if (message.brightness !== 0) {
+      writer.uint32(65).double(message.brightness);
+    }
+    if (message.contrast !== 0) {
+      writer.uint32(73).double(message.contrast);
+    }
+    if (message.noiseStddev !== 0) {
+      writer.uint32(81).double(message.noiseStddev);
+    }
+    if (message.cutoutSize !== 0) {
+      writer.uint32(88).uint32(message.cutoutSize);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Augmentation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAugmentation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.imageShape.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.imageShape.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.horizontalFlip = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.verticalFlip = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.rotation = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.zoom = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.widthShift = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.heightShift = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.brightness = reader.double();
+            continue;
+          }
+          case 9: {
+            if (tag !== 73) {
+              break;
+            }
+
+            message.contrast = reader.double();
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.noiseStddev = reader.double();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.cutoutSize = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Augmentation {
+    return {
+      imageShape: globalThis.Array.isArray(object?.imageShape)
+        ? object.imageShape.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.image_shape)
+        ? object.image_shape.map((e: any) => globalThis.Number(e))
+        : [],
+      horizontalFlip: isSet(object.horizontalFlip)
+        ? globalThis.Boolean(object.horizontalFlip)
+        : isSet(object.horizontal_flip)
+        ? globalThis.Boolean(object.horizontal_flip)
+        : false,
+      verticalFlip: isSet(object.verticalFlip)
+        ? globalThis.Boolean(object.verticalFlip)
+        : isSet(object.vertical_flip)
+        ? globalThis.Boolean(object.vertical_flip)
+        : false,
+      rotation: isSet(object.rotation) ? globalThis.Number(object.rotation) : 0,
+      zoom: isSet(object.zoom) ? globalThis.Number(object.zoom) : 0,
+      widthShift: isSet(object.widthShift)
+        ? globalThis.Number(object.widthShift)
+        : isSet(object.width_shift)
+        ? globalThis.Number(object.width_shift)
+        : 0,
+      heightShift: isSet(object.heightShift)
+        ? globalThis.Number(object.heightShift)
+        : isSet(object.height_shift)
+        ? globalThis.Number(object.height_shift)
+        : 0,
+      brightness: isSet(object.brightness) ? globalThis.Number(object.brightness) : 0,
+      contrast: isSet(object.contrast) ? globalThis.Number(object.contrast) : 0,
+      noiseStddev: isSet(object.noiseStddev)
+        ? globalThis.Number(object.noiseStddev)
+        : isSet(object.noise_stddev)
+        ? globalThis.Number(object.noise_stddev)
+        : 0,
+      cutoutSize: isSet(object.cutoutSize)
+        ? globalThis.Number(object.cutoutSize)
+        : isSet(object.cutout_size)
+        ? globalThis.Number(object.cutout_size)
+        : 0,
+    };
+  },
+
+  toJSON(message: Augmentation): unknown {
+    const obj: any = {};
+    if (message.imageShape?.length) {
+      obj.imageShape = message.imageShape.map((e) => Math.round(e));
+    }
+    if (message.horizontalFlip !== false) {
+      obj.horizontalFlip = message.horizontalFlip;
+    }
+    if (message.verticalFlip !== false) {
+      obj.verticalFlip = message.verticalFlip;
+    }
+    if (message.rotation !== 0) {
+      obj.rotation = floatToJson(message.rotation);
+    }
+    if (message.zoom !== 0) {
+      obj.zoom = floatToJson(message.zoom);
+    }
+    if (message.widthShift !== 0) {
+      obj.widthShift = floatToJson(message.widthShift);
+    }
+    if (message.heightShift !== 0) {
+      obj.heightShift = floatToJson(message.heightShift);
+    }
+    if (message.brightness !== 0) {
+      obj.brightness = floatToJson(message.brightness);
+    }
+    if (message.contrast !== 0) {
+      obj.contrast = floatToJson(message.contrast);
+    }
+    if (message.noiseStddev !== 0) {
+      obj.noiseStddev = floatToJson(message.noiseStddev);
+    }
+    if (message.cutoutSize !== 0) {
+      obj.cutoutSize = Math.round(message.cutoutSize);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Augmentation>): Augmentation {
+    return Augmentation.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Augmentation>): Augmentation {
+    const message = createBaseAugmentation();
+    message.imageShape = object.imageShape?.map((e) => e) || [];
+    message.horizontalFlip = object.horizontalFlip ?? false;
+    message.verticalFlip = object.verticalFlip ?? false;
+    message.rotation = object.rotation ?? 0;
+    message.zoom = object.zoom ?? 0;
+    message.widthShift = object.widthShift ?? 0;
+    message.heightShift = object.heightShift ?? 0;
+    message.brightness = object.brightness ?? 0;
+    message.contrast = object.contrast ?? 0;
+    message.noiseStddev = object.noiseStddev ?? 0;
+    message.cutoutSize = object.cutoutSize ?? 0;
     return message;
   },
 };

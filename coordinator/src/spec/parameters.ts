@@ -1,0 +1,46 @@
+// How many weights a (validated) job's model has, layer by layer, as TF.js builds them: for
+// the cluster's cap on model size. Counted on the shapes the spec checks derive.
+import type { DatasetInfo, JobSpec, Layer } from '@syncline/proto';
+import { checkStack } from './layers.js';
+
+function layerParameters(layer: Layer, input: number[]): number {
+  const last = input.at(-1) ?? 0;
+  const kind = layer.kind;
+  switch (kind?.$case) {
+    case 'dense':
+      return last * kind.value.units + kind.value.units;
+    case 'conv2d': {
+      const [kh = 1, kw = kh] = kind.value.kernelSize;
+      return kh * kw * last * kind.value.filters + kind.value.filters;
+    }
+    case 'batchNormalization':
+      // gamma, beta, moving mean and moving variance
+      return 4 * last;
+    case 'embedding':
+      return kind.value.inputDim * kind.value.outputDim;
+    case 'simpleRnn':
+      return kind.value.units * (last + kind.value.units + 1);
+    case 'lstm':
+      return 4 * kind.value.units * (last + kind.value.units + 1);
+    case 'gru':
+      return 3 * kind.value.units * (last + kind.value.units + 1);
+    default:
+      return 0;
+  }
+}
+
+function stackParameters(layers: Layer[], field: string, input: { shape: number[]; kind: 'float' | 'tokens'; vocabulary?: number }): number {
+  const stack = checkStack(layers, field, input);
+  return stack.layers.reduce((sum, layer, i) => sum + layerParameters(layer, stack.inputShapes[i]!), 0);
+}
+
+/** Parameters of the model (or of generator and discriminator together) of a validated spec. */
+export function countParameters(spec: JobSpec, info: DatasetInfo): number {
+  if (spec.gan) {
+    return (
+      stackParameters(spec.gan.generator, 'gan.generator', { shape: [spec.gan.latentDim], kind: 'float' }) +
+      stackParameters(spec.gan.discriminator, 'gan.discriminator', { shape: info.inputShape, kind: 'float' })
+    );
+  }
+  return stackParameters(spec.model?.layers ?? [], 'model.layers', { shape: info.inputShape, kind: info.input, ...(info.vocabulary ? { vocabulary: info.vocabulary } : {}) });
+}
