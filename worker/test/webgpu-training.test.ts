@@ -50,8 +50,8 @@ for (const [name, family] of Object.entries(families)) {
 }
 
 // Layers on the way (conv2dTranspose, upSampling2d) run these; TF.js's webgpu backend has them.
-// Batch 1: the cpu backend's ResizeNearestNeighborGrad is wrong for larger batches. Square
-// images for ResizeBilinearGrad: the cpu backend's swaps height and width in its output shape.
+// (Batch 1 and square images for ResizeBilinearGrad date from before the cpu reference's
+// resize gradients were corrected, worker/src/kernels/cpu/; the model families cover the rest.)
 const resize = { images: { values: values(1 * 5 * 7 * 3, 11), shape: [1, 5, 7, 3] } };
 const square = { values: values(1 * 6 * 6 * 3, 15), shape: [1, 6, 6, 3] };
 const resizeGrad = (h: number, w: number, images = resize.images) => ({ images, dy: { values: values(h * w * 3, 12), shape: [1, h, w, 3] } });
