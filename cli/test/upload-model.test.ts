@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '@syncline/sdk';
 import { SynclineClient } from '../src/client.js';
 import { startLocalCluster, type LocalCluster } from '../src/local-cluster.js';
-import { runCli } from './helpers/processes.js';
+import { runCli, writeDefaultConfig } from './helpers/processes.js';
 
 const test = anyTest as TestFn<{ cluster: LocalCluster; dir: string; model: tf.Sequential }>;
 
@@ -34,6 +34,8 @@ test.before(async (t) => {
     ],
   });
   t.context.cluster = await startLocalCluster({ workers: 0, log: () => undefined });
+  // The commands below read the cluster's config file, as after `syncline up`.
+  await writeDefaultConfig(t.context.cluster.clientConfig);
 });
 test.after.always(async (t) => {
   t.context.model?.dispose();

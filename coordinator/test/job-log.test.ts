@@ -50,3 +50,11 @@ test('the recorder gives each rank error the rank it had in its generation, and 
   t.deepEqual(stored.filter((e) => e.kind === 'metrics').map((e) => e.metrics?.step), [1, 3]);
   t.deepEqual(stored.filter((e) => e.kind === 'rank_failed').map((e) => [e.workerId, e.rank, e.step]), [['b', 1, 3], ['a', 0, 3], ['a', -1, 3]]);
 });
+
+test('a job that keeps waiting logs each new reason (GPU workers asked for, none idle), once', (t) => {
+  const pending = job({ state: JobState.JOB_STATE_PENDING });
+  const reason = 'waiting for 2 gpu workers (0 idle; 3 idle cpu workers not used: the job asks for workers.accelerator gpu)';
+  const waiting = job({ state: JobState.JOB_STATE_PENDING, error: reason });
+  t.like(transitionEntries(pending, waiting, 0)[0], { kind: 'pending', level: 'info', message: reason });
+  t.deepEqual(transitionEntries(waiting, job({ ...waiting }), 0), [], 'the same reason again is no event');
+});

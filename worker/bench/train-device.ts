@@ -7,11 +7,14 @@
 //   applyMs      the mean gradients uploaded and the optimizer's update, until the device is done
 // roofline = the step's FLOP/s over the backend's own 1024^3 product in the same run; kernelMs /
 // topKernelsMs profile one step (on webgpu, GPU time from timestamp queries where the adapter has them).
+// Where Syncline replaces kernels of the backend (webgpu: Conv2DBackpropFilter) the step is
+// measured with ours ("kernels": "syncline") and with the backend's own ("backend").
 import * as tf from '@tensorflow/tfjs';
 import { JobSpec } from '@syncline/proto';
 import type { Emit } from '../../bench/registry.js';
 import { selectBackend } from '../src/backend.js';
 import type { DatasetShape } from '../src/data/dataset.js';
+import { registerTrainingKernels, restoreBackendKernels } from '../src/kernels/register.js';
 import { Trainer, soloAllReduce } from '../src/train/trainer.js';
 import { forwardMultiplyAdds, kernelTimes, type Model } from './train.js';
 
@@ -66,63 +69,74 @@ export async function deviceTrainBench(model: Model, backendName: string, batch:
   const samples = Uint32Array.from({ length: batch }, (_, i) => i);
   const input = { x, y, count: batch, epoch: 0, samples };
 
-  const trainer = new Trainer(spec, shape);
-  const allReduce = soloAllReduce(trainer);
-  const first = trainer.variables[0]!;
-  try {
-    const stepFlops = 3 * 2 * forwardMultiplyAdds(trainer.model) * batch;
-    const step = async () => {
-      await trainer.step(input, 1, allReduce);
-      await settle(first);
-    };
-    // Warm-up: the first steps compile every kernel's shader.
-    await step();
-    await step();
-    const reps = backend.adapter?.software ? 3 : 10;
-    const steps: number[] = [];
-    const gradients: number[] = [];
-    const applies: number[] = [];
-    for (let i = 0; i < reps; i++) {
-      steps.push(await timeMs(step));
-      const buffer = allReduce.buffer(0);
-      gradients.push(await timeMs(() => trainer.localGradients(input, buffer)));
-      applies.push(
-        await timeMs(async () => {
-          trainer.applySummed(buffer);
-          await settle(first);
-        }),
-      );
+  for (const kernels of ['syncline', 'backend'] as const) {
+    if (kernels === 'backend' && restoreBackendKernels(backend.name).length === 0) break;
+    try {
+      emit({ kernels, ...(await measure()) });
+    } finally {
+      registerTrainingKernels(backend.name);
     }
-    const fusion = tf.randomNormal([trainer.gradientLength]);
-    const reads: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const copy = tf.mul(fusion, 1);
-      await settle(copy);
-      reads.push(await timeMs(() => copy.data()));
-      copy.dispose();
+  }
+
+  async function measure(): Promise<Record<string, unknown>> {
+    const trainer = new Trainer(spec, shape);
+    const allReduce = soloAllReduce(trainer);
+    const first = trainer.variables[0]!;
+    try {
+      const stepFlops = 3 * 2 * forwardMultiplyAdds(trainer.model) * batch;
+      const step = async () => {
+        await trainer.step(input, 1, allReduce);
+        await settle(first);
+      };
+      // Warm-up: the first steps compile every kernel's shader.
+      await step();
+      await step();
+      const reps = backend.adapter?.software ? 3 : 10;
+      const steps: number[] = [];
+      const gradients: number[] = [];
+      const applies: number[] = [];
+      for (let i = 0; i < reps; i++) {
+        steps.push(await timeMs(step));
+        const buffer = allReduce.buffer(0);
+        gradients.push(await timeMs(() => trainer.localGradients(input, buffer)));
+        applies.push(
+          await timeMs(async () => {
+            trainer.applySummed(buffer);
+            await settle(first);
+          }),
+        );
+      }
+      const fusion = tf.randomNormal([trainer.gradientLength]);
+      const reads: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const copy = tf.mul(fusion, 1);
+        await settle(copy);
+        reads.push(await timeMs(() => copy.data()));
+        copy.dispose();
+      }
+      fusion.dispose();
+      const readbackMs = median(reads);
+      const stepMs = median(steps);
+      const peakMs = await peakProductMs(reps);
+      const flopsPerSecond = stepFlops / (stepMs / 1000);
+      const matmulFlopsPerSecond = (2 * 1024 ** 3) / (peakMs / 1000);
+      const profile = await kernelTimes(step);
+      return {
+        backend: backend.name,
+        ...(backend.adapter ? { adapter: `${backend.adapter.vendor} ${backend.adapter.architecture}`.trim(), software: backend.adapter.software } : { how: backend.reason }),
+        batch,
+        samplesPerSecond: Number((batch / (stepMs / 1000)).toPrecision(4)),
+        stepMs: Number(stepMs.toFixed(1)),
+        phasesMs: { gradients: Number(median(gradients).toFixed(1)), readback: Number(readbackMs.toFixed(2)), apply: Number(median(applies).toFixed(1)) },
+        fusionBufferBytes: trainer.gradientLength * 4,
+        stepFlops,
+        flopsPerSecond: Math.round(flopsPerSecond),
+        matmulFlopsPerSecond: Math.round(matmulFlopsPerSecond),
+        roofline: Number((flopsPerSecond / matmulFlopsPerSecond).toFixed(3)),
+        ...profile,
+      };
+    } finally {
+      trainer.dispose();
     }
-    fusion.dispose();
-    const readbackMs = median(reads);
-    const stepMs = median(steps);
-    const peakMs = await peakProductMs(reps);
-    const flopsPerSecond = stepFlops / (stepMs / 1000);
-    const matmulFlopsPerSecond = (2 * 1024 ** 3) / (peakMs / 1000);
-    const profile = await kernelTimes(step);
-    emit({
-      backend: backend.name,
-      ...(backend.adapter ? { adapter: `${backend.adapter.vendor} ${backend.adapter.architecture}`.trim(), software: backend.adapter.software } : { how: backend.reason }),
-      batch,
-      samplesPerSecond: Number((batch / (stepMs / 1000)).toPrecision(4)),
-      stepMs: Number(stepMs.toFixed(1)),
-      phasesMs: { gradients: Number(median(gradients).toFixed(1)), readback: Number(readbackMs.toFixed(2)), apply: Number(median(applies).toFixed(1)) },
-      fusionBufferBytes: trainer.gradientLength * 4,
-      stepFlops,
-      flopsPerSecond: Math.round(flopsPerSecond),
-      matmulFlopsPerSecond: Math.round(matmulFlopsPerSecond),
-      roofline: Number((flopsPerSecond / matmulFlopsPerSecond).toFixed(3)),
-      ...profile,
-    });
-  } finally {
-    trainer.dispose();
   }
 }

@@ -224,13 +224,13 @@ async function trainBench(model: Model, reps: { syncline: number; backend: numbe
 
 export const trainMlpBench: Bench = {
   name: 'train-mlp',
-  description: `one worker on wasm, MLP 784-256-10, batch ${BATCH}, SGD: samples/s and FLOP/s as a fraction of wasm's 1024^3 matmul (roofline)`,
+  description: `one worker on wasm (or --backend), MLP 784-256-10, batch ${BATCH}, SGD: samples/s and FLOP/s as a fraction of wasm's 1024^3 matmul (roofline)`,
   run: (emit, options) => (options?.backend && options.backend !== 'wasm' ? deviceTrainBench(MLP, options.backend, options.batch ?? BATCH, emit) : trainBench(MLP, { syncline: 15, backend: 5 }, emit)),
 };
 
 export const trainCnnBench: Bench = {
   name: 'train-cnn',
-  description: `one worker on wasm, Keras CNN (conv32-conv64-pool-dense128-dense10, 28x28x1), batch ${BATCH}, SGD: samples/s and roofline`,
+  description: `one worker on wasm (or --backend), Keras CNN (conv32-conv64-pool-dense128-dense10, 28x28x1), batch ${BATCH}, SGD: samples/s and roofline`,
   run: (emit, options) => (options?.backend && options.backend !== 'wasm' ? deviceTrainBench(CNN, options.backend, options.batch ?? BATCH, emit) : trainBench(CNN, { syncline: 5, backend: 2 }, emit)),
 };
 

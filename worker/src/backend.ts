@@ -84,7 +84,10 @@ const strategies: BackendStrategy[] = [
       await registerWebGPUBackend(adapter);
       return undefined;
     },
-    prepare: () => describeAdapter(webgpuAdapter()!.report),
+    prepare: () => {
+      registerTrainingKernels('webgpu');
+      return describeAdapter(webgpuAdapter()!.report);
+    },
     gpu: () => {
       const r = webgpuAdapter()!.report;
       return { kind: 'gpu', device: `${r.vendor} ${r.architecture}`.trim(), description: [r.device, r.description].filter(Boolean).join(', '), memoryBytes: r.maxBufferSize, maxBindingBytes: r.maxStorageBufferBindingSize, software: r.software };

@@ -318,7 +318,13 @@ test('bytes on the wire per rank: direct (N−1)·S in, sharded 2(N−1)/N·S in
       const world = createWorld(worldSize, { algorithm, compression });
       try {
         await Promise.all(world.ranks.map((c) => c.start()));
-        await sleep(20); // let late hello replies land before counting
+        // Let late hello replies land before counting: wait until no bus has received anything for 100 ms.
+        for (let quiet = 0, last = -1; quiet < 5; ) {
+          await sleep(20);
+          const now = world.buses.reduce((n, bus) => n + bus.receivedBytes, 0);
+          quiet = now === last ? quiet + 1 : 0;
+          last = now;
+        }
         const before = world.buses.map((bus) => ({ out: bus.publishedBytes, in: bus.receivedBytes, count: bus.count }));
         const random = seededRandom(1);
         await Promise.all(world.ranks.map((c) => c.allReduceSum(moderateFloats(length, random), 0)));

@@ -42,7 +42,7 @@ test('a worker without the native build falls back to wasm and says why in one l
   const main = new URL('../src/main.ts', import.meta.url).pathname;
   // The worker prints its backend line first, then retries a coordinator that is not there.
   const child = spawn(process.execPath, ['--import', 'tsx', main, '--coordinator', '127.0.0.1:1'], {
-    env: { ...process.env, SYNCLINE_NATIVE_ADDON: '/nonexistent/syncline-native.node', SYNCLINE_LOG_PRETTY: '1', SYNCLINE_BACKEND: '' },
+    env: { ...process.env, SYNCLINE_NATIVE_ADDON: '/nonexistent/syncline-native.node', SYNCLINE_LOG_PRETTY: '1', SYNCLINE_BACKEND: '', SYNCLINE_WORKER_TOKEN: 'a-worker-credential-of-at-least-32-characters' },
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   try {

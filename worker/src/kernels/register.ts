@@ -1,8 +1,9 @@
-// The training kernels we add to the wasm backend, in one list. An entry either fills a gap
+// The training kernels we add to the wasm and webgpu backends, in one list. An entry either fills a gap
 // (the backend has no such kernel) or replaces the backend's own, and says which: a kernel
 // the backend already has is left alone unless its entry is marked `replaces`.
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig } from '@tensorflow/tfjs';
+import { conv2DBackpropFilterConfig as webgpuConv2DBackpropFilterConfig } from '../backends/webgpu/kernels/Conv2DBackpropFilter.js';
 import { batchMatMulConfig } from './BatchMatMul.js';
 import { castConfig } from './Cast.js';
 import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter.js';
@@ -36,6 +37,7 @@ export const trainingKernels: readonly TrainingKernel[] = [
   { config: resizeNearestNeighborGradConfig, replaces: 'it ignores halfPixelCenters' },
   { config: sumConfig, replaces: 'reducing leading axes (bias gradients) transposes the whole tensor first; other reductions go to the original' },
   { config: unsortedSegmentSumConfig },
+  { config: webgpuConv2DBackpropFilterConfig, replaces: 'one invocation per filter element sums over the whole batch: a few hundred threads for a first layer' },
 ];
 
 export { replacedKernel };
@@ -51,8 +53,9 @@ export interface Registration {
 export function registerTrainingKernels(backendName = 'wasm'): Registration {
   const names = new Set<string>();
   for (const { config } of trainingKernels) {
-    if (names.has(config.kernelName)) throw new Error(`training kernel ${config.kernelName} is listed twice`);
-    names.add(config.kernelName);
+    const key = `${config.backendName}/${config.kernelName}`;
+    if (names.has(key)) throw new Error(`training kernel ${key} is listed twice`);
+    names.add(key);
   }
   // Some of ours hand cases to the kernel they replace, whose set-up runs when the backend
   // initialises: registered before that, ours would stand in the way of it.
