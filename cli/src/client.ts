@@ -2,7 +2,8 @@
 // (credentials go here), waits for the coordinator, puts deadlines on calls and turns gRPC errors
 // into the CLI's errors (src/errors.ts).
 import { connect as tcpConnect } from 'node:net';
-import { Metadata, connectivityState, credentials, status, type ServiceError } from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+import { Metadata, connectivityState, credentials, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import {
   JobServiceClient,
   JobState,
@@ -31,13 +32,15 @@ import {
 } from '@syncline/proto';
 import { resolveConfig } from './config.js';
 import { UploadSourceError, bytesSource, streamUpload, type UploadOptions, type UploadSource } from './datasets/upload-stream.js';
-import { CoordinatorUnreachableError, CredentialRefusedError, RequestRefusedError } from './errors.js';
+import { CoordinatorUnreachableError, CredentialRefusedError, RequestRefusedError, UsageError } from './errors.js';
 
 export interface ClientOptions {
   /** Sent as `authorization: Bearer <token>` with every call. */
   token?: string;
   /** Where the token came from, for the message when the coordinator refuses it. */
   tokenSource?: string;
+  /** PEM of the CA that signed the coordinator's certificate: TLS, trusting it. Default: the file SYNCLINE_CA names, if any; else plaintext. */
+  ca?: string;
   /** How long a connection may take to open before giving up (a refused one fails at once). */
   connectTimeoutMs?: number;
   /** Deadline of each call that answers at once (everything but watching and uploading). */
@@ -53,25 +56,43 @@ export interface WatchHandlers {
   reconnecting?: (reason: string) => void;
 }
 
+function readCa(file: string, named: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`${named} names the CA file ${file}, which cannot be read: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+function caFromEnvironment(): string | undefined {
+  const file = process.env.SYNCLINE_CA;
+  return file ? readCa(file, 'SYNCLINE_CA') : undefined;
+}
+
+function channelCredentials(ca: string | undefined): ChannelCredentials {
+  return ca ? credentials.createSsl(Buffer.from(ca)) : credentials.createInsecure();
+}
+
 type Callback<T> = (err: ServiceError | null, res: T) => void;
 
 export class SynclineClient {
   readonly raw: JobServiceClient;
-  private readonly opts: Required<Omit<ClientOptions, 'token'>>;
+  private readonly opts: Required<Omit<ClientOptions, 'token' | 'ca'>>;
   private connected: Promise<void> | undefined;
 
   constructor(
     readonly address: string,
     opts: ClientOptions = {},
   ) {
-    this.raw = new JobServiceClient(address, credentials.createInsecure(), withBearer(opts.token));
+    this.raw = new JobServiceClient(address, channelCredentials(opts.ca ?? caFromEnvironment()), withBearer(opts.token));
     this.opts = { connectTimeoutMs: 5_000, callTimeoutMs: 30_000, uploadTimeoutMs: 600_000, tokenSource: opts.token ? 'the token given' : 'no token', ...opts };
   }
 
-  /** A client for a command: the coordinator and token from --config, SYNCLINE_TOKEN or the default config file (config.ts). */
+  /** A client for a command: the coordinator, token and CA from --config, SYNCLINE_TOKEN or the default config file (config.ts). */
   static async open(command: { config?: string; coordinator?: string }, opts: Omit<ClientOptions, 'token' | 'tokenSource'> = {}): Promise<SynclineClient> {
     const c = await resolveConfig(command);
-    return new SynclineClient(c.coordinator, { ...opts, ...(c.token ? { token: c.token } : {}), tokenSource: c.tokenSource });
+    const ca = opts.ca ?? (c.ca ? readCa(c.ca, 'the config file') : undefined);
+    return new SynclineClient(c.coordinator, { ...opts, ...(c.token ? { token: c.token } : {}), ...(ca ? { ca } : {}), tokenSource: c.tokenSource });
   }
 
   /**

@@ -5,9 +5,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateSecrets, startCoordinator, type ClusterSecrets, type Coordinator, type CoordinatorOptions } from '@syncline/coordinator';
+import { generateSecrets, startCoordinator, type ClusterSecrets, type Coordinator, type CoordinatorOptions, type ModelSigner, type NatsAccountKey } from '@syncline/coordinator';
 import { loadAddon } from '@syncline/worker/native';
 import { startNatsCluster, startNatsServer, type NatsServer } from './nats-server.js';
+import type { LocalTls } from './tls/certificates.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const workerMain = join(repoRoot, 'worker', 'src', 'main.ts');
@@ -17,8 +18,17 @@ export interface LocalClusterOptions {
   workers?: number;
   /** Use this NATS server (or these, comma-separated) instead of starting one (env SYNCLINE_NATS_URL). */
   natsUrl?: string;
+  /** With natsUrl: the signing key of the account those servers trust (env SYNCLINE_NATS_ACCOUNT_KEY names its file). */
+  natsAccountKey?: NatsAccountKey;
   /** Start this many clustered nats-servers (buckets then keep 3 replicas, or as many as servers). */
   natsCluster?: number;
+  /**
+   * TLS everywhere: nats-server, the coordinator's gRPC and HTTP, and the workers (who trust
+   * `tls.ca`, from the file `caFile`) speak nothing else.
+   */
+  tls?: LocalTls & { caFile: string };
+  /** The key that signs published models; a new one by default. */
+  modelSigner?: ModelSigner;
   /** max_payload of the servers started here. */
   natsMaxPayload?: number;
   grpcPort?: number;
@@ -44,9 +54,11 @@ export interface LocalCluster {
   coordinator: Coordinator;
   secrets: ClusterSecrets;
   /** What a client of this cluster needs, with the admin token: the config file's content. */
-  clientConfig: { coordinator: string; http: string; token: string };
+  clientConfig: { coordinator: string; http: string; token: string; ca?: string };
   /** The NATS URL(s) coordinator and workers use. */
   natsUrl: string;
+  /** The account key of the NATS servers (mints users that may do anything in the account). */
+  natsAccountKey: NatsAccountKey;
   /** The nats-servers started here (none when natsUrl was given). */
   nats: NatsServer[];
   /** Worker processes; the one at index i joined as worker `local-<i>`. */
@@ -102,21 +114,28 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
   try {
     opts.signal?.throwIfAborted();
     const size = opts.natsCluster ?? 1;
-    const maxPayload = opts.natsMaxPayload !== undefined ? { maxPayload: opts.natsMaxPayload } : {};
+    const maxPayload = { ...(opts.natsMaxPayload !== undefined ? { maxPayload: opts.natsMaxPayload } : {}), ...(opts.tls ? { tls: opts.tls } : {}) };
     let natsUrl = opts.natsUrl;
+    let natsAccountKey = opts.natsAccountKey;
     if (natsUrl === undefined && size > 1) {
       const cluster = await startNatsCluster(size, maxPayload);
       nats.push(...cluster.servers);
       natsUrl = cluster.urls;
+      natsAccountKey = cluster.accountKey;
     } else if (natsUrl === undefined) {
       const server = await startNatsServer(maxPayload);
       nats.push(server);
       natsUrl = server.url;
+      natsAccountKey = server.accountKey;
     }
+    if (natsAccountKey === undefined) throw new Error(`the NATS account key of ${natsUrl} is needed to use it (SYNCLINE_NATS_ACCOUNT_KEY: its file)`);
     opts.signal?.throwIfAborted();
     log(`nats-server${nats.length > 1 ? `s (a cluster of ${nats.length})` : ''} ready at ${natsUrl}`);
     coordinator = await startCoordinator({
       natsUrl,
+      natsAccountKey,
+      ...(opts.tls ? { tls: opts.tls, natsCa: opts.tls.ca } : {}),
+      ...(opts.modelSigner ? { modelSigner: opts.modelSigner } : {}),
       replicas: Math.min(3, size),
       log,
       secrets,
@@ -133,7 +152,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       const child = spawn(process.execPath, ['--import', 'tsx', workerMain, '--coordinator', running.grpcAddress], {
         cwd: repoRoot,
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        env: { SYNCLINE_THREADS: threadsPerWorker, ...process.env, ...opts.workerEnv, SYNCLINE_WORKER_ID: `local-${i}`, SYNCLINE_WORKER_TOKEN: secrets.workerToken, SYNCLINE_LOG_PRETTY: '1' },
+        env: { SYNCLINE_THREADS: threadsPerWorker, ...process.env, ...opts.workerEnv, ...(opts.tls ? { SYNCLINE_CA: opts.tls.caFile } : {}), SYNCLINE_WORKER_ID: `local-${i}`, SYNCLINE_WORKER_TOKEN: secrets.workerToken, SYNCLINE_LOG_PRETTY: '1' },
       });
       pipeLines(child.stdout, sink);
       pipeLines(child.stderr, sink);
@@ -161,8 +180,8 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       await joined([i]);
       return i;
     };
-    const clientConfig = { coordinator: coordinator.grpcAddress, http: coordinator.httpUrl, token: secrets.adminToken };
-    return { coordinator, secrets, clientConfig, natsUrl, nats, workers, addWorker, stop };
+    const clientConfig = { coordinator: coordinator.grpcAddress, http: coordinator.httpUrl, token: secrets.adminToken, ...(opts.tls ? { ca: opts.tls.caFile } : {}) };
+    return { coordinator, secrets, clientConfig, natsUrl, natsAccountKey, nats, workers, addWorker, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -19,7 +19,13 @@ program
   .option('--nats-cluster <n>', 'run n clustered nats-servers (JetStream replicas 3) instead of one', '1')
   .option('--state-dir <dir>', "where the cluster's secrets are kept between starts (env SYNCLINE_STATE_DIR; default ~/.local/state/syncline)", process.env.SYNCLINE_STATE_DIR)
   .option('--config <file>', 'where to write the client config (env SYNCLINE_CONFIG; default ~/.config/syncline/config.json)', process.env.SYNCLINE_CONFIG)
+  .option('--tls', 'TLS on gRPC, HTTP and NATS, with a local CA made on first start in $SYNCLINE_STATE_DIR/tls (env SYNCLINE_TLS=1)', process.env.SYNCLINE_TLS === '1')
   .action(async (opts) => (await import('./commands/up.js')).up(opts));
+program
+  .command('secrets')
+  .description("print the cluster's keys as Kubernetes Secrets (NATS trust, NATS account key, model-signing key), for kubectl apply -f -")
+  .option('--namespace <ns>', 'namespace of the Secrets', 'syncline')
+  .action(async (opts) => (await import('./commands/secrets.js')).secrets(opts));
 program
   .command('validate <job-files...>')
   .description('check job files (JSON, or YAML as .yaml/.yml) without submitting them: against the coordinator when one answers, otherwise locally')

@@ -1,17 +1,23 @@
 // Starts real nats-servers with JetStream on free loopback ports, for the local cluster and tests:
 // one server, or a cluster of several (JetStream clustered, so buckets can have 3 replicas and
 // any one server may be lost). A server can be killed and started again on the same port and
-// store, as an outage.
+// store, as an outage. Every server runs with decentralized JWT authentication: no anonymous
+// client gets in, only users minted with the account key in `trust` (coordinator/src/nats-auth).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createNatsTrust, natsServerTrustConfig, type NatsAccountKey, type NatsTrust } from '@syncline/coordinator';
 
 export interface NatsServer {
   url: string;
   port: number;
   storeDir: string;
+  /** The operator and account the server trusts. */
+  trust: NatsTrust;
+  /** What the coordinator takes (and tests mint full users with): the account's signing key. */
+  accountKey: NatsAccountKey;
   process: ChildProcess;
   /** Kills the server at once (SIGKILL, as a crash): its store stays for start(). */
   kill(): Promise<void>;
@@ -31,6 +37,10 @@ export interface NatsServerOptions {
   port?: number;
   /** Clustering: this server's name, cluster port and the other servers' cluster ports. */
   cluster?: { serverName: string; port: number; routes: number[] };
+  /** The operator and account to trust; new ones by default. */
+  trust?: NatsTrust;
+  /** Require TLS from clients, with this certificate and key (PEM). */
+  tls?: { cert: string; key: string };
 }
 
 export class NatsServerMissingError extends Error {
@@ -105,7 +115,14 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   await mkdir(dir, { recursive: true });
   const port = opts.port ?? (await freePort());
   const config = join(dir, 'nats.conf');
-  const lines = [`listen: "127.0.0.1:${port}"`, `jetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }`];
+  const trust = opts.trust ?? (await createNatsTrust());
+  const tlsLines: string[] = [];
+  if (opts.tls) {
+    await writeFile(join(dir, 'server-cert.pem'), opts.tls.cert);
+    await writeFile(join(dir, 'server-key.pem'), opts.tls.key, { mode: 0o600 });
+    tlsLines.push(`tls { cert_file: ${JSON.stringify(join(dir, 'server-cert.pem'))}, key_file: ${JSON.stringify(join(dir, 'server-key.pem'))} }`);
+  }
+  const lines = [`listen: "127.0.0.1:${port}"`, `jetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }`, natsServerTrustConfig(trust), ...tlsLines];
   if (opts.maxPayload !== undefined) lines.push(`max_payload: ${opts.maxPayload}`);
   if (opts.cluster) {
     const routes = opts.cluster.routes.map((p) => `"nats-route://127.0.0.1:${p}"`).join(', ');
@@ -124,6 +141,8 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     url: `nats://127.0.0.1:${port}`,
     port,
     storeDir: dir,
+    trust,
+    accountKey: trust.accountKey,
     process: child,
     kill: () => exit(child, 'SIGKILL'),
     async start() {
@@ -146,17 +165,20 @@ export interface NatsCluster {
   servers: NatsServer[];
   /** Every server's client URL, comma-separated: what coordinator and workers take. */
   urls: string;
+  /** The account key every server of the cluster trusts. */
+  accountKey: NatsAccountKey;
   stop(): Promise<void>;
 }
 
 /** `size` clustered nats-servers with JetStream; each has its own store. */
-export async function startNatsCluster(size: number, opts: Pick<NatsServerOptions, 'maxPayload' | 'binary'> = {}): Promise<NatsCluster> {
+export async function startNatsCluster(size: number, opts: Pick<NatsServerOptions, 'maxPayload' | 'binary' | 'trust' | 'tls'> = {}): Promise<NatsCluster> {
+  const trust = opts.trust ?? (await createNatsTrust());
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`a NATS cluster needs at least 1 server, got ${size}`);
   const clusterPorts: number[] = [];
   for (let i = 0; i < size; i++) clusterPorts.push(await freePort());
   // Started together: each waits for its routes (and JetStream for a quorum) while the others come up.
   const started = await Promise.allSettled(
-    clusterPorts.map((port, i) => startNatsServer({ ...opts, cluster: { serverName: `syncline-nats-${i}`, port, routes: clusterPorts.filter((_, j) => j !== i) } })),
+    clusterPorts.map((port, i) => startNatsServer({ ...opts, trust, cluster: { serverName: `syncline-nats-${i}`, port, routes: clusterPorts.filter((_, j) => j !== i) } })),
   );
   const servers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -167,6 +189,7 @@ export async function startNatsCluster(size: number, opts: Pick<NatsServerOption
   return {
     servers,
     urls: servers.map((s) => s.url).join(','),
+    accountKey: trust.accountKey,
     stop: async () => void (await Promise.all(servers.map((s) => s.stop()))),
   };
 }

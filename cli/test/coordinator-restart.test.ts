@@ -59,7 +59,7 @@ test.serial('a running job is requeued by a restarted coordinator and succeeds o
     client.close();
 
     // A coordinator the workers cannot find (another port): the job waits, PENDING, with no workers.
-    const interim = await startCoordinator({ natsUrl: cluster.natsUrl, secrets, log });
+    const interim = await startCoordinator({ natsUrl: cluster.natsUrl, natsAccountKey: cluster.natsAccountKey, secrets, log });
     coordinators.push(interim);
     client = new SynclineClient(interim.grpcAddress, token);
     const requeued = await client.get(job.id);
@@ -74,6 +74,7 @@ test.serial('a running job is requeued by a restarted coordinator and succeeds o
     const restarted = await startCoordinator({
       natsUrl: cluster.natsUrl,
       secrets,
+      natsAccountKey: cluster.natsAccountKey,
       grpcPort: port(first.grpcAddress),
       httpPort: port(first.httpUrl),
       log,
@@ -117,7 +118,7 @@ test.serial('a job waiting for workers starts as they join, though their NATS co
   const nats = await startNatsServer();
   t.context.nats.push(nats);
   const secrets = generateSecrets();
-  const coordinator = await startCoordinator({ natsUrl: nats.url, secrets, allreduceTimeoutSeconds: 5 });
+  const coordinator = await startCoordinator({ natsUrl: nats.url, natsAccountKey: nats.accountKey, secrets, allreduceTimeoutSeconds: 5 });
   t.context.coordinators.push(coordinator);
   const client = new SynclineClient(coordinator.grpcAddress, { token: secrets.adminToken });
   try {

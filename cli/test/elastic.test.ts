@@ -33,7 +33,7 @@ async function referenceLoss(t: { context: { reference: Map<number, number> } },
   const { validateJobSpec } = await import('@syncline/coordinator');
   const s = validateJobSpec(spec('reference', 1, 1, steps));
   const r = await runJob({
-    assignment: { jobId: 'reference', spec: s, rank: 0, worldSize: 1, generation: 1, shares: [1], artifactPrefix: '', allreduceTimeoutSeconds: 10, checkpoint: '', checkpointObject: '' },
+    assignment: { jobId: 'reference', spec: s, rank: 0, worldSize: 1, generation: 1, shares: [1], artifactPrefix: '', allreduceTimeoutSeconds: 10, checkpoint: '', checkpointObject: '', natsCredentials: undefined },
     dataset: loadMnist(),
     collective: { allReduceSum: async (d) => d, broadcast: async (d) => d! },
   });

@@ -12,7 +12,7 @@ test('a worker busy computing for 3x the heartbeat timeout stays joined', async 
   const nats = await startNatsServer();
   const lines: string[] = [];
   const secrets = generateSecrets();
-  const coordinator = await startCoordinator({ natsUrl: nats.url, secrets, heartbeatIntervalMs: 200, heartbeatTimeoutMs: 1500, log: (l) => lines.push(l) });
+  const coordinator = await startCoordinator({ natsUrl: nats.url, natsAccountKey: nats.accountKey, secrets, heartbeatIntervalMs: 200, heartbeatTimeoutMs: 1500, log: (l) => lines.push(l) });
   try {
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(repoRoot, 'cli', 'test', 'fixtures', 'busy-worker.ts'), coordinator.grpcAddress], {
       cwd: repoRoot,

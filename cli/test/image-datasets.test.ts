@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import anyTest, { type TestFn } from 'ava';
-import { BUCKETS, JobSpec, JobState, seededRandom } from '@syncline/proto';
+import { BUCKETS, datasetBucket, JobSpec, JobState, seededRandom } from '@syncline/proto';
 import { loadModel } from '@syncline/sdk';
 import sharp from 'sharp';
 import * as tar from 'tar';
@@ -60,8 +60,9 @@ test.after.always(async (t) => {
 
 const options = (t: { context: { cluster: LocalCluster } }, name: string) => ({ name, imageSize: '8x8', channels: '1', coordinator: t.context.cluster.coordinator.grpcAddress });
 
+/** Objects of the dataset store `prefix` (`datasets/<name>/`) names. */
 async function storedObjects(cluster: LocalCluster, prefix: string): Promise<string[]> {
-  const store = await cluster.coordinator.nc.jetstream().views.os(BUCKETS.objects);
+  const store = await cluster.coordinator.nc.jetstream().views.os(datasetBucket(prefix.split('/')[1]!));
   return (await store.list()).map((o) => o.name).filter((n) => n.startsWith(prefix));
 }
 

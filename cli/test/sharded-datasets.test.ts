@@ -5,7 +5,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import anyTest, { type TestFn } from 'ava';
 import { status } from '@grpc/grpc-js';
-import { BUCKETS, JobSpec, JobState, TENSOR_ROWS_VERSION, encodeTensorHeader, encodeTensorRow, seededRandom, type Job, type UserDataset } from '@syncline/proto';
+import { BUCKETS, JobSpec, datasetBucket, JobState, TENSOR_ROWS_VERSION, encodeTensorHeader, encodeTensorRow, seededRandom, type Job, type UserDataset } from '@syncline/proto';
 import { userDatasetInfo, validateJobSpec } from '@syncline/coordinator';
 import { selectBackend } from '@syncline/worker';
 import type { Dataset } from '../../worker/src/data/dataset.js';
@@ -67,8 +67,9 @@ function rowsSource(data: { x: Float32Array; y: Float32Array }, n: number, known
 
 const header = (name: string) => ({ name, format: 'tensor', classes: CLASSES, shardBytes: SHARD_BYTES });
 
+/** Objects of dataset store `prefix` names (`datasets/<name>/`). */
 async function objectsUnder(cluster: LocalCluster, prefix: string): Promise<string[]> {
-  const store = await cluster.coordinator.nc.jetstream().views.os(BUCKETS.objects);
+  const store = await cluster.coordinator.nc.jetstream().views.os(datasetBucket(prefix.split('/')[1]!));
   return (await store.list()).map((o) => o.name).filter((n) => n.startsWith(prefix));
 }
 

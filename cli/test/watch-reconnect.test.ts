@@ -33,7 +33,7 @@ test.after.always(async (t) => {
 test('submit --watch reconnects to a restarted coordinator and reports the job that finished', async (t) => {
   const { dir, nats, coordinators } = t.context;
   const secrets = generateSecrets();
-  const first = await startCoordinator({ natsUrl: nats.url, secrets });
+  const first = await startCoordinator({ natsUrl: nats.url, natsAccountKey: nats.accountKey, secrets });
   coordinators.push(first);
   t.context.workers.push(spawnWorker(first.grpcAddress, 'reconnect-0', secrets.workerToken));
   const file = join(dir, 'job.json');
@@ -45,7 +45,7 @@ test('submit --watch reconnects to a restarted coordinator and reports the job t
     await watch.waitFor('stderr', /^step \d+\/64/m, 60_000);
     await coordinators.pop()!.stop();
     const port = Number(first.grpcAddress.split(':').pop());
-    coordinators.push(await startCoordinator({ natsUrl: nats.url, secrets, grpcPort: port }));
+    coordinators.push(await startCoordinator({ natsUrl: nats.url, natsAccountKey: nats.accountKey, secrets, grpcPort: port }));
     t.is(await watch.exited, 0, watch.stderr());
     t.regex(watch.stderr(), new RegExp(`^lost the coordinator at ${first.grpcAddress} \\(.+\\); reconnecting for up to 60 s \\(the job goes on\\)$`, 'm'));
     const result = JSON.parse(watch.stdout().trim().split('\n').at(-1)!) as { state: string; steps: number };

@@ -15,11 +15,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { BUCKETS } from '@syncline/proto';
-import { connect } from 'nats';
+import { jobBucket } from '@syncline/proto';
 import { startNatsServer } from '@syncline/cli/nats-server';
 import type { Bench } from '../../bench/registry.js';
+import { NatsCredentialIssuer } from '../src/nats-auth/index.js';
 import { ModelRegistry } from '../src/registry/model-registry.js';
+import { connectNats } from '../src/store/nats-connection.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SHARD_FLOATS = 256 * 1024;
@@ -102,8 +103,8 @@ export const registryBench: Bench = {
           { paths: ['group1-shard1of1.bin'], sha256: [createHash('sha256').update(shard).digest('hex')], weights: [{ name: 'w', shape: [SHARD_FLOATS], dtype: 'float32' }] },
         ],
       };
-      const nc = await connect({ servers: nats.url });
-      const store = await nc.jetstream().views.os(BUCKETS.objects);
+      const nc = await connectNats(nats.url, await new NatsCredentialIssuer(nats.accountKey).coordinator());
+      const store = await nc.jetstream().views.os(jobBucket('bench'));
       await store.putBlob({ name: 'bench/group1-shard1of1.bin' }, shard);
       await store.putBlob({ name: 'bench/model.json' }, new TextEncoder().encode(JSON.stringify(modelJson)));
       const publisher = await ModelRegistry.open(nc);
@@ -111,7 +112,7 @@ export const registryBench: Bench = {
       publisher.close();
       await nc.drain();
 
-      const coordinator = await startServer(['coordinator', nats.url]);
+      const coordinator = await startServer(['coordinator', nats.url, JSON.stringify(nats.accountKey)]);
       children.push(coordinator.child);
       // The static server gets the very bytes the coordinator serves, at the same paths.
       const served = (path: string) => fetch(`${coordinator.url}/v1/models/bench/${path}`).then(async (r) => new Uint8Array(await r.arrayBuffer()));

@@ -17,8 +17,10 @@ import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { dashboardApi } from './dashboard/api.js';
 import { dashboardPages } from './dashboard/ui-routes.js';
 import { createMetrics } from './metrics.js';
-import { startHttpEndpoint } from './http/server.js';
+import { startHttpEndpoint, type TlsServerOptions } from './http/server.js';
+import { JobNatsAccess, NatsCredentialIssuer, type NatsAccountKey } from './nats-auth/index.js';
 import { ModelRegistry, modelJsonUrl } from './registry/model-registry.js';
+import { ModelSigner } from './registry/signing.js';
 import { Scheduler } from './scheduling/scheduler.js';
 import { WorkerPool } from './scheduling/worker-pool.js';
 import { DatasetStore } from './datasets/dataset-store.js';
@@ -41,6 +43,16 @@ export interface CoordinatorOptions {
   limits?: Partial<Limits>;
   /** NATS URL(s) handed to workers (defaults to natsUrl). */
   workerNatsUrl?: string;
+  /** The NATS account's signing key: the coordinator connects, and lets each worker connect, as users it mints with it. */
+  natsAccountKey: NatsAccountKey;
+  /** Signs every published model version (ed25519); a new key for this process by default. */
+  modelSigner?: ModelSigner;
+  /** Serve gRPC and the HTTP registry over TLS with this certificate and key (PEM). */
+  tls?: TlsServerOptions;
+  /** PEM of the CA(s) the NATS servers' certificates chain to: connect to NATS over TLS, trusting them. */
+  natsCa?: string;
+  /** Seconds a worker's NATS credentials stay valid (default nats-auth's DEFAULT_WORKER_CREDENTIAL_TTL_SECONDS). */
+  natsCredentialTtlSeconds?: number;
   /** Replicas of the key-value buckets and the object store (3 on a three-node NATS cluster); default 1. */
   replicas?: number;
   host?: string;
@@ -66,12 +78,19 @@ export interface CoordinatorOptions {
 export interface Coordinator {
   grpcAddress: string;
   httpUrl: string;
+  /** The public key (base64 ed25519) published models are signed with: the SDK's trustedKeys. */
+  modelPublicKey: string;
   nc: NatsConnection;
   /** Workers with an open Join stream. */
   workerCount(): number;
   /** Ids of the workers with an open Join stream. */
   workerIds(): string[];
   stop(): Promise<void>;
+}
+
+function grpcServerCredentials(tls: TlsServerOptions | undefined): ServerCredentials {
+  if (!tls) return ServerCredentials.createInsecure();
+  return ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(tls.cert), private_key: Buffer.from(tls.key) }], false);
 }
 
 export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordinator> {
@@ -81,7 +100,8 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
   const host = opts.host ?? '127.0.0.1';
   const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 1000;
   const logger = opts.logger ?? (opts.log ? lineLogger(opts.log) : silentLogger);
-  const nc = await connectNats(opts.natsUrl, logger);
+  const issuer = new NatsCredentialIssuer(opts.natsAccountKey, opts.natsCredentialTtlSeconds === undefined ? {} : { workerTtlSeconds: opts.natsCredentialTtlSeconds });
+  const nc = await connectNats(opts.natsUrl, await issuer.coordinator(), { ...(opts.natsCa ? { ca: opts.natsCa } : {}), logger });
   // Drain what is pending, but not forever: with the servers gone (a Ctrl-C reaches the local
   // nats-servers too) the connection would wait for them to come back.
   const cleanups: (() => Promise<void>)[] = [
@@ -112,10 +132,12 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
     const owners = await ModelOwners.open(nc);
     cleanups.push(async () => owners.close());
     const store = await KvJobStore.open(nc, logger);
-    const registry = await ModelRegistry.open(nc, opts.registryCacheBytes === undefined ? {} : { cacheBytes: opts.registryCacheBytes });
+    const signer = opts.modelSigner ?? ModelSigner.generate();
+    logger.info({ publicKey: signer.publicKey }, 'published models are signed with this key (GET /v1/keys)');
+    const registry = await ModelRegistry.open(nc, { signer, ...(opts.registryCacheBytes === undefined ? {} : { cacheBytes: opts.registryCacheBytes }) });
     cleanups.push(async () => registry.close());
     const timelines = await TimelineStore.open(nc);
-    const datasets = await DatasetStore.open(nc, opts.datasets);
+    const datasets = await DatasetStore.open(nc, opts.datasets, opts.replicas ?? 1);
     const jobLog = await JobLogStore.open(nc);
     const pool = new WorkerPool();
     const activity = new WorkerActivity();
@@ -135,6 +157,8 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
       port: opts.httpPort ?? 0,
       areas: [api, ...dashboardPages()],
       ...(opts.httpPublicUrl ? { publicUrl: opts.httpPublicUrl } : {}),
+      ...(opts.tls ? { tls: opts.tls } : {}),
+      signingKeys: [signer.publicKey],
     });
     baseUrl = http.baseUrl;
     cleanups.push(() => http.close());
@@ -147,6 +171,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
       allreduceTimeoutSeconds: opts.allreduceTimeoutSeconds ?? 60,
       saveTimeline: (jobId, generation, rank, events) => timelines.put(jobId, generation, rank, events),
       onStep: () => metrics.steps.inc(),
+      natsAccess: new JobNatsAccess(nc, issuer, opts.replicas ?? 1, async (name, version) => (await registry.resolve(name, version)).jobId),
       ...(logger ? { logger } : {}),
       publisher: {
         async publish(job, prefix, finalMetrics) {
@@ -186,7 +211,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
       }), WORKER_SERVICE_POLICY, authenticate),
     );
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${host}:${opts.grpcPort ?? 0}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+      server.bindAsync(`${host}:${opts.grpcPort ?? 0}`, grpcServerCredentials(opts.tls), (err, p) => (err ? reject(err) : resolve(p))),
     );
     cleanups.push(
       () =>
@@ -198,7 +223,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
     await scheduler.recover();
     scheduler.startTicker();
     cleanups.push(async () => scheduler.stopTicker());
-    return { grpcAddress: `${host}:${port}`, httpUrl: http.baseUrl, nc, workerCount: () => pool.all().length, workerIds: () => pool.all().map((w) => w.id), stop };
+    return { grpcAddress: `${host}:${port}`, httpUrl: http.baseUrl, modelPublicKey: signer.publicKey, nc, workerCount: () => pool.all().length, workerIds: () => pool.all().map((w) => w.id), stop };
   } catch (err) {
     await stop();
     throw err;

@@ -1,14 +1,23 @@
 // Entry point of the coordinator process.
+import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { lineLogger } from '@syncline/proto';
 import { pino } from 'pino';
 import { startCoordinator } from './coordinator.js';
 import { DEFAULT_LIMITS } from './limits.js';
+import { readNatsAccountKey } from './nats-auth/index.js';
+import { ModelSigner } from './registry/signing.js';
 
 const env = process.env;
 const program = new Command()
   .name('syncline-coordinator')
   .option('--nats <urls>', 'NATS server(s) with JetStream, comma-separated for a cluster (env SYNCLINE_NATS_URL)', env.SYNCLINE_NATS_URL ?? 'nats://127.0.0.1:4222')
+  .option('--nats-account-key <file>', "the NATS account's signing key, JSON {account, signingKey} (env SYNCLINE_NATS_ACCOUNT_KEY); `syncline nats-trust` writes one", env.SYNCLINE_NATS_ACCOUNT_KEY)
+  .option('--nats-credential-ttl <seconds>', "how long a worker's NATS credentials stay valid (env SYNCLINE_NATS_CREDENTIAL_TTL)", env.SYNCLINE_NATS_CREDENTIAL_TTL ?? String(7 * 24 * 3600))
+  .option('--tls-cert <file>', 'serve gRPC and HTTP over TLS with this certificate chain, PEM (env SYNCLINE_TLS_CERT)', env.SYNCLINE_TLS_CERT)
+  .option('--tls-key <file>', "the certificate's private key, PEM (env SYNCLINE_TLS_KEY)", env.SYNCLINE_TLS_KEY)
+  .option('--nats-ca <file>', "connect to NATS over TLS, trusting this CA, PEM (env SYNCLINE_NATS_CA)", env.SYNCLINE_NATS_CA)
+  .option('--model-signing-key <file>', 'ed25519 private key (PKCS#8 PEM) that signs published models (env SYNCLINE_MODEL_SIGNING_KEY); default: a new one per start', env.SYNCLINE_MODEL_SIGNING_KEY)
   .option('--worker-nats <urls>', 'NATS URL(s) handed to workers (env SYNCLINE_WORKER_NATS_URL); default: --nats', env.SYNCLINE_WORKER_NATS_URL)
   .option('--replicas <n>', 'replicas of the key-value buckets and object store: 3 on a three-node NATS cluster (env SYNCLINE_REPLICAS)', env.SYNCLINE_REPLICAS ?? '1')
   .option('--host <host>', 'address to listen on (env SYNCLINE_HOST)', env.SYNCLINE_HOST ?? '127.0.0.1')
@@ -28,6 +37,12 @@ const program = new Command()
   .option('--dataset-shard-bytes <bytes>', 'bytes of samples per stored dataset shard (env SYNCLINE_DATASET_SHARD_BYTES)', env.SYNCLINE_DATASET_SHARD_BYTES ?? String(16 * 1024 ** 2))
   .parse();
 const o = program.opts<{
+  modelSigningKey?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  natsCa?: string;
+  natsAccountKey?: string;
+  natsCredentialTtl: string;
   nats: string;
   workerNats?: string;
   replicas: string;
@@ -63,6 +78,15 @@ const datasetShardBytes = Number(o.datasetShardBytes);
 if (!Number.isInteger(datasetShardBytes) || datasetShardBytes < 4096 || datasetShardBytes > 64 * 1024 ** 2) program.error(`--dataset-shard-bytes: expected 4096 to 67108864, got ${JSON.stringify(o.datasetShardBytes)}`);
 const replicas = Number(o.replicas);
 if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) program.error(`--replicas must be an integer from 1 to 5, got ${o.replicas}`);
+const keyFile = o.natsAccountKey ?? program.error('--nats-account-key (or SYNCLINE_NATS_ACCOUNT_KEY) is required: NATS admits no anonymous clients');
+const ttl = Number(o.natsCredentialTtl);
+if (!Number.isInteger(ttl) || ttl < 60) program.error(`--nats-credential-ttl must be a whole number of seconds, at least 60, got ${o.natsCredentialTtl}`);
+const natsAccountKey = await readNatsAccountKey(keyFile).catch((err: Error) => program.error(err.message));
+if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) program.error('--tls-cert and --tls-key go together');
+const pem = (file: string) => readFile(file, 'utf8').catch((err: Error) => program.error(`cannot read ${file}: ${err.message}`));
+const tls = o.tlsCert && o.tlsKey ? { cert: await pem(o.tlsCert), key: await pem(o.tlsKey) } : undefined;
+const natsCa = o.natsCa ? await pem(o.natsCa) : undefined;
+const modelSigner = o.modelSigningKey ? await ModelSigner.fromFile(o.modelSigningKey).catch((err: Error) => program.error(err.message)) : undefined;
 const cacheMb = Number(o.registryCacheMb);
 if (!(cacheMb >= 0)) program.error(`--registry-cache-mb: expected a number of MiB, got ${JSON.stringify(o.registryCacheMb)}`);
 
@@ -70,6 +94,11 @@ if (!(cacheMb >= 0)) program.error(`--registry-cache-mb: expected a number of Mi
 const logger = env.SYNCLINE_LOG_PRETTY ? lineLogger((line) => console.log(line)) : pino({ name: 'syncline-coordinator', level: env.SYNCLINE_LOG_LEVEL ?? 'info' });
 const coordinator = await startCoordinator({
   natsUrl: o.nats,
+  natsAccountKey,
+  natsCredentialTtlSeconds: ttl,
+  ...(tls ? { tls } : {}),
+  ...(natsCa ? { natsCa } : {}),
+  ...(modelSigner ? { modelSigner } : {}),
   replicas,
   host: o.host,
   grpcPort: Number(o.grpcPort),

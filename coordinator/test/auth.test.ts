@@ -5,11 +5,11 @@
 // stored hashed; the registry serves only published files, and private models only with a token.
 import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import anyTest, { type TestFn } from 'ava';
-import { BUCKETS, DatasetUploadHeader, JobSpec, TokenRole, WorkerHello, WorkerServiceClient, withBearer, type Job, type JobServiceClient, type JobServiceServer, type JoinResponse } from '@syncline/proto';
+import { BUCKETS, DatasetUploadHeader, jobBucket, JobSpec, TokenRole, WorkerHello, WorkerServiceClient, withBearer, type Job, type JobServiceClient, type JobServiceServer, type JoinResponse } from '@syncline/proto';
 import { JOB_SERVICE_POLICY } from '../src/auth/policy.js';
 import type { Role } from '../src/auth/roles.js';
 import { tokenDigest } from '../src/auth/secrets.js';
-import { mnistMlpSpec, publish, startFixture, submit, type Fixture } from './helpers/cluster.js';
+import { jobIdOf, mnistMlpSpec, publish, startFixture, submit, type Fixture } from './helpers/cluster.js';
 
 interface Tokens {
   user: string;
@@ -293,7 +293,7 @@ test.serial('the registry serves only published files: not the training state th
   const { fx } = t.context;
   const prefix = 'jobs/job-published/g1';
   await publish(fx, 'served', prefix, Float32Array.from({ length: 16 }, (_, i) => i));
-  const store = await fx.coordinator.nc.jetstream().views.os(BUCKETS.objects);
+  const store = await fx.coordinator.nc.jetstream().views.os(jobBucket(jobIdOf(prefix)));
   // Rank 0's generation-start state lives at <prefix>/start; a checkpoint elsewhere in the job.
   await store.putBlob({ name: `${prefix}/start` }, new TextEncoder().encode('optimizer state'));
   await store.putBlob({ name: `${prefix}/checkpoint` }, new TextEncoder().encode('weights'));

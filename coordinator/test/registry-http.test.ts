@@ -3,7 +3,7 @@
 // object store, immutable by version, revalidated (ETag, 304) under `latest`, CORS on all.
 import { createHash } from 'node:crypto';
 import anyTest, { type TestFn } from 'ava';
-import { BUCKETS } from '@syncline/proto';
+import { jobBucket } from '@syncline/proto';
 import { ModelRegistry } from '../src/registry/model-registry.js';
 import { publish, startFixture, type Fixture } from './helpers/cluster.js';
 
@@ -33,7 +33,7 @@ test.serial('each variant has its own model.json, shard URLs and digests; versio
     t.is(response.headers.get('x-syncline-version'), '1');
     const json = await response.json();
     t.is(json.syncline.quantization, variant === '' ? undefined : variant.slice(0, -1));
-    t.deepEqual([json.syncline.name, json.syncline.version, json.syncline.jobId], ['m', 1, 'jobs/a']);
+    t.deepEqual([json.syncline.name, json.syncline.version, json.syncline.jobId], ['m', 1, 'jobs-a']);
     const [group] = json.weightsManifest;
     const [spec] = group.weights;
     t.is(spec.quantization?.dtype, variant === '' ? undefined : variant.slice(0, -1));
@@ -55,7 +55,7 @@ test.serial('each variant has its own model.json, shard URLs and digests; versio
 
 test.serial('a variant is generated once and kept in the object store beside the published files', async (t) => {
   const { base, fixture } = t.context;
-  const store = await fixture.coordinator.nc.jetstream().views.os(BUCKETS.objects);
+  const store = await fixture.coordinator.nc.jetstream().views.os(jobBucket('jobs-b'));
   t.is(await store.info('jobs/b/uint8/model.json'), null);
   // Concurrent first requests share one generation.
   const texts = await Promise.all([1, 2, 3].map(() => fetch(`${base}/v1/models/m/2/uint8/model.json`).then((r) => r.text())));

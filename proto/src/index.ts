@@ -10,3 +10,4 @@ export * from './storage.js';
 export * from './logging.js';
 export * from './retry.js';
 export * from './credentials.js';
+export * from './subjects.js';

@@ -14,10 +14,32 @@ export const BUCKETS = {
   modelOwners: 'syncline_model_owners',
   /** Key-value: dataset uploads under way (resumable), by upload id. */
   uploads: 'syncline_dataset_uploads',
-  /** Object store: model files, checkpoints, generation states, timelines and dataset files. */
+  /** Object store of the coordinator alone: timelines. */
   objects: 'syncline_artifacts',
 } as const;
 
+/** Bucket and job ids, dataset names: what a JetStream bucket name may hold after its prefix. */
+const BUCKET_SAFE = /^[A-Za-z0-9_-]+$/;
+
+function bucketSuffix(what: string, id: string): string {
+  if (!BUCKET_SAFE.test(id)) throw new RangeError(`${what} ${JSON.stringify(id)} cannot name a bucket: only letters, digits, '-' and '_'`);
+  return id;
+}
+
+/**
+ * Object store of one job: rank 0's model files, checkpoints and generation states. One bucket
+ * per job, so that a worker's NATS credentials can allow this job's objects and nothing else.
+ */
+export function jobBucket(jobId: string): string {
+  return `syncline_job_${bucketSuffix('job id', jobId)}`;
+}
+
+/** Object store of one uploaded dataset's file(s), readable by the workers of jobs that train on it. */
+export function datasetBucket(name: string): string {
+  return `syncline_dataset_${bucketSuffix('dataset name', name)}`;
+}
+
+/** Names inside jobBucket(jobId), and (dataset) inside datasetBucket(name). */
 export const objectNames = {
   /** Rank 0's model files of one generation (model.json and shards below it). */
   artifactPrefix: (jobId: string, generation: number) => `jobs/${jobId}/g${generation}`,

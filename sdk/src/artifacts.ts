@@ -7,11 +7,14 @@ import { ModelIntegrityError, ModelLoadError } from './errors.js';
 import { get, readBytes, readText, type Fetch } from './http.js';
 import { matchesShard, verifyGroupLength, verifyShard, type Shard } from './integrity.js';
 import { parseModelJson, type ShardGroup, type SynclineModelJson } from './manifest.js';
+import { verifyModelSignature } from './signature.js';
 import { locationUrl, parseModelUrl, shardBaseUrl, type Quantization } from './source.js';
 
 export interface FetchContext {
   fetch: Fetch;
   cache: ModelCache | undefined;
+  /** When set, every model.json must be signed by one of these keys (signature.ts). */
+  trustedKeys?: readonly string[];
 }
 
 /** What the request asked for, checked against what model.json says. */
@@ -42,14 +45,16 @@ function pinned(url: URL, version: number): URL {
   return location === undefined ? url : locationUrl({ ...location, version });
 }
 
-function decodeManifest(text: string, url: URL): SynclineModelJson {
+async function decodeManifest(text: string, url: URL, context: FetchContext): Promise<SynclineModelJson> {
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch (cause) {
     throw new ModelLoadError(url.href, 'body is not valid JSON', { cause });
   }
-  return parseModelJson(body, url.href);
+  const json = parseModelJson(body, url.href);
+  if (context.trustedKeys !== undefined) await verifyModelSignature(body as Record<string, unknown>, url.href, context.trustedKeys);
+  return json;
 }
 
 function checkManifest(json: SynclineModelJson, url: URL, expected: Expected, announced: string | null): void {
@@ -80,7 +85,7 @@ export async function fetchManifest(url: URL, expected: Expected, context: Fetch
   const isLatest = parseModelUrl(url)?.version === 'latest';
   const cacheable = cache !== undefined && parseModelUrl(url) !== undefined;
   if (cacheable && readCache && !isLatest) {
-    const cached = await fromCache(cache, url, expected);
+    const cached = await fromCache(cache, url, expected, context);
     if (cached !== undefined) return cached;
   }
   let response: Response;
@@ -88,12 +93,12 @@ export async function fetchManifest(url: URL, expected: Expected, context: Fetch
     response = await get(context.fetch, url);
   } catch (error) {
     const offline = error instanceof ModelLoadError && error.status === undefined;
-    const cached = offline && cacheable && readCache && isLatest ? await fromCache(cache, url, expected) : undefined;
+    const cached = offline && cacheable && readCache && isLatest ? await fromCache(cache, url, expected, context) : undefined;
     if (cached !== undefined) return cached;
     throw error;
   }
   const text = await readText(response, url);
-  const json = decodeManifest(text, url);
+  const json = await decodeManifest(text, url, context);
   checkManifest(json, url, expected, response.headers.get(VERSION_HEADER));
   const versioned = pinned(url, json.syncline.version);
   if (cacheable) {
@@ -105,11 +110,11 @@ export async function fetchManifest(url: URL, expected: Expected, context: Fetch
   return { json, url: versioned, fromCache: false };
 }
 
-async function fromCache(cache: ModelCache, url: URL, expected: Expected): Promise<Manifest | undefined> {
+async function fromCache(cache: ModelCache, url: URL, expected: Expected, context: FetchContext): Promise<Manifest | undefined> {
   const bytes = await cache.get(url.href);
   if (bytes === undefined) return undefined;
   try {
-    const json = decodeManifest(new TextDecoder().decode(bytes), url);
+    const json = await decodeManifest(new TextDecoder().decode(bytes), url, context);
     checkManifest(json, url, expected, null);
     return { json, url: pinned(url, json.syncline.version), fromCache: true };
   } catch {

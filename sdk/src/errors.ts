@@ -20,6 +20,31 @@ export class ModelLoadError extends Error {
   }
 }
 
+/** Why a model's signature was refused. */
+export const SignatureProblem = {
+  /** No signature at all. */
+  Unsigned: 'unsigned',
+  /** A signature this SDK cannot read. */
+  Malformed: 'malformed',
+  /** Signed, but by a key not among trustedKeys. */
+  UntrustedKey: 'untrusted-key',
+  /** The signature does not match model.json's content (altered after signing). */
+  BadSignature: 'bad-signature',
+} as const;
+export type SignatureProblem = (typeof SignatureProblem)[keyof typeof SignatureProblem];
+
+/** A model refused because loadModel was given trustedKeys and its signature does not check out. */
+export class ModelSignatureError extends ModelLoadError {
+  constructor(
+    url: string,
+    readonly problem: SignatureProblem,
+    message: string,
+  ) {
+    super(url, `model signature refused (${problem}): ${message}`);
+    this.name = 'ModelSignatureError';
+  }
+}
+
 /** Which integrity check a shard failed. */
 export const IntegrityCheck = {
   Sha256: 'sha256',

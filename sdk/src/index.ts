@@ -6,5 +6,5 @@ export type { ImageInput, ImageLike, ImageOptions } from './image.js';
 export { QUANTIZATIONS, type ModelRef, type ModelSource, type Quantization } from './source.js';
 export { BACKENDS, setWasmPaths, type BackendName } from './backend.js';
 export { cacheStorage, memoryCache, type ModelCache } from './cache.js';
-export { IntegrityCheck, ModelIntegrityError, ModelLoadError } from './errors.js';
+export { IntegrityCheck, ModelIntegrityError, ModelLoadError, ModelSignatureError, SignatureProblem } from './errors.js';
 export type { MaximizeOptions, MaximizedInput } from './maximize.js';

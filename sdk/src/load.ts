@@ -29,6 +29,12 @@ export interface LoadOptions {
    * there is one (browsers), none elsewhere. Whatever comes out of it is verified again.
    */
   cache?: ModelCache | false;
+  /**
+   * Ed25519 public keys (base64, as the coordinator's GET /v1/keys lists them) of which one must
+   * have signed the model: an unsigned model, one signed by another key, or one altered after
+   * signing is refused with ModelSignatureError. Without it, signatures are not checked.
+   */
+  trustedKeys?: readonly string[];
 }
 
 function withToken(fetchFn: Fetch, token: string | undefined): Fetch {
@@ -50,6 +56,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
   const context: FetchContext = {
     fetch: withToken(options.fetch ?? globalThis.fetch.bind(globalThis), options.token),
     cache: options.cache === false ? undefined : (options.cache ?? defaultCache()),
+    ...(options.trustedKeys !== undefined ? { trustedKeys: options.trustedKeys } : {}),
   };
   const expected = {
     ...(typeof source !== 'string' && { name: source.name }),

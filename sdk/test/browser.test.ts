@@ -35,6 +35,9 @@ interface Context {
   page: TestServer;
   proxy: TestServer;
   corrupt: TestServer;
+  /** Proxies that alter model.json, or a shard and its digest in model.json. */
+  forgedJson: TestServer;
+  forgedShard: TestServer;
   browser: Browser;
   inputs: number[];
   /** Node SDK outputs for `inputs`, per variant. */
@@ -72,7 +75,7 @@ test.before(async (t) => {
   await registry.publish(trained, 'digits');
   trained.dispose();
   const generator = dcganGenerator();
-  await registry.publish(generator, 'dcgan', { kind: 'gan-generator', latentDim: LATENT });
+  await registry.publish(generator, 'dcgan', { meta: { kind: 'gan-generator', latentDim: LATENT } });
   generator.dispose();
   const inputs = Array.from(loadMnist().heldout.x.subarray(0, SAMPLES * 784));
   const expected = new Map<Quantization, Float32Array>();
@@ -89,13 +92,15 @@ test.before(async (t) => {
     page: await servePage(join(sdkDir, 'dist', 'browser')),
     proxy: await serveProxy(registry.baseUrl),
     corrupt: await serveProxy(registry.baseUrl, { corrupt: true }),
+    forgedJson: await serveProxy(registry.baseUrl, { tamper: 'model-json' }),
+    forgedShard: await serveProxy(registry.baseUrl, { tamper: 'shard-and-digest' }),
   };
 });
 
 test.after.always(async (t) => {
-  const { browser, page, proxy, corrupt, registry } = t.context;
+  const { browser, page, proxy, corrupt, forgedJson, forgedShard, registry } = t.context;
   await browser?.close();
-  await Promise.all([page?.close(), proxy?.close(), corrupt?.close()]);
+  await Promise.all([page?.close(), proxy?.close(), corrupt?.close(), forgedJson?.close(), forgedShard?.close()]);
   await registry?.stop();
 });
 
@@ -111,16 +116,16 @@ interface PageLoad {
   backend?: string;
   version?: number;
   outputs?: number[];
-  error?: { name: string; message: string; check?: string };
+  error?: { name: string; message: string; check?: string; problem?: string };
 }
 
 /** Loads digits v1 (or `latest`) in the page from `baseUrl` and predicts `inputs`; errors come back as values. */
-function loadInPage(page: Page, args: { baseUrl: string; inputs: number[]; quantization?: Quantization; backend?: string; version?: number | 'latest' }): Promise<PageLoad> {
-  return page.evaluate(async ({ baseUrl, inputs, quantization, backend, version }) => {
+function loadInPage(page: Page, args: { baseUrl: string; inputs: number[]; quantization?: Quantization; backend?: string; version?: number | 'latest'; trustedKeys?: string[] }): Promise<PageLoad> {
+  return page.evaluate(async ({ baseUrl, inputs, quantization, backend, version, trustedKeys }) => {
     try {
       const model = await window.syncline.loadModel(
         { baseUrl, name: 'digits', version: version ?? 1 },
-        { ...(quantization && { quantization }), ...(backend && { backend }) },
+        { ...(quantization && { quantization }), ...(backend && { backend }), ...(trustedKeys && { trustedKeys }) },
       );
       try {
         return { backend: model.backend, version: model.version, outputs: Array.from(model.predict(new Float32Array(inputs))) };
@@ -128,8 +133,8 @@ function loadInPage(page: Page, args: { baseUrl: string; inputs: number[]; quant
         model.dispose();
       }
     } catch (error) {
-      const { name, message, check } = error as Error & { check?: string };
-      return { error: { name, message, ...(check !== undefined && { check }) } };
+      const { name, message, check, problem } = error as Error & { check?: string; problem?: string };
+      return { error: { name, message, ...(check !== undefined && { check }), ...(problem !== undefined && { problem }) } };
     }
   }, args);
 }
@@ -231,6 +236,28 @@ test.serial('a shard corrupted on its way from the server is refused by its sha2
   // Nothing corrupt was kept: the cache holds the model.json files only.
   const cached = await page.evaluate(async () => (await (await caches.open('syncline-models')).keys()).map((r) => new URL(r.url).pathname));
   t.true(cached.every((p) => p.endsWith('/model.json')), cached.join(' '));
+});
+
+test.serial('with trustedKeys, a signed model loads and an altered model.json or shard is refused', async (t) => {
+  const { browser, registry, corrupt, forgedJson, forgedShard, inputs } = t.context;
+  const context = await browser.newContext();
+  t.teardown(() => context.close());
+  const page = await openPage(t, context);
+  const trustedKeys = [registry.publicKey];
+  for (const quantization of ['float32', 'uint8'] as const) {
+    assertSame(t, await loadInPage(page, { baseUrl: registry.baseUrl, inputs, quantization, trustedKeys }), quantization, `signed ${quantization}`);
+    const json = await loadInPage(page, { baseUrl: forgedJson.url, inputs, quantization, trustedKeys });
+    t.is(json.error?.name, 'ModelSignatureError', json.error?.message);
+    t.is(json.error?.problem, 'bad-signature');
+    const shard = await loadInPage(page, { baseUrl: corrupt.url, inputs, quantization, trustedKeys });
+    t.is(shard.error?.name, 'ModelIntegrityError', shard.error?.message);
+    const forged = await loadInPage(page, { baseUrl: forgedShard.url, inputs, quantization, trustedKeys });
+    t.is(forged.error?.name, 'ModelSignatureError', forged.error?.message);
+    t.is(forged.outputs, undefined);
+  }
+  // A key the page does not trust.
+  const other = await loadInPage(page, { baseUrl: registry.baseUrl, inputs, trustedKeys: ['AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='] });
+  t.is(other.error?.problem, 'untrusted-key', other.error?.message);
 });
 
 test.serial('the /demo page recognises a digit drawn with the mouse, with top 3 and saliency', async (t) => {

@@ -3,6 +3,7 @@
 import type { NatsConnection, Subscription } from 'nats';
 import { Collective } from '../src/allreduce/collective.js';
 import { NatsBus } from '../src/allreduce/nats-bus.js';
+import type { NatsCredentials } from '@syncline/proto';
 import { connectNats } from '../src/nats-connection.js';
 import type { AlgorithmName, Compression } from '../src/allreduce/round.js';
 import { DEFAULT_IN_FLIGHT_BYTES, windowChunks } from '../src/allreduce/window.js';
@@ -26,7 +27,7 @@ const NOTHING: RankResult = { seconds: [], cpuSeconds: 0 };
 const [url, rankArg, worldSizeArg] = process.argv.slice(2);
 const rank = Number(rankArg);
 const worldSize = Number(worldSizeArg);
-const nc: NatsConnection = await connectNats(url!, `bench-rank-${rank}`);
+const nc: NatsConnection = await connectNats(url!, JSON.parse(process.env.SYNCLINE_BENCH_NATS_CREDENTIALS ?? '{}') as NatsCredentials, { name: `bench-rank-${rank}` });
 let raw: { subscription: Subscription; cpu: NodeJS.CpuUsage } | undefined;
 // A server that drops a slow consumer shows up here, not as an error of any call.
 void (async () => {

@@ -17,6 +17,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { NatsCredentialIssuer } from '@syncline/coordinator';
 import { startNatsServer } from '@syncline/cli/nats-server';
 import type { Bench, Emit } from '../../bench/registry.js';
 import type { AlgorithmName, Compression } from '../src/allreduce/round.js';
@@ -80,7 +81,7 @@ export async function runAllReduceBench(emit: Emit, plan: AllReduceBenchPlan): P
   const serverCpu = () => cpuSecondsOf(server.process.pid!);
   try {
     for (const workers of plan.workers) {
-      let ranks = await RankProcesses.spawn(server.url, workers);
+      let ranks = await RankProcesses.spawn(server.url, workers, JSON.stringify(await new NatsCredentialIssuer(server.accountKey).coordinator()));
       try {
         for (const bytes of plan.sizes) {
           const reps = repsFor(bytes);
@@ -121,7 +122,7 @@ export async function runAllReduceBench(emit: Emit, plan: AllReduceBenchPlan): P
               // Report it and go on with fresh processes: one failure should not hide the other figures.
               emit({ ...figures, error: err instanceof Error ? err.message : String(err) });
               await ranks.close();
-              ranks = await RankProcesses.spawn(server.url, workers);
+              ranks = await RankProcesses.spawn(server.url, workers, JSON.stringify(await new NatsCredentialIssuer(server.accountKey).coordinator()));
             }
           }
         }
@@ -198,10 +199,11 @@ class RankProcesses {
     });
   }
 
-  static async spawn(url: string, size: number): Promise<RankProcesses> {
+  /** `credentials`: JSON of the NATS user the ranks connect as (one of the whole account: raw subjects too). */
+  static async spawn(url: string, size: number, credentials: string): Promise<RankProcesses> {
     const entry = fileURLToPath(new URL('./allreduce-rank.ts', import.meta.url));
     const children = Array.from({ length: size }, (_, rank) =>
-      fork(entry, [url, String(rank), String(size)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+      fork(entry, [url, String(rank), String(size)], { execArgv: ['--import', 'tsx'], env: { ...process.env, SYNCLINE_BENCH_NATS_CREDENTIALS: credentials }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
     );
     const ranks = new RankProcesses(children);
     // Each child says hello once it is connected.

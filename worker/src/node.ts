@@ -1,6 +1,7 @@
 // A worker process's place in the cluster: it joins the coordinator (the Join stream and its
-// heartbeats live in a thread of their own, connection/), connects to NATS, and trains the
-// assignments it receives one at a time (jobs/job-runner.ts). stop() leaves cleanly: a running
+// heartbeats live in a thread of their own, connection/), and trains the assignments it receives
+// one at a time (jobs/job-runner.ts), each over a NATS connection of its own made with the
+// credentials that came with it (allowed that job alone). stop() leaves cleanly: a running
 // job first reaches a step boundary that every rank agrees on, so nothing is redone.
 import { hostname } from 'node:os';
 import { lineLogger, type Accelerator, type Assignment, type JoinRequest, type JoinResponse, type Logger } from '@syncline/proto';
@@ -22,6 +23,8 @@ export interface WorkerNodeOptions {
   backend: BackendName;
   /** What the backend computes on, advertised when joining; default: unknown (scheduled as cpu). */
   accelerator?: Accelerator;
+  /** PEM of the CA(s) that signed the coordinator's and the NATS servers' certificates: both are then reached over TLS. */
+  ca?: string;
   /** Overrides the NATS URL(s) the coordinator hands out (comma-separated for a cluster). */
   natsUrl?: string;
   workerId?: string;
@@ -40,8 +43,8 @@ const LEAVE_GRACE_MS = 25_000;
 
 export class WorkerNode {
   private link: CoordinatorLink | undefined;
-  /** The NATS connection the welcome starts; assignments wait for it. */
-  private nats: Promise<NatsConnection> | undefined;
+  /** The NATS server(s) the welcome names (or opts.natsUrl). */
+  private natsUrl = '';
   private current: { jobId: string; controller: AbortController; done: Promise<RunnerOutcome | undefined> } | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private leaving = false;
@@ -62,12 +65,12 @@ export class WorkerNode {
     this.faults = opts.faults ?? FaultInjector.fromEnvironment((f) => this.logger?.warn({ worker: this.id, rank: f.rank, step: f.step, phase: f.phase }, 'fault injection: dying here'));
   }
 
-  /** Joins the coordinator; resolves once it has welcomed this worker and NATS is connected. */
+  /** Joins the coordinator; resolves once it has welcomed this worker. */
   async start(): Promise<void> {
     let welcomed!: { resolve: () => void; reject: (err: Error) => void };
     const ready = new Promise<void>((resolve, reject) => (welcomed = { resolve, reject }));
     this.link = new CoordinatorLink(
-      { coordinator: this.opts.coordinator, token: this.opts.token, hello: { workerId: this.opts.workerId ?? '', hostname: hostname(), backend: this.opts.backend, pid: process.pid, accelerator: this.opts.accelerator } },
+      { coordinator: this.opts.coordinator, token: this.opts.token, ...(this.opts.ca ? { ca: this.opts.ca } : {}), hello: { workerId: this.opts.workerId ?? '', hostname: hostname(), backend: this.opts.backend, pid: process.pid, accelerator: this.opts.accelerator } },
       {
         onResponse: (res) => this.onResponse(res, welcomed),
         onClosed: (reason) => {
@@ -85,15 +88,9 @@ export class WorkerNode {
     switch (msg.$case) {
       case 'welcome': {
         this.id = msg.value.workerId;
-        const url = this.opts.natsUrl ?? msg.value.natsUrl;
-        this.nats = connectNats(url, `syncline-worker-${this.id}`, this.logger);
-        this.nats.then(
-          () => {
-            this.logger?.info({ worker: this.id, nats: url }, 'joined');
-            welcomed.resolve();
-          },
-          (err: Error) => welcomed.reject(err),
-        );
+        this.natsUrl = this.opts.natsUrl ?? msg.value.natsUrl;
+        this.logger?.info({ worker: this.id, nats: this.natsUrl }, 'joined');
+        welcomed.resolve();
         return;
       }
       case 'assignment':
@@ -135,9 +132,8 @@ export class WorkerNode {
 
   private async run(a: Assignment, signal: AbortSignal): Promise<RunnerOutcome | undefined> {
     if (signal.aborted || this.leaving) return undefined;
-    // The coordinator assigns work as soon as it has welcomed us, maybe before NATS is connected.
-    const nc = await this.nats;
-    if (!nc) throw new Error('no NATS connection');
+    const nc = await this.connect(a, signal);
+    if (!nc) return undefined;
     const ctx = {
       nc,
       workerId: this.id,
@@ -148,7 +144,34 @@ export class WorkerNode {
       ...(this.logger ? { logger: this.logger } : {}),
       ...(this.faults ? { faults: this.faults } : {}),
     };
-    return runAssignment(ctx, a, signal);
+    try {
+      return await runAssignment(ctx, a, signal);
+    } finally {
+      await nc.close().catch(() => undefined);
+    }
+  }
+
+  /** The assignment's own NATS connection; undefined when it cannot be made (the coordinator is told) or the assignment is withdrawn first. */
+  private async connect(a: Assignment, signal: AbortSignal): Promise<NatsConnection | undefined> {
+    const fail = (error: string) => {
+      this.logger?.warn({ worker: this.id, job: a.jobId, generation: a.generation, err: error }, 'failed');
+      this.send({ msg: { $case: 'failed', value: { jobId: a.jobId, generation: a.generation, error } } });
+      return undefined;
+    };
+    if (!a.natsCredentials) return fail('the assignment carries no NATS credentials (a coordinator older than this worker?)');
+    // A server down now may come back: keep trying until then, or until the assignment is withdrawn.
+    const connecting = connectNats(this.natsUrl, a.natsCredentials, { name: `syncline-worker-${this.id}`, waitOnFirstConnect: true, ...(this.opts.ca ? { ca: this.opts.ca } : {}), ...(this.logger ? { logger: this.logger } : {}) });
+    let onAbort!: () => void;
+    const aborted = new Promise<undefined>((resolve) => signal.addEventListener('abort', (onAbort = () => resolve(undefined)), { once: true }));
+    try {
+      const nc = await Promise.race([connecting, aborted]);
+      if (nc === undefined) void connecting.then((late) => late.close(), () => undefined);
+      return nc;
+    } catch (err) {
+      return fail(`cannot connect to NATS at ${this.natsUrl}: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
   }
 
   /**
@@ -169,8 +192,6 @@ export class WorkerNode {
     }
     await this.queue;
     await this.link?.close('worker leaving');
-    const nc = await this.nats?.catch(() => undefined);
-    await nc?.close();
     this.closedResolve('stopped');
   }
 }

@@ -1,5 +1,6 @@
 // All-reduce (every algorithm) and broadcast over a real nats-server whose small max_payload forces chunking.
 import anyTest, { type TestFn } from 'ava';
+import { NatsCredentialIssuer } from '@syncline/coordinator';
 import { startNatsServer, type NatsServer } from '@syncline/cli/nats-server';
 import type { NatsConnection } from 'nats';
 import { Collective, type CollectiveOptions } from '../src/allreduce/collective.js';
@@ -37,9 +38,9 @@ interface Rank {
   collective: Collective;
 }
 
-/** One NATS connection per rank, like separate worker processes; everything is closed afterwards. */
+/** One NATS connection per rank, like separate worker processes, each as the user a worker of the job gets; everything is closed afterwards. */
 async function withRanks<T>(
-  url: string,
+  server: NatsServer,
   jobId: string,
   worldSize: number,
   body: (ranks: Rank[]) => Promise<T>,
@@ -48,7 +49,7 @@ async function withRanks<T>(
   const ranks: Rank[] = [];
   try {
     for (let rank = 0; rank < worldSize; rank++) {
-      const nc = await connectNats(url, `${jobId}-rank-${rank}`);
+      const nc = await connectNats(server.url, await new NatsCredentialIssuer(server.accountKey).worker({ jobId }), { name: `${jobId}-rank-${rank}` });
       const bus = new RecordingBus(new NatsBus(nc));
       ranks.push({ nc, bus, collective: new Collective({ bus, jobId, generation: 1, rank, worldSize, timeoutMs: 10_000, ...options }) });
     }
@@ -64,7 +65,7 @@ for (const algorithm of AlgorithmName) {
     test(`${algorithm}: ${worldSize} ranks sum ${LENGTH} floats over several steps, in messages within max_payload`, async (t) => {
       const jobId = `sum-${algorithm}-${worldSize}`;
       await withRanks(
-        t.context.server.url,
+        t.context.server,
         jobId,
         worldSize,
         async (ranks) => {
@@ -96,7 +97,7 @@ for (const [algorithm, compression] of [
 ] as const) {
   test(`${algorithm} with ${compression}: 3 ranks agree bit for bit and stay near the exact sum`, async (t) => {
     await withRanks(
-      t.context.server.url,
+      t.context.server,
       `compressed-${algorithm}-${compression}`,
       3,
       async (ranks) => {
@@ -126,7 +127,7 @@ for (const [algorithm, compression] of [
 }
 
 test('a rank that starts late joins the barrier, then rank 0 broadcasts to all', async (t) => {
-  await withRanks(t.context.server.url, 'broadcast', 3, async (ranks) => {
+  await withRanks(t.context.server, 'broadcast', 3, async (ranks) => {
     const early = ranks.slice(0, 2).map((r) => r.collective.start());
     await new Promise((resolve) => setTimeout(resolve, 200));
     await Promise.all([...early, ranks[2]!.collective.start()]);

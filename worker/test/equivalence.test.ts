@@ -7,6 +7,7 @@ import anyTest, { type TestFn } from 'ava';
 import * as tf from '@tensorflow/tfjs';
 import { validateJobSpec } from '@syncline/coordinator';
 import { JobSpec, epochOrder, stepsPerEpoch, type Assignment } from '@syncline/proto';
+import { NatsCredentialIssuer } from '@syncline/coordinator';
 import { startNatsServer, type NatsServer } from '@syncline/cli/nats-server';
 import type { NatsConnection } from 'nats';
 import { Collective } from '../src/allreduce/collective.js';
@@ -123,8 +124,9 @@ async function distributed(
   const connections: NatsConnection[] = [];
   const collectives: Collective[] = [];
   try {
-    for (let rank = 0; rank < shares.length; rank++) connections.push(await connectNats(t.context.nats.url, `rank-${rank}`));
     const jobId = `eq-${shares.join('-')}-${algorithm}${dropout ? '-dropout' : ''}`;
+    const issuer = new NatsCredentialIssuer(t.context.nats.accountKey);
+    for (let rank = 0; rank < shares.length; rank++) connections.push(await connectNats(t.context.nats.url, await issuer.worker({ jobId }), { name: `rank-${rank}` }));
     for (let rank = 0; rank < shares.length; rank++) {
       collectives.push(
         new Collective({ bus: new NatsBus(connections[rank]!), jobId, generation: 1, rank, worldSize: shares.length, timeoutMs, algorithm }),
@@ -133,7 +135,7 @@ async function distributed(
     await Promise.all(collectives.map((c) => c.start()));
     const results = await Promise.all(
       collectives.map((collective, rank) => {
-        const assignment: Assignment = { jobId, spec: spec(dropout), rank, worldSize: shares.length, generation: 1, shares, artifactPrefix: '', allreduceTimeoutSeconds: 20, checkpoint: '', checkpointObject: '' };
+        const assignment: Assignment = { jobId, spec: spec(dropout), rank, worldSize: shares.length, generation: 1, shares, artifactPrefix: '', allreduceTimeoutSeconds: 20, checkpoint: '', checkpointObject: '', natsCredentials: undefined };
         return runJob({ assignment, dataset: loadMnist(), collective });
       }),
     );
@@ -345,7 +347,7 @@ for (const family of FAMILIES) {
     const dataset = loadDataset(s.dataset!.name);
     const alone = await trainAlone(s, dataset);
     const expected = await alone.replica.getWeights();
-    const initial = (await import('../src/train/run-job.js')).createReplica({ jobId: 'x', spec: s, rank: 0, worldSize: 1, generation: 1, shares: [1], artifactPrefix: '', allreduceTimeoutSeconds: 1, checkpoint: '', checkpointObject: '' }, dataset);
+    const initial = (await import('../src/train/run-job.js')).createReplica({ jobId: 'x', spec: s, rank: 0, worldSize: 1, generation: 1, shares: [1], artifactPrefix: '', allreduceTimeoutSeconds: 1, checkpoint: '', checkpointObject: '', natsCredentials: undefined }, dataset);
     t.true(flatRelativeError(await initial.getWeights(), expected) > 1e-3, 'training moved the weights');
     initial.dispose();
     alone.replica.dispose();

@@ -26,7 +26,7 @@ test('replicas of a batch-norm model end with identical weights and averaged mov
     await Promise.all(world.ranks.map((c) => c.start()));
     const results = await Promise.all(
       world.ranks.map((collective, rank) => {
-        const assignment: Assignment = { jobId: 'bn', spec, rank, worldSize: 2, generation: 1, shares: [1, 1], artifactPrefix: '', allreduceTimeoutSeconds: 20, checkpoint: '', checkpointObject: '' };
+        const assignment: Assignment = { jobId: 'bn', spec, rank, worldSize: 2, generation: 1, shares: [1, 1], artifactPrefix: '', allreduceTimeoutSeconds: 20, checkpoint: '', checkpointObject: '', natsCredentials: undefined };
         return runJob({ assignment, dataset: loadMnist(), collective });
       }),
     );

@@ -40,7 +40,7 @@ export async function referenceWeights(): Promise<Float32Array> {
   await selectBackend('wasm');
   const s = validateJobSpec(faultySpec('reference'));
   const { replica } = await runJob({
-    assignment: { jobId: 'reference', spec: s, rank: 0, worldSize: 1, generation: 1, shares: [1], artifactPrefix: '', allreduceTimeoutSeconds: 10, checkpoint: '', checkpointObject: '' },
+    assignment: { jobId: 'reference', spec: s, rank: 0, worldSize: 1, generation: 1, shares: [1], artifactPrefix: '', allreduceTimeoutSeconds: 10, checkpoint: '', checkpointObject: '', natsCredentials: undefined },
     dataset: loadMnist(),
     collective: { allReduceSum: async (d) => d, broadcast: async (d) => d! },
   });

@@ -1,8 +1,9 @@
-// User datasets: shards in the object store, the record (the dataset's manifest: shards, sample
+// User datasets: shards in an object store of their own (one per dataset, so a worker's NATS
+// credentials can allow the one it trains on), the record (the dataset's manifest: shards, sample
 // counts, shape, class names) in a key-value bucket, written last. Uploads under way keep their
 // progress in a bucket of their own, so a broken one can be resumed (see upload.ts).
 import { randomUUID } from 'node:crypto';
-import { BUCKETS, BUILTIN_DATASETS, DatasetUploadHeader, UserDataset, objectNames, type DatasetInfo, type GetDatasetUploadResponse } from '@syncline/proto';
+import { BUCKETS, BUILTIN_DATASETS, DatasetUploadHeader, UserDataset, datasetBucket, objectNames, type DatasetInfo, type GetDatasetUploadResponse } from '@syncline/proto';
 import type { KV, NatsConnection, ObjectStore } from 'nats';
 import { DatasetExistsError, InvalidRequestError, UploadResumeError, UploadTooLargeError } from '../errors.js';
 import { kvKeys } from '../store/kv-keys.js';
@@ -54,16 +55,22 @@ export class DatasetStore {
     private readonly nc: NatsConnection,
     private readonly kv: KV,
     private readonly uploads: KV,
-    private readonly objects: ObjectStore,
     private readonly limits: UploadLimits,
+    private readonly replicas: number,
   ) {}
 
-  static async open(nc: NatsConnection, limits: Partial<UploadLimits> = {}): Promise<DatasetStore> {
+  /** `replicas`: of each dataset's object store. */
+  static async open(nc: NatsConnection, limits: Partial<UploadLimits> = {}, replicas = 1): Promise<DatasetStore> {
     const js = nc.jetstream();
-    return new DatasetStore(nc, await js.views.kv(BUCKETS.datasets, { history: 1 }), await js.views.kv(BUCKETS.uploads, { history: 1 }), await js.views.os(BUCKETS.objects), {
+    return new DatasetStore(nc, await js.views.kv(BUCKETS.datasets, { history: 1 }), await js.views.kv(BUCKETS.uploads, { history: 1 }), {
       maxUploadBytes: limits.maxUploadBytes ?? MAX_UPLOAD_BYTES,
       shardBytes: limits.shardBytes ?? SHARD_BYTES,
-    });
+    }, replicas);
+  }
+
+  /** The object store of dataset `name` (created on first use). */
+  private objects(name: string): Promise<ObjectStore> {
+    return this.nc.jetstream().views.os(datasetBucket(name), { replicas: this.replicas });
   }
 
   async get(name: string): Promise<UserDataset | undefined> {
@@ -122,7 +129,7 @@ export class DatasetStore {
     }
     this.active.add(uploadId);
     const shardBytes = header.shardBytes || this.limits.shardBytes;
-    const upload = new DatasetUpload(header, uploadId, { objects: this.objects, uploads: this.uploads, datasets: this.kv, limits: { ...this.limits, shardBytes }, resumable, owner }, resume);
+    const upload = new DatasetUpload(header, uploadId, { objects: await this.objects(header.name), uploads: this.uploads, datasets: this.kv, limits: { ...this.limits, shardBytes }, resumable, owner }, resume);
     const release = () => this.active.delete(uploadId);
     return Object.assign(upload, { release });
   }
@@ -132,15 +139,15 @@ export class DatasetStore {
     for (const id of await kvKeys(this.nc, BUCKETS.uploads)) {
       if (this.active.has(id)) continue;
       const state = await this.progress(id).catch(() => undefined);
-      if (state && Date.now() - state.updatedUnixMs > UPLOAD_TTL_MS) await discardUpload(this.objects, this.uploads, id, state.shards, state.header.name, state.shards.length + 1);
+      if (state && Date.now() - state.updatedUnixMs > UPLOAD_TTL_MS) await discardUpload(await this.objects(state.header.name), this.uploads, id, state.shards, state.header.name, state.shards.length + 1);
     }
   }
 
   /** Removes the record first (no job can start on it after), then its shards (or its one file). */
   async delete(dataset: UserDataset): Promise<void> {
     await this.kv.delete(dataset.name);
-    const objects = dataset.shards.length ? dataset.shards.map((s) => s.object) : [objectNames.dataset(dataset.name, dataset.sha256)];
-    for (const name of objects) await this.objects.delete(name).catch(() => undefined);
+    // The dataset's store holds nothing else.
+    await (await this.objects(dataset.name)).destroy().catch(() => undefined);
   }
 }
 

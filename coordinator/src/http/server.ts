@@ -1,7 +1,8 @@
 // The coordinator's HTTP endpoint: the model registry for the SDK (/v1/models), the dashboard
 // (/ and /api), the drawing demo (/demo), health and Prometheus metrics. Routes are plain
 // prefix dispatch; each area answers its own paths.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Counter, Histogram, type Registry as MetricsRegistry } from 'prom-client';
@@ -34,19 +35,30 @@ function routeOf(parts: string[]): string {
   if (parts[0] === 'api') return parts[1] === 'events' ? 'api_events' : 'api';
   if (parts.length === 0 || parts[0] === 'ui') return 'dashboard';
   if (parts[0] === 'demo' || parts[0] === 'metrics' || parts[0] === 'healthz') return parts[0];
+  if (parts[0] === 'v1' && parts[1] === 'keys') return 'keys';
   return 'other';
 }
 
 /** Where `node sdk/scripts/build.mjs` puts the browser bundle, in this repository's layout. */
 const DEFAULT_SDK_BUNDLE_DIR = fileURLToPath(new URL('../../../sdk/dist/browser/', import.meta.url));
 
+/** A server's certificate (chain) and private key, PEM. */
+export interface TlsServerOptions {
+  cert: string;
+  key: string;
+}
+
 export async function startHttpEndpoint(opts: ModelAccess & {
   registry: ModelRegistry;
   metrics: MetricsRegistry;
   host: string;
   port: number;
-  /** Public base URL; defaults to http://host:port. */
+  /** Public base URL; defaults to http(s)://host:port. */
   publicUrl?: string;
+  /** Serve HTTPS with this certificate and key (PEM). */
+  tls?: TlsServerOptions;
+  /** The public keys (base64 ed25519) published models are signed with, listed at /v1/keys. */
+  signingKeys?: string[];
   /** The SDK's browser bundle that /demo loads; defaults to this repository's sdk/dist/browser. */
   sdkBundleDir?: string;
   /** More areas (the dashboard); "" is the root page. */
@@ -83,6 +95,7 @@ export async function startHttpEndpoint(opts: ModelAccess & {
     if (parts === undefined) throw new HttpError(400, 'bad path encoding');
     if (parts[0] === 'v1' && parts[1] === 'models') return models.handle(req, res, parts.slice(2), new URLSearchParams(search));
     if (pathname === '/healthz') return sendJson(res, 200, { ok: true });
+    if (pathname === '/v1/keys') return sendJson(res, 200, { keys: (opts.signingKeys ?? []).map((publicKey) => ({ algorithm: 'ed25519', publicKey })) });
     if (pathname === '/metrics') {
       const text = await opts.metrics.metrics();
       return send(res, 200, text, { 'content-type': opts.metrics.contentType, 'cache-control': REVALIDATE });
@@ -108,7 +121,7 @@ export async function startHttpEndpoint(opts: ModelAccess & {
     child.observe(seconds);
   };
 
-  const server = createServer((req, res) => {
+  const listener: RequestListener = (req, res) => {
     const started = performance.now();
     const raw = req.url ?? '/';
     const q = raw.indexOf('?');
@@ -130,7 +143,8 @@ export async function startHttpEndpoint(opts: ModelAccess & {
       if (!res.headersSent) sendJson(res, status, { error: err instanceof Error ? err.message : String(err) });
       else res.destroy();
     });
-  });
+  };
+  const server: Server = opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, listener) : createServer(listener);
   // Revalidating clients keep their connections; a long keep-alive spares them a handshake each.
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
@@ -138,7 +152,7 @@ export async function startHttpEndpoint(opts: ModelAccess & {
     server.listen(opts.port, opts.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  baseUrl = opts.publicUrl ?? `http://${opts.host}:${port}`;
+  baseUrl = opts.publicUrl ?? `${opts.tls ? 'https' : 'http'}://${opts.host}:${port}`;
   return {
     server,
     baseUrl,

@@ -1,14 +1,15 @@
-// Published models: versions in a key-value bucket, files in the object store that rank 0
+// Published models: versions in a key-value bucket, files in the job's object store that rank 0
 // uploaded to. Publishing registers the next version of a name for a job's artifacts.
 // Reads are served from memory: the version index follows the bucket, files and rendered
 // model.json bodies are kept in a bounded cache after their first read.
 import { randomUUID } from 'node:crypto';
-import { BUCKETS, FinalMetrics, PublishedModel } from '@syncline/proto';
+import { BUCKETS, FinalMetrics, PublishedModel, jobBucket } from '@syncline/proto';
 import type { KV, NatsConnection, ObjectStore } from 'nats';
 import { ModelNotFoundError } from '../errors.js';
 import { kvKeys } from '../store/kv-keys.js';
 import { FileCache, type CachedFile } from './file-cache.js';
 import { quantizeModel, variantWeightBytes, QUANTIZATIONS, type Quantization } from './quantize.js';
+import type { ModelSignature, ModelSigner } from './signing.js';
 import { VersionIndex, versionKey, type VersionRecord } from './version-index.js';
 
 export interface ResolvedModel {
@@ -18,6 +19,7 @@ export interface ResolvedModel {
   artifactPrefix: string;
   createdUnixMs: number;
   metrics: FinalMetrics | undefined;
+  signature: ModelSignature | undefined;
 }
 
 export type Variant = 'float32' | Quantization;
@@ -37,22 +39,24 @@ export class ModelRegistry {
   private readonly resolved = new WeakMap<VersionRecord, ResolvedModel>();
   /** The shard paths each cached model.json names. */
   private readonly paths = new WeakMap<CachedFile, Set<string>>();
+  /** Each job's object store, opened once. */
+  private readonly stores = new Map<string, Promise<ObjectStore>>();
 
   private constructor(
     private readonly nc: NatsConnection,
     private readonly kv: KV,
-    private readonly store: ObjectStore,
     private readonly index: VersionIndex,
     private readonly files: FileCache,
+    private readonly signer: ModelSigner | undefined,
   ) {}
 
-  /** `cacheBytes`: how many bytes of published files to keep in memory. */
-  static async open(nc: NatsConnection, opts: { cacheBytes?: number } = {}): Promise<ModelRegistry> {
+  /** `cacheBytes`: how many bytes of published files to keep in memory; `signer`: signs what is published (unsigned without). */
+  static async open(nc: NatsConnection, opts: { cacheBytes?: number; signer?: ModelSigner } = {}): Promise<ModelRegistry> {
     const js = nc.jetstream();
     const kv = await js.views.kv(BUCKETS.models, { history: 1 });
     const index = new VersionIndex();
     await index.start(kv, () => kvKeys(nc, BUCKETS.models));
-    return new ModelRegistry(nc, kv, await js.views.os(BUCKETS.objects), index, new FileCache(opts.cacheBytes));
+    return new ModelRegistry(nc, kv, index, new FileCache(opts.cacheBytes), opts.signer);
   }
 
   close(): void {
@@ -64,20 +68,34 @@ export class ModelRegistry {
     return this.files.size;
   }
 
-  /** Stores an uploaded model's (checked) files under a prefix of their own and registers them as the next version of `name`. */
+  /** The object store of the job that trained a model (its files are kept there). */
+  private store(jobId: string): Promise<ObjectStore> {
+    let store = this.stores.get(jobId);
+    if (!store) {
+      store = this.nc.jetstream().views.os(jobBucket(jobId));
+      this.stores.set(jobId, store);
+      store.catch(() => this.stores.delete(jobId));
+    }
+    return store;
+  }
+
+  /** Stores an uploaded model's (checked) files in a store of their own (as a job's) and registers them as the next version of `name`. */
   async registerUpload(name: string, files: Map<string, Uint8Array>): Promise<ResolvedModel> {
     const id = randomUUID();
+    const jobId = `upload-${id.slice(0, 8)}`;
     const prefix = `uploads/${name}/${id}`;
+    const store = await this.store(jobId);
     const ordered = [...files.keys()].sort((a, b) => Number(a === 'model.json') - Number(b === 'model.json'));
-    for (const file of ordered) await this.store.putBlob({ name: `${prefix}/${file}` }, files.get(file)!);
-    return this.publish(name, `upload-${id.slice(0, 8)}`, prefix, undefined);
+    for (const file of ordered) await store.putBlob({ name: `${prefix}/${file}` }, files.get(file)!);
+    return this.publish(name, jobId, prefix, undefined);
   }
 
   /** Registers the artifacts under `artifactPrefix` as the next version of `name`. */
   async publish(name: string, jobId: string, artifactPrefix: string, metrics: FinalMetrics | undefined): Promise<ResolvedModel> {
-    if (!(await this.store.info(`${artifactPrefix}/model.json`))) {
-      throw new Error(`no model.json under ${artifactPrefix} in ${BUCKETS.objects}`);
-    }
+    const stored = await (await this.store(jobId)).getBlob(`${artifactPrefix}/model.json`);
+    if (!stored) throw new Error(`no model.json under ${artifactPrefix} in ${jobBucket(jobId)}`);
+    // Signed as it is now: what anyone changes in the object store later fails the signature.
+    const modelJson = JSON.parse(new TextDecoder().decode(stored)) as Record<string, unknown>;
     for (let attempt = 0; attempt < 20; attempt++) {
       const version = ((await this.storedLatestVersion(name)) ?? 0) + 1;
       const record: VersionRecord = {
@@ -87,6 +105,7 @@ export class ModelRegistry {
         artifactPrefix,
         createdUnixMs: Date.now(),
         metrics: metrics ? FinalMetrics.toJSON(metrics) : undefined,
+        ...(this.signer ? { signature: this.signer.sign({ name, version, quantization: 'float32' }, modelJson) } : {}),
       };
       try {
         // create() fails if another publisher took this version first; then try the next.
@@ -128,11 +147,11 @@ export class ModelRegistry {
   async deleteModel(name: string): Promise<number> {
     const versions = this.index.all().find((v) => v[0]?.name === name) ?? [];
     if (versions.length === 0) throw new ModelNotFoundError(name);
-    const objects = await this.store.list();
     for (const r of versions) {
       await this.kv.delete(versionKey(name, r.version));
       this.index.remove(name, r.version);
-      for (const o of objects) if (o.name.startsWith(`${r.artifactPrefix}/`)) await this.store.delete(o.name);
+      const store = await this.store(r.jobId);
+      for (const o of await store.list()) if (o.name.startsWith(`${r.artifactPrefix}/`)) await store.delete(o.name);
     }
     return versions.length;
   }
@@ -145,7 +164,7 @@ export class ModelRegistry {
   async readFile(model: ResolvedModel, file: string): Promise<CachedFile | undefined> {
     if (file !== 'model.json' && !(await this.manifestPaths(model, 'float32')).has(file)) return undefined;
     const name = `${model.artifactPrefix}/${file}`;
-    return this.files.get(name, async () => (await this.store.getBlob(name)) ?? undefined);
+    return this.files.get(name, async () => (await (await this.store(model.jobId)).getBlob(name)) ?? undefined);
   }
 
   /**
@@ -161,7 +180,7 @@ export class ModelRegistry {
     const cached = this.files.peek(name);
     if (cached) return cached;
     await this.ensureVariant(model, variant, prefix);
-    return this.files.get(name, async () => (await this.store.getBlob(name)) ?? undefined);
+    return this.files.get(name, async () => (await (await this.store(model.jobId)).getBlob(name)) ?? undefined);
   }
 
   /** The shard paths a version's (or variant's) model.json names. */
@@ -186,12 +205,17 @@ export class ModelRegistry {
     if (!stored) return undefined;
     return this.files.get(key, async () => {
       const json = JSON.parse(stored.body.toString('utf8')) as Record<string, unknown>;
+      // The float32 signature is the version record's (whatever the stored file claims); a
+      // variant's was written into its model.json when the coordinator derived it.
+      const { signature: storedSignature, ...block } = (json.syncline ?? {}) as Record<string, unknown>;
+      const signature = variant === 'float32' ? model.signature : storedSignature;
       json.syncline = {
-        ...(json.syncline as object),
+        ...block,
         name: model.name,
         version: model.version,
         jobId: model.jobId,
         ...(variant !== 'float32' && { quantization: variant }),
+        ...(signature !== undefined && { signature }),
       };
       return Buffer.from(JSON.stringify(json));
     });
@@ -205,7 +229,7 @@ export class ModelRegistry {
     const out: VariantSize[] = [{ variant: 'float32', weightBytes: variantWeightBytes(json, 'float32'), generated: true }];
     for (const variant of QUANTIZATIONS) {
       const prefix = `${model.artifactPrefix}/${variant}`;
-      const generated = this.variantsReady.has(prefix) || (await this.store.info(`${prefix}/model.json`)) !== null;
+      const generated = this.variantsReady.has(prefix) || (await (await this.store(model.jobId)).info(`${prefix}/model.json`)) !== null;
       if (generated) this.variantsReady.add(prefix);
       out.push({ variant, weightBytes: variantWeightBytes(json, variant), generated });
     }
@@ -225,14 +249,20 @@ export class ModelRegistry {
 
   private async generateVariant(model: ResolvedModel, variant: Quantization, prefix: string): Promise<void> {
     // Another coordinator (or this one before a restart) may have made it already.
-    if (await this.store.info(`${prefix}/model.json`)) return;
+    const store = await this.store(model.jobId);
+    if (await store.info(`${prefix}/model.json`)) return;
     const source = await this.readFile(model, 'model.json');
     if (!source) throw new ModelNotFoundError(`${model.name}@${model.version} (its model.json is missing)`);
     const modelJson = JSON.parse(source.body.toString('utf8')) as Record<string, unknown>;
     const files = await quantizeModel(modelJson, async (path) => (await this.readFile(model, path))?.body, variant);
+    if (this.signer) {
+      const derived = JSON.parse(new TextDecoder().decode(files.get('model.json')!)) as Record<string, unknown>;
+      derived.syncline = { ...(derived.syncline as object), signature: this.signer.sign({ name: model.name, version: model.version, quantization: variant }, derived) };
+      files.set('model.json', new TextEncoder().encode(JSON.stringify(derived)));
+    }
     // model.json last: a reader that finds it finds its shards.
     const names = [...files.keys()].sort((a, b) => Number(a === 'model.json') - Number(b === 'model.json'));
-    for (const name of names) await this.store.putBlob({ name: `${prefix}/${name}` }, files.get(name)!);
+    for (const name of names) await store.putBlob({ name: `${prefix}/${name}` }, files.get(name)!);
   }
 
   toPublished(model: ResolvedModel, httpBase: string): PublishedModel {
@@ -264,6 +294,7 @@ export class ModelRegistry {
         artifactPrefix: r.artifactPrefix,
         createdUnixMs: r.createdUnixMs,
         metrics: r.metrics === undefined ? undefined : FinalMetrics.fromJSON(r.metrics),
+        signature: r.signature,
       };
       this.resolved.set(r, model);
     }

@@ -3,6 +3,7 @@
 // publish path (at once, before the watch delivers). Resolving `latest` is then a map lookup,
 // never a round trip to NATS, so revalidating clients cost nothing but the answer.
 import { KvWatchInclude, type KV, type KvEntry, type QueuedIterator } from 'nats';
+import type { ModelSignature } from './signing.js';
 
 export interface VersionRecord {
   name: string;
@@ -11,6 +12,8 @@ export interface VersionRecord {
   artifactPrefix: string;
   createdUnixMs: number;
   metrics: unknown;
+  /** The coordinator's signature of the float32 model.json as published (absent on versions published before signing). */
+  signature?: ModelSignature;
 }
 
 export const versionKey = (name: string, version: number) => `${name}.${String(version).padStart(8, '0')}`;

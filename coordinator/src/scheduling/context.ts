@@ -1,6 +1,6 @@
 // What the parts of the scheduler share: the stores and the pool, the running generations, and
 // the few operations every transition uses. All of them run inside Scheduler's serial queue.
-import { JobState, type FinalMetrics, type Job, type Logger } from '@syncline/proto';
+import { JobState, type FinalMetrics, type Job, type Logger, type NatsCredentials } from '@syncline/proto';
 import type { JobEvents } from '../job-events.js';
 import type { JobStore } from '../store/job-store.js';
 import type { WorkerPool } from './worker-pool.js';
@@ -25,6 +25,8 @@ export interface SchedulerOptions {
   saveTimeline?: (jobId: string, generation: number, rank: number, events: Uint8Array) => Promise<void>;
   /** Called for every step report of a running job (metrics export). */
   onStep?: () => void;
+  /** The NATS credentials each assignment carries (nats-auth/job-access.ts); none without it. */
+  natsAccess?: { forWorker(job: Job): Promise<NatsCredentials> };
 }
 
 /** A job's current generation, as the coordinator runs it. */

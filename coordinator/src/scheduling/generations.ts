@@ -53,6 +53,8 @@ export async function startGeneration(ctx: SchedulingContext, job: Job, chosen: 
   });
   ctx.log({ job: job.id, generation, workers: ids, why }, 'generation started');
   const shares = initialShares(chosen.map((w) => w.samplesPerSecond));
+  const access = ctx.opts.natsAccess;
+  const credentials = access ? await Promise.all(chosen.map(() => access.forWorker(job))) : [];
   chosen.forEach((w, rank) => {
     w.send({
       msg: {
@@ -68,6 +70,7 @@ export async function startGeneration(ctx: SchedulingContext, job: Job, chosen: 
           allreduceTimeoutSeconds: ctx.opts.allreduceTimeoutSeconds,
           checkpoint: job.checkpointStep > 0 ? job.checkpointObject : '',
           checkpointObject: objectNames.checkpoint(job.id),
+          natsCredentials: credentials[rank],
         },
       },
     });

@@ -8,6 +8,14 @@ import type { NatsConnection } from 'nats';
 /** The key-value buckets; each keeps only the latest value of a key. */
 const KV_BUCKETS = [BUCKETS.jobs, BUCKETS.models, BUCKETS.datasets, BUCKETS.uploads, BUCKETS.tokens, BUCKETS.modelOwners];
 
+/**
+ * Creates an object store of one job or dataset before anyone else opens it: workers may only
+ * open it (their credentials cannot create streams), and it takes the deployment's replicas.
+ */
+export async function ensureObjectBucket(nc: NatsConnection, bucket: string, replicas: number): Promise<void> {
+  await nc.jetstream().views.os(bucket, { replicas });
+}
+
 export async function ensureBuckets(nc: NatsConnection, replicas: number): Promise<void> {
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new RangeError(`replicas must be 1 to 5, got ${replicas}`);
   const js = nc.jetstream();

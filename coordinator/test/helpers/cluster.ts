@@ -2,7 +2,7 @@
 // security on as `syncline up` runs it: fresh cluster secrets, and a client with the admin token.
 import { createHash } from 'node:crypto';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
-import { BUCKETS, JobServiceClient, JobSpec, withBearer } from '@syncline/proto';
+import { BUCKETS, JobServiceClient, JobSpec, jobBucket, withBearer } from '@syncline/proto';
 import { startNatsServer, type NatsServer } from '@syncline/cli/nats-server';
 import { generateSecrets, type ClusterSecrets } from '../../src/auth/secrets.js';
 import { startCoordinator, type Coordinator, type CoordinatorOptions } from '../../src/coordinator.js';
@@ -23,7 +23,7 @@ export async function startFixture(opts: Partial<CoordinatorOptions> = {}): Prom
   const nats = await startNatsServer();
   try {
     const secrets = opts.secrets ?? generateSecrets();
-    const coordinator = await startCoordinator({ natsUrl: nats.url, ...opts, secrets });
+    const coordinator = await startCoordinator({ natsUrl: nats.url, natsAccountKey: nats.accountKey, ...opts, secrets });
     const clients: JobServiceClient[] = [];
     const clientWith = (token: string | undefined) => {
       const c = new JobServiceClient(coordinator.grpcAddress, credentials.createInsecure(), withBearer(token));
@@ -71,6 +71,11 @@ export function submit(client: JobServiceClient, spec: JobSpec) {
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
+/** The job whose store holds files under `prefix`: the id in `jobs/<id>/g<n>`, else the prefix with '-' for '/'. */
+export function jobIdOf(prefix: string): string {
+  return /^jobs\/([^/]+)\/g\d+$/.exec(prefix)?.[1] ?? prefix.replaceAll('/', '-');
+}
+
 /** Uploads a one-dense-layer model's files under `prefix` and publishes them as the next version of `name`. */
 export async function publish(fixture: Fixture, name: string, prefix: string, weights: Float32Array): Promise<void> {
   const shard = new Uint8Array(weights.buffer.slice(0));
@@ -86,12 +91,13 @@ export async function publish(fixture: Fixture, name: string, prefix: string, we
     ],
     syncline: { jobId: prefix },
   };
-  const store = await fixture.coordinator.nc.jetstream().views.os(BUCKETS.objects);
+  const jobId = jobIdOf(prefix);
+  const store = await fixture.coordinator.nc.jetstream().views.os(jobBucket(jobId));
   await store.putBlob({ name: `${prefix}/group1-shard1of1.bin` }, shard);
   await store.putBlob({ name: `${prefix}/model.json` }, new TextEncoder().encode(JSON.stringify(modelJson)));
   const registry = await ModelRegistry.open(fixture.coordinator.nc);
   try {
-    await registry.publish(name, prefix, prefix, undefined);
+    await registry.publish(name, jobId, prefix, undefined);
   } finally {
     registry.close();
   }

@@ -108,6 +108,12 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "checkpoint_object",
       "repeated": false,
       "type": "string"
+    },
+    "natsCredentials": {
+      "protoName": "nats_credentials",
+      "repeated": false,
+      "type": "message",
+      "message": "syncline.v1.NatsCredentials"
     }
   },
   "syncline.v1.Augmentation": {
@@ -1240,6 +1246,23 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
   "syncline.v1.ModelUploadHeader": {
     "name": {
       "protoName": "name",
+      "repeated": false,
+      "type": "string"
+    }
+  },
+  "syncline.v1.NatsCredentials": {
+    "jwt": {
+      "protoName": "jwt",
+      "repeated": false,
+      "type": "string"
+    },
+    "seed": {
+      "protoName": "seed",
+      "repeated": false,
+      "type": "string"
+    },
+    "inboxPrefix": {
+      "protoName": "inbox_prefix",
       "repeated": false,
       "type": "string"
     }

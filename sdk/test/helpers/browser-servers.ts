@@ -2,6 +2,7 @@
 // bundle; the others stand between the page and the coordinator, forwarding requests as they
 // are (CORS and caching headers included) while recording them, one of them flipping a byte of
 // every weight shard on the way.
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -59,8 +60,31 @@ export function servePage(bundleDir: string): Promise<TestServer> {
   return listen(server, requests);
 }
 
-/** Forwards every GET to `target`; with `corrupt`, the 101st byte of each .bin body is flipped. */
-export function serveProxy(target: string, options: { corrupt?: boolean } = {}): Promise<TestServer> {
+/** How a proxy alters what it forwards: shards only, model.json only, or a shard and its digest in model.json together. */
+export type Tamper = 'shard' | 'model-json' | 'shard-and-digest';
+
+const flip = (body: Uint8Array) => {
+  if (body.length > 100) body[100] = body[100]! ^ 0xff;
+  return body;
+};
+
+/** model.json altered: the last layer's activation changed, or each shard's sha256 made to match its flipped copy. */
+async function tamperModelJson(body: Uint8Array, tamper: Tamper, target: string, path: string): Promise<Uint8Array> {
+  const json = JSON.parse(new TextDecoder().decode(body)) as { modelTopology: { config: { layers: { config: { activation?: string } }[] } }; weightsManifest: { paths: string[]; sha256: string[] }[] };
+  if (tamper === 'model-json') {
+    json.modelTopology.config.layers.at(-1)!.config.activation = 'linear';
+  } else {
+    const folder = `${target}${path.slice(0, path.lastIndexOf('/') + 1).replace('/latest/', '/1/')}`;
+    for (const group of json.weightsManifest) {
+      group.sha256 = await Promise.all(group.paths.map(async (p) => createHash('sha256').update(flip(new Uint8Array(await (await fetch(folder + p)).arrayBuffer()))).digest('hex')));
+    }
+  }
+  return new TextEncoder().encode(JSON.stringify(json));
+}
+
+/** Forwards every GET to `target`; `corrupt` (or `tamper: 'shard'`) flips the 101st byte of each .bin body; `tamper` alters model.json too. */
+export function serveProxy(target: string, options: { corrupt?: boolean; tamper?: Tamper } = {}): Promise<TestServer> {
+  const tamper = options.tamper ?? (options.corrupt ? 'shard' : undefined);
   const requests: string[] = [];
   const answers: TestServer['answers'] = [];
   const server = createServer((req, res) => {
@@ -70,8 +94,9 @@ export function serveProxy(target: string, options: { corrupt?: boolean } = {}):
       const conditional = req.headers['if-none-match'];
       const upstream = await fetch(`${target}${path}`, { headers: conditional ? { 'if-none-match': conditional } : {} });
       answers.push({ path, status: upstream.status });
-      const body = new Uint8Array(await upstream.arrayBuffer());
-      if (options.corrupt && path.endsWith('.bin') && body.length > 100) body[100] = body[100]! ^ 0xff;
+      let body: Uint8Array = new Uint8Array(await upstream.arrayBuffer());
+      if ((tamper === 'shard' || tamper === 'shard-and-digest') && path.endsWith('.bin')) flip(body);
+      if ((tamper === 'model-json' || tamper === 'shard-and-digest') && path.endsWith('/model.json') && upstream.status === 200) body = await tamperModelJson(body, tamper, target, path);
       const headers: Record<string, string> = {};
       upstream.headers.forEach((value, name) => {
         if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection', 'keep-alive'].includes(name)) headers[name] = value;

@@ -4,7 +4,7 @@
 // ranks in one process load it once.
 import { createHash } from 'node:crypto';
 import type * as tf from '@tensorflow/tfjs';
-import { BUCKETS } from '@syncline/proto';
+import { BUCKETS, jobBucket } from '@syncline/proto';
 import type { NatsConnection } from 'nats';
 import { jetstream } from '../jetstream.js';
 
@@ -57,8 +57,9 @@ export async function loadBaseArtifacts(nc: NatsConnection, name: string, versio
   const js = jetstream(nc);
   const entry = await (await js.views.kv(BUCKETS.models)).get(key);
   if (!entry || entry.operation !== 'PUT') throw new BaseModelUnavailableError(`${what} is not in the registry`);
-  const { artifactPrefix } = entry.json<{ artifactPrefix: string }>();
-  const store = await js.views.os(BUCKETS.objects);
+  const { artifactPrefix, jobId } = entry.json<{ artifactPrefix: string; jobId: string }>();
+  // The files are in the store of the job that trained the model; this worker's NATS credentials allow reading it.
+  const store = await js.views.os(jobBucket(jobId));
   const modelJson = await store.getBlob(`${artifactPrefix}/model.json`);
   if (!modelJson) throw new BaseModelUnavailableError(`${what}: model.json is missing from the object store`);
   const artifacts = await artifactsFromFiles(modelJson, async (path) => (await store.getBlob(`${artifactPrefix}/${path}`)) ?? undefined, what);

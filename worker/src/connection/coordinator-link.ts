@@ -9,6 +9,8 @@ export interface LinkConfig {
   coordinator: string;
   /** The worker credential, sent with the Join call. */
   token: string;
+  /** PEM of the CA that signed the coordinator's certificate: TLS, trusting it. */
+  ca?: string;
   hello: WorkerHello;
 }
 

@@ -13,9 +13,10 @@ const post = (message: FromLink) => port.postMessage(message);
 
 // Keepalive pings find a dead connection (a coordinator host gone without closing its sockets)
 // in seconds instead of the operating system's minutes.
+const channel = config.ca ? credentials.createSsl(Buffer.from(config.ca)) : credentials.createInsecure();
 const client = new WorkerServiceClient(
   config.coordinator,
-  credentials.createInsecure(),
+  channel,
   withBearer(config.token, {
     'grpc.keepalive_time_ms': 10_000,
     'grpc.keepalive_timeout_ms': 5_000,

@@ -1,8 +1,8 @@
-// User datasets, read from the coordinator's object store as their record (the manifest) lists
+// User datasets, read from the dataset's own object store (datasetBucket) as their record (the manifest) lists
 // them: training rows shard by shard through the worker's bounded shard cache, the held-out
 // split whole, on the rank that evaluates. A dataset stored whole (before shards existed) is
 // read as one shard.
-import { BUCKETS, UserDataset, objectNames, type DatasetShard } from '@syncline/proto';
+import { BUCKETS, UserDataset, datasetBucket, objectNames, type DatasetShard } from '@syncline/proto';
 import type { NatsConnection } from 'nats';
 import { jetstream } from '../jetstream.js';
 import type { Dataset, DatasetShape } from './dataset.js';
@@ -32,7 +32,7 @@ export function recordShards(record: UserDataset): { shards: DatasetShard[]; sam
 
 export function objectStoreFetcher(nc: NatsConnection, name: string): ShardFetcher {
   return async (shard) => {
-    const store = await jetstream(nc).views.os(BUCKETS.objects);
+    const store = await jetstream(nc).views.os(datasetBucket(name));
     const bytes = await store.getBlob(shard.object);
     if (!bytes) throw new DatasetUnavailableError(`dataset ${name}: ${shard.object} is missing from the object store`);
     return bytes;

@@ -74,7 +74,7 @@ export async function runAssignment(ctx: RunnerContext, a: Assignment, signal: A
       signal,
       workerLabel: ctx.workerId,
       session,
-      states: objectStates(nc, logger, signal),
+      states: objectStates(nc, a.jobId, logger, signal),
       leaving: ctx.leaving,
       ...(ctx.faults ? { faults: ctx.faults } : {}),
       onCheckpoint: (step, object) => {

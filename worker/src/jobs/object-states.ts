@@ -1,5 +1,5 @@
-// Checkpoints and generation states in the JetStream object store, retried through NATS outages.
-import { BUCKETS, retryTransient, type Logger } from '@syncline/proto';
+// Checkpoints and generation states in the job's JetStream object store, retried through NATS outages.
+import { jobBucket, retryTransient, type Logger } from '@syncline/proto';
 import type { NatsConnection, ObjectStore } from 'nats';
 import { jetstream } from '../jetstream.js';
 import type { StateStore } from '../train/generation-start.js';
@@ -8,9 +8,9 @@ import type { StateStore } from '../train/generation-start.js';
  * The store is opened on first use, never eagerly: training blocks the event loop for whole
  * steps, and a request left waiting meanwhile would time out with nobody to catch it.
  */
-export function objectStates(nc: NatsConnection, logger?: Logger, signal?: AbortSignal): StateStore {
+export function objectStates(nc: NatsConnection, jobId: string, logger?: Logger, signal?: AbortSignal): StateStore {
   let store: Promise<ObjectStore> | undefined;
-  const open = () => (store ??= jetstream(nc).views.os(BUCKETS.objects).catch((err: unknown) => {
+  const open = () => (store ??= jetstream(nc).views.os(jobBucket(jobId)).catch((err: unknown) => {
     store = undefined;
     throw err;
   }));

@@ -15,7 +15,7 @@ export async function publishModel(nc: NatsConnection, a: Assignment, replica: R
   const classNames = !spec.gan && opts.classNames?.length ? { classNames: opts.classNames } : {};
   const { files } = await modelFiles(replica.publishedModel(), { name: spec.name, jobId: a.jobId, generation: a.generation, ...kind, ...classNames });
   const fields = { job: a.jobId, rank: a.rank, generation: a.generation };
-  await uploadModelFiles(nc, a.artifactPrefix, files, {
+  await uploadModelFiles(nc, a.jobId, a.artifactPrefix, files, {
     ...(opts.signal ? { signal: opts.signal } : {}),
     onRetry: (err, attempt, delayMs) => opts.logger?.warn({ ...fields, attempt, delayMs, err: String(err) }, 'uploading the model failed; retrying'),
     afterEach: () => opts.faults?.check('upload'),

@@ -26,7 +26,7 @@ export function memoryStates(): StateStore {
 }
 
 export function assignment(spec: JobSpec, jobId: string, generation: number, rank: number, shares: number[]): Assignment {
-  return { jobId, spec, rank, worldSize: shares.length, generation, shares, artifactPrefix: '', allreduceTimeoutSeconds: 30, checkpoint: '', checkpointObject: '' };
+  return { jobId, spec, rank, worldSize: shares.length, generation, shares, artifactPrefix: '', allreduceTimeoutSeconds: 30, checkpoint: '', checkpointObject: '', natsCredentials: undefined };
 }
 
 /** Trains `spec` through `plans`; returns the last generation's results, by rank. */

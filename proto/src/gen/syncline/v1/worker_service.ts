@@ -141,6 +141,21 @@ export interface Assignment {
   checkpoint: string;
   /** Object-store name under which rank 0 keeps the job's periodic checkpoint. */
   checkpointObject: string;
+  /** The NATS credentials of this assignment: the worker connects with them, for this job only. */
+  natsCredentials: NatsCredentials | undefined;
+}
+
+/**
+ * NatsCredentials are a NATS user minted by the coordinator for one assignment, allowed only
+ * the job's all-reduce subjects, its object store and its dataset (see coordinator/src/nats-auth).
+ */
+export interface NatsCredentials {
+  /** The user JWT, signed by the account's signing key the coordinator holds; it expires. */
+  jwt: string;
+  /** The user's nkey seed, to sign the server's nonce. */
+  seed: string;
+  /** The only inbox prefix this user may subscribe to (replies of its requests). */
+  inboxPrefix: string;
 }
 
 /** CancelAssignment tells a worker to stop a job. */
@@ -1405,6 +1420,7 @@ function createBaseAssignment(): Assignment {
     allreduceTimeoutSeconds: 0,
     checkpoint: "",
     checkpointObject: "",
+    natsCredentials: undefined,
   };
 }
 
@@ -1443,6 +1459,9 @@ export const Assignment: MessageFns<Assignment> = {
     }
     if (message.checkpointObject !== "") {
       writer.uint32(82).string(message.checkpointObject);
+    }
+    if (message.natsCredentials !== undefined) {
+      NatsCredentials.encode(message.natsCredentials, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -1550,6 +1569,14 @@ export const Assignment: MessageFns<Assignment> = {
             message.checkpointObject = reader.string();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.natsCredentials = NatsCredentials.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1594,6 +1621,11 @@ export const Assignment: MessageFns<Assignment> = {
         : isSet(object.checkpoint_object)
         ? globalThis.String(object.checkpoint_object)
         : "",
+      natsCredentials: isSet(object.natsCredentials)
+        ? NatsCredentials.fromJSON(object.natsCredentials)
+        : isSet(object.nats_credentials)
+        ? NatsCredentials.fromJSON(object.nats_credentials)
+        : undefined,
     };
   },
 
@@ -1629,6 +1661,9 @@ export const Assignment: MessageFns<Assignment> = {
     if (message.checkpointObject !== "") {
       obj.checkpointObject = message.checkpointObject;
     }
+    if (message.natsCredentials !== undefined) {
+      obj.natsCredentials = NatsCredentials.toJSON(message.natsCredentials);
+    }
     return obj;
   },
 
@@ -1647,6 +1682,114 @@ export const Assignment: MessageFns<Assignment> = {
     message.allreduceTimeoutSeconds = object.allreduceTimeoutSeconds ?? 0;
     message.checkpoint = object.checkpoint ?? "";
     message.checkpointObject = object.checkpointObject ?? "";
+    message.natsCredentials = (object.natsCredentials !== undefined && object.natsCredentials !== null)
+      ? NatsCredentials.fromPartial(object.natsCredentials)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseNatsCredentials(): NatsCredentials {
+  return { jwt: "", seed: "", inboxPrefix: "" };
+}
+
+export const NatsCredentials: MessageFns<NatsCredentials> = {
+  encode(message: NatsCredentials, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jwt !== "") {
+      writer.uint32(10).string(message.jwt);
+    }
+    if (message.seed !== "") {
+      writer.uint32(18).string(message.seed);
+    }
+    if (message.inboxPrefix !== "") {
+      writer.uint32(26).string(message.inboxPrefix);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NatsCredentials {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNatsCredentials();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jwt = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.seed = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.inboxPrefix = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NatsCredentials {
+    return {
+      jwt: isSet(object.jwt) ? globalThis.String(object.jwt) : "",
+      seed: isSet(object.seed) ? globalThis.String(object.seed) : "",
+      inboxPrefix: isSet(object.inboxPrefix)
+        ? globalThis.String(object.inboxPrefix)
+        : isSet(object.inbox_prefix)
+        ? globalThis.String(object.inbox_prefix)
+        : "",
+    };
+  },
+
+  toJSON(message: NatsCredentials): unknown {
+    const obj: any = {};
+    if (message.jwt !== "") {
+      obj.jwt = message.jwt;
+    }
+    if (message.seed !== "") {
+      obj.seed = message.seed;
+    }
+    if (message.inboxPrefix !== "") {
+      obj.inboxPrefix = message.inboxPrefix;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<NatsCredentials>): NatsCredentials {
+    return NatsCredentials.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<NatsCredentials>): NatsCredentials {
+    const message = createBaseNatsCredentials();
+    message.jwt = object.jwt ?? "";
+    message.seed = object.seed ?? "";
+    message.inboxPrefix = object.inboxPrefix ?? "";
     return message;
   },
 };
