@@ -1,10 +1,10 @@
 // NATS admits only users the coordinator minted, and a worker's user reaches its own job alone:
 // checked against a real nats-server, with the credentials an assignment carries.
 import anyTest, { type TestFn } from 'ava';
-import { BUCKETS, datasetBucket, jobBucket, type NatsCredentials } from '@syncline/proto';
+import { BUCKETS, Job, datasetBucket, jobBucket, type NatsCredentials } from '@syncline/proto';
 import { startNatsServer, type NatsServer } from '@syncline/cli/nats-server';
 import { connect, jwtAuthenticator, type NatsConnection } from 'nats';
-import { NatsAccountKeyError, NatsCredentialIssuer, createNatsTrust, parseNatsAccountKey } from '../src/nats-auth/index.js';
+import { JobNatsAccess, NatsAccountKeyError, NatsCredentialIssuer, createNatsTrust, parseNatsAccountKey } from '../src/nats-auth/index.js';
 import { ensureObjectBucket } from '../src/store/buckets.js';
 
 const test = anyTest as TestFn<{ nats: NatsServer; admin: NatsConnection; issuer: NatsCredentialIssuer; open: NatsConnection[] }>;
@@ -158,4 +158,17 @@ test('account keys are checked when read', (t) => {
   const key = t.context.nats.accountKey;
   t.deepEqual(parseNatsAccountKey(JSON.parse(JSON.stringify(key))), key);
   t.throws(() => parseNatsAccountKey({ account: key.account, signingKey: key.signingKey.replace(/^SA/, 'SU') }), { instanceOf: NatsAccountKeyError });
+});
+
+test("an assignment's credentials come with the job's object store, made for it", async (t) => {
+  const access = new JobNatsAccess(t.context.admin, t.context.issuer, 1);
+  const job = Job.fromPartial({ id: 'job-fresh', spec: { dataset: { name: 'mine' } } });
+  const worker = await as(t, await access.forWorker(job));
+  const store = await worker.jetstream().views.os(jobBucket('job-fresh'));
+  await store.putBlob({ name: 'jobs/job-fresh/checkpoint' }, bytes('state'));
+  t.is(new TextDecoder().decode((await store.getBlob('jobs/job-fresh/checkpoint'))!), 'state');
+  t.is((await (await worker.jetstream().views.kv(BUCKETS.datasets)).get('mine'))?.string(), JSON.stringify({ name: 'mine' }));
+  // A built-in dataset needs no access to any uploaded one.
+  const builtin = await as(t, await access.forWorker(Job.fromPartial({ id: 'job-builtin', spec: { dataset: { name: 'mnist' } } })));
+  await t.throwsAsync(async () => (await builtin.jetstream().views.kv(BUCKETS.datasets)).get('mine'), { message: /permissions violation/i });
 });
