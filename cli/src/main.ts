@@ -68,6 +68,7 @@ program
   .description('register a TF.js layers model (model.json and the weight files it names, e.g. from tensorflowjs_converter) as the next version of a name, usable in model.base')
   .requiredOption('--name <name>', 'model name')
   .option(...coordinatorOption)
+  .option(...configOption)
   .action(async (dir: string, opts) => (await import('./commands/models.js')).uploadModel(dir, opts));
 program
   .command('datasets')

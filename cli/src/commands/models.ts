@@ -19,7 +19,7 @@ export async function models(opts: ConnectOptions): Promise<void> {
 }
 
 /** `syncline upload-model <dir> --name N`: model.json and the weight files its manifest names, from `dir`. */
-export async function uploadModel(dir: string, opts: { name: string; coordinator: string }): Promise<void> {
+export async function uploadModel(dir: string, opts: { name: string } & ConnectOptions): Promise<void> {
   const read = (file: string) =>
     readFile(join(dir, file)).catch((err: Error) => {
       throw new UsageError(`cannot read ${join(dir, file)}: ${err.message}`, { cause: err });
@@ -33,7 +33,7 @@ export async function uploadModel(dir: string, opts: { name: string; coordinator
   }
   const files = new Map<string, Uint8Array>([['model.json', modelJson]]);
   for (const group of manifest) for (const path of Array.isArray(group.paths) ? group.paths : []) if (typeof path === 'string') files.set(path, await read(path));
-  const client = new SynclineClient(opts.coordinator);
+  const client = await SynclineClient.open(opts);
   try {
     const res = await client.uploadModel(opts.name, files);
     console.log(`${res.name}  v${res.version}  ${res.url}`);
