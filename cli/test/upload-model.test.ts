@@ -83,7 +83,7 @@ test.serial('a weight file shorter than its weights need is refused, and nothing
   const up = await runCli(['upload-model', broken, '--name', 'broken', '--coordinator', cluster.coordinator.grpcAddress], 60_000);
   t.is(up.code, 5);
   t.regex(up.stderr, /weightsManifest\[0\]: its files hold \d+ bytes but its weights .* need \d+/);
-  const client = new SynclineClient(cluster.coordinator.grpcAddress);
+  const client = new SynclineClient(cluster.coordinator.grpcAddress, { token: cluster.secrets.adminToken });
   try {
     t.false((await client.models()).some((m) => m.ref?.name === 'broken'));
   } finally {
