@@ -5,6 +5,7 @@ import type { NatsConnection } from 'nats';
 import { ensureObjectBucket } from '../store/buckets.js';
 import type { NatsCredentialIssuer } from './issuer.js';
 import type { BaseModelAccess } from './permissions.js';
+import { versionKey } from '../registry/version-index.js';
 
 export class JobNatsAccess {
   private readonly buckets = new Map<string, Promise<void>>();
@@ -30,7 +31,7 @@ export class JobNatsAccess {
     let baseAccess: BaseModelAccess | undefined;
     if (base && base.name !== '' && this.baseJob) {
       const version = Number(base.version);
-      baseAccess = { key: `${base.name}.${String(version).padStart(8, '0')}`, jobId: await this.baseJob(base.name, version) };
+      baseAccess = { key: versionKey(base.name, version), jobId: await this.baseJob(base.name, version) };
     }
     return this.issuer.worker({ jobId: job.id, ...(dataset !== '' && datasetInfo(dataset) === undefined ? { dataset } : {}), ...(baseAccess ? { base: baseAccess } : {}) });
   }
