@@ -18,6 +18,9 @@ export const BUCKETS = {
   objects: 'syncline_artifacts',
 } as const;
 
+/** The key of one published version in BUCKETS.models: `<name>.<version, 8 digits>`, so keys sort by version. */
+export const versionKey = (name: string, version: number) => `${name}.${String(version).padStart(8, '0')}`;
+
 /** Bucket and job ids, dataset names: what a JetStream bucket name may hold after its prefix. */
 const BUCKET_SAFE = /^[A-Za-z0-9_-]+$/;
 

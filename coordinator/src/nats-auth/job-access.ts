@@ -1,11 +1,10 @@
 // A worker's way into one job on NATS: the job's object store exists (created here, once per job
 // and coordinator), and the worker gets a user allowed that job alone.
-import { datasetInfo, jobBucket, type Job, type NatsCredentials } from '@syncline/proto';
+import { datasetInfo, jobBucket, versionKey, type Job, type NatsCredentials } from '@syncline/proto';
 import type { NatsConnection } from 'nats';
 import { ensureObjectBucket } from '../store/buckets.js';
 import type { NatsCredentialIssuer } from './issuer.js';
 import type { BaseModelAccess } from './permissions.js';
-import { versionKey } from '../registry/version-index.js';
 
 export class JobNatsAccess {
   private readonly buckets = new Map<string, Promise<void>>();

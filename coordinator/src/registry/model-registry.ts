@@ -3,14 +3,14 @@
 // Reads are served from memory: the version index follows the bucket, files and rendered
 // model.json bodies are kept in a bounded cache after their first read.
 import { randomUUID } from 'node:crypto';
-import { BUCKETS, FinalMetrics, PublishedModel, jobBucket } from '@syncline/proto';
+import { BUCKETS, FinalMetrics, PublishedModel, jobBucket, versionKey } from '@syncline/proto';
 import type { KV, NatsConnection, ObjectStore } from 'nats';
 import { ModelNotFoundError } from '../errors.js';
 import { kvKeys } from '../store/kv-keys.js';
 import { FileCache, type CachedFile } from './file-cache.js';
 import { quantizeModel, variantWeightBytes, QUANTIZATIONS, type Quantization } from './quantize.js';
 import type { ModelSignature, ModelSigner } from './signing.js';
-import { VersionIndex, versionKey, type VersionRecord } from './version-index.js';
+import { VersionIndex, type VersionRecord } from './version-index.js';
 
 export interface ResolvedModel {
   name: string;

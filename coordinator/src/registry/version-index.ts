@@ -3,6 +3,7 @@
 // publish path (at once, before the watch delivers). Resolving `latest` is then a map lookup,
 // never a round trip to NATS, so revalidating clients cost nothing but the answer.
 import { KvWatchInclude, type KV, type KvEntry, type QueuedIterator } from 'nats';
+import { versionKey } from '@syncline/proto';
 import type { ModelSignature } from './signing.js';
 
 export interface VersionRecord {
@@ -16,7 +17,6 @@ export interface VersionRecord {
   signature?: ModelSignature;
 }
 
-export const versionKey = (name: string, version: number) => `${name}.${String(version).padStart(8, '0')}`;
 
 function parseKey(key: string): { name: string; version: number } | undefined {
   const dot = key.lastIndexOf('.');

@@ -4,7 +4,7 @@
 // ranks in one process load it once.
 import { createHash } from 'node:crypto';
 import type * as tf from '@tensorflow/tfjs';
-import { BUCKETS, jobBucket } from '@syncline/proto';
+import { BUCKETS, jobBucket, versionKey } from '@syncline/proto';
 import type { NatsConnection } from 'nats';
 import { jetstream } from '../jetstream.js';
 
@@ -21,8 +21,6 @@ interface ModelJson {
 }
 
 const loaded = new Map<string, tf.io.ModelArtifacts>();
-/** The registry's key of a version (coordinator/src/registry/version-index.ts). */
-const versionKey = (name: string, version: number) => `${name}.${String(version).padStart(8, '0')}`;
 
 /** Model artifacts from a model.json and a reader of the files beside it; checks each shard's digest. */
 export async function artifactsFromFiles(modelJson: Uint8Array, read: (path: string) => Promise<Uint8Array | undefined>, what: string): Promise<tf.io.ModelArtifacts> {
