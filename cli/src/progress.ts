@@ -42,6 +42,8 @@ export async function watchWithProgress(client: SynclineClient, jobId: string, o
     if (started) bar.stop();
     started = false;
     out.write(`job ${job.id}: ${state}${job.error ? ` (${job.error})` : ''}\n`);
+    const stop = job.result?.earlyStop;
+    if (stop) out.write(`stopped early at step ${stop.step} of ${job.totalSteps}: ${stop.reason}\n`);
   };
   try {
     const reconnecting = (reason: string) => {
