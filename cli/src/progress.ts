@@ -4,7 +4,7 @@ import type { Job, StepMetrics } from '@syncline/proto';
 import { stateName, type SynclineClient } from './client.js';
 
 /** `reconnectMs`: how long to wait for a coordinator whose stream broke (see SynclineClient.watch). */
-export async function watchWithProgress(client: SynclineClient, jobId: string, out: NodeJS.WriteStream = process.stderr, reconnectMs = 0): Promise<Job> {
+export async function watchWithProgress(client: Pick<SynclineClient, 'watch' | 'address'>, jobId: string, out: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr, reconnectMs = 0): Promise<Job> {
   const tty = Boolean(out.isTTY);
   const bar = new SingleBar(
     {
