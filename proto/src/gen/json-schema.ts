@@ -390,6 +390,16 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "sha256",
       "repeated": false,
       "type": "string"
+    },
+    "labelsObject": {
+      "protoName": "labels_object",
+      "repeated": false,
+      "type": "string"
+    },
+    "labelsSha256": {
+      "protoName": "labels_sha256",
+      "repeated": false,
+      "type": "string"
     }
   },
   "syncline.v1.DatasetSpec": {
@@ -1824,6 +1834,16 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "owner",
       "repeated": false,
       "type": "string"
+    },
+    "trainClassCounts": {
+      "protoName": "train_class_counts",
+      "repeated": true,
+      "type": "uint32"
+    },
+    "heldoutClassCounts": {
+      "protoName": "heldout_class_counts",
+      "repeated": true,
+      "type": "uint32"
     }
   },
   "syncline.v1.ValidateJobRequest": {

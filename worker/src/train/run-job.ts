@@ -129,7 +129,7 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
   // with the step undone. (The coordinator refuses the combination.)
   if (spec.training.earlyStopping && spec.gan) throw new Error('training.earlyStopping is not available for GAN jobs');
   const { globalBatchSize: batchSize, seed } = spec.training;
-  const { train, heldout } = jobSplits(dataset, spec.dataset);
+  const { train, heldout } = await jobSplits(dataset, spec.dataset);
   const steps = totalSteps(assignment, train.count);
   const perEpoch = stepsPerEpoch(train.count, batchSize);
   const started = performance.now();
