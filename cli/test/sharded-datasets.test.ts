@@ -188,6 +188,10 @@ test.serial('a broken connection resumes from the last stored shard, and the sto
   t.true(resumes[0]!.shards > 0 && resumes[0]!.offset > 20, JSON.stringify(resumes));
   t.is((resumes[0]!.offset - 20) % ROW_BYTES, 0);
   t.like(d, { name: 'resumed', train: 2400, heldout: 600, samplesPerShard: PER_SHARD });
+  // Class counts from the label indexes of the shards of both connections.
+  const labels = Array.from({ length: n }, (_, i) => data.y.subarray(i * CLASSES, (i + 1) * CLASSES).indexOf(1));
+  t.deepEqual(d.trainClassCounts, Array.from({ length: CLASSES }, (_, c) => labels.slice(0, 2400).filter((l) => l === c).length));
+  t.deepEqual(d.heldoutClassCounts, Array.from({ length: CLASSES }, (_, c) => labels.slice(2400).filter((l) => l === c).length));
   t.is(d.shards.length, Math.ceil(n / PER_SHARD));
   t.is((await client.uploadProgress('none-such')).committedBytes, 0);
 
@@ -196,7 +200,8 @@ test.serial('a broken connection resumes from the last stored shard, and the sto
   t.deepEqual(all.x, data.x.subarray(0, 2400 * FEATURES));
   t.deepEqual(all.y, data.y.subarray(0, 2400 * CLASSES));
   t.deepEqual(dataset.heldout.x, data.x.subarray(2400 * FEATURES));
-  t.deepEqual(await objectsUnder(cluster, 'datasets/resumed/').then((o) => o.length), d.shards.length);
+  // Each stored shard and its label index, nothing else (no orphan of the broken connection).
+  t.deepEqual((await objectsUnder(cluster, 'datasets/resumed/')).sort(), d.shards.flatMap((s) => [s.object, s.labelsObject]).sort());
 });
 
 function spec(name: string, workers: number): JobSpec {
