@@ -160,6 +160,26 @@ test('a membership change in the middle (rank 0 replaced, a new worker) ends as 
   }
 });
 
+test('every worker lost: resumed from the checkpoint, with the early-stopping state in it, it ends as the uninterrupted job', async (t) => {
+  const withCheckpoints = { ...stopping, checkpointEverySteps: 5 };
+  const alone = await weightsAlone(withCheckpoints);
+  const stop = alone.metrics.earlyStop;
+  if (!stop) return t.fail('the job does not stop early');
+  // The checkpoint after step 10 holds the state after the evaluation at step 8 was taken in;
+  // step 10's own evaluation had not been handed on, and must count.
+  t.true(stop.step > 10 && stop.bestStep < 10, JSON.stringify(stop));
+  const results = await trainInProcess(spec(withCheckpoints), loadDataset('mnist'), [
+    { workers: [0, 1], shares: [1, 1], until: stop.step - 1 },
+    { workers: [2, 3], shares: [1, 1], fromCheckpoint: true },
+  ], 'early-stop-checkpoint');
+  t.like(results[0]!.metrics.earlyStop, { step: stop.step, bestStep: stop.bestStep });
+  for (const [rank, r] of results.entries()) {
+    const err = maxRelativeError(await r.replica.getWeights(), alone.weights);
+    t.true(err < 1e-5, `rank ${rank}: relative error ${err}`);
+    r.replica.dispose();
+  }
+});
+
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i + 1);
 }
