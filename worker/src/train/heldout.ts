@@ -9,7 +9,8 @@ import type { Evaluation } from './trainer.js';
 
 export type HeldoutFields = Pick<StepMetrics, 'heldoutExamples' | 'heldoutLoss' | 'heldoutAccuracy' | 'heldoutMae' | 'heldoutGeneratorLoss'>;
 
-const NONE: HeldoutFields = { heldoutExamples: 0, heldoutLoss: 0, heldoutAccuracy: 0, heldoutMae: 0, heldoutGeneratorLoss: 0 };
+/** A step without a held-out evaluation. */
+export const NO_HELDOUT: HeldoutFields = { heldoutExamples: 0, heldoutLoss: 0, heldoutAccuracy: 0, heldoutMae: 0, heldoutGeneratorLoss: 0 };
 
 /**
  * Whether rank 0 evaluates after `completed` steps: at epoch ends and every `every` steps
@@ -22,7 +23,7 @@ export function evaluationDue(completed: number, perEpoch: number, steps: number
 
 /** `completed`: steps done including this one; `every`: training.heldoutEverySteps (0: epoch ends only). */
 export async function epochEndEvaluation<S extends { count: number }>(replica: { evaluate(split: S): Promise<Evaluation> }, heldout: S, rank: number, completed: number, perEpoch: number, steps: number, every = 0): Promise<HeldoutFields> {
-  if (rank !== 0 || heldout.count === 0 || !evaluationDue(completed, perEpoch, steps, every)) return NONE;
+  if (rank !== 0 || heldout.count === 0 || !evaluationDue(completed, perEpoch, steps, every)) return NO_HELDOUT;
   const e = await replica.evaluate(heldout);
   return { heldoutExamples: heldout.count, heldoutLoss: e.loss, heldoutAccuracy: e.accuracy, heldoutMae: e.mae, heldoutGeneratorLoss: e.generatorLoss ?? 0 };
 }

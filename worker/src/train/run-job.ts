@@ -1,8 +1,9 @@
 // The synchronous data-parallel training loop of one replica (one rank of one generation): bring
 // the generation to one state, run its steps (until the last, or until early stopping says stop),
-// then average the replicas' statistics and (rank 0) evaluate. The parts live beside it: step-buffer.ts (what a step all-reduces), step-reducer.ts
-// (running those all-reduces), generation-start.ts, periodic-checkpoint.ts, balance.ts,
-// epoch-metrics.ts, timeline.ts, heldout.ts, early-stopping.ts.
+// then average the replicas' statistics and (rank 0) evaluate. The parts live beside it:
+// step-buffer.ts (what a step all-reduces), step-reducer.ts (running those all-reduces),
+// generation-start.ts, periodic-checkpoint.ts, balance.ts, epoch-metrics.ts, timeline.ts,
+// heldout.ts, early-stopping.ts.
 import * as tf from '@tensorflow/tfjs';
 import type { Assignment, FinalMetrics, StepMetrics } from '@syncline/proto';
 import { stepsPerEpoch } from '@syncline/proto';
@@ -19,7 +20,7 @@ import { BatchSource } from './batch-source.js';
 import { EpochMetrics, stepMetrics } from './epoch-metrics.js';
 import { GanTrainer } from './gan-trainer.js';
 import { EarlyStoppingRule, INITIAL_EARLY_STOPPING, type EarlyStoppingState } from './early-stopping.js';
-import { BestWeights, epochEndEvaluation, evaluationDue } from './heldout.js';
+import { BestWeights, NO_HELDOUT, epochEndEvaluation, evaluationDue } from './heldout.js';
 import { startGeneration, type JobSession, type StateStore } from './generation-start.js';
 import { PeriodicCheckpoint } from './periodic-checkpoint.js';
 import { exactLayout, reduce } from './step-buffer.js';
@@ -118,8 +119,6 @@ class EarlyStopSignal extends Error {
     this.name = 'EarlyStopSignal';
   }
 }
-
-const NO_HELDOUT = { heldoutExamples: 0, heldoutLoss: 0, heldoutAccuracy: 0, heldoutMae: 0, heldoutGeneratorLoss: 0 };
 
 export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
   const { assignment, dataset, collective, signal, faults } = opts;
