@@ -4,7 +4,7 @@ import type { Job, StepMetrics } from '@syncline/proto';
 import { stateName, type SynclineClient } from './client.js';
 
 /** `reconnectMs`: how long to wait for a coordinator whose stream broke (see SynclineClient.watch). */
-export async function watchWithProgress(client: SynclineClient, jobId: string, out: NodeJS.WriteStream = process.stderr, reconnectMs = 0): Promise<Job> {
+export async function watchWithProgress(client: Pick<SynclineClient, 'watch' | 'address'>, jobId: string, out: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr, reconnectMs = 0): Promise<Job> {
   const tty = Boolean(out.isTTY);
   const bar = new SingleBar(
     {
@@ -42,6 +42,8 @@ export async function watchWithProgress(client: SynclineClient, jobId: string, o
     if (started) bar.stop();
     started = false;
     out.write(`job ${job.id}: ${state}${job.error ? ` (${job.error})` : ''}\n`);
+    const stop = job.result?.earlyStop;
+    if (stop) out.write(`stopped early at step ${stop.step} of ${job.totalSteps}: ${stop.reason}\n`);
   };
   try {
     const reconnecting = (reason: string) => {

@@ -1,7 +1,8 @@
 // Datasets larger than a worker's memory: uploads stream into shards (a size limit refuses what
 // is too large and keeps nothing; a broken connection resumes from the last stored shard), and
 // a dataset four times a worker's shard cache trains to the same weights as the same data held
-// in memory, in one process and across two worker processes.
+// in memory, in one process and across two worker processes; classes selected on an upload
+// (dataset.classes) are kept by its label index, the same samples as in memory.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import anyTest, { type TestFn } from 'ava';
 import { status } from '@grpc/grpc-js';
@@ -11,6 +12,7 @@ import { selectBackend } from '@syncline/worker';
 import type { Dataset } from '../../worker/src/data/dataset.js';
 import { ShardCache } from '../../worker/src/data/shard-cache.js';
 import { objectStoreFetcher, openUserDataset } from '../../worker/src/data/user-datasets.js';
+import { jobSplits } from '../../worker/src/data/selection.js';
 import { modelFiles } from '../../worker/src/artifacts/model-files.js';
 import { maxRelativeError, trainAlone } from '../../worker/test/helpers/in-process-job.js';
 import { SynclineClient } from '../src/client.js';
@@ -186,6 +188,10 @@ test.serial('a broken connection resumes from the last stored shard, and the sto
   t.true(resumes[0]!.shards > 0 && resumes[0]!.offset > 20, JSON.stringify(resumes));
   t.is((resumes[0]!.offset - 20) % ROW_BYTES, 0);
   t.like(d, { name: 'resumed', train: 2400, heldout: 600, samplesPerShard: PER_SHARD });
+  // Class counts from the label indexes of the shards of both connections.
+  const labels = Array.from({ length: n }, (_, i) => data.y.subarray(i * CLASSES, (i + 1) * CLASSES).indexOf(1));
+  t.deepEqual(d.trainClassCounts, Array.from({ length: CLASSES }, (_, c) => labels.slice(0, 2400).filter((l) => l === c).length));
+  t.deepEqual(d.heldoutClassCounts, Array.from({ length: CLASSES }, (_, c) => labels.slice(2400).filter((l) => l === c).length));
   t.is(d.shards.length, Math.ceil(n / PER_SHARD));
   t.is((await client.uploadProgress('none-such')).committedBytes, 0);
 
@@ -194,7 +200,8 @@ test.serial('a broken connection resumes from the last stored shard, and the sto
   t.deepEqual(all.x, data.x.subarray(0, 2400 * FEATURES));
   t.deepEqual(all.y, data.y.subarray(0, 2400 * CLASSES));
   t.deepEqual(dataset.heldout.x, data.x.subarray(2400 * FEATURES));
-  t.deepEqual(await objectsUnder(cluster, 'datasets/resumed/').then((o) => o.length), d.shards.length);
+  // Each stored shard and its label index, nothing else (no orphan of the broken connection).
+  t.deepEqual((await objectsUnder(cluster, 'datasets/resumed/')).sort(), d.shards.flatMap((s) => [s.object, s.labelsObject]).sort());
 });
 
 function spec(name: string, workers: number): JobSpec {
@@ -313,4 +320,68 @@ test.serial('a CSV upload resumes after a broken connection at a row boundary, w
   t.is(refused.code, status.INVALID_ARGUMENT);
   t.regex(refused.message, /CSV line 2501, column "f0": "oops" is not a finite number/);
   t.deepEqual(await objectsUnder(cluster, 'datasets/bad-csv/'), []);
+});
+
+test.serial('classes selected on an uploaded dataset: kept by the label index alone, the same samples and weights as in memory, on two workers too', async (t) => {
+  const { client, cluster } = t.context;
+  const data = blobs(SAMPLES, 9);
+  const d = await client.uploadDataset(header('blobs-classes'), rowsSource(data, SAMPLES));
+  t.true(d.shards.length > 8 && d.shards.every((s) => s.labelsObject !== '' && s.labelsSha256 !== ''), `${d.shards.length} shards`);
+  const labels = Array.from({ length: SAMPLES }, (_, i) => data.y.subarray(i * CLASSES, (i + 1) * CLASSES).indexOf(1));
+  const count = (from: number, to: number) => Array.from({ length: CLASSES }, (_, c) => labels.slice(from, to).filter((l) => l === c).length);
+  t.deepEqual(d.trainClassCounts, count(0, d.train));
+  t.deepEqual(d.heldoutClassCounts, count(d.train, SAMPLES));
+
+  const classes = [0, 2];
+  const jobSpec = (name: string, workers: number) => {
+    const s = spec(name, workers);
+    s.dataset = { ...s.dataset!, name: 'blobs-classes', classes };
+    return s;
+  };
+  const s = validateJobSpec(jobSpec('classes-reference', 1), { 'blobs-classes': userDatasetInfo(d) });
+  t.is(s.dataset!.trainLimit, d.trainClassCounts[0]! + d.trainClassCounts[2]!);
+
+  // The selection reads label indexes, never a shard.
+  const fetched: string[] = [];
+  const fetcher = objectStoreFetcher(cluster.coordinator.nc, d.name);
+  const sharded = await openUserDataset(d, (shard) => (fetched.push(shard.object), fetcher(shard)), { heldout: true, cache: new ShardCache(CACHE_BYTES) });
+  fetched.length = 0;
+  const { train } = await jobSplits(sharded, s.dataset!);
+  t.true(fetched.length > 0 && fetched.every((o) => o.endsWith('.labels')), fetched.join(', '));
+  const expectedRows = labels.slice(0, d.train).flatMap((l, i) => (classes.includes(l) ? [i] : []));
+  t.is(train.count, expectedRows.length);
+  const got = await train.rows(Uint32Array.from({ length: train.count }, (_, i) => i));
+  t.deepEqual(got.x, Float32Array.from(expectedRows.flatMap((i) => Array.from(data.x.subarray(i * FEATURES, (i + 1) * FEATURES)))));
+
+  // The same data held in memory, ordered as their shards are, the same classes selected.
+  const inMemory: Dataset = {
+    name: 'blobs-classes',
+    inputShape: [FEATURES],
+    featureSize: FEATURES,
+    target: { kind: 'classes', classes: CLASSES },
+    targetSize: CLASSES,
+    train: { x: data.x.subarray(0, d.train * FEATURES), y: data.y.subarray(0, d.train * CLASSES), count: d.train },
+    heldout: { x: data.x.subarray(d.train * FEATURES), y: data.y.subarray(d.train * CLASSES), count: d.heldout },
+    samplesPerShard: d.samplesPerShard,
+  };
+  const reference = await trainAlone(s, inMemory);
+  const expected = await weightsOf(reference.replica);
+  t.is(reference.metrics.heldoutExamples, d.heldoutClassCounts[0]! + d.heldoutClassCounts[2]!);
+  reference.replica.dispose();
+  const alone = await trainAlone(s, sharded);
+  t.deepEqual(await weightsOf(alone.replica), expected);
+  t.is(alone.metrics.loss, reference.metrics.loss);
+  alone.replica.dispose();
+
+  const job = await client.submit(jobSpec('classes-two-workers', 2));
+  const final = await client.watch(job.id);
+  t.is(final.state, JobState.JOB_STATE_SUCCEEDED, final.error);
+  const error = maxRelativeError(await publishedWeights(final), expected);
+  t.true(error < 1e-5, `two workers differ from one process in memory by ${error} (relative)`);
+
+  // A record from before label indexes: refused at submit, and by a worker, with what to do.
+  const old: UserDataset = { ...d, trainClassCounts: [], heldoutClassCounts: [], shards: d.shards.map((sh) => ({ ...sh, labelsObject: '', labelsSha256: '' })) };
+  t.throws(() => validateJobSpec(jobSpec('old', 1), { 'blobs-classes': userDatasetInfo(old) }), { message: /dataset.classes: .*re-upload it to select classes/ });
+  const oldDataset = await openUserDataset(old, fetcher, { heldout: false, cache: new ShardCache(CACHE_BYTES) });
+  await t.throwsAsync(jobSplits(oldDataset, s.dataset!), { message: /dataset.classes: dataset blobs-classes has no label index .*re-upload it to select classes/ });
 });

@@ -29,6 +29,8 @@ test('submission, the first generation, a membership change, waiting, resuming a
   t.like(transitionEntries(resumed, failed, 50)[0], { kind: 'failed', level: 'error', message: 'rank 1 (worker b) failed: boom', generation: 3 });
   const done = job({ ...resumed, state: JobState.JOB_STATE_SUCCEEDED, result: { loss: 0.25, accuracy: 0.9, heldoutExamples: 200, steps: 100 } as Job['result'], model: { name: 'j', version: 2, url: '' } });
   t.regex(transitionEntries(resumed, done, 100)[0]!.message, /^succeeded after 100 steps: held-out loss 0.2500, accuracy 0.9000 on 200 examples; published j v2$/);
+  const stopped = job({ ...done, result: { ...done.result!, steps: 34, earlyStop: { step: 34, bestStep: 22, bestValue: 0.213, reason: 'held-out loss did not improve by 0.001 for 3 evaluations (best 0.2130 at step 22)' } } });
+  t.is(transitionEntries(resumed, stopped, 34)[0]!.message, 'succeeded after 34 steps: stopped early at step 34 of 100: held-out loss did not improve by 0.001 for 3 evaluations (best 0.2130 at step 22); held-out loss 0.2500, accuracy 0.9000 on 200 examples; published j v2');
   t.like(transitionEntries(waiting, job({ ...waiting, state: JobState.JOB_STATE_CANCELLED, error: 'cancelled by user' }), 41)[0], { kind: 'cancelled', level: 'warn' });
 });
 

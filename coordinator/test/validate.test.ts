@@ -18,7 +18,7 @@ const MNIST_MLP: JobSpec = {
     base: undefined,
   },
   dataset: { name: 'mnist', trainLimit: 0, classes: [], augment: undefined },
-  training: { epochs: 5, globalBatchSize: 64, seed: 1, maxSteps: 0, learningRateSchedule: undefined, clipGlobalNorm: 0, fixedShares: false, timeline: false, checkpointEverySteps: 0, heldoutEverySteps: 0, publishBest: false },
+  training: { epochs: 5, globalBatchSize: 64, seed: 1, maxSteps: 0, learningRateSchedule: undefined, clipGlobalNorm: 0, fixedShares: false, timeline: false, checkpointEverySteps: 0, heldoutEverySteps: 0, publishBest: false, earlyStopping: undefined },
   workers: { min: 2, max: 2, accelerator: '' },
   communication: undefined,
   gan: undefined,

@@ -56,4 +56,6 @@ export const objectNames = {
   dataset: (name: string, sha256: string) => `datasets/${name}-${sha256}.synt`,
   /** Shard `index` of an upload (a tensor file of consecutive samples); unique per upload. */
   datasetShard: (name: string, uploadId: string, index: number) => `datasets/${name}/${uploadId}/shard-${String(index).padStart(6, '0')}.synt`,
+  /** The label index of shard `index` of an upload: each sample's class, uint32 little-endian. */
+  datasetShardLabels: (name: string, uploadId: string, index: number) => `datasets/${name}/${uploadId}/shard-${String(index).padStart(6, '0')}.labels`,
 } as const;

@@ -1,7 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { epochOrder, splitBatch, stepSlice, stepsPerEpoch } from '../src/plan.js';
-import { SHUFFLE_BLOCK_SHARDS, shardedEpochOrder } from '../src/shard-order.js';
+import { SHUFFLE_BLOCK_SHARDS, groupedEpochOrder, shardedEpochOrder } from '../src/shard-order.js';
 
 test('epochOrder is a permutation, fixed by (seed, epoch), different across epochs', (t) => {
   const a = epochOrder(7, 0, 1000);
@@ -60,4 +60,32 @@ test('shardedEpochOrder is a permutation fixed by (seed, epoch), local to blocks
   // Samples are mixed across shards within a block, not visited shard by shard.
   t.true(new Set(Array.from(a.subarray(0, 20), (i) => Math.floor(i / perShard))).size > 1);
   t.deepEqual(shardedEpochOrder(5, 2, 40, 50), epochOrder(5, 2, 40));
+});
+
+test('groupedEpochOrder: groups of any size (the kept samples of each shard), visited like shards', (t) => {
+  // 9 groups of 0 to 60 samples.
+  const sizes = [13, 0, 60, 7, 41, 1, 22, 35, 9];
+  const starts = sizes.reduce((s, size) => [...s, s.at(-1)! + size], [0]);
+  const n = starts.at(-1)!;
+  const group = (i: number) => starts.findIndex((s, k) => i >= s && i < starts[k + 1]!);
+  const a = groupedEpochOrder(3, 1, starts);
+  t.deepEqual([...a].sort((x, y) => x - y), Array.from({ length: n }, (_, i) => i));
+  t.deepEqual(a, groupedEpochOrder(3, 1, starts));
+  t.notDeepEqual(a, groupedEpochOrder(3, 2, starts));
+  // Block by block, whole groups, SHUFFLE_BLOCK_SHARDS at most: a block ends where every group
+  // seen in it has had all its samples.
+  const blocks: number[][] = [];
+  let block = new Set<number>();
+  let left = 0;
+  for (const i of a) {
+    const g = group(i);
+    if (!block.has(g)) (block.add(g), (left += sizes[g]!));
+    if (--left === 0) (blocks.push([...block]), (block = new Set()));
+  }
+  t.is(left, 0);
+  t.true(blocks.length > 1 && blocks.every((b) => b.length <= SHUFFLE_BLOCK_SHARDS), JSON.stringify(blocks));
+  t.deepEqual(groupedEpochOrder(3, 1, [0, 50]), epochOrder(3, 1, 50), 'one group: epochOrder');
+  t.deepEqual(groupedEpochOrder(3, 1, [0, 50, 100]).length, 100);
+  t.deepEqual(shardedEpochOrder(5, 0, 1003, 50), groupedEpochOrder(5, 0, Array.from({ length: 22 }, (_, k) => Math.min(1003, k * 50))));
+  t.throws(() => groupedEpochOrder(3, 1, [0, 10, 5]), { message: /group starts must not decrease/ });
 });

@@ -21,3 +21,9 @@ test('from a Buffer at an unaligned offset inside a larger buffer', (t) => {
     t.deepEqual(decodeState(pool.subarray(offset, offset + bytes.length)), state, `offset ${offset}`);
   }
 });
+
+test('the early-stopping state travels with the rest (training.earlyStopping)', (t) => {
+  const withStopping: ReplicaState = { ...state, earlyStopping: { best: Math.fround(0.213), bestStep: 220, wait: 2, evaluatedStep: 300 } };
+  t.deepEqual(decodeState(encodeState(withStopping)), withStopping);
+  t.false('earlyStopping' in decodeState(encodeState(state)));
+});

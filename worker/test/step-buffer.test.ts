@@ -38,16 +38,18 @@ function mlp(extra: Record<string, unknown> = {}, layers?: unknown[]): JobSpec {
 test('the layout: gradients first (the only compressible part), then statistics, state and the per-rank control slots', (t) => {
   const layout = new StepBufferLayout({ gradients: 5, statistics: [Stat.loss, Stat.samples], state: 2 }, { worldSize: 3 });
   t.is(layout.compressibleLength, 5);
-  t.is(layout.length, 5 + 2 + 2 + 3 + 3);
+  t.is(layout.length, 5 + 2 + 2 + 3 + 3 + 2);
   const buffer = layout.create();
   buffer.gradients.fill(1);
   buffer.setStat(Stat.samples, 64);
   buffer.state.fill(7);
   buffer.speeds[2] = 0.5;
   buffer.leaving[1] = 1;
-  t.deepEqual([...buffer.data], [1, 1, 1, 1, 1, 0, 64, 7, 7, 0, 0, 0.5, 0, 1, 0]);
+  buffer.heldout.set([1, 0.25]);
+  t.deepEqual([...buffer.data], [1, 1, 1, 1, 1, 0, 64, 7, 7, 0, 0, 0.5, 0, 1, 0, 1, 0.25]);
   t.throws(() => buffer.stat(Stat.correct), { message: /no correct statistic/ });
   t.throws(() => new StepBufferLayout({ gradients: 1, statistics: [] }).create().speeds, { message: /no control section/ });
+  t.throws(() => new StepBufferLayout({ gradients: 1, statistics: [] }).create().heldout, { message: /no control section/ });
 });
 
 test('under int8 the sample count, speeds and leave flags of a step sum exactly', async (t) => {

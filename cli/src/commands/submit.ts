@@ -59,6 +59,7 @@ export async function submit(path: string, opts: SubmitOptions): Promise<number>
         trainLoss: final.result?.trainLoss ?? null,
         steps: final.result?.steps ?? null,
         seconds: final.result?.seconds ?? null,
+        ...(final.result?.earlyStop ? { stoppedEarly: final.result.earlyStop } : {}),
         model: final.model?.url ?? null,
         ...(final.error ? { error: final.error } : {}),
       }),

@@ -26,6 +26,7 @@ export function userDatasetInfo(d: UserDataset): DatasetInfo {
     target: d.classes > 0 ? { kind: 'classes', classes: d.classes } : { kind: 'regression', size: d.targetSize },
     train: d.train,
     heldout: d.heldout,
+    ...(d.trainClassCounts.length > 0 ? { classCounts: { train: d.trainClassCounts, heldout: d.heldoutClassCounts } } : {}),
     description: `user dataset ${d.name}`,
   };
 }

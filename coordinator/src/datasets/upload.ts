@@ -5,7 +5,7 @@
 // resume (GetDatasetUpload) and sends the rest. The dataset record is written last, so jobs never
 // see a half-stored dataset; a failed upload deletes its shards.
 import { createHash } from 'node:crypto';
-import { DatasetUploadHeader, UserDataset, objectNames, type DatasetShard } from '@syncline/proto';
+import { DatasetUploadHeader, UserDataset, decodeLabels, objectNames, type DatasetShard } from '@syncline/proto';
 import type { KV, ObjectStore } from 'nats';
 import { DatasetExistsError, DatasetFileError, InvalidRequestError, UploadTooLargeError } from '../errors.js';
 import { asFileError, createParser, type ParserState, type Sample, type SampleParser } from './sample-parser.js';
@@ -56,7 +56,7 @@ export class DatasetUpload {
     this.shards = resume ? [...resume.shards] : [];
     this.parser = createParser(header, this.received, resume?.parser);
     if (resume && resume.samples > 0) {
-      this.writer = new ShardWriter(deps.objects, header.name, uploadId, resume.samplesPerShard, resume.features, resume.targets, resume.shards.length);
+      this.writer = new ShardWriter(deps.objects, header.name, uploadId, resume.samplesPerShard, resume.features, resume.targets, resume.shards.length, header.classes);
     }
   }
 
@@ -79,7 +79,7 @@ export class DatasetUpload {
     if (lastShard) this.shards.push(lastShard);
     const writer = this.writer;
     if (!writer || this.samples === 0) throw new DatasetFileError('the file holds no samples');
-    const record = this.describe(writer);
+    const record = { ...this.describe(writer), ...(await this.classCounts(writer)) };
     try {
       await this.deps.datasets.create(this.header.name, JSON.stringify(UserDataset.toJSON(record)));
     } catch (err) {
@@ -125,7 +125,7 @@ export class DatasetUpload {
     if (size !== features) throw new InvalidRequestError(`header.inputShape: [${shape.join(', ')}] has ${size} elements but the samples have ${features} features`);
     if (h.classes > 0 && targets !== h.classes) throw new DatasetFileError(`the file has ${targets} target values per sample; classification with ${h.classes} classes needs one-hot targets of that size`);
     const perShard = ShardWriter.samplesPerShard(this.deps.limits.shardBytes, features, targets);
-    return new ShardWriter(this.deps.objects, h.name, this.uploadId, perShard, features, targets, this.shards.length);
+    return new ShardWriter(this.deps.objects, h.name, this.uploadId, perShard, features, targets, this.shards.length, h.classes);
   }
 
   private checkTargets(s: Sample): void {
@@ -155,6 +155,24 @@ export class DatasetUpload {
     await this.deps.uploads.put(this.uploadId, JSON.stringify({ ...state, header: DatasetUploadHeader.toJSON(this.header) }));
   }
 
+  /**
+   * Samples of each class among the training and the held-out samples, from the shards' label
+   * indexes (read back: an upload that resumed stored some of them in an earlier connection).
+   */
+  private async classCounts(w: ShardWriter): Promise<Pick<UserDataset, 'trainClassCounts' | 'heldoutClassCounts'>> {
+    const classes = this.header.classes;
+    if (classes === 0) return { trainClassCounts: [], heldoutClassCounts: [] };
+    const train = this.describe(w).train;
+    const counts = { trainClassCounts: new Array<number>(classes).fill(0), heldoutClassCounts: new Array<number>(classes).fill(0) };
+    let sample = 0;
+    for (const shard of this.shards) {
+      const bytes = await this.deps.objects.getBlob(shard.labelsObject);
+      if (!bytes) throw new Error(`the label index ${shard.labelsObject} of a stored shard is missing`);
+      for (const label of decodeLabels(bytes)) (sample++ < train ? counts.trainClassCounts : counts.heldoutClassCounts)[label]! += 1;
+    }
+    return counts;
+  }
+
   private describe(w: ShardWriter): UserDataset {
     const h = this.header;
     const total = this.samples;
@@ -175,14 +193,16 @@ export class DatasetUpload {
       samplesPerShard: w.samplesPerShard,
       classNames: h.classNames,
       owner: this.deps.owner,
+      trainClassCounts: [],
+      heldoutClassCounts: [],
     };
   }
 }
 
 /** Deletes an upload's shards (those listed, and any stored after them up to `upTo`) and progress. */
 export async function discardUpload(objects: ObjectStore, uploads: KV, uploadId: string, shards: DatasetShard[], name: string, upTo: number): Promise<void> {
-  const names = new Set(shards.map((s) => s.object));
-  for (let i = 0; i < upTo; i++) names.add(objectNames.datasetShard(name, uploadId, i));
+  const names = new Set(shards.flatMap((s) => (s.labelsObject ? [s.object, s.labelsObject] : [s.object])));
+  for (let i = 0; i < upTo; i++) names.add(objectNames.datasetShard(name, uploadId, i)).add(objectNames.datasetShardLabels(name, uploadId, i));
   for (const object of names) await objects.delete(object).catch(() => undefined);
   await uploads.delete(uploadId).catch(() => undefined);
 }

@@ -16,7 +16,9 @@ function outcome(job: Job, step: number): JobLogEntry | undefined {
       const r = job.result;
       const metrics = r ? `held-out loss ${r.loss.toPrecision(4)}, accuracy ${r.accuracy.toFixed(4)} on ${r.heldoutExamples} examples` : 'no metrics';
       const model = job.model ? `; published ${job.model.name} v${job.model.version}` : '';
-      return entry({ ...common, kind: 'succeeded', message: `succeeded after ${r?.steps ?? step} steps: ${metrics}${model}` });
+      const stop = r?.earlyStop;
+      const after = stop ? `stopped early at step ${stop.step} of ${job.totalSteps}: ${stop.reason}; ` : '';
+      return entry({ ...common, kind: 'succeeded', message: `succeeded after ${r?.steps ?? step} steps: ${after}${metrics}${model}` });
     }
     case JobState.JOB_STATE_FAILED:
       return entry({ ...common, kind: 'failed', level: 'error', message: job.error || 'failed' });

@@ -39,7 +39,8 @@ export async function trainingFinished(ctx: SchedulingContext, workerId: string,
       j.model = model;
       j.error = '';
     });
-    ctx.log({ ...fields, accuracy: msg.metrics?.accuracy, loss: msg.metrics?.loss, model: model?.name, version: model?.version }, 'job succeeded');
+    const stop = msg.metrics?.earlyStop;
+    ctx.log({ ...fields, accuracy: msg.metrics?.accuracy, loss: msg.metrics?.loss, model: model?.name, version: model?.version, ...(stop ? { stoppedEarlyAt: stop.step, stoppedBecause: stop.reason } : {}) }, stop ? 'job succeeded: stopped early' : 'job succeeded');
     for (const id of run.workers) {
       const w = ctx.opts.pool.get(id);
       if (!w || w.jobId !== msg.jobId) continue;

@@ -47,7 +47,7 @@ export function validateClasses(classes: number[], info: DatasetInfo): { classes
   classes.forEach((c, i) => integerIn(`dataset.classes[${i}]`, c, 0, count - 1));
   const sorted = [...new Set(classes)].sort((x, y) => x - y);
   if (sorted.length !== classes.length) throw new InvalidSpecError('dataset.classes', `names a class twice: ${classes.join(', ')}`);
-  if (!info.classCounts) throw new InvalidSpecError('dataset.classes', 'needs a dataset whose samples per class are known (built-in mnist); this one does not say');
+  if (!info.classCounts) throw new InvalidSpecError('dataset.classes', 'needs a dataset whose samples per class are known: built-in mnist, or an uploaded classification dataset with a label index; this one has none (uploaded before uploads kept one): re-upload it to select classes');
   const sum = (counts: number[]) => sorted.reduce((a, c) => a + counts[c]!, 0);
   return { classes: sorted, train: sum(info.classCounts.train), heldout: sum(info.classCounts.heldout) };
 }

@@ -3,7 +3,7 @@
 // batch size and worker count, each layer's input and the previous layer's output), and the error must
 // name the proto3 JSON path of the offending field.
 
-import { datasetInfo, BUILTIN_DATASETS, type CommunicationSpec, type DatasetInfo, type DatasetSpec, type GanSpec, type JobSpec, type ModelSpec, type TrainingSpec, type WorkersSpec } from '@syncline/proto';
+import { datasetInfo, stepsPerEpoch, BUILTIN_DATASETS, type CommunicationSpec, type DatasetInfo, type DatasetSpec, type EarlyStopping, type GanSpec, type JobSpec, type ModelSpec, type TrainingSpec, type WorkersSpec } from '@syncline/proto';
 import { InvalidSpecError } from '../errors.js';
 import { validateAugmentation, validateClasses } from './augment.js';
 import { requestedVersion, validateBase, type BaseModelInfo } from './base-model.js';
@@ -16,6 +16,8 @@ export { ACTIVATIONS, type Activation } from './layers.js';
 export const LOSSES = ['meanSquaredError', 'binaryCrossentropy', 'categoricalCrossentropy', 'sparseCategoricalCrossentropy'] as const;
 export type Loss = (typeof LOSSES)[number];
 export const METRICS = ['accuracy', 'mae'] as const;
+/** What training.earlyStopping may watch: held-out loss (lower is better) or accuracy (higher). */
+export const EARLY_STOPPING_MONITORS = ['loss', 'accuracy'] as const;
 export const ALLREDUCE_ALGORITHMS = ['auto', 'direct', 'ring', 'sharded'] as const;
 export const COMPRESSIONS = ['none', 'fp16', 'int8'] as const;
 /** Who may download the published model: anyone, or a request with a token. */
@@ -46,13 +48,15 @@ const LOSS_OUTPUT: Record<Loss, { activation?: string; classification: boolean }
 export function validateJobSpec(spec: JobSpec | undefined, userDatasets: Readonly<Record<string, DatasetInfo>> = {}, baseModel?: BaseModelInfo | typeof UNKNOWN_BASE): JobSpec {
   if (spec === undefined) throw new InvalidSpecError('spec', 'a job spec is required');
   const name = validateName(spec.name);
-  const { dataset, info } = validateDataset(spec.dataset, userDatasets);
+  const { dataset, info, heldout: heldoutCount } = validateDataset(spec.dataset, userDatasets);
   let model: ModelSpec | undefined;
   let gan: GanSpec | undefined;
   if (spec.model && spec.gan) throw new InvalidSpecError('gan', 'set either model or gan, not both');
   if (spec.gan) gan = validateGan(spec.gan, info);
   else model = validateModel(spec.model, info, dataset.name, baseModel);
   const training = validateTraining(spec.training);
+  training.earlyStopping = validateEarlyStopping(spec.training?.earlyStopping, { gan: gan !== undefined, heldout: heldoutCount, metrics: model?.metrics ?? [] });
+  if (training.earlyStopping) checkEvaluationsScheduled(training, dataset.trainLimit);
   const workers = validateWorkers(spec.workers);
   checkGlobalBatch(training.globalBatchSize, workers.max, dataset.trainLimit);
   const communication = validateCommunication(spec.communication);
@@ -155,7 +159,7 @@ function validateGan(gan: GanSpec, info: DatasetInfo): GanSpec {
   };
 }
 
-function validateDataset(dataset: DatasetSpec | undefined, userDatasets: Readonly<Record<string, DatasetInfo>>): { dataset: DatasetSpec; info: DatasetInfo } {
+function validateDataset(dataset: DatasetSpec | undefined, userDatasets: Readonly<Record<string, DatasetInfo>>): { dataset: DatasetSpec; info: DatasetInfo; heldout: number } {
   if (dataset === undefined) throw new InvalidSpecError('dataset', 'is required');
   const info = datasetInfo(dataset.name) ?? (Object.hasOwn(userDatasets, dataset.name) ? userDatasets[dataset.name] : undefined);
   if (!info) {
@@ -174,6 +178,7 @@ function validateDataset(dataset: DatasetSpec | undefined, userDatasets: Readonl
       augment: validateAugmentation(dataset.augment, info),
     },
     info,
+    heldout: selected.heldout,
   };
 }
 
@@ -191,6 +196,44 @@ function validateTraining(training: TrainingSpec | undefined): TrainingSpec {
     checkpointEverySteps: training.checkpointEverySteps === 0 ? 100 : integerIn('training.checkpointEverySteps', training.checkpointEverySteps, 1, UINT32_MAX),
     heldoutEverySteps: integerIn('training.heldoutEverySteps', training.heldoutEverySteps, 0, UINT32_MAX),
     publishBest: training.publishBest,
+    earlyStopping: undefined,
+  };
+}
+
+/**
+ * Early stopping can only act on evaluations during training: after each epoch but the last, and
+ * every training.heldoutEverySteps steps (before the last step). Fewer of them than the patience
+ * means it could never stop anything.
+ */
+function checkEvaluationsScheduled(training: TrainingSpec, trainSize: number): void {
+  const perEpoch = stepsPerEpoch(trainSize, training.globalBatchSize);
+  const steps = training.maxSteps > 0 ? Math.min(training.epochs * perEpoch, training.maxSteps) : training.epochs * perEpoch;
+  const every = training.heldoutEverySteps;
+  const before = steps - 1;
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+  const evaluations = Math.floor(before / perEpoch) + (every > 0 ? Math.floor(before / every) - Math.floor(before / ((perEpoch / gcd(perEpoch, every)) * every)) : 0);
+  const patience = training.earlyStopping!.patience;
+  if (evaluations >= patience) return;
+  const when = every > 0 ? `after each epoch but the last and every ${every} steps` : 'only after each epoch but the last (training.heldoutEverySteps is 0)';
+  throw new InvalidSpecError(
+    'training.earlyStopping.patience',
+    `is ${patience}, but the job evaluates the held-out split ${evaluations} time${evaluations === 1 ? '' : 's'} during its ${steps} steps (${when}), so early stopping could never stop it; lower the patience or set training.heldoutEverySteps`,
+  );
+}
+
+/** `heldout`: held-out samples of the (selected) dataset; `metrics`: the model's, validated. */
+function validateEarlyStopping(spec: EarlyStopping | undefined, job: { gan: boolean; heldout: number; metrics: string[] }): EarlyStopping | undefined {
+  if (spec === undefined) return undefined;
+  const field = 'training.earlyStopping';
+  if (job.gan) throw new InvalidSpecError(field, 'is not available for GAN jobs: a discriminator\'s held-out loss says little about the generator, and a GAN step cannot be undone halfway');
+  if (job.heldout === 0) throw new InvalidSpecError(field, 'needs a held-out split to evaluate, and the dataset (with its class selection) has no held-out samples');
+  const monitor = oneOf(`${field}.monitor`, 'early-stopping metric', spec.monitor || 'loss', EARLY_STOPPING_MONITORS);
+  if (monitor === 'accuracy' && job.metrics.length > 0 && !job.metrics.includes('accuracy')) throw new InvalidSpecError(`${field}.monitor`, `accuracy needs a model that reports accuracy (model.metrics: ${job.metrics.join(', ') || 'none'}); monitor loss instead`);
+  if (spec.patience === 0) throw new InvalidSpecError(`${field}.patience`, 'is required: the number of held-out evaluations without improvement before stopping, at least 1 (evaluations happen after each epoch and every training.heldoutEverySteps steps)');
+  return {
+    monitor,
+    patience: integerIn(`${field}.patience`, spec.patience, 1, UINT32_MAX),
+    minDelta: numberIn(`${field}.minDelta`, spec.minDelta, 0, Number.MAX_VALUE),
   };
 }
 

@@ -390,6 +390,16 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "sha256",
       "repeated": false,
       "type": "string"
+    },
+    "labelsObject": {
+      "protoName": "labels_object",
+      "repeated": false,
+      "type": "string"
+    },
+    "labelsSha256": {
+      "protoName": "labels_sha256",
+      "repeated": false,
+      "type": "string"
     }
   },
   "syncline.v1.DatasetSpec": {
@@ -531,6 +541,45 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "type": "double"
     }
   },
+  "syncline.v1.EarlyStop": {
+    "step": {
+      "protoName": "step",
+      "repeated": false,
+      "type": "uint32"
+    },
+    "bestStep": {
+      "protoName": "best_step",
+      "repeated": false,
+      "type": "uint32"
+    },
+    "bestValue": {
+      "protoName": "best_value",
+      "repeated": false,
+      "type": "double"
+    },
+    "reason": {
+      "protoName": "reason",
+      "repeated": false,
+      "type": "string"
+    }
+  },
+  "syncline.v1.EarlyStopping": {
+    "monitor": {
+      "protoName": "monitor",
+      "repeated": false,
+      "type": "string"
+    },
+    "patience": {
+      "protoName": "patience",
+      "repeated": false,
+      "type": "uint32"
+    },
+    "minDelta": {
+      "protoName": "min_delta",
+      "repeated": false,
+      "type": "double"
+    }
+  },
   "syncline.v1.EmbeddingLayer": {
     "inputDim": {
       "protoName": "input_dim",
@@ -598,6 +647,12 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "generator_loss",
       "repeated": false,
       "type": "double"
+    },
+    "earlyStop": {
+      "protoName": "early_stop",
+      "repeated": false,
+      "type": "message",
+      "message": "syncline.v1.EarlyStop"
     }
   },
   "syncline.v1.FlattenLayer": {},
@@ -1636,6 +1691,12 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "publish_best",
       "repeated": false,
       "type": "bool"
+    },
+    "earlyStopping": {
+      "protoName": "early_stopping",
+      "repeated": false,
+      "type": "message",
+      "message": "syncline.v1.EarlyStopping"
     }
   },
   "syncline.v1.UpSampling2DLayer": {
@@ -1773,6 +1834,16 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "owner",
       "repeated": false,
       "type": "string"
+    },
+    "trainClassCounts": {
+      "protoName": "train_class_counts",
+      "repeated": true,
+      "type": "uint32"
+    },
+    "heldoutClassCounts": {
+      "protoName": "heldout_class_counts",
+      "repeated": true,
+      "type": "uint32"
     }
   },
   "syncline.v1.ValidateJobRequest": {

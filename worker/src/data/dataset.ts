@@ -28,6 +28,11 @@ export interface Dataset {
    * epoch order follows the shards exactly as when they are read shard by shard.
    */
   samplesPerShard?: number;
+  /**
+   * For a dataset read shard by shard: each training sample's class, from the label index stored
+   * beside the shards (uploads of classification datasets); undefined when its record has none.
+   */
+  trainLabels?: () => Promise<Uint32Array>;
 }
 
 /** A dataset held whole in memory: the built-in ones. */
@@ -38,7 +43,7 @@ export interface InMemoryDataset extends Dataset {
 export type DatasetShape = Pick<Dataset, 'inputShape' | 'featureSize' | 'target' | 'targetSize'>;
 
 /** Copies the rows `indices` of a split into new contiguous arrays. */
-export function gatherRows(split: Split, shape: DatasetShape, indices: ArrayLike<number>): { x: Float32Array; y: Float32Array } {
+export function gatherRows(split: Split, shape: Pick<DatasetShape, 'featureSize' | 'targetSize'>, indices: ArrayLike<number>): { x: Float32Array; y: Float32Array } {
   const { featureSize, targetSize } = shape;
   const x = new Float32Array(indices.length * featureSize);
   const y = new Float32Array(indices.length * targetSize);

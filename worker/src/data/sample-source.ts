@@ -1,6 +1,6 @@
 // Where a step's rows come from: a split held in memory, or a sharded one read through the
 // worker's shard cache (sharded-split.ts). Both answer the same question, rows by index.
-import { epochOrder, shardedEpochOrder, stepSlice, stepsPerEpoch } from '@syncline/proto';
+import { epochOrder, groupedEpochOrder, shardedEpochOrder, stepSlice, stepsPerEpoch } from '@syncline/proto';
 import { gatherRows, limitSplit, type Dataset, type DatasetShape, type Split } from './dataset.js';
 import { ShardedSplit } from './sharded-split.js';
 
@@ -9,16 +9,22 @@ export interface SampleSource {
   readonly count: number;
   /** Samples per stored shard, for a sharded split (the epoch order then follows the shards). */
   readonly samplesPerShard?: number;
+  /**
+   * For some samples of a sharded split (dataset.classes): where each shard's samples start in
+   * this source, then `count`; the epoch order follows these groups instead.
+   */
+  readonly shardStarts?: ArrayLike<number>;
   /** Rows `indices` (into this split) as contiguous arrays. */
   rows(indices: ArrayLike<number>, signal?: AbortSignal): Promise<{ x: Float32Array; y: Float32Array }>;
   /** The rows coming steps will ask for, in order: a sharded split loads their shards ahead. */
   prefetch?(indices: ArrayLike<number>): void;
 }
 
-export function memorySource(split: Split, shape: DatasetShape, samplesPerShard?: number): SampleSource {
+export function memorySource(split: Split, shape: DatasetShape, samplesPerShard?: number, shardStarts?: ArrayLike<number>): SampleSource {
   return {
     count: split.count,
     ...(samplesPerShard ? { samplesPerShard } : {}),
+    ...(shardStarts ? { shardStarts } : {}),
     rows: async (indices) => gatherRows(split, shape, indices),
   };
 }
@@ -45,8 +51,9 @@ export class EpochOrders {
   of(epoch: number): Uint32Array {
     let order = this.orders.get(epoch);
     if (!order) {
-      const { count, samplesPerShard } = this.source;
-      order = samplesPerShard ? shardedEpochOrder(this.seed, epoch, count, samplesPerShard) : epochOrder(this.seed, epoch, count);
+      const { count, samplesPerShard, shardStarts } = this.source;
+      if (shardStarts) order = groupedEpochOrder(this.seed, epoch, shardStarts);
+      else order = samplesPerShard ? shardedEpochOrder(this.seed, epoch, count, samplesPerShard) : epochOrder(this.seed, epoch, count);
       this.orders.set(epoch, order);
       for (const e of this.orders.keys()) if (e < epoch - 1) this.orders.delete(e);
     }

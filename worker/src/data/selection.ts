@@ -1,26 +1,69 @@
 // The part of a dataset a job trains and evaluates on: the samples of the classes it names
 // (dataset.classes; training and held-out alike), then the first trainLimit training samples.
-import type { DatasetSpec } from '@syncline/proto';
-import { limitSplit, type Dataset, type Split } from './dataset.js';
+// Which samples are kept is a function of the labels alone: of the targets of a dataset held in
+// memory, of the label index of one read shard by shard (never of its shards), so every rank
+// keeps the same samples, and the epoch order still follows the shards they are stored in.
+import { labelOf, type DatasetSpec } from '@syncline/proto';
+import { gatherRows, type Dataset, type Split } from './dataset.js';
 import { memorySource, trainSource, type SampleSource } from './sample-source.js';
 import { ShardedSplit } from './sharded-split.js';
 
-/** The rows of `split` whose one-hot target is one of `classes`, in their order. */
-export function classRows(split: Split, targetSize: number, classes: readonly number[]): Split {
+/** Indices (in order) of the samples whose label is one of `classes`. */
+export function keptRows(labels: ArrayLike<number>, classes: readonly number[]): Uint32Array {
   const keep = new Set(classes);
   const rows: number[] = [];
-  for (let i = 0; i < split.count; i++) {
-    const target = split.y.subarray(i * targetSize, (i + 1) * targetSize);
-    if (keep.has(target.indexOf(Math.max(...target)))) rows.push(i);
-  }
+  for (let i = 0; i < labels.length; i++) if (keep.has(labels[i]!)) rows.push(i);
+  return Uint32Array.from(rows);
+}
+
+/** The labels of a split held in memory, from its one-hot targets. */
+export function splitLabels(split: Split, targetSize: number): Uint32Array {
+  return Uint32Array.from({ length: split.count }, (_, i) => labelOf(split.y.subarray(i * targetSize, (i + 1) * targetSize)));
+}
+
+/** The rows of `split` whose one-hot target is one of `classes`, in their order. */
+export function classRows(split: Split, targetSize: number, classes: readonly number[]): Split {
+  const rows = keptRows(splitLabels(split, targetSize), classes);
   const featureSize = split.x.length / Math.max(1, split.count);
-  const x = new Float32Array(rows.length * featureSize);
-  const y = new Float32Array(rows.length * targetSize);
-  rows.forEach((row, i) => {
-    x.set(split.x.subarray(row * featureSize, (row + 1) * featureSize), i * featureSize);
-    y.set(split.y.subarray(row * targetSize, (row + 1) * targetSize), i * targetSize);
-  });
-  return { x, y, count: rows.length };
+  return { ...gatherRows(split, { featureSize, targetSize }, rows), count: rows.length };
+}
+
+/** Where the samples of each shard start among `rows` (ascending sample indices), then rows.length. */
+export function shardStarts(rows: Uint32Array, samplesPerShard: number): number[] {
+  const starts: number[] = [0];
+  for (let i = 1; i < rows.length; i++) if (Math.floor(rows[i]! / samplesPerShard) !== Math.floor(rows[i - 1]! / samplesPerShard)) starts.push(i);
+  if (rows.length > 0) starts.push(rows.length);
+  return starts;
+}
+
+/** Some samples of a split read shard by shard: sample i of this source is sample rows[i] there. */
+export class SelectedSource implements SampleSource {
+  readonly count: number;
+  readonly shardStarts: number[];
+
+  constructor(
+    private readonly base: ShardedSplit,
+    private readonly kept: Uint32Array,
+  ) {
+    this.count = kept.length;
+    this.shardStarts = shardStarts(kept, base.samplesPerShard);
+  }
+
+  rows(indices: ArrayLike<number>, signal?: AbortSignal): Promise<{ x: Float32Array; y: Float32Array }> {
+    return this.base.rows(this.map(indices), signal);
+  }
+
+  prefetch(indices: ArrayLike<number>): void {
+    this.base.prefetch(this.map(indices));
+  }
+
+  private map(indices: ArrayLike<number>): Uint32Array {
+    return Uint32Array.from({ length: indices.length }, (_, i) => {
+      const row = this.kept[indices[i]!];
+      if (row === undefined) throw new RangeError(`sample ${indices[i]} is outside the ${this.count} kept`);
+      return row;
+    });
+  }
 }
 
 export interface JobSplits {
@@ -28,22 +71,33 @@ export interface JobSplits {
   heldout: Split;
 }
 
-const selected = new WeakMap<Dataset, Map<string, { train: Split; heldout: Split }>>();
+const selected = new WeakMap<Dataset, Map<string, Promise<{ train: Uint32Array; heldout: Split }>>>();
 
-/** The job's training and held-out splits; filtered ones are kept per dataset, so generations and ranks in one process share them. */
-export function jobSplits(dataset: Dataset, spec: Pick<DatasetSpec, 'trainLimit' | 'classes'>): JobSplits {
+/** The job's training and held-out splits; selections are kept per dataset, so generations and ranks in one process share them. */
+export async function jobSplits(dataset: Dataset, spec: Pick<DatasetSpec, 'trainLimit' | 'classes'>): Promise<JobSplits> {
   if (spec.classes.length === 0) return { train: trainSource(dataset, spec.trainLimit), heldout: dataset.heldout };
   if (dataset.target.kind !== 'classes') throw new Error('dataset.classes needs a classification dataset');
-  // Selecting classes reads every label: done on datasets held in memory, not on ones read shard by shard.
-  if (dataset.train instanceof ShardedSplit) throw new Error(`dataset.classes: ${dataset.name} is read shard by shard on this worker (larger than its dataset cache); select classes when uploading instead`);
-  const all = dataset.train;
   let byClasses = selected.get(dataset);
   if (!byClasses) selected.set(dataset, (byClasses = new Map()));
   const key = [...spec.classes].sort((a, b) => a - b).join(',');
-  let splits = byClasses.get(key);
-  if (!splits) {
-    splits = { train: classRows(all, dataset.targetSize, spec.classes), heldout: classRows(dataset.heldout, dataset.targetSize, spec.classes) };
-    byClasses.set(key, splits);
+  let selection = byClasses.get(key);
+  if (!selection) {
+    selection = select(dataset, spec.classes);
+    byClasses.set(key, selection);
+    selection.catch(() => byClasses.delete(key));
   }
-  return { train: memorySource(limitSplit(splits.train, dataset, spec.trainLimit), dataset), heldout: splits.heldout };
+  const { train: kept, heldout } = await selection;
+  const rows = spec.trainLimit > 0 && spec.trainLimit < kept.length ? kept.subarray(0, spec.trainLimit) : kept;
+  const all = dataset.train;
+  if (all instanceof ShardedSplit) return { train: new SelectedSource(all, rows), heldout };
+  // Held in memory: the rows gathered, in the order (and shard groups) they would have when read shard by shard.
+  const split = { ...gatherRows(all, dataset, rows), count: rows.length };
+  return { train: memorySource(split, dataset, undefined, dataset.samplesPerShard ? shardStarts(rows, dataset.samplesPerShard) : undefined), heldout };
+}
+
+async function select(dataset: Dataset, classes: readonly number[]): Promise<{ train: Uint32Array; heldout: Split }> {
+  const heldout = classRows(dataset.heldout, dataset.targetSize, classes);
+  if (!(dataset.train instanceof ShardedSplit)) return { train: keptRows(splitLabels(dataset.train, dataset.targetSize), classes), heldout };
+  if (!dataset.trainLabels) throw new Error(`dataset.classes: dataset ${dataset.name} has no label index (it was uploaded before uploads kept one); re-upload it to select classes`);
+  return { train: keptRows(await dataset.trainLabels(), classes), heldout };
 }

@@ -1,13 +1,14 @@
 // User datasets, read from the dataset's own object store (datasetBucket) as their record (the manifest) lists
 // them: training rows shard by shard through the worker's bounded shard cache, the held-out
-// split whole, on the rank that evaluates. A dataset stored whole (before shards existed) is
-// read as one shard.
-import { BUCKETS, UserDataset, datasetBucket, objectNames, type DatasetShard } from '@syncline/proto';
+// split whole, on the rank that evaluates, and the label index when a job selects classes. A
+// dataset stored whole (before shards existed) is read as one shard.
+import { createHash } from 'node:crypto';
+import { BUCKETS, UserDataset, datasetBucket, decodeLabels, objectNames, type DatasetShard } from '@syncline/proto';
 import type { NatsConnection } from 'nats';
 import { jetstream } from '../jetstream.js';
 import type { Dataset, DatasetShape } from './dataset.js';
 import { ShardCache } from './shard-cache.js';
-import { ShardedSplit, type ShardFetcher } from './sharded-split.js';
+import { ShardIntegrityError, ShardedSplit, type ShardFetcher } from './sharded-split.js';
 
 export class DatasetUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -27,7 +28,7 @@ export function sharedShardCache(): ShardCache {
 export function recordShards(record: UserDataset): { shards: DatasetShard[]; samplesPerShard: number } {
   if (record.shards.length > 0) return { shards: record.shards, samplesPerShard: record.samplesPerShard };
   const samples = record.train + record.heldout;
-  return { shards: [{ object: objectNames.dataset(record.name, record.sha256), samples, bytes: 0, sha256: record.sha256 }], samplesPerShard: samples };
+  return { shards: [{ object: objectNames.dataset(record.name, record.sha256), samples, bytes: 0, sha256: record.sha256, labelsObject: '', labelsSha256: '' }], samplesPerShard: samples };
 }
 
 export function objectStoreFetcher(nc: NatsConnection, name: string): ShardFetcher {
@@ -74,5 +75,32 @@ export async function openUserDataset(record: UserDataset, fetch: ShardFetcher, 
   const sized = shards.map((s) => (s.bytes > 0 ? s : { ...s, bytes: 20 + 4 * s.samples * (featureSize + record.targetSize) }));
   const split = (first: number, count: number) => new ShardedSplit(record.name, sized, samplesPerShard, first, count, shape, cache, fetch);
   const heldout = opts.heldout ? await split(record.train, record.heldout).toSplit(opts.signal) : { x: new Float32Array(0), y: new Float32Array(0), count: 0 };
-  return { name: record.name, ...shape, train: split(0, record.train), heldout, ...(record.classNames.length ? { classNames: record.classNames } : {}) };
+  const trainLabels = labelIndex(record, shards, samplesPerShard, fetch);
+  return { name: record.name, ...shape, train: split(0, record.train), heldout, ...(trainLabels ? { trainLabels } : {}), ...(record.classNames.length ? { classNames: record.classNames } : {}) };
+}
+
+/**
+ * Each training sample's class, read from the label indexes of the shards that hold training
+ * samples (4 bytes a sample, not the shards); undefined when the record has no label index.
+ */
+function labelIndex(record: UserDataset, shards: DatasetShard[], samplesPerShard: number, fetch: ShardFetcher): (() => Promise<Uint32Array>) | undefined {
+  const trainShards = shards.slice(0, Math.ceil(record.train / samplesPerShard));
+  if (record.classes === 0 || trainShards.some((s) => s.labelsObject === '')) return undefined;
+  let labels: Promise<Uint32Array> | undefined;
+  const read = async () => {
+    const out = new Uint32Array(record.train);
+    for (const [i, shard] of trainShards.entries()) {
+      const bytes = await fetch({ ...shard, object: shard.labelsObject, sha256: shard.labelsSha256 });
+      if (createHash('sha256').update(bytes).digest('hex') !== shard.labelsSha256) throw new ShardIntegrityError(`dataset ${record.name}: label index ${shard.labelsObject} does not match its sha256`);
+      const part = decodeLabels(bytes);
+      if (part.length !== shard.samples) throw new ShardIntegrityError(`dataset ${record.name}: label index ${shard.labelsObject} has ${part.length} labels for a shard of ${shard.samples} samples`);
+      const first = i * samplesPerShard;
+      out.set(part.subarray(0, Math.min(part.length, record.train - first)), first);
+    }
+    return out;
+  };
+  return () => (labels ??= read().catch((err: unknown) => {
+    labels = undefined;
+    throw err;
+  }));
 }

@@ -82,6 +82,7 @@ export async function runAssignment(ctx: RunnerContext, a: Assignment, signal: A
         ctx.send({ msg: { $case: 'checkpoint', value: { jobId: a.jobId, generation: a.generation, step, object } } });
       },
       onCheckpointFailed: (step, err) => logger?.warn({ ...fields, step, err: String(err) }, 'checkpoint not stored; training goes on'),
+      onBestWeights: (step, value) => logger?.info({ ...fields, step, value }, 'publishing the weights of the best held-out evaluation (training.publishBest)'),
       onStep: (m) => {
         if (a.rank === 0) ctx.send({ msg: { $case: 'step', value: { jobId: a.jobId, generation: a.generation, metrics: m } } });
       },
@@ -90,7 +91,7 @@ export async function runAssignment(ctx: RunnerContext, a: Assignment, signal: A
     // is lost now, one of them takes over from the finished state without training again.
     const artifactPrefix = a.rank === 0 ? await publishModel(nc, a, replica, { ...(logger ? { logger } : {}), ...(ctx.faults ? { faults: ctx.faults } : {}), ...(dataset.classNames ? { classNames: dataset.classNames } : {}), signal }) : '';
     if (a.rank === 0) ctx.sessions.drop(a.jobId);
-    logger?.info({ ...fields, accuracy: metrics.accuracy, loss: metrics.loss }, a.rank === 0 ? 'finished and published' : 'finished training');
+    logger?.info({ ...fields, accuracy: metrics.accuracy, loss: metrics.loss, ...(metrics.earlyStop ? { stoppedEarlyAt: metrics.earlyStop.step, stoppedBecause: metrics.earlyStop.reason } : {}) }, a.rank === 0 ? 'finished and published' : 'finished training');
     const trace = Buffer.from(timeline ? JSON.stringify(timeline) : '');
     ctx.send({ msg: { $case: 'finished', value: { jobId: a.jobId, generation: a.generation, metrics, artifactPrefix, timeline: trace } } });
     // The other ranks wait while rank 0 uploads.

@@ -1,8 +1,11 @@
 // A replica's whole training state as bytes: completed steps, every model variable and every
-// optimizer's state (by position, so it restores on any process whatever its variable names).
+// optimizer's state (by position, so it restores on any process whatever its variable names),
+// and the early-stopping state (training.earlyStopping) when the job has one.
 //
 //   uint32 header length (little-endian), then the JSON header, then float32 values:
 //   the weights, then each optimizer tensor in order.
+
+import type { EarlyStoppingState } from './early-stopping.js';
 
 export interface OptimizerTensor {
   shape: number[];
@@ -15,6 +18,7 @@ export interface ReplicaState {
   weights: Float32Array;
   /** One list per optimizer (a GAN has two), each in the optimizer's own order. */
   optimizers: OptimizerTensor[][];
+  earlyStopping?: EarlyStoppingState;
 }
 
 interface Header {
@@ -23,6 +27,7 @@ interface Header {
   step: number;
   weights: number;
   optimizers: number[][][];
+  earlyStopping?: EarlyStoppingState;
 }
 
 export function encodeState(state: ReplicaState): Uint8Array {
@@ -32,6 +37,7 @@ export function encodeState(state: ReplicaState): Uint8Array {
     step: state.step,
     weights: state.weights.length,
     optimizers: state.optimizers.map((o) => o.map((t) => t.shape)),
+    ...(state.earlyStopping ? { earlyStopping: state.earlyStopping } : {}),
   };
   const json = new TextEncoder().encode(JSON.stringify(header));
   const floats = state.weights.length + state.optimizers.flat().reduce((n, t) => n + t.values.length, 0);
@@ -67,5 +73,5 @@ export function decodeState(bytes: Uint8Array): ReplicaState {
   };
   const weights = take(header.weights);
   const optimizers = header.optimizers.map((shapes) => shapes.map((shape) => ({ shape, values: take(shape.reduce((a, b) => a * b, 1)) })));
-  return { step: header.step, weights, optimizers };
+  return { step: header.step, weights, optimizers, ...(header.earlyStopping ? { earlyStopping: header.earlyStopping } : {}) };
 }

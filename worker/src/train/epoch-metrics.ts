@@ -37,6 +37,7 @@ export class EpochMetrics {
       trainMae: mean(this.absError),
       steps,
       seconds,
+      earlyStop: undefined,
     };
   }
 }

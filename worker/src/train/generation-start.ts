@@ -3,6 +3,7 @@ import type { Assignment } from '@syncline/proto';
 import { objectNames } from '@syncline/proto';
 import type { Collective } from '../allreduce/collective.js';
 import { decodeState, encodeState } from './checkpoint.js';
+import type { EarlyStoppingState } from './early-stopping.js';
 import type { Replica } from './trainer.js';
 
 /** This worker's state of a job, kept across generations (train/sessions.ts). */
@@ -12,6 +13,8 @@ export interface JobSession {
   step: number;
   /** The batch-norm statistics of `replica` are averaged already (training ended). */
   averaged?: boolean;
+  /** training.earlyStopping's state after `step` (every rank holds it alike). */
+  earlyStopping?: EarlyStoppingState;
 }
 
 /** Where checkpoints and the state of a new generation are exchanged (the object store). */
@@ -24,19 +27,15 @@ export interface StateStore {
 const START = 0;
 
 /** The replica's whole state after `step` completed steps, as bytes (a snapshot: training may go on). */
-export async function snapshotState(replica: Replica, step: number): Promise<Uint8Array> {
-  return encodeState({ step, weights: await replica.getWeights(), optimizers: await replica.optimizerStates() });
+export async function snapshotState(replica: Replica, step: number, earlyStopping?: EarlyStoppingState): Promise<Uint8Array> {
+  return encodeState({ step, weights: await replica.getWeights(), optimizers: await replica.optimizerStates(), ...(earlyStopping ? { earlyStopping } : {}) });
 }
 
-export async function saveState(store: StateStore, name: string, replica: Replica, step: number): Promise<void> {
-  await store.save(name, await snapshotState(replica, step));
-}
-
-async function restoreState(replica: Replica, bytes: Uint8Array): Promise<number> {
+async function restoreState(replica: Replica, bytes: Uint8Array): Promise<{ step: number; earlyStopping?: EarlyStoppingState }> {
   const state = decodeState(bytes);
   replica.setWeights(state.weights);
   await replica.restoreOptimizers(state.optimizers);
-  return state.step;
+  return { step: state.step, ...(state.earlyStopping ? { earlyStopping: state.earlyStopping } : {}) };
 }
 
 export interface GenerationStart {
@@ -44,6 +43,8 @@ export interface GenerationStart {
   step: number;
   /** Whether that state's statistics are averaged already. */
   averaged: boolean;
+  /** training.earlyStopping's state at that step (undefined: none yet). */
+  earlyStopping?: EarlyStoppingState;
 }
 
 /**
@@ -74,19 +75,20 @@ export async function startGeneration(
     const own = session.replica === replica;
     let step = own ? session.step : 0;
     let averaged = own && session.averaged === true;
+    let earlyStopping = own ? session.earlyStopping : undefined;
     if (step === 0 && a.checkpoint) {
       const bytes = await states.load(a.checkpoint);
-      if (bytes) step = await restoreState(replica, bytes);
+      if (bytes) ({ step, earlyStopping } = await restoreState(replica, bytes));
       averaged = false;
     }
-    await saveState(states, resync, replica, step);
+    await states.save(resync, await snapshotState(replica, step, earlyStopping));
     await collective.broadcast(Float32Array.of(step, averaged ? 1 : 0), 2, 0, START, signal);
-    return { step, averaged };
+    return { step, averaged, ...(earlyStopping ? { earlyStopping } : {}) };
   }
   const [step, averaged] = await collective.broadcast(null, 2, 0, START, signal);
   const bytes = await states.load(resync);
   if (!bytes) throw new Error(`the state of generation ${a.generation} is missing from the object store`);
   const restored = await restoreState(replica, bytes);
-  if (restored !== step) throw new Error(`generation ${a.generation} state is for step ${restored}, rank 0 announced ${step}`);
-  return { step: restored, averaged: averaged === 1 };
+  if (restored.step !== step) throw new Error(`generation ${a.generation} state is for step ${restored.step}, rank 0 announced ${step}`);
+  return { ...restored, averaged: averaged === 1 };
 }

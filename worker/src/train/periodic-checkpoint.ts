@@ -5,6 +5,7 @@
 // while the last one is still being written is skipped (the next one is K steps later).
 import type { Assignment } from '@syncline/proto';
 import type { FaultInjector } from '../faults.js';
+import type { EarlyStoppingState } from './early-stopping.js';
 import { snapshotState, type StateStore } from './generation-start.js';
 import type { Replica } from './trainer.js';
 
@@ -35,7 +36,7 @@ export class PeriodicCheckpoint {
    * After `completed` steps: takes the state when it is rank 0's turn (not after the last step:
    * the model is published then); false when a write in progress made it skip this one.
    */
-  async after(completed: number, replica: Replica): Promise<boolean> {
+  async after(completed: number, replica: Replica, earlyStopping?: EarlyStoppingState): Promise<boolean> {
     const { rank, checkpointObject } = this.assignment;
     if (!this.states || !checkpointObject || completed % this.every !== 0 || completed >= this.totalSteps) return true;
     if (rank !== 0) {
@@ -44,7 +45,7 @@ export class PeriodicCheckpoint {
     }
     if (this.busy) return false;
     this.busy = true;
-    const bytes = await snapshotState(replica, completed);
+    const bytes = await snapshotState(replica, completed, earlyStopping);
     const states = this.faults ? this.faults.duringWrite(this.states, 'checkpoint') : this.states;
     void states
       .save(checkpointObject, bytes)

@@ -1,12 +1,14 @@
 // The one owner of the layout of what a training step all-reduces. Each phase of a step (one,
 // or a GAN's two) sums one flat buffer over all replicas:
 //
-//   [ gradients | statistics | state | speed slots, one per rank | leave flags, one per rank ]
-//                                        └──────── control: the last phase only ────────┘
+//   [ gradients | statistics | state | speed slots, one per rank | leave flags, one per rank | held-out ]
+//                                        └──────────────── control: the last phase only ────────────────┘
 //
 // Gradients (the "fusion buffer", in variable order) may travel compressed, by the job's
 // communication settings; everything after them is reduced exactly, so that sample counts,
 // losses, the speeds the balancer reads and the flags of ranks leaving sum to the true values.
+// `held-out` is [1, value] when rank 0 evaluated after the previous step (training.earlyStopping's
+// metric), else [0, 0]: only rank 0 writes it, so the sum hands its value to every rank.
 // (`state` holds values averaged at the end of training, batch-norm moving statistics: exact too.)
 // The all-reduce learns where the exact part starts from compressibleLength (reduce() below).
 import type { Collective } from '../allreduce/collective.js';
@@ -23,6 +25,8 @@ export const Stat = {
   samples: 'samples',
 } as const;
 export type Stat = (typeof Stat)[keyof typeof Stat];
+
+const HELDOUT_SLOTS = 2;
 
 /** What one phase of a replica's step contributes. */
 export interface PhaseLayout {
@@ -42,6 +46,7 @@ export class StepBufferLayout {
   /** Start of the speed slots and of the leave flags; -1 without a control section. */
   readonly speedsAt: number;
   readonly leavingAt: number;
+  readonly heldoutAt: number;
 
   /** `control`: the world size when this phase carries the per-rank control slots. */
   constructor(
@@ -58,7 +63,8 @@ export class StepBufferLayout {
     at += phase.state ?? 0;
     this.speedsAt = control ? at : -1;
     this.leavingAt = control ? at + control.worldSize : -1;
-    this.length = at + (control ? 2 * control.worldSize : 0);
+    this.heldoutAt = control ? at + 2 * control.worldSize : -1;
+    this.length = at + (control ? 2 * control.worldSize + HELDOUT_SLOTS : 0);
   }
 
   /** A zeroed buffer of this layout. */
@@ -109,6 +115,12 @@ export class StepBuffer {
   /** 1 for each rank that leaves after this step (a SIGTERM), else 0; a view. */
   get leaving(): Float32Array {
     return this.control(this.layout.leavingAt);
+  }
+
+  /** [1, value] when rank 0 hands on a held-out evaluation, else [0, 0]; a view. */
+  get heldout(): Float32Array {
+    if (this.layout.heldoutAt < 0) throw new Error('this phase carries no control section');
+    return this.data.subarray(this.layout.heldoutAt, this.layout.heldoutAt + HELDOUT_SLOTS);
   }
 
   private control(at: number): Float32Array {

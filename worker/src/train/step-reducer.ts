@@ -1,6 +1,6 @@
 // The all-reduce a replica's step runs through: each phase's buffer laid out by step-buffer.ts,
-// with this rank's control slots (its compute time per sample for the balancer, its leave flag)
-// filled into the last phase, the collective operation numbered, and the step's time split into
+// with this rank's control slots (its compute time per sample for the balancer, its leave flag,
+// rank 0's held-out value for early stopping) filled into the last phase, the collective operation numbered, and the step's time split into
 // compute and communication for the metrics and the timeline.
 import type { Collective } from '../allreduce/collective.js';
 import { StepBufferLayout, reduce, type StepBuffer } from './step-buffer.js';
@@ -14,6 +14,8 @@ export interface StepOutcome {
   msPerSample: Float32Array | undefined;
   /** Ranks that announced they leave after this step. */
   leaving: number[];
+  /** The held-out value rank 0 handed on in this step, if any. */
+  heldout: number | undefined;
   /** When the last all-reduce so far ended (Timeline.now()). */
   reducedAt: number;
 }
@@ -40,10 +42,12 @@ export class StepReducer {
 
   /**
    * The AllReduce for step `step` on `samples` local samples; `outcome` fills in as its phases
-   * complete. `leaving`: this rank announces it leaves after the step.
+   * complete. `leaving`: this rank announces it leaves after the step. `heldout.value`: the
+   * held-out value this rank (rank 0) hands on; `heldout.received` sees the value handed on, on
+   * every rank, before the step is applied: throwing there leaves the replica as before the step.
    */
-  forStep(step: number, samples: number, leaving: boolean, startMs: number): { allReduce: AllReduce; outcome: StepOutcome } {
-    const outcome: StepOutcome = { commMs: 0, msPerSample: undefined, leaving: [], reducedAt: startMs };
+  forStep(step: number, samples: number, leaving: boolean, startMs: number, heldout?: { value?: number | undefined; received?: (value: number) => void }): { allReduce: AllReduce; outcome: StepOutcome } {
+    const outcome: StepOutcome = { commMs: 0, msPerSample: undefined, leaving: [], heldout: undefined, reducedAt: startMs };
     const last = this.layouts.length - 1;
     let computeMs = 0;
     let phaseStart = startMs;
@@ -56,6 +60,7 @@ export class StepReducer {
         if (phase === last) {
           buffer.speeds[this.rank] = samples > 0 ? computeMs / samples : 0;
           buffer.leaving[this.rank] = leaving ? 1 : 0;
+          if (heldout?.value !== undefined) buffer.heldout.set([1, heldout.value]);
         }
         const summed = await reduce(this.collective, buffer, operationId(step, this.layouts.length, phase), this.signal);
         phaseStart = outcome.reducedAt = Timeline.now();
@@ -64,6 +69,10 @@ export class StepReducer {
         if (phase === last) {
           outcome.msPerSample = summed.speeds;
           summed.leaving.forEach((flag, rank) => flag > 0 && outcome.leaving.push(rank));
+          if (summed.heldout[0]! > 0) {
+            outcome.heldout = summed.heldout[1]!;
+            heldout?.received?.(outcome.heldout);
+          }
         }
         return summed;
       },

@@ -14,6 +14,8 @@ export interface GenerationPlan {
   /** Stop every rank after this many completed steps of the job (a membership change follows). */
   until?: number;
   algorithm?: 'direct' | 'ring' | 'sharded';
+  /** Start from the job's last periodic checkpoint, as after every worker (or the coordinator) was lost; rank 0 stores them when any plan says this. */
+  fromCheckpoint?: boolean;
   compression?: 'none' | 'fp16' | 'int8';
 }
 
@@ -29,10 +31,13 @@ export function assignment(spec: JobSpec, jobId: string, generation: number, ran
   return { jobId, spec, rank, worldSize: shares.length, generation, shares, artifactPrefix: '', allreduceTimeoutSeconds: 30, checkpoint: '', checkpointObject: '', natsCredentials: undefined };
 }
 
+const CHECKPOINT = 'checkpoint';
+
 /** Trains `spec` through `plans`; returns the last generation's results, by rank. */
 export async function trainInProcess(spec: JobSpec, dataset: Dataset, plans: GenerationPlan[], jobId = 'in-process', extra: Pick<RunJobOptions, 'baseModel'> = {}): Promise<RunJobResult[]> {
   const sessions = new Map<number, JobSession>();
   const states = memoryStates();
+  const checkpointed = plans.some((p) => p.fromCheckpoint);
   let results: RunJobResult[] = [];
   for (const [g, plan] of plans.entries()) {
     const generation = g + 1;
@@ -46,7 +51,7 @@ export async function trainInProcess(spec: JobSpec, dataset: Dataset, plans: Gen
           sessions.set(worker, session);
           const controller = new AbortController();
           return runJob({
-            assignment: assignment(spec, jobId, generation, rank, plan.shares),
+            assignment: { ...assignment(spec, jobId, generation, rank, plan.shares), ...(checkpointed ? { checkpointObject: CHECKPOINT, checkpoint: plan.fromCheckpoint ? CHECKPOINT : '' } : {}) },
             dataset,
             ...extra,
             collective,

@@ -143,6 +143,19 @@ export interface FinalMetrics {
   trainMae: number;
   /** GAN jobs: `loss` is the discriminator's held-out loss, this is the generator's. */
   generatorLoss: number;
+  /** Set when training.early_stopping ended training before its last step. */
+  earlyStop: EarlyStop | undefined;
+}
+
+/** EarlyStop says where and why training.early_stopping ended a job. */
+export interface EarlyStop {
+  /** The step after which every rank stopped (FinalMetrics.steps is the same). */
+  step: number;
+  /** The evaluation with the best value of the watched metric, and that value. */
+  bestStep: number;
+  bestValue: number;
+  /** For people: "held-out loss did not improve by 0.001 for 3 evaluations (best 0.213 at step 220)". */
+  reason: string;
 }
 
 /** ModelRef names a published model version. */
@@ -938,6 +951,7 @@ function createBaseFinalMetrics(): FinalMetrics {
     mae: 0,
     trainMae: 0,
     generatorLoss: 0,
+    earlyStop: undefined,
   };
 }
 
@@ -972,6 +986,9 @@ export const FinalMetrics: MessageFns<FinalMetrics> = {
     }
     if (message.generatorLoss !== 0) {
       writer.uint32(81).double(message.generatorLoss);
+    }
+    if (message.earlyStop !== undefined) {
+      EarlyStop.encode(message.earlyStop, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -1069,6 +1086,14 @@ export const FinalMetrics: MessageFns<FinalMetrics> = {
             message.generatorLoss = reader.double();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.earlyStop = EarlyStop.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1113,6 +1138,11 @@ export const FinalMetrics: MessageFns<FinalMetrics> = {
         : isSet(object.generator_loss)
         ? globalThis.Number(object.generator_loss)
         : 0,
+      earlyStop: isSet(object.earlyStop)
+        ? EarlyStop.fromJSON(object.earlyStop)
+        : isSet(object.early_stop)
+        ? EarlyStop.fromJSON(object.early_stop)
+        : undefined,
     };
   },
 
@@ -1148,6 +1178,9 @@ export const FinalMetrics: MessageFns<FinalMetrics> = {
     if (message.generatorLoss !== 0) {
       obj.generatorLoss = floatToJson(message.generatorLoss);
     }
+    if (message.earlyStop !== undefined) {
+      obj.earlyStop = EarlyStop.toJSON(message.earlyStop);
+    }
     return obj;
   },
 
@@ -1166,6 +1199,134 @@ export const FinalMetrics: MessageFns<FinalMetrics> = {
     message.mae = object.mae ?? 0;
     message.trainMae = object.trainMae ?? 0;
     message.generatorLoss = object.generatorLoss ?? 0;
+    message.earlyStop = (object.earlyStop !== undefined && object.earlyStop !== null)
+      ? EarlyStop.fromPartial(object.earlyStop)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseEarlyStop(): EarlyStop {
+  return { step: 0, bestStep: 0, bestValue: 0, reason: "" };
+}
+
+export const EarlyStop: MessageFns<EarlyStop> = {
+  encode(message: EarlyStop, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.step !== 0) {
+      writer.uint32(8).uint32(message.step);
+    }
+    if (message.bestStep !== 0) {
+      writer.uint32(16).uint32(message.bestStep);
+    }
+    if (message.bestValue !== 0) {
+      writer.uint32(25).double(message.bestValue);
+    }
+    if (message.reason !== "") {
+      writer.uint32(34).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EarlyStop {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEarlyStop();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.step = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.bestStep = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.bestValue = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EarlyStop {
+    return {
+      step: isSet(object.step) ? globalThis.Number(object.step) : 0,
+      bestStep: isSet(object.bestStep)
+        ? globalThis.Number(object.bestStep)
+        : isSet(object.best_step)
+        ? globalThis.Number(object.best_step)
+        : 0,
+      bestValue: isSet(object.bestValue)
+        ? globalThis.Number(object.bestValue)
+        : isSet(object.best_value)
+        ? globalThis.Number(object.best_value)
+        : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: EarlyStop): unknown {
+    const obj: any = {};
+    if (message.step !== 0) {
+      obj.step = Math.round(message.step);
+    }
+    if (message.bestStep !== 0) {
+      obj.bestStep = Math.round(message.bestStep);
+    }
+    if (message.bestValue !== 0) {
+      obj.bestValue = floatToJson(message.bestValue);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EarlyStop>): EarlyStop {
+    return EarlyStop.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EarlyStop>): EarlyStop {
+    const message = createBaseEarlyStop();
+    message.step = object.step ?? 0;
+    message.bestStep = object.bestStep ?? 0;
+    message.bestValue = object.bestValue ?? 0;
+    message.reason = object.reason ?? "";
     return message;
   },
 };

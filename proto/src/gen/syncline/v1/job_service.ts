@@ -262,6 +262,13 @@ export interface UserDataset {
   classNames: string[];
   /** Name of the token that uploaded it. */
   owner: string;
+  /**
+   * Classification datasets: samples of each class (by label) among the training and the held-out
+   * samples, from the label index (DatasetShard.labels_object). Empty for regression, and in
+   * records written before uploads kept a label index (re-upload to select classes).
+   */
+  trainClassCounts: number[];
+  heldoutClassCounts: number[];
 }
 
 /** DatasetShard is one stored piece of a dataset: a tensor file of consecutive samples. */
@@ -270,6 +277,13 @@ export interface DatasetShard {
   samples: number;
   bytes: number;
   sha256: string;
+  /**
+   * Classification datasets: the shard's label index, each sample's class as a uint32
+   * (little-endian) in sample order, and its sha256; a job selecting classes (dataset.classes)
+   * reads these instead of the shards. Empty in older records and for regression.
+   */
+  labelsObject: string;
+  labelsSha256: string;
 }
 
 export interface UploadDatasetResponse {
@@ -2512,6 +2526,8 @@ function createBaseUserDataset(): UserDataset {
     samplesPerShard: 0,
     classNames: [],
     owner: "",
+    trainClassCounts: [],
+    heldoutClassCounts: [],
   };
 }
 
@@ -2556,6 +2572,20 @@ export const UserDataset: MessageFns<UserDataset> = {
     }
     if (message.owner !== "") {
       writer.uint32(98).string(message.owner);
+    }
+    if (message.trainClassCounts.length !== 0) {
+      writer.uint32(106).fork();
+      for (const v of message.trainClassCounts) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.heldoutClassCounts.length !== 0) {
+      writer.uint32(114).fork();
+      for (const v of message.heldoutClassCounts) {
+        writer.uint32(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -2679,6 +2709,42 @@ export const UserDataset: MessageFns<UserDataset> = {
             message.owner = reader.string();
             continue;
           }
+          case 13: {
+            if (tag === 104) {
+              message.trainClassCounts.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 106) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.trainClassCounts.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 14: {
+            if (tag === 112) {
+              message.heldoutClassCounts.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 114) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.heldoutClassCounts.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2727,6 +2793,16 @@ export const UserDataset: MessageFns<UserDataset> = {
         ? object.class_names.map((e: any) => globalThis.String(e))
         : [],
       owner: isSet(object.owner) ? globalThis.String(object.owner) : "",
+      trainClassCounts: globalThis.Array.isArray(object?.trainClassCounts)
+        ? object.trainClassCounts.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.train_class_counts)
+        ? object.train_class_counts.map((e: any) => globalThis.Number(e))
+        : [],
+      heldoutClassCounts: globalThis.Array.isArray(object?.heldoutClassCounts)
+        ? object.heldoutClassCounts.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.heldout_class_counts)
+        ? object.heldout_class_counts.map((e: any) => globalThis.Number(e))
+        : [],
     };
   },
 
@@ -2768,6 +2844,12 @@ export const UserDataset: MessageFns<UserDataset> = {
     if (message.owner !== "") {
       obj.owner = message.owner;
     }
+    if (message.trainClassCounts?.length) {
+      obj.trainClassCounts = message.trainClassCounts.map((e) => Math.round(e));
+    }
+    if (message.heldoutClassCounts?.length) {
+      obj.heldoutClassCounts = message.heldoutClassCounts.map((e) => Math.round(e));
+    }
     return obj;
   },
 
@@ -2788,12 +2870,14 @@ export const UserDataset: MessageFns<UserDataset> = {
     message.samplesPerShard = object.samplesPerShard ?? 0;
     message.classNames = object.classNames?.map((e) => e) || [];
     message.owner = object.owner ?? "";
+    message.trainClassCounts = object.trainClassCounts?.map((e) => e) || [];
+    message.heldoutClassCounts = object.heldoutClassCounts?.map((e) => e) || [];
     return message;
   },
 };
 
 function createBaseDatasetShard(): DatasetShard {
-  return { object: "", samples: 0, bytes: 0, sha256: "" };
+  return { object: "", samples: 0, bytes: 0, sha256: "", labelsObject: "", labelsSha256: "" };
 }
 
 export const DatasetShard: MessageFns<DatasetShard> = {
@@ -2809,6 +2893,12 @@ export const DatasetShard: MessageFns<DatasetShard> = {
     }
     if (message.sha256 !== "") {
       writer.uint32(34).string(message.sha256);
+    }
+    if (message.labelsObject !== "") {
+      writer.uint32(42).string(message.labelsObject);
+    }
+    if (message.labelsSha256 !== "") {
+      writer.uint32(50).string(message.labelsSha256);
     }
     return writer;
   },
@@ -2858,6 +2948,22 @@ export const DatasetShard: MessageFns<DatasetShard> = {
             message.sha256 = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.labelsObject = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.labelsSha256 = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2876,6 +2982,16 @@ export const DatasetShard: MessageFns<DatasetShard> = {
       samples: isSet(object.samples) ? globalThis.Number(object.samples) : 0,
       bytes: isSet(object.bytes) ? globalThis.Number(object.bytes) : 0,
       sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+      labelsObject: isSet(object.labelsObject)
+        ? globalThis.String(object.labelsObject)
+        : isSet(object.labels_object)
+        ? globalThis.String(object.labels_object)
+        : "",
+      labelsSha256: isSet(object.labelsSha256)
+        ? globalThis.String(object.labelsSha256)
+        : isSet(object.labels_sha256)
+        ? globalThis.String(object.labels_sha256)
+        : "",
     };
   },
 
@@ -2893,6 +3009,12 @@ export const DatasetShard: MessageFns<DatasetShard> = {
     if (message.sha256 !== "") {
       obj.sha256 = message.sha256;
     }
+    if (message.labelsObject !== "") {
+      obj.labelsObject = message.labelsObject;
+    }
+    if (message.labelsSha256 !== "") {
+      obj.labelsSha256 = message.labelsSha256;
+    }
     return obj;
   },
 
@@ -2905,6 +3027,8 @@ export const DatasetShard: MessageFns<DatasetShard> = {
     message.samples = object.samples ?? 0;
     message.bytes = object.bytes ?? 0;
     message.sha256 = object.sha256 ?? "";
+    message.labelsObject = object.labelsObject ?? "";
+    message.labelsSha256 = object.labelsSha256 ?? "";
     return message;
   },
 };

@@ -332,10 +332,27 @@ export interface TrainingSpec {
    */
   heldoutEverySteps: number;
   /**
-   * Publish the weights of the evaluation with the lowest held-out loss (the final weights
-   * included) instead of the last ones.
+   * Publish the weights of the best evaluation (the final weights included) instead of the last
+   * ones: the lowest held-out loss, or with early_stopping the best value of its metric.
    */
   publishBest: boolean;
+  /** Stop training when the held-out metric stops improving (absent: train every step). */
+  earlyStopping: EarlyStopping | undefined;
+}
+
+/**
+ * EarlyStopping ends training after `patience` held-out evaluations in a row without an
+ * improvement of at least `min_delta` (Keras EarlyStopping). Evaluations happen after every
+ * epoch and every training.heldout_every_steps steps; rank 0 evaluates and every rank stops
+ * after the same step, the one of the evaluation that used up the patience.
+ */
+export interface EarlyStopping {
+  /** The held-out metric watched: "loss" (lower is better) or "accuracy" (higher is better). */
+  monitor: string;
+  /** Evaluations without improvement before stopping; at least 1. */
+  patience: number;
+  /** The least change that counts as an improvement; at least 0. */
+  minDelta: number;
 }
 
 /** LearningRateSchedule scales the optimizer's learning rate by step; none set means constant. */
@@ -3500,6 +3517,7 @@ function createBaseTrainingSpec(): TrainingSpec {
     checkpointEverySteps: 0,
     heldoutEverySteps: 0,
     publishBest: false,
+    earlyStopping: undefined,
   };
 }
 
@@ -3537,6 +3555,9 @@ export const TrainingSpec: MessageFns<TrainingSpec> = {
     }
     if (message.publishBest !== false) {
       writer.uint32(88).bool(message.publishBest);
+    }
+    if (message.earlyStopping !== undefined) {
+      EarlyStopping.encode(message.earlyStopping, writer.uint32(98).fork()).join();
     }
     return writer;
   },
@@ -3642,6 +3663,14 @@ export const TrainingSpec: MessageFns<TrainingSpec> = {
             message.publishBest = reader.bool();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.earlyStopping = EarlyStopping.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3699,6 +3728,11 @@ export const TrainingSpec: MessageFns<TrainingSpec> = {
         : isSet(object.publish_best)
         ? globalThis.Boolean(object.publish_best)
         : false,
+      earlyStopping: isSet(object.earlyStopping)
+        ? EarlyStopping.fromJSON(object.earlyStopping)
+        : isSet(object.early_stopping)
+        ? EarlyStopping.fromJSON(object.early_stopping)
+        : undefined,
     };
   },
 
@@ -3737,6 +3771,9 @@ export const TrainingSpec: MessageFns<TrainingSpec> = {
     if (message.publishBest !== false) {
       obj.publishBest = message.publishBest;
     }
+    if (message.earlyStopping !== undefined) {
+      obj.earlyStopping = EarlyStopping.toJSON(message.earlyStopping);
+    }
     return obj;
   },
 
@@ -3758,6 +3795,114 @@ export const TrainingSpec: MessageFns<TrainingSpec> = {
     message.checkpointEverySteps = object.checkpointEverySteps ?? 0;
     message.heldoutEverySteps = object.heldoutEverySteps ?? 0;
     message.publishBest = object.publishBest ?? false;
+    message.earlyStopping = (object.earlyStopping !== undefined && object.earlyStopping !== null)
+      ? EarlyStopping.fromPartial(object.earlyStopping)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseEarlyStopping(): EarlyStopping {
+  return { monitor: "", patience: 0, minDelta: 0 };
+}
+
+export const EarlyStopping: MessageFns<EarlyStopping> = {
+  encode(message: EarlyStopping, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.monitor !== "") {
+      writer.uint32(10).string(message.monitor);
+    }
+    if (message.patience !== 0) {
+      writer.uint32(16).uint32(message.patience);
+    }
+    if (message.minDelta !== 0) {
+      writer.uint32(25).double(message.minDelta);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EarlyStopping {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEarlyStopping();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.monitor = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.patience = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.minDelta = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EarlyStopping {
+    return {
+      monitor: isSet(object.monitor) ? globalThis.String(object.monitor) : "",
+      patience: isSet(object.patience) ? globalThis.Number(object.patience) : 0,
+      minDelta: isSet(object.minDelta)
+        ? globalThis.Number(object.minDelta)
+        : isSet(object.min_delta)
+        ? globalThis.Number(object.min_delta)
+        : 0,
+    };
+  },
+
+  toJSON(message: EarlyStopping): unknown {
+    const obj: any = {};
+    if (message.monitor !== "") {
+      obj.monitor = message.monitor;
+    }
+    if (message.patience !== 0) {
+      obj.patience = Math.round(message.patience);
+    }
+    if (message.minDelta !== 0) {
+      obj.minDelta = floatToJson(message.minDelta);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EarlyStopping>): EarlyStopping {
+    return EarlyStopping.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EarlyStopping>): EarlyStopping {
+    const message = createBaseEarlyStopping();
+    message.monitor = object.monitor ?? "";
+    message.patience = object.patience ?? 0;
+    message.minDelta = object.minDelta ?? 0;
     return message;
   },
 };
