@@ -1,9 +1,9 @@
 // The central correctness test: N workers exchanging gradients over a real nats-server end
-// with the same weights as one process training plain TF.js on the same global batches (also a
-// transfer job whose frozen base has batch normalization). Then,
-// in one process over the in-memory bus: dropout, convolution, recurrent and GAN models, with
-// uneven shares and a membership change in the middle, against one replica training alone;
-// every random draw (dropout masks, latent vectors) depends on the sample, never on the rank.
+// with the same weights as one process training plain TF.js on the same global batches, a
+// transfer job whose frozen base has batch normalization too. Then, in one process over the
+// in-memory bus: dropout, convolution, recurrent and GAN models, with uneven shares and a
+// membership change in the middle, against one replica training alone; every random draw
+// (dropout masks, latent vectors) depends on the sample, never on the rank.
 import anyTest, { type TestFn } from 'ava';
 import * as tf from '@tensorflow/tfjs';
 import { validateJobSpec, type BaseModelInfo } from '@syncline/coordinator';
