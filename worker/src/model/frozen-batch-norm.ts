@@ -6,20 +6,22 @@
 import * as tf from '@tensorflow/tfjs';
 
 type BatchNormalization = ReturnType<typeof tf.layers.batchNormalization>;
-type BatchNormalizationArgs = NonNullable<Parameters<typeof tf.layers.batchNormalization>[0]>;
 
-/** TF.js exports the layer's factory, not its class: the class is the one it registered for deserialization. */
-function batchNormalizationClass(): new (args?: BatchNormalizationArgs) => BatchNormalization {
+/**
+ * TF.js exports the layer's factory, not its class: the class is the one it registered for
+ * deserialization, which the registry types as any Serializable's (hence the cast, checked here).
+ */
+function batchNormalizationClass(): tf.serialization.SerializableConstructor<BatchNormalization> {
   const registered = tf.serialization.SerializationMap.getMap().classNameMap['BatchNormalization'];
-  if (!registered) throw new Error('TF.js layers registered no BatchNormalization class');
-  return registered[0] as unknown as new (args?: BatchNormalizationArgs) => BatchNormalization;
+  if (!registered || !(tf.layers.batchNormalization() instanceof registered[0])) throw new Error('TF.js layers registered no BatchNormalization class');
+  return registered[0] as unknown as tf.serialization.SerializableConstructor<BatchNormalization>;
 }
 
 export class FrozenBatchNormalization extends batchNormalizationClass() {
   /** Serialized as Keras' BatchNormalization (with trainable: false), so the published model loads anywhere. */
-  static className = 'BatchNormalization';
+  static override className = 'BatchNormalization';
 
-  constructor(args?: BatchNormalizationArgs) {
+  constructor(args?: Parameters<typeof tf.layers.batchNormalization>[0]) {
     super(args);
     this.trainable = false;
   }

@@ -27,8 +27,7 @@ function freshCopy(layer: tf.layers.Layer, inputShape: number[] | undefined, tra
   delete config.batchInputShape;
   delete config.inputShape;
   if (inputShape) config.batchInputShape = [null, ...inputShape];
-  const cls = !trainable && className === 'BatchNormalization' ? (FrozenBatchNormalization as unknown as typeof registered[0]) : registered[0];
-  const copy = registered[1](cls, config);
+  const copy = !trainable && className === 'BatchNormalization' ? FrozenBatchNormalization.fromConfig(FrozenBatchNormalization, config) : registered[1](registered[0], config);
   if (!(copy instanceof tf.layers.Layer)) throw new Error(`base model layer ${layer.name}: class ${className} is not a layer`);
   return copy;
 }
