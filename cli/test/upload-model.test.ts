@@ -1,11 +1,14 @@
 // `syncline upload-model`: a TF.js layers model written as tensorflowjs_converter writes it (no
 // digests) is registered, served with digests the SDK checks, and named as a base in a job that
-// the coordinator checks against it; a broken upload is refused and registers nothing.
+// the coordinator checks against it; a broken upload is refused and registers nothing. A model
+// with batch normalization is a base too: a job that freezes it trains on a worker, and the
+// published model keeps the frozen layers as uploaded.
 import anyTest, { type TestFn } from 'ava';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { JobSpec, JobState } from '@syncline/proto';
 import { loadModel } from '@syncline/sdk';
 import { SynclineClient } from '../src/client.js';
 import { startLocalCluster, type LocalCluster } from '../src/local-cluster.js';
@@ -33,7 +36,8 @@ test.before(async (t) => {
       tf.layers.dense({ units: 10, activation: 'softmax' }),
     ],
   });
-  t.context.cluster = await startLocalCluster({ workers: 0, log: () => undefined });
+  // One worker, for the job on the batch-norm base.
+  t.context.cluster = await startLocalCluster({ workers: 1, log: () => undefined });
   // The commands below read the cluster's config file, as after `syncline up`.
   await writeDefaultConfig(t.context.cluster.clientConfig);
 });
@@ -86,6 +90,78 @@ test.serial('a weight file shorter than its weights need is refused, and nothing
   const client = new SynclineClient(cluster.coordinator.grpcAddress, { token: cluster.secrets.adminToken });
   try {
     t.false((await client.models()).some((m) => m.ref?.name === 'broken'));
+  } finally {
+    client.close();
+  }
+});
+
+/** A published model as plain TF.js loads it: model.json and its weight files over HTTP. */
+async function fetchLayersModel(url: string): Promise<tf.LayersModel> {
+  const get = async (u: string) => {
+    const res = await fetch(u);
+    if (!res.ok) throw new Error(`GET ${u}: ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  };
+  const json = JSON.parse(new TextDecoder().decode(await get(url))) as { modelTopology: tf.io.ModelArtifacts['modelTopology']; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
+  const parts = await Promise.all(json.weightsManifest.flatMap((g) => g.paths).map((p) => get(new URL(p, url).toString())));
+  const weightData = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => (weightData.set(p, at), at + p.length), 0);
+  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest.flatMap((g) => g.weights), weightData: weightData.buffer }));
+}
+
+test.serial('an uploaded model with batch normalization is a base a job can freeze: it trains, and the published model keeps the frozen layers as uploaded', async (t) => {
+  const { cluster, dir } = t.context;
+  const coordinator = ['--coordinator', cluster.coordinator.grpcAddress];
+  const bnModel = tf.sequential({
+    layers: [
+      tf.layers.reshape({ inputShape: [784], targetShape: [28, 28, 1] }),
+      tf.layers.conv2d({ name: 'conv', filters: 3, kernelSize: 5, strides: 2 }),
+      tf.layers.batchNormalization({ name: 'bn' }),
+      tf.layers.activation({ name: 'relu', activation: 'relu' }),
+      tf.layers.flatten({ name: 'features' }),
+      tf.layers.dense({ units: 10, activation: 'softmax' }),
+    ],
+  });
+  // Moving statistics of a trained model, not the initial zeros and ones.
+  const statistics = [[0.8, 1.1, 1.3], [0.1, -0.2, 0.3], [-0.3, 0.2, 0.4], [0.6, 1.2, 0.9]].map((v) => tf.tensor1d(v));
+  bnModel.getLayer('bn').setWeights(statistics);
+  tf.dispose(statistics);
+  const uploaded = ['conv', 'bn'].map((name) => bnModel.getLayer(name).getWeights().map((w) => w.dataSync()));
+  const folder = join(dir, 'bn');
+  await (await import('node:fs/promises')).mkdir(folder);
+  await writeTfjsModel(bnModel, folder);
+  bnModel.dispose();
+  const up = await runCli(['upload-model', folder, '--name', 'bn-base', ...coordinator], 60_000);
+  t.is(up.code, 0, up.stderr);
+
+  // Every kept layer frozen (trainableFrom defaults to all of them), batch norm included.
+  const job = {
+    name: 'on-bn-base',
+    model: { base: { name: 'bn-base', upTo: 'features' }, layers: [{ dense: { units: 10, activation: 'softmax' } }], loss: 'categoricalCrossentropy', optimizer: { adam: { learningRate: 0.01 } } },
+    dataset: { name: 'mnist', classes: [5, 6, 7, 8, 9], trainLimit: 200 },
+    training: { epochs: 1, globalBatchSize: 50, seed: 1 },
+    workers: { min: 1, max: 1 },
+  };
+  await writeFile(join(dir, 'bn.json'), JSON.stringify(job));
+  const valid = await runCli(['validate', join(dir, 'bn.json'), ...coordinator], 60_000);
+  t.is(valid.code, 0, valid.stderr);
+
+  const client = new SynclineClient(cluster.coordinator.grpcAddress, { token: cluster.secrets.adminToken });
+  try {
+    const submitted = await client.submit(JobSpec.fromJSON(job));
+    const done = await client.watch(submitted.id);
+    t.is(done.state, JobState.JOB_STATE_SUCCEEDED, done.error);
+    const published = await fetchLayersModel(done.model!.url);
+    try {
+      t.false(published.getLayer('bn').trainable);
+      t.deepEqual(
+        ['conv', 'bn'].map((name) => published.getLayer(name).getWeights().map((w) => w.dataSync())),
+        uploaded,
+        'the frozen convolution and batch norm (moving statistics included) are the uploaded ones, bit for bit',
+      );
+    } finally {
+      published.dispose();
+    }
   } finally {
     client.close();
   }

@@ -1,11 +1,12 @@
 // The central correctness test: N workers exchanging gradients over a real nats-server end
-// with the same weights as one process training plain TF.js on the same global batches. Then,
-// in one process over the in-memory bus: dropout, convolution, recurrent and GAN models, with
-// uneven shares and a membership change in the middle, against one replica training alone;
-// every random draw (dropout masks, latent vectors) depends on the sample, never on the rank.
+// with the same weights as one process training plain TF.js on the same global batches, a
+// transfer job whose frozen base has batch normalization too. Then, in one process over the
+// in-memory bus: dropout, convolution, recurrent and GAN models, with uneven shares and a
+// membership change in the middle, against one replica training alone; every random draw
+// (dropout masks, latent vectors) depends on the sample, never on the rank.
 import anyTest, { type TestFn } from 'ava';
 import * as tf from '@tensorflow/tfjs';
-import { validateJobSpec } from '@syncline/coordinator';
+import { validateJobSpec, type BaseModelInfo } from '@syncline/coordinator';
 import { JobSpec, epochOrder, stepsPerEpoch, type Assignment } from '@syncline/proto';
 import { NatsCredentialIssuer } from '@syncline/coordinator';
 import { startNatsServer, type NatsServer } from '@syncline/cli/nats-server';
@@ -21,6 +22,7 @@ import { loadDataset } from '../src/data/registry.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { Streams, sampleUniforms } from '../src/random/sample-random.js';
 import { runJob } from '../src/train/run-job.js';
+import { BN_BASE, batchNormBase, layerWeights, type BatchNormBase } from './helpers/batch-norm-base.js';
 import { maxRelativeError as flatRelativeError, trainAlone, trainInProcess, type GenerationPlan } from './helpers/in-process-job.js';
 
 const test = anyTest as TestFn<{ nats: NatsServer }>;
@@ -114,17 +116,18 @@ async function readWeights(model: tf.LayersModel): Promise<Float32Array[]> {
   return Promise.all(model.getWeights().map(async (w) => (await w.data()) as Float32Array));
 }
 
-async function distributed(
+/** Runs `run` on every rank of a world of `shares.length` workers over the real nats-server. */
+async function overNats<T>(
   t: { context: { nats: NatsServer } },
+  jobId: string,
   shares: number[],
-  algorithm: AlgorithmChoice = 'auto',
-  dropout = false,
-  timeoutMs = 20_000,
-): Promise<{ weights: Float32Array[][]; initial: Float32Array[] }> {
+  algorithm: AlgorithmChoice,
+  timeoutMs: number,
+  run: (collective: Collective, rank: number) => Promise<T>,
+): Promise<T[]> {
   const connections: NatsConnection[] = [];
   const collectives: Collective[] = [];
   try {
-    const jobId = `eq-${shares.join('-')}-${algorithm}${dropout ? '-dropout' : ''}`;
     const issuer = new NatsCredentialIssuer(t.context.nats.accountKey);
     for (let rank = 0; rank < shares.length; rank++) connections.push(await connectNats(t.context.nats.url, await issuer.worker({ jobId }), { name: `rank-${rank}` }));
     for (let rank = 0; rank < shares.length; rank++) {
@@ -133,24 +136,33 @@ async function distributed(
       );
     }
     await Promise.all(collectives.map((c) => c.start()));
-    const results = await Promise.all(
-      collectives.map((collective, rank) => {
-        const assignment: Assignment = { jobId, spec: spec(dropout), rank, worldSize: shares.length, generation: 1, shares, artifactPrefix: '', allreduceTimeoutSeconds: 20, checkpoint: '', checkpointObject: '', natsCredentials: undefined };
-        return runJob({ assignment, dataset: loadMnist(), collective });
-      }),
-    );
-    // Initial weights as broadcast by rank 0: rebuild rank 0's model from the same seed.
-    const weights = await Promise.all(results.map((r) => readWeights(r.replica.publishedModel())));
-    for (const r of results) r.replica.dispose();
-    const { Trainer } = await import('../src/train/trainer.js');
-    const fresh = new Trainer(spec(dropout), loadMnist());
-    const initial = await readWeights(fresh.model);
-    fresh.dispose();
-    return { weights, initial };
+    return await Promise.all(collectives.map(run));
   } finally {
     for (const c of collectives) c.close();
     await Promise.all(connections.map((nc) => nc.close()));
   }
+}
+
+async function distributed(
+  t: { context: { nats: NatsServer } },
+  shares: number[],
+  algorithm: AlgorithmChoice = 'auto',
+  dropout = false,
+  timeoutMs = 20_000,
+): Promise<{ weights: Float32Array[][]; initial: Float32Array[] }> {
+  const jobId = `eq-${shares.join('-')}-${algorithm}${dropout ? '-dropout' : ''}`;
+  const results = await overNats(t, jobId, shares, algorithm, timeoutMs, (collective, rank) => {
+    const assignment: Assignment = { jobId, spec: spec(dropout), rank, worldSize: shares.length, generation: 1, shares, artifactPrefix: '', allreduceTimeoutSeconds: 20, checkpoint: '', checkpointObject: '', natsCredentials: undefined };
+    return runJob({ assignment, dataset: loadMnist(), collective });
+  });
+  // Initial weights as broadcast by rank 0: rebuild rank 0's model from the same seed.
+  const weights = await Promise.all(results.map((r) => readWeights(r.replica.publishedModel())));
+  for (const r of results) r.replica.dispose();
+  const { Trainer } = await import('../src/train/trainer.js');
+  const fresh = new Trainer(spec(dropout), loadMnist());
+  const initial = await readWeights(fresh.model);
+  fresh.dispose();
+  return { weights, initial };
 }
 
 function maxRelativeError(a: Float32Array[], b: Float32Array[]): number {
@@ -242,6 +254,102 @@ for (const { shares, algorithm } of [
       }
     } finally {
       await selectBackend('wasm');
+    }
+  });
+}
+
+// Transfer learning from a base with batch normalization, its first block (convolution → batch
+// norm → relu) frozen and its second convolution tuned under a new classifier. Frozen, a batch
+// norm normalizes with its moving statistics (Keras' inference mode), so a sample's features do
+// not depend on the share it is in, and N workers equal one process training plain TF.js that
+// calls the frozen layers with training = false.
+const BN_TRAIN_FROM = BN_BASE.conv2;
+
+function transferSpec(info: BaseModelInfo): JobSpec {
+  const s = spec();
+  return validateJobSpec(
+    JobSpec.fromJSON({
+      ...JobSpec.toJSON(s) as object,
+      name: 'equivalence-transfer',
+      model: { ...(JobSpec.toJSON(s) as { model: object }).model, base: { name: info.name, upTo: String(BN_BASE.conv2), trainableFrom: BN_TRAIN_FROM }, layers: [{ flatten: {} }, { dense: { units: 10, activation: 'softmax' } }] },
+    }),
+    {},
+    info,
+  );
+}
+
+/** Plain TF.js, one process, on the same global batches: the base's layers with its weights, then the classifier from `head`. */
+async function transferReference(bn: BatchNormBase, head: Float32Array[]): Promise<Float32Array[][]> {
+  const s = spec();
+  const data = loadMnist();
+  const train = limitSplit(data.train, data, TRAIN);
+  const model = tf.sequential({
+    layers: [
+      tf.layers.reshape({ inputShape: [784], targetShape: [28, 28, 1] }),
+      tf.layers.conv2d({ filters: 4, kernelSize: 5, strides: 2 }),
+      tf.layers.batchNormalization(),
+      tf.layers.activation({ activation: 'relu' }),
+      tf.layers.conv2d({ filters: 4, kernelSize: 3 }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 10, activation: 'softmax' }),
+    ],
+  });
+  const weights = [...bn.weights.slice(0, BN_BASE.conv2 + 1), [], head];
+  model.layers.forEach((l, i) => l.setWeights(weights[i]!.map((w, k) => tf.tensor(w, l.getWeights()[k]!.shape))));
+  const tuned = model.layers.slice(BN_TRAIN_FROM).flatMap((l) => l.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val));
+  const optimizer = tf.train.momentum(0.2, 0.9);
+  const perEpoch = stepsPerEpoch(TRAIN, BATCH);
+  for (let step = 0; step < STEPS; step++) {
+    const epoch = Math.floor(step / perEpoch);
+    const start = (step % perEpoch) * BATCH;
+    const indices = epochOrder(s.training!.seed, epoch, TRAIN).slice(start, Math.min(TRAIN, start + BATCH));
+    const rows = gatherRows(train, data, indices);
+    const n = rows.x.length / 784;
+    const xs = tf.tensor2d(rows.x, [n, 784]);
+    const ys = tf.tensor2d(rows.y, [n, 10]);
+    optimizer.minimize(
+      () => {
+        // The frozen layers as Keras calls them: in inference mode.
+        const out = model.layers.reduce((h, l, i) => l.apply(h, { training: i >= BN_TRAIN_FROM }) as tf.Tensor, xs as tf.Tensor);
+        return tf.mean(tf.metrics.categoricalCrossentropy(ys, out)) as tf.Scalar;
+      },
+      false,
+      tuned,
+    );
+    tf.dispose([xs, ys]);
+  }
+  const out = model.layers.map(layerWeights);
+  model.dispose();
+  optimizer.dispose();
+  return out;
+}
+
+for (const shares of [[3, 1], [1, 2, 1]]) {
+  test.serial(`transfer from a base with a frozen batch norm: ${shares.length} workers with shares ${shares.join(':')} match plain TF.js in one process`, async (t) => {
+    const bn = await batchNormBase();
+    const s = transferSpec(bn.info);
+    const baseModel = await bn.artifacts();
+    const jobId = `eq-bn-${shares.join('-')}`;
+    const results = await overNats(t, jobId, shares, 'auto', 20_000, (collective, rank) => {
+      const assignment: Assignment = { jobId, spec: s, rank, worldSize: shares.length, generation: 1, shares, artifactPrefix: '', allreduceTimeoutSeconds: 20, checkpoint: '', checkpointObject: '', natsCredentials: undefined };
+      return runJob({ assignment, dataset: loadMnist(), collective, baseModel });
+    });
+    const weights = results.map((r) => r.replica.publishedModel().layers.map(layerWeights));
+    for (const r of results) r.replica.dispose();
+    const { Trainer } = await import('../src/train/trainer.js');
+    const fresh = new Trainer(s, loadMnist(), await tf.loadLayersModel(tf.io.fromMemory(baseModel)));
+    const initial = fresh.model.layers.map(layerWeights);
+    fresh.dispose();
+
+    const expected = await transferReference(bn, initial.at(-1)!);
+    // Relative errors over the tuned layers: the frozen ones are compared bit for bit (a zero bias has no relative error).
+    const tuned = (layers: Float32Array[][]) => layers.slice(BN_TRAIN_FROM).flat();
+    t.true(maxRelativeError(tuned(expected), tuned(initial)) > 1e-2, 'training moved the weights');
+    for (const [rank, w] of weights.entries()) {
+      for (let i = 0; i < BN_TRAIN_FROM; i++) t.deepEqual(w[i], bn.weights[i], `rank ${rank}: frozen layer ${i} (${bn.names[i]}) is the base's, bit for bit`);
+      const err = maxRelativeError(tuned(w), tuned(expected));
+      t.true(err < 1e-5, `rank ${rank}: relative error ${err}`);
+      t.deepEqual(w, weights[0], `rank ${rank} equals rank 0 bit for bit`);
     }
   });
 }

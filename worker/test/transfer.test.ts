@@ -1,6 +1,8 @@
 // Transfer learning (model.base): a job starts from a registered model's first layers, frozen
 // ones keep their weights bit for bit and stay out of the all-reduced buffer, N workers equal one
-// process, and the coordinator checks the base and the layers on it at submit time.
+// process, and the coordinator checks the base and the layers on it at submit time. A frozen
+// batch normalization runs in inference mode, as Keras runs one; equivalence.test.ts trains a
+// base with it on N workers over NATS against plain TF.js.
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs';
 import { describeModelJson, validateJobSpec, type BaseModelInfo } from '@syncline/coordinator';
@@ -12,6 +14,7 @@ import { loadDataset } from '../src/data/registry.js';
 import { buildModel } from '../src/model/build.js';
 import { SampleDropout } from '../src/model/sample-dropout.js';
 import { Trainer } from '../src/train/trainer.js';
+import { BN_BASE, batchNormBase, layerWeights } from './helpers/batch-norm-base.js';
 import { maxRelativeError, trainAlone, trainInProcess } from './helpers/in-process-job.js';
 
 const BASE_LAYERS = [
@@ -92,7 +95,7 @@ test('bad bases and layers that do not fit the base are refused at submit time, 
   t.regex(message(() => transferJob({ name: 'base', upTo: '4' }, [{ dense: { units: 7, activation: 'softmax' } }])), /^model\.layers\[0\]\.dense\.units: the model must output one unit per class/);
   t.regex(message(() => transferJob({ name: 'base' }, [{ dense: { units: 10, activation: 'softmax' } }], null)), /^model\.base: model "base" must be looked up in the registry by the coordinator/);
   t.regex(message(() => transferJob({ name: 'base' }, [{ dense: { units: 10, activation: 'softmax' } }], { ...base.info, inputShape: [28, 28, 1] })), /^model\.base\.name: base v4 takes input of shape \[28, 28, 1\], but samples of dataset "mnist" have shape \[784\]/);
-  t.regex(message(() => transferJob({ name: 'base', upTo: '1' }, [{ flatten: {} }, { dense: { units: 10, activation: 'softmax' } }], { ...base.info, layers: base.info.layers.map((l, i) => (i === 1 ? { ...l, hasState: true } : l)) })), /^model\.base\.trainableFrom: base layer 1 .* keeps moving statistics and cannot be frozen; set trainableFrom to at most 1/);
+  t.regex(message(() => transferJob({ name: 'base', upTo: '1' }, [{ flatten: {} }, { dense: { units: 10, activation: 'softmax' } }], { ...base.info, layers: base.info.layers.map((l, i) => (i === 1 ? { ...l, hasState: true } : l)) })), /^model\.base\.trainableFrom: base layer 1 .* keeps non-trainable weights and cannot be frozen \(only BatchNormalization can\); set trainableFrom to at most 1/);
 });
 
 test.serial('frozen layers keep their weights bit for bit, are not in the all-reduced buffer, and N workers equal one process', async (t) => {
@@ -141,4 +144,61 @@ test.serial('frozen layers keep their weights bit for bit, are not in the all-re
   t.is(loaded.layers.length, 8);
   t.deepEqual(loaded.layers[1]!.getWeights()[0]!.dataSync(), base.weights[0]);
   loaded.dispose();
+});
+
+test.serial('a frozen batch normalization normalizes with its moving statistics in training passes and keeps them bit for bit; a tuned one trains as before', async (t) => {
+  const bn = await batchNormBase();
+  t.deepEqual(
+    bn.info.layers.map((l) => l.hasState),
+    [false, false, true, false, false, true, false, false, false],
+    'batch norms keep state; the convolution saved frozen does not',
+  );
+  // Freeze the first block (convolution → batch norm → relu), tune the second, a new classifier.
+  const spec = transferJob({ name: 'bn-base', upTo: bn.names[BN_BASE.flatten], trainableFrom: BN_BASE.conv2 }, [{ dense: { units: 10, activation: 'softmax' } }], bn.info);
+  t.deepEqual(spec.model!.base, { name: 'bn-base', version: '1', upTo: String(BN_BASE.flatten), trainableFrom: BN_BASE.conv2 });
+  const dataset = loadDataset('mnist');
+  const baseModel = await bn.artifacts();
+
+  const replica = new Trainer(spec, dataset, await tf.loadLayersModel(tf.io.fromMemory(baseModel)));
+  const frozen = replica.model.layers[BN_BASE.bn1]!;
+  const tuned = replica.model.layers[BN_BASE.bn2]!;
+  t.false(frozen.trainable);
+  t.true(tuned.trainable);
+  const names = (ws: tf.LayerVariable[]) => ws.map((w) => w.name);
+  t.deepEqual(
+    replica.state.variables.map((v) => v.name),
+    names(tuned.nonTrainableWeights),
+    "replica state (averaged at the end) is the tuned batch norm's moving statistics only",
+  );
+  t.false(replica.variables.some((v) => names(frozen.weights).includes(v.name)), "the frozen batch norm's weights are not in the all-reduced buffer");
+
+  // Its output in a training pass is plain TF.js' output at inference, bit for bit.
+  const x = tf.randomUniform([16, 784], 0, 1, 'float32', 4);
+  const firstBlock = (m: tf.LayersModel, training: boolean) => m.layers.slice(0, BN_BASE.bn1 + 1).reduce((h, l) => l.apply(h, { training }) as tf.Tensor, x);
+  const plain = await bn.plain();
+  const inference = (await firstBlock(plain, false).data()) as Float32Array;
+  t.deepEqual((await firstBlock(replica.model, true).data()) as Float32Array, inference, 'in a training pass, the frozen batch norm normalizes as at inference');
+  t.true(maxRelativeError((await firstBlock(plain, true).data()) as Float32Array, inference) > 0.1, "plain TF.js normalizes by the batch's statistics in a training pass");
+  t.deepEqual(layerWeights(frozen), bn.weights[BN_BASE.bn1]!, 'and a training pass left its statistics as they were');
+  plain.dispose();
+  replica.dispose();
+
+  const alone = await trainAlone(spec, dataset, { baseModel });
+  const trained = alone.replica.publishedModel();
+  for (const i of [BN_BASE.conv1, BN_BASE.bn1]) t.deepEqual(layerWeights(trained.layers[i]!), bn.weights[i]!, `frozen layer ${i} (${bn.names[i]}) is unchanged, bit for bit`);
+  const [gamma, , movingMean, movingVariance] = layerWeights(trained.layers[BN_BASE.bn2]!);
+  const before = bn.weights[BN_BASE.bn2]!;
+  t.true(maxRelativeError(gamma!, before[0]!) > 1e-4, "the tuned batch norm's gamma trained");
+  t.true(maxRelativeError(movingMean!, before[2]!) > 1e-3 && maxRelativeError(movingVariance!, before[3]!) > 1e-3, 'its moving statistics moved towards the batches');
+
+  // Published, the frozen one is a plain BatchNormalization (trainable: false) with the base's weights.
+  const { files } = await modelFiles(trained, { name: 'bn-transfer' });
+  const loaded = await tf.loadLayersModel(tf.io.fromMemory(await artifactsFromFiles(files.get('model.json')!, async (p) => files.get(p), 'published')));
+  t.is(loaded.layers[BN_BASE.bn1]!.constructor.name, 'BatchNormalization');
+  t.false(loaded.layers[BN_BASE.bn1]!.trainable);
+  t.deepEqual(layerWeights(loaded.layers[BN_BASE.bn1]!), bn.weights[BN_BASE.bn1]!);
+  t.deepEqual(await (loaded.predict(x) as tf.Tensor).data(), await (trained.predict(x) as tf.Tensor).data(), 'it predicts as the trained model');
+  loaded.dispose();
+  alone.replica.dispose();
+  x.dispose();
 });

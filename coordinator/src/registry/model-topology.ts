@@ -13,6 +13,16 @@ export class BaseModelFormatError extends Error {
 
 const withoutBatch = (shape: unknown): number[] => (Array.isArray(shape) && !Array.isArray(shape[0]) ? (shape.slice(1) as number[]) : []);
 
+/**
+ * Whether `layer` keeps non-trainable weights while it trains: a layer saved frozen (trainable:
+ * false, as Keras writes a fine-tuned model) reports all its weights as non-trainable, which
+ * is not state. The model is a throwaway copy, so its layers' flags may change.
+ */
+function hasState(layer: tf.layers.Layer): boolean {
+  layer.trainable = true;
+  return layer.nonTrainableWeights.length > 0;
+}
+
 export async function describeModelJson(modelJson: Uint8Array, name: string, version: number): Promise<BaseModelInfo> {
   let topology: unknown;
   try {
@@ -41,7 +51,7 @@ export async function describeModelJson(modelJson: Uint8Array, name: string, ver
           className: l.getClassName(),
           outputShape: withoutBatch(l.outputShape),
           ...(typeof activation === 'string' ? { activation } : {}),
-          hasState: l.nonTrainableWeights.length > 0,
+          hasState: hasState(l),
         };
       }),
     };

@@ -1,7 +1,8 @@
 // model.base (transfer learning): what the coordinator knows of a registered model to check a
 // job against it at submit time — its input shape and each layer's name, class and output
 // shape (registry/model-topology.ts reads them) — and the checks: the kept layers, which are
-// frozen, the dataset's shape.
+// frozen (batch normalization included: frozen, it normalizes with its moving statistics), the
+// dataset's shape.
 import { closestName, type BaseModel, type DatasetInfo } from '@syncline/proto';
 import { InvalidSpecError } from '../errors.js';
 import { integerIn, quote, shapeText } from './checks.js';
@@ -12,7 +13,11 @@ export interface BaseLayerInfo {
   outputShape: number[];
   /** The layer's activation, when it has one (the last kept layer may end a classifier). */
   activation?: string;
-  /** Whether it holds non-trainable weights (batch-norm statistics), which a frozen layer cannot keep consistent. */
+  /**
+   * Whether it holds non-trainable weights when trained (batch-norm moving statistics). Frozen,
+   * a BatchNormalization runs in inference mode (as Keras runs one) and keeps them unchanged; a
+   * layer of another class could not, so it cannot be frozen.
+   */
   hasState: boolean;
 }
 
@@ -23,6 +28,9 @@ export interface BaseModelInfo {
   inputShape: number[];
   layers: BaseLayerInfo[];
 }
+
+/** The one class of layer with non-trainable weights that the worker knows how to freeze (worker/src/model/frozen-batch-norm.ts). */
+const FREEZABLE_WITH_STATE = 'BatchNormalization';
 
 /** Parses model.base.version: "latest" (or empty) or a version number. */
 export function requestedVersion(base: BaseModel): number | 'latest' {
@@ -58,7 +66,9 @@ export function validateBase(base: BaseModel, info: BaseModelInfo | undefined, d
   const kept = upTo + 1;
   const trainableFrom = base.trainableFrom === undefined ? kept : integerIn('model.base.trainableFrom', base.trainableFrom, 0, kept);
   info.layers.slice(0, trainableFrom).forEach((l, i) => {
-    if (l.hasState) throw new InvalidSpecError('model.base.trainableFrom', `base layer ${i} (${l.name}, ${l.className}) keeps moving statistics and cannot be frozen; set trainableFrom to at most ${i}`);
+    if (l.hasState && l.className !== FREEZABLE_WITH_STATE) {
+      throw new InvalidSpecError('model.base.trainableFrom', `base layer ${i} (${l.name}, ${l.className}) keeps non-trainable weights and cannot be frozen (only ${FREEZABLE_WITH_STATE} can); set trainableFrom to at most ${i}`);
+    }
   });
   if (dataset.input !== 'float') throw new InvalidSpecError('model.base', 'a base model needs a dataset of real-valued samples');
   if (shapeText(info.inputShape) !== shapeText(dataset.inputShape)) {
