@@ -384,3 +384,29 @@ test.serial('SplitV and Concat along every axis', async (t) => {
     tf.dispose([xt, xc, joined, joinedNative, ...parts, ...expected]);
   }
 });
+
+test.serial('Tile: random ranks, shapes and repetitions (batch norm gradients tile [1,1,1,C]), exactly as cpu', async (t) => {
+  const cases = fc.tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 0, max: 2 ** 30 })).chain(([rank, seed]) =>
+    fc.tuple(fc.array(fc.integer({ min: 0, max: 5 }), { minLength: rank, maxLength: rank }), fc.array(fc.integer({ min: 1, max: 4 }), { minLength: rank, maxLength: rank }), fc.constant(seed)),
+  );
+  const fixed: [number[], number[], number][] = [
+    [[1, 1, 1, 32], [64, 14, 14, 1], 1],
+    [[1, 3136], [64, 1], 2],
+    [[7], [1], 3],
+    [[3, 1], [2, 5], 4],
+  ];
+  const check = async ([shape, reps, seed]: [number[], number[], number]) => {
+    const x = input(shape, seed);
+    const results: Record<string, { shape: number[]; values: number[] }> = {};
+    for (const backend of ['cpu', 'native']) {
+      await tf.setBackend(backend);
+      const y = tf.tile(tf.tensor(x.values, x.shape), reps);
+      results[backend] = { shape: y.shape, values: Array.from(y.dataSync()) };
+      y.dispose();
+    }
+    return JSON.stringify(results.native) === JSON.stringify(results.cpu);
+  };
+  for (const c of fixed) t.true(await check(c), `shape ${c[0]} reps ${c[1]}`);
+  await fc.assert(fc.asyncProperty(cases, check), RUNS);
+  t.is(tf.getKernel('Tile', 'native')?.kernelName, 'Tile');
+});

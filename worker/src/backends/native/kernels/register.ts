@@ -9,6 +9,7 @@ import { avgPoolConfig, avgPoolGradConfig, maxPoolConfig, maxPoolGradConfig } fr
 import { softmaxConfig } from './softmax.js';
 import { concatConfig, splitVConfig } from './split-concat.js';
 import { sumConfig } from './sum.js';
+import { tileConfig } from './tile.js';
 import { unaryConfigs } from './unary.js';
 
 export const nativeKernels: readonly KernelConfig[] = [
@@ -26,6 +27,7 @@ export const nativeKernels: readonly KernelConfig[] = [
   softmaxConfig,
   splitVConfig,
   concatConfig,
+  tileConfig,
   ...unaryConfigs,
   ...binaryConfigs,
   ...compareConfigs,
