@@ -18,32 +18,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { NativeBackend } from './backend.js';
 
-type Slot = { variable: tf.Variable } | undefined;
-
-/** The TF.js optimizers' fields this reads (not in their public typings). */
-interface SgdFields {
-  /** The scalar -learningRate that SGD and momentum multiply by. */
-  c: tf.Scalar;
-}
-interface MomentumFields extends SgdFields {
-  m: tf.Scalar;
-  useNesterov: boolean;
-  accumulations: Slot[];
-}
-interface AdamFields {
-  learningRate: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-  accBeta1: tf.Variable;
-  accBeta2: tf.Variable;
-  accumulatedFirstMoment: Slot[];
-  accumulatedSecondMoment: Slot[];
-}
-interface Counted {
-  incrementIterations(): void;
-}
-
 const FUSED = new Set(['SGD', 'Momentum', 'Adam']);
 
 export class FusedUpdate {
@@ -85,55 +59,65 @@ export class FusedUpdate {
     const seen = new Set<Float32Array>();
     const weights = exclusive(backend, this.variables, seen);
     if (!weights) return false;
-    switch (this.optimizer.getClassName()) {
+    // What the TF.js optimizers keep out of their typings (protected or undeclared), read and
+    // checked on every step: setLearningRate replaces `c`, setWeights the slot lists. A field
+    // missing (another TF.js version) means the TF.js path.
+    const o = this.optimizer;
+    const incrementIterations = field(o, 'incrementIterations');
+    if (typeof incrementIterations !== 'function') return false;
+    switch (o.getClassName()) {
       case 'SGD': {
-        const negRate = scalarValue(backend, (this.optimizer as unknown as SgdFields).c);
+        // c: the scalar -learningRate that SGD and momentum multiply by.
+        const negRate = scalarValue(backend, field(o, 'c'));
         if (negRate === undefined) return false;
         const scale = this.clipScale(backend, summed, samples, clipNorm);
         weights.forEach((w, i) => backend.addon.sgdUpdate(summed, this.offsets[i]!, samples, scale, negRate, w));
         break;
       }
       case 'Momentum': {
-        const o = this.optimizer as unknown as MomentumFields;
-        const negRate = scalarValue(backend, o.c);
-        const momentum = scalarValue(backend, o.m);
-        const accumulations = this.slots(backend, o.accumulations, seen);
-        if (negRate === undefined || momentum === undefined || !accumulations) return false;
+        const negRate = scalarValue(backend, field(o, 'c'));
+        const momentum = scalarValue(backend, field(o, 'm'));
+        const nesterov = field(o, 'useNesterov');
+        const accumulations = this.slots(backend, field(o, 'accumulations'), seen);
+        if (negRate === undefined || momentum === undefined || typeof nesterov !== 'boolean' || !accumulations) return false;
         const scale = this.clipScale(backend, summed, samples, clipNorm);
-        weights.forEach((w, i) => backend.addon.momentumUpdate(summed, this.offsets[i]!, samples, scale, negRate, momentum, o.useNesterov, w, accumulations[i]!));
+        weights.forEach((w, i) => backend.addon.momentumUpdate(summed, this.offsets[i]!, samples, scale, negRate, momentum, nesterov, w, accumulations[i]!));
         break;
       }
       case 'Adam': {
-        const o = this.optimizer as unknown as AdamFields;
-        const accBeta1 = scalarValue(backend, o.accBeta1);
-        const accBeta2 = scalarValue(backend, o.accBeta2);
-        const first = this.slots(backend, o.accumulatedFirstMoment, seen);
-        const second = this.slots(backend, o.accumulatedSecondMoment, seen);
-        if (accBeta1 === undefined || accBeta2 === undefined || !first || !second) return false;
+        const [rate, beta1, beta2, epsilon] = ['learningRate', 'beta1', 'beta2', 'epsilon'].map((name) => field(o, name));
+        const accBeta1 = field(o, 'accBeta1');
+        const accBeta2 = field(o, 'accBeta2');
+        const accBeta1Value = scalarValue(backend, accBeta1);
+        const accBeta2Value = scalarValue(backend, accBeta2);
+        const first = this.slots(backend, field(o, 'accumulatedFirstMoment'), seen);
+        const second = this.slots(backend, field(o, 'accumulatedSecondMoment'), seen);
+        if (typeof rate !== 'number' || typeof beta1 !== 'number' || typeof beta2 !== 'number' || typeof epsilon !== 'number') return false;
+        if (!(accBeta1 instanceof tf.Variable) || !(accBeta2 instanceof tf.Variable) || accBeta1Value === undefined || accBeta2Value === undefined || !first || !second) return false;
         // Each the float32 scalar TF.js makes of it: JavaScript numbers become float32 tensors,
         // and 1 - accBeta is a float32 subtraction (exact when done in float64 and rounded once).
         const s = this.adamScalars;
-        s[0] = o.beta1;
-        s[1] = 1 - o.beta1;
-        s[2] = o.beta2;
-        s[3] = 1 - o.beta2;
-        s[4] = 1 - accBeta1;
-        s[5] = 1 - accBeta2;
-        s[6] = o.epsilon;
-        s[7] = -o.learningRate;
+        s[0] = beta1;
+        s[1] = 1 - beta1;
+        s[2] = beta2;
+        s[3] = 1 - beta2;
+        s[4] = 1 - accBeta1Value;
+        s[5] = 1 - accBeta2Value;
+        s[6] = epsilon;
+        s[7] = -rate;
         const scale = this.clipScale(backend, summed, samples, clipNorm);
         weights.forEach((w, i) => backend.addon.adamUpdate(summed, this.offsets[i]!, samples, scale, s, w, first[i]!, second[i]!));
         // The beta powers as TF.js advances them (two scalar kernels, new tensors).
         tf.tidy(() => {
-          o.accBeta1.assign(tf.mul(o.accBeta1, o.beta1));
-          o.accBeta2.assign(tf.mul(o.accBeta2, o.beta2));
+          accBeta1.assign(tf.mul(accBeta1, beta1));
+          accBeta2.assign(tf.mul(accBeta2, beta2));
         });
         break;
       }
       default:
         return false;
     }
-    (this.optimizer as unknown as Counted).incrementIterations();
+    incrementIterations.call(o);
     return true;
   }
 
@@ -147,12 +131,15 @@ export class FusedUpdate {
     return norm > clipNorm ? clipNorm / norm : -1;
   }
 
-  /** One optimizer slot per variable, each of its variable's size and updatable in place. */
-  private slots(backend: NativeBackend, slots: Slot[], seen: Set<Float32Array>): Float32Array[] | undefined {
-    if (slots.length !== this.variables.length) return undefined;
+  /**
+   * One optimizer slot per variable (TF.js keeps them as a list of { variable }: momentum
+   * accumulators, Adam's moments), each of its variable's size and updatable in place.
+   */
+  private slots(backend: NativeBackend, slots: unknown, seen: Set<Float32Array>): Float32Array[] | undefined {
+    if (!Array.isArray(slots) || slots.length !== this.variables.length) return undefined;
     const variables: tf.Variable[] = [];
     for (const [i, slot] of slots.entries()) {
-      if (!slot || slot.variable.size !== this.variables[i]!.size) return undefined;
+      if (!(slot?.variable instanceof tf.Variable) || slot.variable.size !== this.variables[i]!.size) return undefined;
       variables.push(slot.variable);
     }
     return exclusive(backend, variables, seen);
@@ -176,9 +163,14 @@ function exclusive(backend: NativeBackend, variables: readonly tf.Variable[], se
   return arrays;
 }
 
+/** A field of a TF.js optimizer that its typings keep protected or leave out. */
+function field(optimizer: tf.Optimizer, name: string): unknown {
+  return Reflect.get(optimizer, name);
+}
+
 /** A float32 scalar's value, read in place (a read through the engine would pin its array). */
-function scalarValue(backend: NativeBackend, t: tf.Tensor): number | undefined {
-  if (t.isDisposed || t.dtype !== 'float32' || t.size !== 1 || !backend.data.has(t.dataId)) return undefined;
+function scalarValue(backend: NativeBackend, t: unknown): number | undefined {
+  if (!(t instanceof tf.Tensor) || t.isDisposed || t.dtype !== 'float32' || t.size !== 1 || !backend.data.has(t.dataId)) return undefined;
   const values = backend.data.get(t.dataId).values;
   return values instanceof Float32Array ? values[0] : undefined;
 }
