@@ -144,6 +144,39 @@ function renew(v: tf.Variable): void {
   next.dispose();
 }
 
+/**
+ * STEPS / 2 steps, then a new replica takes the weights and optimizer state (as one joining a
+ * later generation, or resuming from a checkpoint, does) and trains the other half.
+ */
+async function trainAcrossRestore(optimizer: OptimizerName, fused: boolean): Promise<Run> {
+  if (fused) delete process.env.SYNCLINE_FUSED_UPDATE;
+  else process.env.SYNCLINE_FUSED_UPDATE = 'off';
+  const first = new Trainer(spec(optimizer, 0), shape);
+  const second = new Trainer(spec(optimizer, 0), shape);
+  delete process.env.SYNCLINE_FUSED_UPDATE;
+  try {
+    for (let step = 0; step < STEPS / 2; step++) await first.step(batch(step), 1, soloAllReduce(first));
+    second.setWeights(await first.getWeights());
+    await second.restoreOptimizers(await first.optimizerStates());
+    for (let step = STEPS / 2; step < STEPS; step++) await second.step(batch(step), 1, soloAllReduce(second));
+    return { weights: await second.getWeights(), optimizer: await second.optimizerStates(), fusedSteps: first.fusedSteps + second.fusedSteps };
+  } finally {
+    first.dispose();
+    second.dispose();
+  }
+}
+
+for (const optimizer of ['momentum', 'adam'] as const) {
+  test.serial(`${optimizer}: fused steps continue exactly from restored weights and optimizer state`, async (t) => {
+    const reference = await trainAcrossRestore(optimizer, false);
+    const fused = await trainAcrossRestore(optimizer, true);
+    // Each replica's first step takes TF.js's path (new slots; then restored, not yet the backend's, arrays).
+    t.is(fused.fusedSteps, STEPS - 2);
+    t.true(Buffer.from(bits(fused.weights)).equals(Buffer.from(bits(reference.weights))), 'weights differ');
+    t.deepEqual(fused.optimizer, reference.optimizer);
+  });
+}
+
 test.serial('FusedUpdate writes in place only where nothing else shares the storage', async (t) => {
   await tf.setBackend('native');
   const callerArray = Float32Array.from([1, 2, 3, 4]);
