@@ -94,7 +94,7 @@ test.before(async () => {
 });
 
 // The first step of a stateful optimizer creates its slots through TF.js; so does the step
-// after a read-out (the arrays are pinned); every other step is fused.
+// after a read-out (the arrays are pinned) or a restore; every other step is fused.
 const cases: { optimizer: OptimizerName; clipNorm: number; threads: number }[] = [
   ...(Object.keys(OPTIMIZERS) as OptimizerName[]).flatMap((optimizer) => [
     { optimizer, clipNorm: 0, threads: 1 },
@@ -112,8 +112,9 @@ for (const { optimizer, clipNorm, threads } of cases) {
       const reference = await train(optimizer, clipNorm, false);
       const fused = await train(optimizer, clipNorm, true);
       t.is(reference.fusedSteps, 0);
-      // SGD's initial weights are the initializers' arrays, not the backend's: its first step takes TF.js's path too.
-      t.is(fused.fusedSteps, STEPS - 1, 'every step after the first is fused');
+      // The first step may take TF.js's path: a stateful optimizer creates its slots there, and
+      // initial weights need not be in the backend's own arrays (today they are not).
+      t.true(fused.fusedSteps >= STEPS - 1, `${fused.fusedSteps} of ${STEPS} steps fused: every step after the first should be`);
       t.true(Buffer.from(bits(fused.weights)).equals(Buffer.from(bits(reference.weights))), 'weights differ');
       t.is(fused.optimizer.length, reference.optimizer.length);
       for (const [i, state] of reference.optimizer.entries()) {
