@@ -25,6 +25,12 @@ const compiler = process.env.CXX ?? 'c++';
 
 const FLAGS = ['-std=c++17', '-O3', '-fPIC', '-fopenmp', '-fvisibility=hidden', '-fno-math-errno', '-Wall', '-Wno-unknown-pragmas', '-DNODE_GYP_MODULE_NAME=syncline_native', '-DNAPI_VERSION=8'];
 const LIBS = ['-ldnnl', '-lopenblas', '-fopenmp'];
+/**
+ * Flags of single sources. optimizer.cc must round every float32 operation on its own, as the
+ * TF.js kernels it stands in for do: no contraction into fused multiply-adds (GCC contracts by
+ * default wherever the target has FMA, e.g. arm64).
+ */
+const SOURCE_FLAGS = { 'optimizer.cc': ['-ffp-contract=off'] };
 /** What each system header needs, named as Debian packages (the message for a machine without them). */
 const SYSTEM_HEADERS = [
   { header: 'dnnl.hpp', packages: ['libdnnl-dev'] },
@@ -81,10 +87,10 @@ async function build() {
   const include = nodeApiInclude();
   mkdirSync(objectDir, { recursive: true });
   const objects = sources.map((s) => join(objectDir, s.replace(/\.cc$/, '.o')));
-  const pending = sources.map((s, i) => ({ source: join(sourceDir, s), object: objects[i] })).filter(({ source, object }) => !existsSync(object) || statSync(object).mtimeMs <= Math.max(inputsTime, statSync(source).mtimeMs));
+  const pending = sources.map((s, i) => ({ source: join(sourceDir, s), object: objects[i], flags: SOURCE_FLAGS[s] ?? [] })).filter(({ source, object }) => !existsSync(object) || statSync(object).mtimeMs <= Math.max(inputsTime, statSync(source).mtimeMs));
   const width = Math.max(1, Math.min(availableParallelism(), 4));
   for (let i = 0; i < pending.length; i += width) {
-    await Promise.all(pending.slice(i, i + width).map(({ source, object }) => run([...FLAGS, '-I', include, '-c', source, '-o', object])));
+    await Promise.all(pending.slice(i, i + width).map(({ source, object, flags }) => run([...FLAGS, ...flags, '-I', include, '-c', source, '-o', object])));
   }
   await run(['-shared', '-o', addonPath, ...objects, ...LIBS]);
   return true;

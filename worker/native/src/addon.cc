@@ -88,6 +88,59 @@ void CopyRows(const Args& a) {
 }
 void SumMiddle(const Args& a) { sum_middle(a.array<float>(0), a.array<float>(1), a.integer(2), a.integer(3), a.integer(4)); }
 void Softmax(const Args& a) { softmax(a.array<float>(0), a.array<float>(1), a.integer(2), a.integer(3)); }
+// The fused updates take the whole all-reduced sum and the offset of the variable's slice.
+const float* gradient_slice(const Args& a, int64_t size) {
+  size_t n;
+  const float* sum = a.array<float>(0, &n);
+  const int64_t offset = a.integer(1);
+  if (offset < 0 || offset + size > static_cast<int64_t>(n)) throw ArgError("optimizer update: the variable's slice runs past the gradient sum");
+  return sum + offset;
+}
+float* same_length(const Args& a, size_t i, size_t length) {
+  size_t n;
+  float* out = a.array<float>(i, &n);
+  if (n != length) throw ArgError("optimizer update: a slot differs in length from its variable");
+  return out;
+}
+void SgdUpdate(const Args& a) {
+  size_t n;
+  float* w = a.array<float>(5, &n);
+  sgd_update(gradient_slice(a, static_cast<int64_t>(n)), a.number(2), a.number(3), static_cast<float>(a.number(4)), w,
+             static_cast<int64_t>(n));
+}
+void MomentumUpdate(const Args& a) {
+  size_t n;
+  float* w = a.array<float>(7, &n);
+  momentum_update(gradient_slice(a, static_cast<int64_t>(n)), a.number(2), a.number(3), static_cast<float>(a.number(4)),
+                  static_cast<float>(a.number(5)), a.boolean(6), w, same_length(a, 8, n), static_cast<int64_t>(n));
+}
+void AdamUpdate(const Args& a) {
+  size_t n, fields;
+  const float* scalars = a.array<float>(4, &fields);
+  if (fields != AdamScalars::kFields) throw ArgError("adamUpdate: scalars must have " + std::to_string(AdamScalars::kFields) + " fields");
+  AdamScalars s;
+  float* f = &s.beta1;
+  for (int k = 0; k < AdamScalars::kFields; k++) f[k] = scalars[k];
+  float* w = a.array<float>(5, &n);
+  adam_update(gradient_slice(a, static_cast<int64_t>(n)), a.number(2), a.number(3), s, w, same_length(a, 6, n),
+              same_length(a, 7, n), static_cast<int64_t>(n));
+}
+
+napi_value MeanGradientSquareSum(napi_env env, napi_callback_info info) {
+  try {
+    const Args a(env, info);
+    size_t n;
+    const float* sum = a.array<float>(0, &n);
+    const int64_t length = a.integer(1);
+    if (length < 0 || length > static_cast<int64_t>(n)) throw ArgError("meanGradientSquareSum: length runs past the gradient sum");
+    napi_value out;
+    napi_create_double(env, mean_gradient_square_sum(sum, length, a.number(2)), &out);
+    return out;
+  } catch (const ArgError& e) {
+    napi_throw_type_error(env, nullptr, e.what());
+  }
+  return nullptr;
+}
 void SetThreads(const Args& a) { set_threads(static_cast<int>(a.integer(0))); }
 
 napi_value Threads(napi_env env, napi_callback_info) {
@@ -124,6 +177,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"copyRows", nullptr, wrap<CopyRows>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumMiddle", nullptr, wrap<SumMiddle>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"softmax", nullptr, wrap<Softmax>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"meanGradientSquareSum", nullptr, MeanGradientSquareSum, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sgdUpdate", nullptr, wrap<SgdUpdate>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"momentumUpdate", nullptr, wrap<MomentumUpdate>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adamUpdate", nullptr, wrap<AdamUpdate>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, wrap<SetThreads>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"versions", nullptr, Versions, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -73,6 +73,25 @@ void sum_middle(const float* x, float* out, int64_t outer, int64_t middle, int64
 // Softmax over the last axis of rows x cols.
 void softmax(const float* x, float* y, int64_t rows, int64_t cols);
 
+// Fused optimizer updates (optimizer.cc), in place. `sum` is a variable's slice of the
+// all-reduced gradient sum; its mean gradient is (float)(sum[i] / samples), then, when
+// scale >= 0, (float)(mean * scale) in float64: VariableSet.meanGradients' values. Each update
+// is TF.js's formula for its optimizer, one float32 operation at a time in TF.js's order.
+// The float64 sum of the squared mean gradients (the global norm's square), in element order.
+double mean_gradient_square_sum(const float* sum, int64_t size, double samples);
+// w = (-rate * g) + w
+void sgd_update(const float* sum, double samples, double scale, float neg_rate, float* w, int64_t size);
+// a = momentum * a + g; w = (-rate * a) + w, or with nesterov (-rate * (g + a * momentum)) + w
+void momentum_update(const float* sum, double samples, double scale, float neg_rate, float momentum, bool nesterov,
+                     float* w, float* accumulation, int64_t size);
+// Adam's constants for one step, each the float32 value the TF.js kernels see.
+struct AdamScalars {
+  float beta1, one_minus_beta1, beta2, one_minus_beta2, one_minus_acc_beta1, one_minus_acc_beta2, epsilon, neg_rate;
+  static constexpr int kFields = 8;
+};
+void adam_update(const float* sum, double samples, double scale, const AdamScalars& s, float* w, float* first,
+                 float* second, int64_t size);
+
 const char* onednn_version();
 const char* openblas_config();
 

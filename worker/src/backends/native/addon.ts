@@ -53,6 +53,17 @@ export interface NativeAddon {
   binary(op: number, a: F32, modeA: BroadcastMode, b: F32, modeB: BroadcastMode, out: F32, outer: number, middle: number, inner: number): void;
   sumMiddle(x: F32, out: F32, outer: number, middle: number, inner: number): void;
   softmax(x: F32, y: F32, rows: number, cols: number): void;
+  /**
+   * Fused optimizer updates (optimizer.cc), in place: `sum` is the whole all-reduced gradient
+   * sum, `offset` where the variable's slice starts; the mean gradient is sum / samples (times
+   * `scale` in float64 when scale >= 0, the global-norm clip), exactly as VariableSet.meanGradients
+   * makes it.
+   */
+  meanGradientSquareSum(sum: F32, length: number, samples: number): number;
+  sgdUpdate(sum: F32, offset: number, samples: number, scale: number, negRate: number, w: F32): void;
+  momentumUpdate(sum: F32, offset: number, samples: number, scale: number, negRate: number, momentum: number, nesterov: boolean, w: F32, accumulation: F32): void;
+  /** `scalars`: beta1, 1 - beta1, beta2, 1 - beta2, 1 - accBeta1, 1 - accBeta2, epsilon, -rate (kernels.h AdamScalars). */
+  adamUpdate(sum: F32, offset: number, samples: number, scale: number, scalars: F32, w: F32, first: F32, second: F32): void;
   setThreads(n: number): void;
   threads(): number;
   versions(): { onednn: string; openblas: string };

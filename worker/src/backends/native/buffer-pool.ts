@@ -57,6 +57,14 @@ export class BufferPool {
     if (ArrayBuffer.isView(values)) this.pinned.add(values.buffer);
   }
 
+  /**
+   * Whether only the backend can see `values`: allocated here (not an array a caller handed to
+   * tf.tensor) and never read out or viewed. What in-place updates require.
+   */
+  exclusive(values: unknown): boolean {
+    return (values instanceof Float32Array || values instanceof Uint8Array) && this.owned.has(values) && !this.pinned.has(values.buffer);
+  }
+
   get heldBytes(): number {
     return this.bytes;
   }
