@@ -10,7 +10,6 @@ import type { SampleSource } from './sample-source.js';
 /** Held-out evaluations sum their loss and metrics over batches of this many samples, in order. */
 export const EVALUATION_BATCH_SIZE = 500;
 
-
 export interface RowBatch {
   /** Row-major samples and targets of `count` rows. */
   x: Float32Array;
