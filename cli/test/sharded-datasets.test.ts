@@ -11,6 +11,7 @@ import { userDatasetInfo, validateJobSpec } from '@syncline/coordinator';
 import { selectBackend } from '@syncline/worker';
 import type { Dataset } from '../../worker/src/data/dataset.js';
 import { ShardCache } from '../../worker/src/data/shard-cache.js';
+import { ShardedSplit } from '../../worker/src/data/sharded-split.js';
 import { objectStoreFetcher, openUserDataset } from '../../worker/src/data/user-datasets.js';
 import { jobSplits } from '../../worker/src/data/selection.js';
 import { modelFiles } from '../../worker/src/artifacts/model-files.js';
@@ -40,6 +41,12 @@ test.after.always(async (t) => {
   t.context.client?.close();
   await t.context.cluster?.stop();
 });
+
+/** Every row of a split read shard by shard. */
+function readAll(split: Dataset['train']): Promise<{ x: Float32Array; y: Float32Array }> {
+  if (!(split instanceof ShardedSplit)) throw new Error('expected a split read shard by shard');
+  return split.rows(Uint32Array.from({ length: split.count }, (_, i) => i));
+}
 
 /** Three noisy clusters in 12 dimensions, in random order: a learnable classification. */
 function blobs(n: number, seed = 4): { x: Float32Array; y: Float32Array } {
@@ -196,10 +203,10 @@ test.serial('a broken connection resumes from the last stored shard, and the sto
   t.is((await client.uploadProgress('none-such')).committedBytes, 0);
 
   const dataset = await openUserDataset(d, objectStoreFetcher(cluster.coordinator.nc, d.name), { heldout: true, cache: new ShardCache(1 << 20) });
-  const all = await (dataset.train as import('../../worker/src/data/sharded-split.js').ShardedSplit).rows(Uint32Array.from({ length: 2400 }, (_, i) => i));
+  const all = await readAll(dataset.train);
   t.deepEqual(all.x, data.x.subarray(0, 2400 * FEATURES));
   t.deepEqual(all.y, data.y.subarray(0, 2400 * CLASSES));
-  t.deepEqual(dataset.heldout.x, data.x.subarray(2400 * FEATURES));
+  t.deepEqual((await readAll(dataset.heldout)).x, data.x.subarray(2400 * FEATURES));
   // Each stored shard and its label index, nothing else (no orphan of the broken connection).
   t.deepEqual((await objectsUnder(cluster, 'datasets/resumed/')).sort(), d.shards.flatMap((s) => [s.object, s.labelsObject]).sort());
 });
@@ -309,9 +316,10 @@ test.serial('a CSV upload resumes after a broken connection at a row boundary, w
   t.true(resumes[0]! > 0 && csv[resumes[0]! - 1] === 10, `resumed at byte ${resumes[0]}`);
   t.like(d, { train: 2400, heldout: 600 });
   const dataset = await openUserDataset(d, objectStoreFetcher(cluster.coordinator.nc, d.name), { heldout: true, cache: new ShardCache(1 << 20) });
-  t.deepEqual(dataset.heldout.y, data.y.subarray(2400 * CLASSES));
+  const heldout = await readAll(dataset.heldout);
+  t.deepEqual(heldout.y, data.y.subarray(2400 * CLASSES));
   const expectedX = Float32Array.from(lines.slice(1 + 2400).flatMap((l) => l.split(',').slice(0, FEATURES).map(Number)));
-  t.deepEqual(dataset.heldout.x, expectedX);
+  t.deepEqual(heldout.x, expectedX);
 
   // A bad cell far past the first shard is reported on its own line.
   const bad = lines.slice();

@@ -19,8 +19,11 @@ export interface Dataset {
   target: DatasetTarget;
   targetSize: number;
   train: Split | ShardedSplit;
-  /** Held in memory by the rank that evaluates; empty (count 0) on the others. */
-  heldout: Split;
+  /**
+   * Read by the rank that evaluates, a batch at a time (evaluation-batches.ts); empty (count 0)
+   * on the others.
+   */
+  heldout: Split | ShardedSplit;
   /** Names of the classes, by label, when the dataset has them. */
   classNames?: string[];
   /**
@@ -33,11 +36,14 @@ export interface Dataset {
    * beside the shards (uploads of classification datasets); undefined when its record has none.
    */
   trainLabels?: () => Promise<Uint32Array>;
+  /** The same for the held-out samples, on the rank that evaluates. */
+  heldoutLabels?: () => Promise<Uint32Array>;
 }
 
 /** A dataset held whole in memory: the built-in ones. */
 export interface InMemoryDataset extends Dataset {
   train: Split;
+  heldout: Split;
 }
 
 export type DatasetShape = Pick<Dataset, 'inputShape' | 'featureSize' | 'target' | 'targetSize'>;

@@ -1,5 +1,6 @@
-// Where a step's rows come from: a split held in memory, or a sharded one read through the
-// worker's shard cache (sharded-split.ts). Both answer the same question, rows by index.
+// Where a step's (or a held-out evaluation batch's) rows come from: a split held in memory, or a
+// sharded one read through the worker's shard cache (sharded-split.ts). Both answer the same
+// question, rows by index.
 import { epochOrder, groupedEpochOrder, shardedEpochOrder, stepSlice, stepsPerEpoch } from '@syncline/proto';
 import { gatherRows, limitSplit, type Dataset, type DatasetShape, type Split } from './dataset.js';
 import { ShardedSplit } from './sharded-split.js';
@@ -34,6 +35,11 @@ export function trainSource(dataset: Dataset, limit: number): SampleSource {
   const train = dataset.train;
   if (train instanceof ShardedSplit) return train.limit(limit);
   return memorySource(limitSplit(train, dataset, limit), dataset, dataset.samplesPerShard);
+}
+
+/** The held-out split of `dataset` as a source: read shard by shard when it is stored so. */
+export function heldoutSource(dataset: Dataset): SampleSource {
+  return dataset.heldout instanceof ShardedSplit ? dataset.heldout : memorySource(dataset.heldout, dataset);
 }
 
 /**

@@ -2,10 +2,11 @@
 // (dataset.classes; training and held-out alike), then the first trainLimit training samples.
 // Which samples are kept is a function of the labels alone: of the targets of a dataset held in
 // memory, of the label index of one read shard by shard (never of its shards), so every rank
-// keeps the same samples, and the epoch order still follows the shards they are stored in.
+// keeps the same samples, the epoch order still follows the shards they are stored in, and the
+// held-out samples kept are read a batch at a time like the whole held-out split.
 import { labelOf, type DatasetSpec } from '@syncline/proto';
 import { gatherRows, type Dataset, type Split } from './dataset.js';
-import { memorySource, trainSource, type SampleSource } from './sample-source.js';
+import { heldoutSource, memorySource, trainSource, type SampleSource } from './sample-source.js';
 import { ShardedSplit } from './sharded-split.js';
 
 /** Indices (in order) of the samples whose label is one of `classes`. */
@@ -28,10 +29,14 @@ export function classRows(split: Split, targetSize: number, classes: readonly nu
   return { ...gatherRows(split, { featureSize, targetSize }, rows), count: rows.length };
 }
 
-/** Where the samples of each shard start among `rows` (ascending sample indices), then rows.length. */
-export function shardStarts(rows: Uint32Array, samplesPerShard: number): number[] {
+/**
+ * Where the samples of each shard start among `rows` (ascending sample indices into a split whose
+ * first sample is sample `first` of the dataset), then rows.length.
+ */
+export function shardStarts(rows: Uint32Array, samplesPerShard: number, first = 0): number[] {
+  const shardOf = (row: number) => Math.floor((first + row) / samplesPerShard);
   const starts: number[] = [0];
-  for (let i = 1; i < rows.length; i++) if (Math.floor(rows[i]! / samplesPerShard) !== Math.floor(rows[i - 1]! / samplesPerShard)) starts.push(i);
+  for (let i = 1; i < rows.length; i++) if (shardOf(rows[i]!) !== shardOf(rows[i - 1]!)) starts.push(i);
   if (rows.length > 0) starts.push(rows.length);
   return starts;
 }
@@ -46,7 +51,7 @@ export class SelectedSource implements SampleSource {
     private readonly kept: Uint32Array,
   ) {
     this.count = kept.length;
-    this.shardStarts = shardStarts(kept, base.samplesPerShard);
+    this.shardStarts = shardStarts(kept, base.samplesPerShard, base.first);
   }
 
   rows(indices: ArrayLike<number>, signal?: AbortSignal): Promise<{ x: Float32Array; y: Float32Array }> {
@@ -68,14 +73,15 @@ export class SelectedSource implements SampleSource {
 
 export interface JobSplits {
   train: SampleSource;
-  heldout: Split;
+  /** Empty (count 0) on the ranks that do not evaluate. */
+  heldout: SampleSource;
 }
 
-const selected = new WeakMap<Dataset, Map<string, Promise<{ train: Uint32Array; heldout: Split }>>>();
+const selected = new WeakMap<Dataset, Map<string, Promise<{ train: Uint32Array; heldout: SampleSource }>>>();
 
 /** The job's training and held-out splits; selections are kept per dataset, so generations and ranks in one process share them. */
 export async function jobSplits(dataset: Dataset, spec: Pick<DatasetSpec, 'trainLimit' | 'classes'>): Promise<JobSplits> {
-  if (spec.classes.length === 0) return { train: trainSource(dataset, spec.trainLimit), heldout: dataset.heldout };
+  if (spec.classes.length === 0) return { train: trainSource(dataset, spec.trainLimit), heldout: heldoutSource(dataset) };
   if (dataset.target.kind !== 'classes') throw new Error('dataset.classes needs a classification dataset');
   let byClasses = selected.get(dataset);
   if (!byClasses) selected.set(dataset, (byClasses = new Map()));
@@ -95,9 +101,21 @@ export async function jobSplits(dataset: Dataset, spec: Pick<DatasetSpec, 'train
   return { train: memorySource(split, dataset, undefined, dataset.samplesPerShard ? shardStarts(rows, dataset.samplesPerShard) : undefined), heldout };
 }
 
-async function select(dataset: Dataset, classes: readonly number[]): Promise<{ train: Uint32Array; heldout: Split }> {
-  const heldout = classRows(dataset.heldout, dataset.targetSize, classes);
+async function select(dataset: Dataset, classes: readonly number[]): Promise<{ train: Uint32Array; heldout: SampleSource }> {
+  const heldout = await heldoutSelection(dataset, classes);
   if (!(dataset.train instanceof ShardedSplit)) return { train: keptRows(splitLabels(dataset.train, dataset.targetSize), classes), heldout };
-  if (!dataset.trainLabels) throw new Error(`dataset.classes: dataset ${dataset.name} has no label index (it was uploaded before uploads kept one); re-upload it to select classes`);
+  if (!dataset.trainLabels) throw noLabelIndex(dataset);
   return { train: keptRows(await dataset.trainLabels(), classes), heldout };
+}
+
+/** The held-out samples of `classes`: gathered when held in memory, else kept by the label index and read as evaluations go. */
+async function heldoutSelection(dataset: Dataset, classes: readonly number[]): Promise<SampleSource> {
+  const all = dataset.heldout;
+  if (!(all instanceof ShardedSplit)) return memorySource(classRows(all, dataset.targetSize, classes), dataset);
+  if (!dataset.heldoutLabels) throw noLabelIndex(dataset);
+  return new SelectedSource(all, keptRows(await dataset.heldoutLabels(), classes));
+}
+
+function noLabelIndex(dataset: Dataset): Error {
+  return new Error(`dataset.classes: dataset ${dataset.name} has no label index (it was uploaded before uploads kept one); re-upload it to select classes`);
 }

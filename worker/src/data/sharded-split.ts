@@ -1,9 +1,9 @@
 // A split of a dataset stored in shards (tensor files of consecutive samples), read through the
-// worker's shard cache: a step loads only the shards its rows are in, verified against their
-// sha256, and the shards of coming steps are loaded ahead while it computes.
+// worker's shard cache: a step (or a held-out evaluation batch) loads only the shards its rows
+// are in, verified against their sha256, and the shards of what comes next load while it computes.
 import { createHash } from 'node:crypto';
 import { decodeTensorFile, type DatasetShard } from '@syncline/proto';
-import type { DatasetShape, Split } from './dataset.js';
+import type { DatasetShape } from './dataset.js';
 import type { SampleSource } from './sample-source.js';
 import type { DecodedShard, ShardCache } from './shard-cache.js';
 
@@ -23,7 +23,7 @@ export class ShardedSplit implements SampleSource {
     private readonly shards: readonly DatasetShard[],
     readonly samplesPerShard: number,
     /** Index (in the whole dataset) of this split's first sample. */
-    private readonly first: number,
+    readonly first: number,
     readonly count: number,
     private readonly shape: DatasetShape,
     private readonly cache: ShardCache,
@@ -89,11 +89,5 @@ export class ShardedSplit implements SampleSource {
       upcoming.push({ key: this.shards[s]!.object, bytes: this.shards[s]!.bytes, load: this.load(s) });
     }
     this.cache.prefetch(upcoming);
-  }
-
-  /** The whole split in memory (the held-out split, which the evaluating rank reads whole). */
-  async toSplit(signal?: AbortSignal): Promise<Split> {
-    const all = Uint32Array.from({ length: this.count }, (_, i) => i);
-    return { ...(await this.rows(all, signal)), count: this.count };
   }
 }

@@ -1,7 +1,7 @@
 // User datasets, read from the dataset's own object store (datasetBucket) as their record (the manifest) lists
-// them: training rows shard by shard through the worker's bounded shard cache, the held-out
-// split whole, on the rank that evaluates, and the label index when a job selects classes. A
-// dataset stored whole (before shards existed) is read as one shard.
+// them: training rows, and the held-out split on the rank that evaluates, shard by shard through
+// the worker's bounded shard cache, and the label index when a job selects classes. A dataset
+// stored whole (before shards existed) is read as one shard.
 import { createHash } from 'node:crypto';
 import { BUCKETS, UserDataset, datasetBucket, decodeLabels, objectNames, type DatasetShard } from '@syncline/proto';
 import type { NatsConnection } from 'nats';
@@ -48,11 +48,10 @@ export async function readUserDatasetRecord(nc: NatsConnection, name: string): P
 }
 
 export interface UserDatasetOptions {
-  /** Read the held-out split into memory (the rank that evaluates); otherwise it is left empty. */
+  /** Open the held-out split (the rank that evaluates reads it as it evaluates); otherwise it is left empty. */
   heldout: boolean;
   cache?: ShardCache;
   fetch?: ShardFetcher;
-  signal?: AbortSignal;
 }
 
 export async function loadUserDataset(nc: NatsConnection, name: string, opts: UserDatasetOptions): Promise<Dataset> {
@@ -74,28 +73,42 @@ export async function openUserDataset(record: UserDataset, fetch: ShardFetcher, 
   // Shards stored whole have no size in their record: count them as the tensor file they are.
   const sized = shards.map((s) => (s.bytes > 0 ? s : { ...s, bytes: 20 + 4 * s.samples * (featureSize + record.targetSize) }));
   const split = (first: number, count: number) => new ShardedSplit(record.name, sized, samplesPerShard, first, count, shape, cache, fetch);
-  const heldout = opts.heldout ? await split(record.train, record.heldout).toSplit(opts.signal) : { x: new Float32Array(0), y: new Float32Array(0), count: 0 };
-  const trainLabels = labelIndex(record, shards, samplesPerShard, fetch);
-  return { name: record.name, ...shape, train: split(0, record.train), heldout, ...(trainLabels ? { trainLabels } : {}), ...(record.classNames.length ? { classNames: record.classNames } : {}) };
+  const trainLabels = labelIndex(record, shards, samplesPerShard, fetch, 0, record.train);
+  const heldoutLabels = opts.heldout ? labelIndex(record, shards, samplesPerShard, fetch, record.train, record.heldout) : undefined;
+  return {
+    name: record.name,
+    ...shape,
+    train: split(0, record.train),
+    // Nothing is read yet: evaluations read it a batch at a time, through the cache.
+    heldout: opts.heldout ? split(record.train, record.heldout) : { x: new Float32Array(0), y: new Float32Array(0), count: 0 },
+    ...(trainLabels ? { trainLabels } : {}),
+    ...(heldoutLabels ? { heldoutLabels } : {}),
+    ...(record.classNames.length ? { classNames: record.classNames } : {}),
+  };
 }
 
 /**
- * Each training sample's class, read from the label indexes of the shards that hold training
- * samples (4 bytes a sample, not the shards); undefined when the record has no label index.
+ * The class of each of the `count` samples from sample `first` on (the training or the held-out
+ * ones), read from the label indexes of the shards that hold them (4 bytes a sample, not the
+ * shards); undefined when the record has no label index.
  */
-function labelIndex(record: UserDataset, shards: DatasetShard[], samplesPerShard: number, fetch: ShardFetcher): (() => Promise<Uint32Array>) | undefined {
-  const trainShards = shards.slice(0, Math.ceil(record.train / samplesPerShard));
-  if (record.classes === 0 || trainShards.some((s) => s.labelsObject === '')) return undefined;
+function labelIndex(record: UserDataset, shards: DatasetShard[], samplesPerShard: number, fetch: ShardFetcher, first: number, count: number): (() => Promise<Uint32Array>) | undefined {
+  const firstShard = Math.floor(first / samplesPerShard);
+  const holding = shards.slice(firstShard, Math.ceil((first + count) / samplesPerShard));
+  if (record.classes === 0 || holding.some((s) => s.labelsObject === '')) return undefined;
   let labels: Promise<Uint32Array> | undefined;
   const read = async () => {
-    const out = new Uint32Array(record.train);
-    for (const [i, shard] of trainShards.entries()) {
+    const out = new Uint32Array(count);
+    for (const [i, shard] of holding.entries()) {
       const bytes = await fetch({ ...shard, object: shard.labelsObject, sha256: shard.labelsSha256 });
       if (createHash('sha256').update(bytes).digest('hex') !== shard.labelsSha256) throw new ShardIntegrityError(`dataset ${record.name}: label index ${shard.labelsObject} does not match its sha256`);
       const part = decodeLabels(bytes);
       if (part.length !== shard.samples) throw new ShardIntegrityError(`dataset ${record.name}: label index ${shard.labelsObject} has ${part.length} labels for a shard of ${shard.samples} samples`);
-      const first = i * samplesPerShard;
-      out.set(part.subarray(0, Math.min(part.length, record.train - first)), first);
+      // This shard's samples that fall in [first, first + count).
+      const shardStart = (firstShard + i) * samplesPerShard;
+      const from = Math.max(first, shardStart);
+      const to = Math.min(first + count, shardStart + part.length);
+      if (to > from) out.set(part.subarray(from - shardStart, to - shardStart), from - first);
     }
     return out;
   };

@@ -60,8 +60,8 @@ export async function runAssignment(ctx: RunnerContext, a: Assignment, signal: A
   try {
     // The data first, then the peers: a download never runs inside the peers' step timeout.
     const datasetName = a.spec!.dataset!.name;
-    // Only the rank that evaluates reads the held-out split.
-    const dataset = isBuiltinDataset(datasetName) ? loadDataset(datasetName) : await retryTransient(() => loadUserDataset(nc, datasetName, { heldout: a.rank === 0, signal }), retry);
+    // Only the rank that evaluates reads the held-out split (as it evaluates).
+    const dataset = isBuiltinDataset(datasetName) ? loadDataset(datasetName) : await retryTransient(() => loadUserDataset(nc, datasetName, { heldout: a.rank === 0 }), retry);
     await ctx.kernels.check(a, dataset.inputShape);
     const base = a.spec!.model?.base;
     const baseModel = base ? await retryTransient(() => loadBaseArtifacts(nc, base.name, Number(base.version)), retry) : undefined;

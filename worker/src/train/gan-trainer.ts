@@ -7,7 +7,9 @@
 // the sample's index, phase), so fakes, like dropout masks, do not depend on the rank.
 import * as tf from '@tensorflow/tfjs';
 import type { JobSpec } from '@syncline/proto';
-import type { DatasetShape, Split } from '../data/dataset.js';
+import type { DatasetShape } from '../data/dataset.js';
+import { indexRange } from '../data/evaluation-batches.js';
+import type { SampleSource } from '../data/sample-source.js';
 import { buildModel, trainableVariables } from '../model/build.js';
 import { baseLearningRate, buildOptimizer, setLearningRate } from '../model/optimizer.js';
 import { SampleDraws } from '../model/sample-dropout.js';
@@ -171,11 +173,12 @@ export class GanTrainer implements Replica {
     this.all.assign(flat);
   }
 
-  /** The discriminator's loss and accuracy on held-out real samples and as many fakes. */
-  async evaluate(split: Split): Promise<Evaluation> {
-    const n = Math.min(split.count, 1000);
+  /** The discriminator's loss and accuracy on the first (at most 1,000) held-out real samples and as many fakes. */
+  async evaluate(heldout: SampleSource, signal?: AbortSignal): Promise<Evaluation> {
+    const n = Math.min(heldout.count, 1000);
+    const { x } = await heldout.rows(indexRange(0, n), signal);
     const result = tf.tidy(() => {
-      const real = tf.tensor(split.x.subarray(0, n * this.dataset.featureSize), [n, ...this.dataset.inputShape]);
+      const real = tf.tensor(x, [n, ...this.dataset.inputShape]);
       const fake = this.generator.predict(tf.randomNormal([n, this.latentDim], 0, 1, 'float32', this.seed)) as tf.Tensor;
       const pReal = this.discriminator.predict(real) as tf.Tensor;
       const pFake = this.discriminator.predict(fake) as tf.Tensor;

@@ -22,9 +22,9 @@ export function evaluationDue(completed: number, perEpoch: number, steps: number
 }
 
 /** `completed`: steps done including this one; `every`: training.heldoutEverySteps (0: epoch ends only). */
-export async function epochEndEvaluation<S extends { count: number }>(replica: { evaluate(split: S): Promise<Evaluation> }, heldout: S, rank: number, completed: number, perEpoch: number, steps: number, every = 0): Promise<HeldoutFields> {
+export async function epochEndEvaluation<S extends { count: number }>(replica: { evaluate(heldout: S, signal?: AbortSignal): Promise<Evaluation> }, heldout: S, rank: number, completed: number, perEpoch: number, steps: number, every = 0, signal?: AbortSignal): Promise<HeldoutFields> {
   if (rank !== 0 || heldout.count === 0 || !evaluationDue(completed, perEpoch, steps, every)) return NO_HELDOUT;
-  const e = await replica.evaluate(heldout);
+  const e = await replica.evaluate(heldout, signal);
   return { heldoutExamples: heldout.count, heldoutLoss: e.loss, heldoutAccuracy: e.accuracy, heldoutMae: e.mae, heldoutGeneratorLoss: e.generatorLoss ?? 0 };
 }
 

@@ -159,7 +159,7 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
     // Rank 0's evaluation after the last step, handed on in the next step's all-reduce. A new
     // generation has lost it: rank 0 evaluates the same weights again.
     let handOn: number | undefined;
-    if (rule && stopping?.stoppedAt === undefined && evaluates && evaluationDue(start.step, perEpoch, steps, every)) handOn = rule.value(await replica.evaluate(heldout));
+    if (rule && stopping?.stoppedAt === undefined && evaluates && evaluationDue(start.step, perEpoch, steps, every)) handOn = rule.value(await replica.evaluate(heldout, signal));
     for (let step = start.step; step < steps && stopping?.stoppedAt === undefined; step++) {
       signal?.throwIfAborted();
       faults?.at(spec.name, assignment.rank, step + 1);
@@ -202,7 +202,7 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
       if (!(await checkpoints.after(session.step, replica, stopping))) opts.onCheckpointFailed?.(session.step, new Error('the previous checkpoint is still being written'));
       if (!spec.training.fixedShares && outcome.msPerSample) balancer.observe(outcome.msPerSample);
       const timing = { stepMs: Timeline.now() - wallStart, commMs: outcome.commMs, msPerSample: outcome.msPerSample };
-      const evaluation = evaluates ? await epochEndEvaluation(replica, heldout, assignment.rank, step + 1, perEpoch, steps, every) : undefined;
+      const evaluation = evaluates ? await epochEndEvaluation(replica, heldout, assignment.rank, step + 1, perEpoch, steps, every, signal) : undefined;
       if (evaluation && evaluation.heldoutExamples > 0) {
         const value = rule ? rule.value({ loss: evaluation.heldoutLoss, accuracy: evaluation.heldoutAccuracy }) : evaluation.heldoutLoss;
         if (rule) handOn = value;
@@ -221,12 +221,12 @@ export async function runJob(opts: RunJobOptions): Promise<RunJobResult> {
     }
     faults?.check('evaluate');
     // Every replica holds the same weights now: rank 0 alone evaluates, for the published result.
-    let result = assignment.rank === 0 ? await replica.evaluate(heldout) : { loss: 0, accuracy: 0, mae: 0 };
+    let result = assignment.rank === 0 ? await replica.evaluate(heldout, signal) : { loss: 0, accuracy: 0, mae: 0 };
     const better = best?.better(rule ? rule.value(result) : result.loss);
     if (better) {
       // Rank 0 alone publishes: it takes the best evaluated weights, and reports their metrics.
       replica.setWeights(better.weights);
-      result = await replica.evaluate(heldout);
+      result = await replica.evaluate(heldout, signal);
       opts.onBestWeights?.(better.step, better.value);
     }
     const earlyStop = assignment.rank === 0 && rule && stopping ? rule.describe(stopping) : undefined;

@@ -5,7 +5,9 @@
 // applies the same update, so replicas stay identical.
 import * as tf from '@tensorflow/tfjs';
 import type { JobSpec } from '@syncline/proto';
-import type { DatasetShape, Split } from '../data/dataset.js';
+import type { DatasetShape } from '../data/dataset.js';
+import { EVALUATION_BATCH_SIZE, evaluationBatches } from '../data/evaluation-batches.js';
+import type { SampleSource } from '../data/sample-source.js';
 import { buildModel, stateVariables, trainableVariables } from '../model/build.js';
 import { buildTransferModel } from '../model/transfer.js';
 import { absoluteErrorSum, correctCount, lossFunction } from '../model/loss.js';
@@ -95,7 +97,8 @@ export interface Replica {
    * applied) or fails leaving the replica as it was before the step.
    */
   step(batch: TrainingBatch, learningRateFactor: number, allReduce: AllReduce): Promise<StepStats>;
-  evaluate(split: Split): Promise<Evaluation>;
+  /** Mean loss and metrics over the held-out samples, read a batch at a time (evaluation-batches.ts). */
+  evaluate(heldout: SampleSource, signal?: AbortSignal): Promise<Evaluation>;
   /** Every optimizer's state, for checkpoints and for replicas joining a later generation. */
   optimizerStates(): Promise<OptimizerTensor[][]>;
   restoreOptimizers(states: OptimizerTensor[][]): Promise<void>;
@@ -288,17 +291,17 @@ export class Trainer implements Replica {
     this.all.assign(flat);
   }
 
-  /** Mean loss and metrics over a split, in batches. */
-  async evaluate(split: Split, batchSize = 500): Promise<Evaluation> {
+  /** Mean loss and metrics over the held-out samples, summed batch by batch in order. */
+  async evaluate(heldout: SampleSource, signal?: AbortSignal, batchSize = EVALUATION_BATCH_SIZE): Promise<Evaluation> {
     let lossSum = 0;
     let correct = 0;
     let absError = 0;
-    const { featureSize, targetSize } = this.dataset;
-    for (let start = 0; start < split.count; start += batchSize) {
-      const n = Math.min(batchSize, split.count - start);
+    const { targetSize } = this.dataset;
+    for await (const batch of evaluationBatches(heldout, batchSize, signal)) {
+      const n = batch.count;
       const sums = tf.tidy(() => {
-        const xs = this.inputs(split.x.subarray(start * featureSize, (start + n) * featureSize), n);
-        const ys = tf.tensor2d(split.y.subarray(start * targetSize, (start + n) * targetSize), [n, targetSize]);
+        const xs = this.inputs(batch.x, n);
+        const ys = tf.tensor2d(batch.y, [n, targetSize]);
         const pred = this.model.predict(xs) as tf.Tensor2D;
         return tf.stack([this.loss(ys, pred), correctCount(ys, pred), absoluteErrorSum(ys, pred)]);
       });
@@ -308,7 +311,7 @@ export class Trainer implements Replica {
       correct += c!;
       absError += a!;
     }
-    return { loss: lossSum / split.count, accuracy: this.classification ? correct / split.count : 0, mae: absError / split.count };
+    return { loss: lossSum / heldout.count, accuracy: this.classification ? correct / heldout.count : 0, mae: absError / heldout.count };
   }
 
   /** Accuracy means something only for class targets; regression jobs report mae. */
