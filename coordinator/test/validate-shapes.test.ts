@@ -1,8 +1,9 @@
 // Submit-time shape inference and the newer spec features: a mismatch between layers is
 // refused with the offending layer's field path, never first found on a worker.
 import test from 'ava';
-import { JobSpec } from '@syncline/proto';
+import { BUILTIN_DATASETS, JobSpec } from '@syncline/proto';
 import { InvalidSpecError } from '../src/errors.js';
+import { countParameters } from '../src/spec/parameters.js';
 import { validateJobSpec } from '../src/spec/validate.js';
 
 const base = {
@@ -207,6 +208,31 @@ const mismatches: { title: string; spec: JobSpec; field: string; mentions: strin
     mentions: 'it outputs [3600]',
   },
   {
+    title: 'an unknown activation in an activation layer',
+    spec: cnn([{ reshape: { targetShape: [28, 28, 1] } }, { conv2d: { filters: 4, kernelSize: [3] } }, { activation: { activation: 'leaky_relu' } }, { flatten: {} }, softmax10]),
+    field: 'model.layers[2].activation.activation',
+    mentions: 'unknown activation "leaky_relu"; expected one of: sigmoid, relu, tanh, softmax, linear, leakyRelu, elu',
+  },
+  {
+    title: 'an activation layer without its activation',
+    spec: cnn([{ dense: { units: 16 } }, { activation: {} }, softmax10]),
+    field: 'model.layers[1].activation.activation',
+    mentions: 'missing activation; expected one of: sigmoid, relu, tanh, softmax, linear, leakyRelu, elu',
+  },
+  {
+    title: 'a GAN discriminator whose last activation layer is not a sigmoid',
+    spec: spec({
+      gan: {
+        latentDim: 8,
+        generator: [{ dense: { units: 784, activation: 'sigmoid' } }],
+        discriminator: [{ dense: { units: 1 } }, { activation: { activation: 'tanh' } }],
+        ...adams,
+      },
+    }),
+    field: 'gan.discriminator[1]',
+    mentions: 'with activation "tanh"',
+  },
+  {
     title: 'both model and gan',
     spec: spec({ model: { layers: [softmax10], loss: 'categoricalCrossentropy', optimizer: sgd }, gan: { latentDim: 2 } }),
     field: 'gan',
@@ -283,4 +309,27 @@ test('transposed convolutions and upsampling infer their shapes and get their de
     { instanceOf: InvalidSpecError },
   );
   t.true(err!.message.includes('it outputs [256]'), err!.message);
+});
+
+test('activation layers: batch normalization before the activation, identity shapes, no parameters, the last activation for the loss', (t) => {
+  const conv = [{ reshape: { targetShape: [28, 28, 1] } }, { conv2d: { filters: 8, kernelSize: [3] } }, { batchNormalization: {} }];
+  const s = validateJobSpec(cnn([...conv, { activation: { activation: 'leakyRelu' } }, { flatten: {} }, { dense: { units: 10 } }, { activation: { activation: 'softmax' } }]));
+  const act = s.model!.layers[3]!.kind;
+  t.deepEqual(act?.$case === 'activation' && act.value, { activation: 'leakyRelu' });
+  // conv 3*3*1*8 + 8, batch norm 4*8, dense 26*26*8*10 + 10; the activation layers add none.
+  t.is(countParameters(s, BUILTIN_DATASETS.mnist!), 80 + 32 + 54090);
+  // categoricalCrossentropy needs softmax last: a linear dense then a softmax activation layer is that.
+  const err = t.throws(() => validateJobSpec(cnn([...conv, { flatten: {} }, { dense: { units: 10 } }, { activation: { activation: 'relu' } }])), { instanceOf: InvalidSpecError });
+  t.is(err?.field, 'model.layers[5].activation.activation', err?.message);
+  const gan = validateJobSpec(
+    spec({
+      gan: {
+        latentDim: 8,
+        generator: [{ dense: { units: 7 * 7 * 4 } }, { batchNormalization: {} }, { activation: { activation: 'relu' } }, { dense: { units: 784 } }, { activation: { activation: 'sigmoid' } }],
+        discriminator: [{ dense: { units: 16 } }, { activation: { activation: 'elu' } }, { dense: { units: 1 } }, { activation: { activation: 'sigmoid' } }],
+        ...adams,
+      },
+    }),
+  );
+  t.is(gan.gan!.discriminator.length, 4);
 });

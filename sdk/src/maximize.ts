@@ -36,7 +36,10 @@ export interface MaximizedInput {
   activation: number;
 }
 
-/** Sum of `model`'s layers applied in order up to `last` (by index), with the last softmax dense layer's logits instead of probabilities. */
+/**
+ * Sum of `model`'s layers applied in order up to `last` (by index), with the logits instead of the
+ * probabilities when the model ends in softmax (a softmax dense layer, or a softmax activation layer).
+ */
 function objective(model: LayersModel, x: tf.Tensor, index: number, layerIndex: number | undefined): tf.Scalar {
   const layers = model.layers;
   const end = layerIndex ?? layers.length - 1;
@@ -44,6 +47,8 @@ function objective(model: LayersModel, x: tf.Tensor, index: number, layerIndex: 
   for (let i = 0; i <= end; i++) {
     const layer = layers[i]!;
     const config = layer.getConfig();
+    // A softmax activation layer's input is the logits.
+    if (layerIndex === undefined && i === end && layer.getClassName() === 'Activation' && config.activation === 'softmax') break;
     if (layerIndex === undefined && i === end && layer.getClassName() === 'Dense' && config.activation === 'softmax') {
       const [kernel, bias] = layer.getWeights();
       h = tf.matMul(h as tf.Tensor2D, kernel as tf.Tensor2D);

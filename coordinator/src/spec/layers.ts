@@ -217,6 +217,14 @@ const rules: { [C in Case]: LayerRule<ValueOf<C>> } = {
       return [...v.targetShape];
     },
   },
+  activation: {
+    // Required: the layer is nothing but its activation.
+    normalize: (v, ctx) => ({ activation: oneOf(`${ctx.field}.activation`, 'activation', v.activation, ACTIVATIONS) }),
+    outputShape(_v, input, ctx) {
+      requireFloat(ctx);
+      return input;
+    },
+  },
   dropout: {
     normalize: (v, ctx) => ({ rate: numberIn(`${ctx.field}.rate`, v.rate, 0, 1) }),
     outputShape: (_v, input) => input,
@@ -253,7 +261,7 @@ const rules: { [C in Case]: LayerRule<ValueOf<C>> } = {
   gru: recurrent,
 };
 
-export const LAYER_TYPES = ['dense', 'conv2d', 'maxPooling2d', 'averagePooling2d', 'flatten', 'reshape', 'dropout', 'batchNormalization', 'embedding', 'simpleRNN', 'lstm', 'gru', 'conv2dTranspose', 'upSampling2d'];
+export const LAYER_TYPES = ['dense', 'conv2d', 'maxPooling2d', 'averagePooling2d', 'flatten', 'reshape', 'dropout', 'batchNormalization', 'embedding', 'simpleRNN', 'lstm', 'gru', 'conv2dTranspose', 'upSampling2d', 'activation'];
 
 /** JSON name of a layer kind (`simpleRnn` is spelled `simpleRNN` in job files). */
 export function layerJsonName(kind: Case): string {

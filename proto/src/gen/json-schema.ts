@@ -35,6 +35,13 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "type": "bool"
     }
   },
+  "syncline.v1.ActivationLayer": {
+    "activation": {
+      "protoName": "activation",
+      "repeated": false,
+      "type": "string"
+    }
+  },
   "syncline.v1.AdamOptimizer": {
     "learningRate": {
       "protoName": "learning_rate",
@@ -1168,6 +1175,13 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "repeated": false,
       "type": "message",
       "message": "syncline.v1.UpSampling2DLayer",
+      "oneof": "kind"
+    },
+    "activation": {
+      "protoName": "activation",
+      "repeated": false,
+      "type": "message",
+      "message": "syncline.v1.ActivationLayer",
       "oneof": "kind"
     }
   },

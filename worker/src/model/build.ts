@@ -111,6 +111,12 @@ const builders: { [C in Case]: LayerBuilder<ValueOf<C>> } = {
   ],
   maxPooling2d: pooling(tf.layers.maxPooling2d),
   averagePooling2d: pooling(tf.layers.averagePooling2d),
+  // tf.layers.activation knows no leakyRelu (TF.js 4.22): a LeakyReLU layer, as withActivation adds.
+  activation: (v, ctx) => [
+    v.activation === 'leakyRelu'
+      ? tf.layers.leakyReLU({ alpha: LEAKY_ALPHA, ...input(ctx) })
+      : tf.layers.activation({ activation: v.activation as NonNullable<ActivationName>, ...input(ctx) }),
+  ],
   flatten: (_v, ctx) => [tf.layers.flatten(input(ctx))],
   reshape: (v, ctx) => [tf.layers.reshape({ targetShape: v.targetShape, ...input(ctx) })],
   // Masks keyed by sample, not by a seeded generator: the same whichever rank trains a sample.

@@ -108,6 +108,7 @@ export interface Layer {
     | { $case: "gru"; value: RecurrentLayer }
     | { $case: "conv2dTranspose"; value: Conv2DTransposeLayer }
     | { $case: "upSampling2d"; value: UpSampling2DLayer }
+    | { $case: "activation"; value: ActivationLayer }
     | undefined;
 }
 
@@ -176,6 +177,15 @@ export interface FlattenLayer {
 /** ReshapeLayer reshapes each sample to `target_shape` (same number of elements). */
 export interface ReshapeLayer {
   targetShape: number[];
+}
+
+/**
+ * ActivationLayer applies an activation on its own (Keras' Activation layer), e.g. after a
+ * batch normalization that follows a layer with no activation.
+ */
+export interface ActivationLayer {
+  /** One of the activations above; required. */
+  activation: string;
 }
 
 /** DropoutLayer drops a fraction of its inputs while training. */
@@ -1060,6 +1070,9 @@ export const Layer: MessageFns<Layer> = {
       case "upSampling2d":
         UpSampling2DLayer.encode(message.kind.value, writer.uint32(114).fork()).join();
         break;
+      case "activation":
+        ActivationLayer.encode(message.kind.value, writer.uint32(122).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1192,6 +1205,14 @@ export const Layer: MessageFns<Layer> = {
             message.kind = { $case: "upSampling2d", value: UpSampling2DLayer.decode(reader, reader.uint32()) };
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.kind = { $case: "activation", value: ActivationLayer.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1246,6 +1267,8 @@ export const Layer: MessageFns<Layer> = {
         ? { $case: "upSampling2d", value: UpSampling2DLayer.fromJSON(object.upSampling2d) }
         : isSet(object.up_sampling2d)
         ? { $case: "upSampling2d", value: UpSampling2DLayer.fromJSON(object.up_sampling2d) }
+        : isSet(object.activation)
+        ? { $case: "activation", value: ActivationLayer.fromJSON(object.activation) }
         : undefined,
     };
   },
@@ -1280,6 +1303,8 @@ export const Layer: MessageFns<Layer> = {
       obj.conv2dTranspose = Conv2DTransposeLayer.toJSON(message.kind.value);
     } else if (message.kind?.$case === "upSampling2d") {
       obj.upSampling2d = UpSampling2DLayer.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "activation") {
+      obj.activation = ActivationLayer.toJSON(message.kind.value);
     }
     return obj;
   },
@@ -1371,6 +1396,12 @@ export const Layer: MessageFns<Layer> = {
       case "upSampling2d": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "upSampling2d", value: UpSampling2DLayer.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "activation": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "activation", value: ActivationLayer.fromPartial(object.kind.value) };
         }
         break;
       }
@@ -2221,6 +2252,73 @@ export const ReshapeLayer: MessageFns<ReshapeLayer> = {
   fromPartial(object: DeepPartial<ReshapeLayer>): ReshapeLayer {
     const message = createBaseReshapeLayer();
     message.targetShape = object.targetShape?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseActivationLayer(): ActivationLayer {
+  return { activation: "" };
+}
+
+export const ActivationLayer: MessageFns<ActivationLayer> = {
+  encode(message: ActivationLayer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.activation !== "") {
+      writer.uint32(10).string(message.activation);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ActivationLayer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseActivationLayer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.activation = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ActivationLayer {
+    return { activation: isSet(object.activation) ? globalThis.String(object.activation) : "" };
+  },
+
+  toJSON(message: ActivationLayer): unknown {
+    const obj: any = {};
+    if (message.activation !== "") {
+      obj.activation = message.activation;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ActivationLayer>): ActivationLayer {
+    return ActivationLayer.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ActivationLayer>): ActivationLayer {
+    const message = createBaseActivationLayer();
+    message.activation = object.activation ?? "";
     return message;
   },
 };
