@@ -1,6 +1,7 @@
 // The coordinator as a library: start one in-process (tests, the local cluster).
 export { startCoordinator, type Coordinator, type CoordinatorOptions } from './coordinator.js';
 export { validateJobSpec } from './spec/validate.js';
+export { ACTIVATIONS } from './spec/layers.js';
 export type { BaseModelInfo } from './spec/base-model.js';
 export { describeModelJson } from './registry/model-topology.js';
 export * from './errors.js';
