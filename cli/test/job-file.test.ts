@@ -101,8 +101,12 @@ test('the new layer kinds: field typos, values and shapes, each with line:column
     'model.layers[1].upSampling2d.interpolation: unknown interpolation "bicubic"; expected one of: nearest, bilinear (at 6:57)',
   ]);
   t.deepEqual(await problems(t, 'upsample-kind.json', cnn('{ "upsampling2d": {} }')), [
-    'model.layers[1].upsampling2d: unknown field (did you mean upSampling2d?); Layer has: dense, conv2d, maxPooling2d, averagePooling2d, flatten, reshape, dropout, batchNormalization, embedding, simpleRNN, lstm, gru, conv2dTranspose, upSampling2d (at 6:9)',
+    'model.layers[1].upsampling2d: unknown field (did you mean upSampling2d?); Layer has: dense, conv2d, maxPooling2d, averagePooling2d, flatten, reshape, dropout, batchNormalization, embedding, simpleRNN, lstm, gru, conv2dTranspose, upSampling2d, activation (at 6:9)',
   ]);
+  t.deepEqual(await problems(t, 'activation.json', cnn('{ "activation": { "activation": "leaky_relu" } }')), [
+    'model.layers[1].activation.activation: unknown activation "leaky_relu"; expected one of: sigmoid, relu, tanh, softmax, linear, leakyRelu, elu (did you mean leakyRelu?) (at 6:39)',
+  ]);
+  t.deepEqual(await problems(t, 'activation-ok.json', cnn('{ "activation": { "activation": "leakyRelu" } }')), []);
   t.deepEqual(await problems(t, 'deconv-ok.json', cnn('{ "conv2dTranspose": { "filters": 4, "kernelSize": [3], "strides": [2], "padding": "same" } }')), []);
 });
 
