@@ -1,7 +1,7 @@
 // One small model of every family a job can train (convolutions with batch norm and pooling,
 // embeddings with recurrent layers, a GAN discriminator, convolutional generators (transposed
 // convolutions, upsampling), conv1d,
-// dropout), and one step's gradients of it on a backend: what the training tests of every
+// dropout, activation layers), and one step's gradients of it on a backend: what the training tests of every
 // backend compare with the cpu backend's.
 import * as tf from '@tensorflow/tfjs';
 
@@ -85,6 +85,29 @@ export const families: Record<string, Family> = {
     x: () => tf.randomNormal([8, 6], 0, 1, 'float32', 6),
     y: () => tf.tensor2d([0, 1, 1, 0, 1, 0, 0, 1], [8, 1]),
     loss: tf.metrics.binaryCrossentropy,
+  },
+  // The activation layer kind: batch norm between a layer and its activation (every activation
+  // a job can name; leakyRelu is a LeakyReLU layer), softmax over channels too.
+  activationLayers: {
+    layers: () => [
+      tf.layers.conv2d({ inputShape: [8, 8, 2], filters: 4, kernelSize: 3, padding: 'same' }),
+      tf.layers.batchNormalization(),
+      tf.layers.activation({ activation: 'relu' }),
+      tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2 }),
+      tf.layers.batchNormalization(),
+      tf.layers.leakyReLU({ alpha: 0.2 }),
+      tf.layers.activation({ activation: 'elu' }),
+      tf.layers.activation({ activation: 'tanh' }),
+      tf.layers.activation({ activation: 'softmax' }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 5 }),
+      tf.layers.activation({ activation: 'sigmoid' }),
+      tf.layers.activation({ activation: 'linear' }),
+      tf.layers.activation({ activation: 'softmax' }),
+    ],
+    x: () => tf.randomNormal([8, 8, 8, 2], 0, 1, 'float32', 7),
+    y: labels,
+    loss: tf.metrics.categoricalCrossentropy,
   },
   dropout: {
     layers: () => [
