@@ -103,3 +103,29 @@ test.serial('a seed gives the same input; another seed another; nothing leaks; b
   t.throws(() => model.maximizeActivation(0, { layer: 'nope' }), { instanceOf: RangeError, message: /no layer "nope"; its layers: reshape/ });
   t.is(tf.memory().numTensors, before);
 });
+
+test.serial('a model ending in a linear dense layer and a softmax activation layer: the class logit is the dense output, as with a softmax dense layer', async (t) => {
+  const { root, server, reference, model } = t.context;
+  const split = tf.sequential({
+    layers: [
+      tf.layers.reshape({ inputShape: [784], targetShape: [28, 28, 1] }),
+      tf.layers.conv2d({ filters: 4, kernelSize: 3, activation: 'relu' }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 10 }),
+      tf.layers.activation({ activation: 'softmax' }),
+    ],
+  });
+  // The reference's weights: the same function, its softmax in a layer of its own.
+  split.setWeights(reference.getWeights());
+  await publish(split, root, 'cnn-activation', 1);
+  const loaded = await loadModel({ baseUrl: server.baseUrl, name: 'cnn-activation', version: 1 }, { backend: 'cpu', cache: false });
+  const options = { steps: 20, seed: 5 };
+  const want = model.maximizeActivation(4, options);
+  const got = loaded.maximizeActivation(4, options);
+  t.deepEqual(got, want);
+  const { logits } = referenceScores(reference, got.input);
+  t.true(Math.abs(logits[4]! - got.activation) < 1e-4 * Math.max(1, Math.abs(got.activation)), `${logits[4]} vs ${got.activation}`);
+  loaded.dispose();
+  split.dispose();
+});
