@@ -1,9 +1,9 @@
 // The activation layer kind: it computes the same activation a layer's own `activation` field
 // does (leakyRelu with the same slope, 0.2), and a convolution → batch norm → activation model
-// trains, has every kernel it needs, and publishes a plain TF.js layers model.
+// trains, has every kernel it needs, publishes a plain TF.js layers model, and serves as a base.
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs';
-import { ACTIVATIONS, validateJobSpec } from '@syncline/coordinator';
+import { ACTIVATIONS, describeModelJson, validateJobSpec } from '@syncline/coordinator';
 import { JobSpec, type Layer } from '@syncline/proto';
 import { artifactsFromFiles } from '../src/artifacts/base-model.js';
 import { modelFiles } from '../src/artifacts/model-files.js';
@@ -45,7 +45,7 @@ test.serial('an activation layer after a linear dense layer equals the dense lay
   x.dispose();
 });
 
-test.serial('convolution → batch norm → activation trains, has its kernels, and publishes a TF.js layers model', async (t) => {
+test.serial('convolution → batch norm → activation trains, has its kernels, publishes a TF.js layers model and serves as a base', async (t) => {
   const spec = validateJobSpec(
     JobSpec.fromJSON({
       name: 'conv-bn-act',
@@ -90,4 +90,31 @@ test.serial('convolution → batch norm → activation trains, has its kernels, 
   tf.dispose([x, want, got]);
   loaded.dispose();
   alone.replica.dispose();
+
+  // As a base for transfer learning: kept up to its LeakyReLU, batch norm frozen, a new head.
+  const info = await describeModelJson(files.get('model.json')!, 'conv-bn-act', 1);
+  t.is(info.layers.at(-1)!.activation, 'softmax');
+  const tuned = validateJobSpec(
+    JobSpec.fromJSON({
+      name: 'tuned',
+      model: {
+        base: { name: 'conv-bn-act', version: '1', upTo: '3', trainableFrom: 3 },
+        layers: [{ flatten: {} }, { dense: { units: 10 } }, { activation: { activation: 'softmax' } }],
+        loss: 'categoricalCrossentropy',
+        optimizer: { sgd: { learningRate: 0.1 } },
+      },
+      dataset: { name: 'mnist', trainLimit: 96 },
+      training: { epochs: 1, globalBatchSize: 32, seed: 6, maxSteps: 2 },
+      workers: { min: 1, max: 1 },
+    }),
+    {},
+    info,
+  );
+  const baseModel = await artifactsFromFiles(files.get('model.json')!, async (p) => files.get(p), 'base');
+  const transferred = await trainAlone(tuned, loadDataset('mnist'), { baseModel });
+  t.deepEqual(
+    transferred.replica.publishedModel().layers.map((l) => l.getClassName()),
+    ['Reshape', 'Conv2D', 'BatchNormalization', 'LeakyReLU', 'Flatten', 'Dense', 'Activation'],
+  );
+  transferred.replica.dispose();
 });
