@@ -10,7 +10,7 @@ import { releaseWebGPU } from '../src/backends/webgpu/backend.js';
 import { batchMatMulConfig, fusedMatMulConfig } from '../src/backends/webgpu/kernels/BatchMatMul.js';
 import { conv2DConfig, fusedConv2DConfig } from '../src/backends/webgpu/kernels/Conv2D.js';
 import { conv2DBackpropInputConfig } from '../src/backends/webgpu/kernels/Conv2DBackpropInput.js';
-import { blockFor } from '../src/backends/webgpu/kernels/gemm-program.js';
+import { blocksFor } from '../src/backends/webgpu/kernels/gemm-program.js';
 import { declinedCalls, resetDeclinedCalls } from '../src/backends/webgpu/kernels/theirs.js';
 import { oursRegistered, registerTrainingKernels, restoreBackendKernels } from '../src/kernels/register.js';
 import { discrepancyOn, runOn, TOLERANCE, values, type Input } from './helpers/kernel-check.js';
@@ -39,10 +39,12 @@ async function agrees(t: import('ava').ExecutionContext, kernel: string, inputs:
   t.deepEqual(declinedCalls(), declines);
 }
 
-test('the block per invocation: 4 where 64x64 tiles still give 64 workgroups, else 2', (t) => {
-  t.is(blockFor({ batch: 8, m: 129, n: 129, k: 1 }), 4);
-  t.is(blockFor({ batch: 1, m: 1024, n: 1024, k: 1 }), 4);
-  t.is(blockFor({ batch: 1, m: 256, n: 128, k: 1 }), 2);
+test('blocks per invocation: up to 4x4, narrower for narrow products, at most 2x2 below 64 workgroups', (t) => {
+  t.deepEqual(blocksFor({ batch: 8, m: 129, n: 129, k: 1 }), { rows: 4, cols: 4 });
+  t.deepEqual(blocksFor({ batch: 1, m: 1024, n: 1024, k: 1 }), { rows: 4, cols: 4 });
+  t.deepEqual(blocksFor({ batch: 1, m: 256, n: 128, k: 1 }), { rows: 2, cols: 2 });
+  t.deepEqual(blocksFor({ batch: 1, m: 50_000, n: 10, k: 1 }), { rows: 4, cols: 1 });
+  t.deepEqual(blocksFor({ batch: 1, m: 10, n: 30, k: 1 }), { rows: 1, cols: 2 });
 });
 
 gpuTest('ours are registered for webgpu, and restoring gives TF.js its kernels back', (t) => {
@@ -72,6 +74,8 @@ const matMuls: [string, Input, Input, boolean, boolean][] = [
   ['a broadcast, rank 4', input(1, 1, 5, 6), input(2, 3, 6, 7), false, false],
   ['64x64 tiles with ragged edges', input(8, 129, 20), input(8, 20, 131), false, false],
   ['64x64 tiles, both transposed', input(8, 20, 129), input(8, 131, 20), true, true],
+  ['64x16 tiles, ragged', input(4100, 5), input(5, 9), false, false],
+  ['16x64 tiles, ragged, transposeA', input(5, 9), input(5, 4100), true, false],
 ];
 for (const [name, a, b, transposeA, transposeB] of matMuls) {
   gpuTest(`our BatchMatMul equals cpu: ${name}`, async (t) => {
@@ -126,9 +130,10 @@ const convs: [string, Input, Input, ReturnType<typeof conv>][] = [
   ['3 channels, stride 2, same, ragged', input(2, 9, 11, 3), input(3, 3, 3, 5), conv(2, 'same')],
   ['1 channel, stride 2, valid', input(3, 10, 9, 1), input(3, 3, 1, 4), conv(2, 'valid')],
   ['1 channel, stride 1, valid, 5x5', input(1, 12, 12, 1), input(5, 5, 1, 8), conv(1, 'valid')],
+  ['1 channel, 32 filters, 64x32 tiles', input(13, 20, 20, 1), input(3, 3, 1, 32), conv(1, 'valid')],
   ['a 2x3 filter, strides [1, 2], explicit padding 1', input(2, 7, 8, 3), input(2, 3, 3, 6), conv([1, 2], 1)],
   ['dilations 2', input(1, 9, 9, 2), input(3, 3, 2, 3), conv(1, 'valid', 2)],
-  ['1x1 filter, 64x64 tiles', input(4, 16, 16, 8), input(1, 1, 8, 130), conv(1, 'valid')],
+  ['1x1 filter, 130 out-channels', input(4, 16, 16, 8), input(1, 1, 8, 130), conv(1, 'valid')],
 ];
 for (const [name, x, filter, attrs] of convs) {
   gpuTest(`our Conv2D equals cpu: ${name}`, async (t) => {
@@ -165,7 +170,7 @@ const backprops: [string, Input, Input, ReturnType<typeof backpropInput>][] = [
   ['3 channels, stride 2, same', input(2, 5, 5, 4), input(3, 3, 3, 4), backpropInput([2, 10, 10, 3], 2, 'same')],
   ['1 channel, stride 2, valid, ragged', input(3, 4, 3, 5), input(3, 3, 1, 5), backpropInput([3, 9, 8, 1], 2, 'valid')],
   ['a 3x2 filter, strides [1, 2], valid', input(2, 5, 4, 3), input(3, 2, 2, 3), backpropInput([2, 7, 8, 2], [1, 2], 'valid')],
-  ['64x64 tiles', input(4, 16, 16, 70), input(1, 1, 130, 70), backpropInput([4, 16, 16, 130], 1, 'valid')],
+  ['130 in-channels', input(4, 16, 16, 70), input(1, 1, 130, 70), backpropInput([4, 16, 16, 130], 1, 'valid')],
 ];
 for (const [name, dy, filter, attrs] of backprops) {
   gpuTest(`our Conv2DBackpropInput equals cpu: ${name}`, async (t) => {

@@ -2,12 +2,13 @@
 // the matmul and convolution kernels: each of them says how an element of A and of B is read
 // (a plain or transposed matrix, or an implicit im2col view of an NHWC image, never
 // materialised), and the program does the rest. A workgroup of 16x16 invocations computes a
-// (16·block)x(16·block) tile of C; each invocation keeps a block x block square of it in
-// registers, taking columns tx, tx+16, … and rows ty, ty+16, … so that the invocations of a
-// row read consecutive words of the shared tile of B. K is walked in slices of 16, both
-// operands' slices staged in workgroup memory. Reads outside A or B give 0 and writes outside
-// C are skipped, so no size has to be a multiple of the tile. Bias and activation are applied
-// to each element as it is written (the epilogue).
+// (16·rows)x(16·cols) tile of C; each invocation keeps a rows x cols block of it in registers,
+// taking columns tx, tx+16, … and rows ty, ty+16, … so that the invocations of a row read
+// consecutive words of the shared tile of B. K is walked in slices of 16, both operands' slices
+// staged in workgroup memory, each row one word longer than it needs, so that storing a
+// column-major operand's slice does not hit one memory bank 16 times. Reads outside A or B give
+// 0 and writes outside C are skipped, so no size has to be a multiple of the tile. Bias and
+// activation are applied to each element as it is written (the epilogue).
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import { epilogueSnippet, type Epilogue } from './epilogue.js';
 
@@ -34,22 +35,35 @@ export interface GemmShape {
   k: number;
 }
 
-/** Each invocation's block side: 4 (64x64 tiles) where that still gives enough workgroups, else 2. */
-export function blockFor({ batch, m, n }: GemmShape): 2 | 4 {
-  const bigTiles = batch * Math.ceil(m / (4 * SIDE)) * Math.ceil(n / (4 * SIDE));
-  return bigTiles >= 64 ? 4 : 2;
+/** The block of C each invocation computes: rows x cols, each 1, 2 or 4. */
+export interface Blocks {
+  rows: 1 | 2 | 4;
+  cols: 1 | 2 | 4;
+}
+
+/**
+ * Blocks as large as 4x4 (64x64 tiles), narrower where C is (a 10-class layer needs no 64
+ * columns), and at most 2x2 where larger tiles would leave fewer than 64 workgroups.
+ */
+export function blocksFor({ batch, m, n }: GemmShape): Blocks {
+  const fit = (d: number) => (d <= SIDE ? 1 : d <= 2 * SIDE ? 2 : 4);
+  const blocks: Blocks = { rows: fit(m), cols: fit(n) };
+  if (batch * Math.ceil(m / (SIDE * blocks.rows)) * Math.ceil(n / (SIDE * blocks.cols)) < 64) {
+    blocks.rows = Math.min(blocks.rows, 2) as Blocks['rows'];
+    blocks.cols = Math.min(blocks.cols, 2) as Blocks['cols'];
+  }
+  return blocks;
 }
 
 /** Workgroups the program dispatches: columns of tiles, rows of tiles, batch. */
-export function gemmDispatch(shape: GemmShape, block: number): [number, number, number] {
-  const tile = SIDE * block;
-  return [Math.ceil(shape.n / tile), Math.ceil(shape.m / tile), shape.batch];
+export function gemmDispatch(shape: GemmShape, blocks: Blocks): [number, number, number] {
+  return [Math.ceil(shape.n / (SIDE * blocks.cols)), Math.ceil(shape.m / (SIDE * blocks.rows)), shape.batch];
 }
 
 /** Why the product does not fit one dispatch on `device`, or undefined when it does. */
 export function exceedsDispatch(device: GPUDevice, shape: GemmShape): string | undefined {
   const limit = device.limits.maxComputeWorkgroupsPerDimension;
-  const dispatch = gemmDispatch(shape, blockFor(shape));
+  const dispatch = gemmDispatch(shape, blocksFor(shape));
   return dispatch.some((d) => d > limit) ? `${dispatch.join('x')} workgroups, beyond ${limit} per dimension` : undefined;
 }
 
@@ -78,40 +92,41 @@ export class GemmProgram implements WebGPUProgram {
     readonly epilogue: Epilogue,
     /** WGSL functions the loaders call. */
     readonly helpers = '',
-    readonly block: 2 | 4 = blockFor(shape),
+    readonly blocks: Blocks = blocksFor(shape),
   ) {
     this.variableNames = [...inputs, ...epilogue.inputs];
     this.uniforms = `dimM : i32, dimN : i32, dimK : i32, ${uniforms}${epilogue.activation === 'leakyrelu' ? ' alpha : f32,' : ''}`;
     this.outputShape = [shape.batch, shape.m, shape.n];
-    this.dispatch = gemmDispatch(shape, block);
-    this.shaderKey = `syncline${name}_${block}_${a.rowMajor}_${b.rowMajor}_${epilogue.key}`;
+    this.dispatch = gemmDispatch(shape, blocks);
+    this.shaderKey = `syncline${name}_${blocks.rows}x${blocks.cols}_${a.rowMajor}_${b.rowMajor}_${epilogue.key}`;
   }
 
   getUserCode(): string {
-    const block = this.block;
-    const tile = SIDE * block;
+    const { rows, cols } = this.blocks;
+    const [tileRows, tileCols] = [SIDE * rows, SIDE * cols];
     const invocations = SIDE * SIDE;
-    const loadsPerInvocation = (tile * SLICE) / invocations;
-    // Tile element i of a rows x cols tile, ordered so consecutive i are adjacent in memory.
-    const place = (rowMajor: boolean, rows: number, cols: number) =>
-      rowMajor ? `let r = i / ${cols}; let c = i % ${cols};` : `let r = i % ${rows}; let c = i / ${rows};`;
+    // Tile element i of a height x width tile, ordered so consecutive i are adjacent in memory.
+    const place = (rowMajor: boolean, height: number, width: number) =>
+      rowMajor ? `let r = i / ${width}; let c = i % ${width};` : `let r = i % ${height}; let c = i / ${height};`;
     const lines: string[] = [];
     for (let k = 0; k < SLICE; k++) {
-      for (let j = 0; j < block; j++) lines.push(`b${j} = tileB[${k}][tx + ${j * SIDE}];`);
-      for (let i = 0; i < block; i++) {
+      for (let j = 0; j < cols; j++) lines.push(`b${j} = tileB[${k}][tx + ${j * SIDE}];`);
+      for (let i = 0; i < rows; i++) {
         lines.push(`a = tileA[ty + ${i * SIDE}][${k}];`);
-        for (let j = 0; j < block; j++) lines.push(`acc${i}_${j} = acc${i}_${j} + a * b${j};`);
+        for (let j = 0; j < cols; j++) lines.push(`acc${i}_${j} = acc${i}_${j} + a * b${j};`);
       }
     }
     const declarations: string[] = [];
-    for (let i = 0; i < block; i++) for (let j = 0; j < block; j++) declarations.push(`var acc${i}_${j} = 0.0;`);
     const writes: string[] = [];
-    for (let i = 0; i < block; i++) {
-      for (let j = 0; j < block; j++) writes.push(`writeC(batch, rowStart + ty + ${i * SIDE}, colStart + tx + ${j * SIDE}, acc${i}_${j});`);
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < cols; j++) {
+        declarations.push(`var acc${i}_${j} = 0.0;`);
+        writes.push(`writeC(batch, rowStart + ty + ${i * SIDE}, colStart + tx + ${j * SIDE}, acc${i}_${j});`);
+      }
     }
     return `
-      var<workgroup> tileA : array<array<f32, ${SLICE}>, ${tile}>;
-      var<workgroup> tileB : array<array<f32, ${tile}>, ${SLICE}>;
+      var<workgroup> tileA : array<array<f32, ${SLICE + 1}>, ${tileRows}>;
+      var<workgroup> tileB : array<array<f32, ${tileCols + 1}>, ${SLICE}>;
 
       ${this.helpers}
       fn loadA(batch : i32, row : i32, col : i32) -> f32 {
@@ -132,22 +147,22 @@ export class GemmProgram implements WebGPUProgram {
         let ty = i32(localId.y);
         let flat = i32(localIndex);
         let batch = i32(workgroupId.z);
-        let rowStart = i32(workgroupId.y) * ${tile};
-        let colStart = i32(workgroupId.x) * ${tile};
+        let rowStart = i32(workgroupId.y) * ${tileRows};
+        let colStart = i32(workgroupId.x) * ${tileCols};
         ${declarations.join('\n        ')}
         var a = 0.0;
-        ${Array.from({ length: block }, (_, j) => `var b${j} = 0.0;`).join(' ')}
+        ${Array.from({ length: cols }, (_, j) => `var b${j} = 0.0;`).join(' ')}
         let slices = (uniforms.dimK + ${SLICE - 1}) / ${SLICE};
         for (var s = 0; s < slices; s = s + 1) {
           let kStart = s * ${SLICE};
-          for (var l = 0; l < ${loadsPerInvocation}; l = l + 1) {
+          for (var l = 0; l < ${(tileRows * SLICE) / invocations}; l = l + 1) {
             let i = flat + l * ${invocations};
-            ${place(this.a.rowMajor, tile, SLICE)}
+            ${place(this.a.rowMajor, tileRows, SLICE)}
             tileA[r][c] = loadA(batch, rowStart + r, kStart + c);
           }
-          for (var l = 0; l < ${loadsPerInvocation}; l = l + 1) {
+          for (var l = 0; l < ${(SLICE * tileCols) / invocations}; l = l + 1) {
             let i = flat + l * ${invocations};
-            ${place(this.b.rowMajor, SLICE, tile)}
+            ${place(this.b.rowMajor, SLICE, tileCols)}
             tileB[r][c] = loadB(batch, kStart + r, colStart + c);
           }
           workgroupBarrier();
