@@ -34,4 +34,8 @@ for (const { batch, kernels, samplesPerSecond, ours, declined } of results) {
   const which = kernels === 'syncline' ? `Syncline's kernels (ours: ${ours.join(', ')}; handed to TF.js's: ${Object.keys(declined).length ? JSON.stringify(declined) : 'none'})` : "TF.js's own kernels";
   console.log(`Keras CNN on webgpu, batch ${batch}, ${which}: ${samplesPerSecond} samples/s = ${(samplesPerSecond / REFERENCE.samplesPerSecond).toFixed(2)}x the reference ${REFERENCE.samplesPerSecond} samples/s (${REFERENCE.what}); goal >= 10x`);
 }
+for (const batch of batches) {
+  const [ours, theirs] = ['syncline', 'backend'].map((k) => results.find((r) => r.batch === batch && r.kernels === k));
+  if (ours && theirs) console.log(`batch ${batch}: Syncline's kernels at ${(ours.samplesPerSecond / theirs.samplesPerSecond).toFixed(2)}x TF.js's own`);
+}
 releaseWebGPU();

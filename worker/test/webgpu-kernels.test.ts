@@ -10,7 +10,7 @@ import { releaseWebGPU } from '../src/backends/webgpu/backend.js';
 import { batchMatMulConfig, fusedMatMulConfig } from '../src/backends/webgpu/kernels/BatchMatMul.js';
 import { conv2DConfig, fusedConv2DConfig } from '../src/backends/webgpu/kernels/Conv2D.js';
 import { conv2DBackpropInputConfig } from '../src/backends/webgpu/kernels/Conv2DBackpropInput.js';
-import { blocksFor } from '../src/backends/webgpu/kernels/gemm-program.js';
+import { blocksFor, planGemm } from '../src/backends/webgpu/kernels/gemm-program.js';
 import { declinedCalls, resetDeclinedCalls } from '../src/backends/webgpu/kernels/theirs.js';
 import { oursRegistered, registerTrainingKernels, restoreBackendKernels } from '../src/kernels/register.js';
 import { discrepancyOn, runOn, TOLERANCE, values, type Input } from './helpers/kernel-check.js';
@@ -47,6 +47,13 @@ test('blocks per invocation: up to 4x4, narrower for narrow products, at most 2x
   t.deepEqual(blocksFor({ batch: 1, m: 10, n: 30, k: 1 }), { rows: 1, cols: 2 });
 });
 
+test('K is split where the tiles leave few workgroups and K is long, into multiples of 16', (t) => {
+  t.deepEqual(planGemm({ batch: 1, m: 8, n: 128, k: 9216 }), { blocks: { rows: 1, cols: 2 }, kPerSplit: 256, splits: 36 });
+  t.deepEqual(planGemm({ batch: 1, m: 3, n: 5, k: 600 }), { blocks: { rows: 1, cols: 1 }, kPerSplit: 304, splits: 2 });
+  t.is(planGemm({ batch: 1, m: 1024, n: 1024, k: 4096 }).splits, 1);
+  t.is(planGemm({ batch: 1, m: 8, n: 8, k: 255 }).splits, 1);
+});
+
 gpuTest('ours are registered for webgpu, and restoring gives TF.js its kernels back', (t) => {
   const ours = [batchMatMulConfig, fusedMatMulConfig, conv2DConfig, fusedConv2DConfig, conv2DBackpropInputConfig];
   for (const config of ours) t.is(tf.getKernel(config.kernelName, 'webgpu'), config, config.kernelName);
@@ -76,6 +83,7 @@ const matMuls: [string, Input, Input, boolean, boolean][] = [
   ['64x64 tiles, both transposed', input(8, 20, 129), input(8, 131, 20), true, true],
   ['64x16 tiles, ragged', input(4100, 5), input(5, 9), false, false],
   ['16x64 tiles, ragged, transposeA', input(5, 9), input(5, 4100), true, false],
+  ['K split in two, a short second part, batch 2, transposed', input(2, 700, 3), input(2, 4, 700), true, true],
 ];
 for (const [name, a, b, transposeA, transposeB] of matMuls) {
   gpuTest(`our BatchMatMul equals cpu: ${name}`, async (t) => {
@@ -95,6 +103,9 @@ for (const activation of activations) {
 }
 gpuTest('our _FusedMatMul equals cpu: transposed, one bias for all, PReLU with one weight', async (t) => {
   await agrees(t, '_FusedMatMul', { a: input(12, 5), b: input(7, 12), bias: input(1), preluActivationWeights: input(1) }, { transposeA: true, transposeB: true, activation: 'prelu' });
+});
+gpuTest('our _FusedMatMul equals cpu: K split, then bias and leakyrelu over the sum', async (t) => {
+  await agrees(t, '_FusedMatMul', { a: input(3, 600), b: input(600, 5), bias: input(5) }, { transposeA: false, transposeB: false, activation: 'leakyrelu', leakyreluAlpha: 0.1 });
 });
 gpuTest("a bias that is not per column goes to TF.js's _FusedMatMul, which agrees with cpu", async (t) => {
   await agrees(t, '_FusedMatMul', { a: input(6, 5), b: input(5, 7), bias: input(6, 7) }, { transposeA: false, transposeB: false, activation: 'relu' }, { '_FusedMatMul: a bias of shape [6,7] for 7 columns': 1 });

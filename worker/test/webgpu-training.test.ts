@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend.js';
 import { releaseWebGPU } from '../src/backends/webgpu/backend.js';
 import { conv2DBackpropFilterConfig, samplesPerChunk } from '../src/backends/webgpu/kernels/Conv2DBackpropFilter.js';
+import { declinedCalls, resetDeclinedCalls } from '../src/backends/webgpu/kernels/theirs.js';
 import { kernelsMissingForTraining } from '../src/kernels/missing-kernels.js';
 import { discrepancyOn, TOLERANCE, values } from './helpers/kernel-check.js';
 import { families, gradients, sumLoss } from './helpers/model-families.js';
@@ -39,8 +40,10 @@ for (const [name, family] of Object.entries(families)) {
     model.dispose();
 
     const cpu = await gradients('cpu', family, weights);
+    resetDeclinedCalls();
     const gpu = await gradients('webgpu', family, weights);
     t.is(tf.getBackend(), 'webgpu');
+    t.deepEqual(declinedCalls(), {}, "our WGSL kernels ran every product and convolution; none went to TF.js's");
     cpu.forEach((expected, i) => {
       const scale = Math.max(1, ...Array.from(expected, Math.abs));
       const worst = Math.max(...Array.from(expected, (v, j) => Math.abs(v - gpu[i]![j]!)));

@@ -6,8 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { BatchMatMulAttrs, KernelConfig, KernelFunc, TensorInfo, _FusedMatMulAttrs } from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { planEpilogue, type Epilogue } from './epilogue.js';
-import { exceedsDispatch, GemmProgram } from './gemm-program.js';
-import { reshapeOutput } from './reshape.js';
+import { exceedsDispatch } from './gemm-program.js';
+import { runGemm } from './run-gemm.js';
 import { theirs } from './theirs.js';
 
 type KernelArgs = Parameters<KernelFunc>[0];
@@ -92,19 +92,25 @@ function matMul(gpu: WebGPUBackend, m: MatMulArgs): TensorInfo | string {
   const tooLarge = exceedsDispatch(gpu.device, shape);
   if (tooLarge) return tooLarge;
 
-  const program = new GemmProgram('MatMul', shape, ['A', 'B'], 'outer : vec4<i32>, outerA : vec4<i32>, outerB : vec4<i32>,', operandA(transposeA), operandB(transposeB), epilogue, OUTER_INDEX);
-  const inputs = [a, b, ...(m.bias ? [m.bias] : []), ...(epilogue.prelu ? [m.prelu!] : [])];
-  const uniforms = [
-    { type: 'int32', data: [M] },
-    { type: 'int32', data: [N] },
-    { type: 'int32', data: [K] },
-    { type: 'int32', data: padded(outer) },
-    { type: 'int32', data: padded(outerA) },
-    { type: 'int32', data: padded(outerB) },
-    ...(epilogue.activation === 'leakyrelu' ? [{ type: 'float32', data: [m.leakyreluAlpha ?? 0.2] }] : []),
-  ];
-  const out = gpu.runWebGPUProgram(program, inputs, 'float32', uniforms);
-  return reshapeOutput(gpu, out, [...outer, M, N]);
+  return runGemm(gpu, {
+    name: 'MatMul',
+    shape,
+    operands: [a, b],
+    operandNames: ['A', 'B'],
+    uniforms: 'outer : vec4<i32>, outerA : vec4<i32>, outerB : vec4<i32>,',
+    uniformData: [
+      { type: 'int32', data: padded(outer) },
+      { type: 'int32', data: padded(outerA) },
+      { type: 'int32', data: padded(outerB) },
+    ],
+    a: operandA(transposeA),
+    b: operandB(transposeB),
+    helpers: OUTER_INDEX,
+    epilogue,
+    epilogueTensors: [...(m.bias ? [m.bias] : []), ...(epilogue.prelu ? [m.prelu!] : [])],
+    leakyreluAlpha: m.leakyreluAlpha,
+    outShape: [...outer, M, N],
+  });
 }
 
 export const batchMatMulConfig: KernelConfig = {

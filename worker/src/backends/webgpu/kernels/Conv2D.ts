@@ -7,8 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { Conv2DAttrs, FusedConv2DAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { NO_EPILOGUE, planEpilogue } from './epilogue.js';
-import { exceedsDispatch, GemmProgram } from './gemm-program.js';
-import { reshapeOutput } from './reshape.js';
+import { exceedsDispatch } from './gemm-program.js';
+import { runGemm } from './run-gemm.js';
 import { theirs } from './theirs.js';
 
 type KernelArgs = Parameters<KernelFunc>[0];
@@ -69,31 +69,28 @@ function conv2d(gpu: WebGPUBackend, c: ConvArgs): TensorInfo | string {
   const epilogue = c.bias || c.activation ? planEpilogue(info.outChannels, c.activation, c.bias, c.prelu) : NO_EPILOGUE;
   if (typeof epilogue === 'string') return epilogue;
 
-  const program = new GemmProgram(
-    'Conv2D',
+  return runGemm(gpu, {
+    name: 'Conv2D',
     shape,
-    ['x', 'W'],
-    'outSize : vec2<i32>, inSize : vec2<i32>, strides : vec2<i32>, pads : vec2<i32>, dilations : vec2<i32>, filterWidth : i32, inChannels : i32,',
-    IMAGE,
-    FILTER,
+    operands: [x, filter],
+    operandNames: ['x', 'W'],
+    uniforms: 'outSize : vec2<i32>, inSize : vec2<i32>, strides : vec2<i32>, pads : vec2<i32>, dilations : vec2<i32>, filterWidth : i32, inChannels : i32,',
+    uniformData: [
+      { type: 'int32', data: [info.outHeight, info.outWidth] },
+      { type: 'int32', data: [info.inHeight, info.inWidth] },
+      { type: 'int32', data: [info.strideHeight, info.strideWidth] },
+      { type: 'int32', data: [info.padInfo.top, info.padInfo.left] },
+      { type: 'int32', data: [info.dilationHeight, info.dilationWidth] },
+      { type: 'int32', data: [info.filterWidth] },
+      { type: 'int32', data: [info.inChannels] },
+    ],
+    a: IMAGE,
+    b: FILTER,
     epilogue,
-  );
-  const inputs = [x, filter, ...(c.bias ? [c.bias] : []), ...(epilogue.prelu ? [c.prelu!] : [])];
-  const uniforms = [
-    { type: 'int32', data: [shape.m] },
-    { type: 'int32', data: [shape.n] },
-    { type: 'int32', data: [shape.k] },
-    { type: 'int32', data: [info.outHeight, info.outWidth] },
-    { type: 'int32', data: [info.inHeight, info.inWidth] },
-    { type: 'int32', data: [info.strideHeight, info.strideWidth] },
-    { type: 'int32', data: [info.padInfo.top, info.padInfo.left] },
-    { type: 'int32', data: [info.dilationHeight, info.dilationWidth] },
-    { type: 'int32', data: [info.filterWidth] },
-    { type: 'int32', data: [info.inChannels] },
-    ...(epilogue.activation === 'leakyrelu' ? [{ type: 'float32', data: [c.leakyreluAlpha ?? 0.2] }] : []),
-  ];
-  const out = gpu.runWebGPUProgram(program, inputs, 'float32', uniforms);
-  return reshapeOutput(gpu, out, [info.batchSize, info.outHeight, info.outWidth, info.outChannels]);
+    epilogueTensors: [...(c.bias ? [c.bias] : []), ...(epilogue.prelu ? [c.prelu!] : [])],
+    leakyreluAlpha: c.leakyreluAlpha,
+    outShape: [info.batchSize, info.outHeight, info.outWidth, info.outChannels],
+  });
 }
 
 export const conv2DConfig: KernelConfig = {

@@ -8,8 +8,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { Conv2DBackpropInputAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { NO_EPILOGUE } from './epilogue.js';
-import { exceedsDispatch, GemmProgram } from './gemm-program.js';
-import { reshapeOutput } from './reshape.js';
+import { exceedsDispatch } from './gemm-program.js';
+import { runGemm } from './run-gemm.js';
 import { theirs } from './theirs.js';
 
 type KernelArgs = Parameters<KernelFunc>[0];
@@ -64,28 +64,26 @@ function conv2DBackpropInput(gpu: WebGPUBackend, dy: TensorInfo, filter: TensorI
   const tooLarge = exceedsDispatch(gpu.device, shape);
   if (tooLarge) return tooLarge;
 
-  const program = new GemmProgram(
-    'Conv2DBackpropInput',
+  return runGemm(gpu, {
+    name: 'Conv2DBackpropInput',
     shape,
-    ['dy', 'W'],
-    'outSize : vec2<i32>, inSize : vec2<i32>, strides : vec2<i32>, pads : vec2<i32>, filterWidth : i32, outChannels : i32,',
-    GRADIENT,
-    FILTER,
-    NO_EPILOGUE,
-  );
-  const uniforms = [
-    { type: 'int32', data: [shape.m] },
-    { type: 'int32', data: [shape.n] },
-    { type: 'int32', data: [shape.k] },
-    { type: 'int32', data: [info.outHeight, info.outWidth] },
-    { type: 'int32', data: [info.inHeight, info.inWidth] },
-    { type: 'int32', data: [info.strideHeight, info.strideWidth] },
-    { type: 'int32', data: [info.padInfo.top, info.padInfo.left] },
-    { type: 'int32', data: [info.filterWidth] },
-    { type: 'int32', data: [info.outChannels] },
-  ];
-  const out = gpu.runWebGPUProgram(program, [dy, filter], 'float32', uniforms);
-  return reshapeOutput(gpu, out, [info.batchSize, info.inHeight, info.inWidth, info.inChannels]);
+    operands: [dy, filter],
+    operandNames: ['dy', 'W'],
+    uniforms: 'outSize : vec2<i32>, inSize : vec2<i32>, strides : vec2<i32>, pads : vec2<i32>, filterWidth : i32, outChannels : i32,',
+    uniformData: [
+      { type: 'int32', data: [info.outHeight, info.outWidth] },
+      { type: 'int32', data: [info.inHeight, info.inWidth] },
+      { type: 'int32', data: [info.strideHeight, info.strideWidth] },
+      { type: 'int32', data: [info.padInfo.top, info.padInfo.left] },
+      { type: 'int32', data: [info.filterWidth] },
+      { type: 'int32', data: [info.outChannels] },
+    ],
+    a: GRADIENT,
+    b: FILTER,
+    epilogue: NO_EPILOGUE,
+    epilogueTensors: [],
+    outShape: [info.batchSize, info.inHeight, info.inWidth, info.inChannels],
+  });
 }
 
 export const conv2DBackpropInputConfig: KernelConfig = {

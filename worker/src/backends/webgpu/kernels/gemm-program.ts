@@ -55,15 +55,41 @@ export function blocksFor({ batch, m, n }: GemmShape): Blocks {
   return blocks;
 }
 
-/** Workgroups the program dispatches: columns of tiles, rows of tiles, batch. */
-export function gemmDispatch(shape: GemmShape, blocks: Blocks): [number, number, number] {
-  return [Math.ceil(shape.n / (SIDE * blocks.cols)), Math.ceil(shape.m / (SIDE * blocks.rows)), shape.batch];
+/** How the product is cut up: the block per invocation, and K split into `splits` ranges. */
+export interface GemmPlan {
+  blocks: Blocks;
+  splits: number;
+  /** K per split, a multiple of the slice. */
+  kPerSplit: number;
+}
+
+/** Workgroups to aim for by splitting K. */
+const TARGET_WORKGROUPS = 256;
+/** The least of K a split is worth: 16 slices. */
+const MIN_K_PER_SPLIT = 16 * SLICE;
+
+/**
+ * Blocks (blocksFor), and where they leave fewer workgroups than a GPU needs while K is long (a
+ * dense layer's forward pass at a small batch: M = batch, K = 9,216), K split into ranges whose
+ * partial products are summed afterwards.
+ */
+export function planGemm(shape: GemmShape): GemmPlan {
+  const blocks = blocksFor(shape);
+  const workgroups = shape.batch * Math.ceil(shape.m / (SIDE * blocks.rows)) * Math.ceil(shape.n / (SIDE * blocks.cols));
+  const wanted = Math.min(Math.ceil(TARGET_WORKGROUPS / workgroups), Math.floor(shape.k / MIN_K_PER_SPLIT));
+  const kPerSplit = Math.ceil(shape.k / Math.max(1, wanted) / SLICE) * SLICE;
+  return { blocks, kPerSplit, splits: Math.ceil(shape.k / kPerSplit) || 1 };
+}
+
+/** Workgroups the program dispatches: columns of tiles, rows of tiles, batch x splits. */
+export function gemmDispatch(shape: GemmShape, plan: GemmPlan): [number, number, number] {
+  return [Math.ceil(shape.n / (SIDE * plan.blocks.cols)), Math.ceil(shape.m / (SIDE * plan.blocks.rows)), shape.batch * plan.splits];
 }
 
 /** Why the product does not fit one dispatch on `device`, or undefined when it does. */
 export function exceedsDispatch(device: GPUDevice, shape: GemmShape): string | undefined {
   const limit = device.limits.maxComputeWorkgroupsPerDimension;
-  const dispatch = gemmDispatch(shape, blocksFor(shape));
+  const dispatch = gemmDispatch(shape, planGemm(shape));
   return dispatch.some((d) => d > limit) ? `${dispatch.join('x')} workgroups, beyond ${limit} per dimension` : undefined;
 }
 
@@ -79,8 +105,9 @@ export class GemmProgram implements WebGPUProgram {
 
   /**
    * `inputs`: the operands' buffer names, read by `a.load` and `b.load`; the epilogue's inputs
-   * follow. `uniforms`: the loaders' own, declared after M, N and K. `name` and the loaders'
-   * flags key the shader cache: one name, one pair of loaders.
+   * follow. `uniforms`: the loaders' own, declared after M, N, K, K per split and splits
+   * (gemmUniforms). `name` and the loaders' flags key the shader cache: one name, one pair of
+   * loaders. Split (plan.splits > 1), it writes [splits · batch, M, N] partial products.
    */
   constructor(
     readonly name: string,
@@ -92,17 +119,17 @@ export class GemmProgram implements WebGPUProgram {
     readonly epilogue: Epilogue,
     /** WGSL functions the loaders call. */
     readonly helpers = '',
-    readonly blocks: Blocks = blocksFor(shape),
+    readonly plan: GemmPlan = planGemm(shape),
   ) {
     this.variableNames = [...inputs, ...epilogue.inputs];
-    this.uniforms = `dimM : i32, dimN : i32, dimK : i32, ${uniforms}${epilogue.activation === 'leakyrelu' ? ' alpha : f32,' : ''}`;
-    this.outputShape = [shape.batch, shape.m, shape.n];
-    this.dispatch = gemmDispatch(shape, blocks);
-    this.shaderKey = `syncline${name}_${blocks.rows}x${blocks.cols}_${a.rowMajor}_${b.rowMajor}_${epilogue.key}`;
+    this.uniforms = `dimM : i32, dimN : i32, dimK : i32, kPerSplit : i32, splits : i32, ${uniforms}${epilogue.activation === 'leakyrelu' ? ' alpha : f32,' : ''}`;
+    this.outputShape = [plan.splits * shape.batch, shape.m, shape.n];
+    this.dispatch = gemmDispatch(shape, plan);
+    this.shaderKey = `syncline${name}_${plan.blocks.rows}x${plan.blocks.cols}_${a.rowMajor}_${b.rowMajor}_${epilogue.key}`;
   }
 
   getUserCode(): string {
-    const { rows, cols } = this.blocks;
+    const { rows, cols } = this.plan.blocks;
     const [tileRows, tileCols] = [SIDE * rows, SIDE * cols];
     const invocations = SIDE * SIDE;
     // Tile element i of a height x width tile, ordered so consecutive i are adjacent in memory.
@@ -121,7 +148,7 @@ export class GemmProgram implements WebGPUProgram {
     for (let i = 0; i < rows; i++) {
       for (let j = 0; j < cols; j++) {
         declarations.push(`var acc${i}_${j} = 0.0;`);
-        writes.push(`writeC(batch, rowStart + ty + ${i * SIDE}, colStart + tx + ${j * SIDE}, acc${i}_${j});`);
+        writes.push(`writeC(matrix, rowStart + ty + ${i * SIDE}, colStart + tx + ${j * SIDE}, acc${i}_${j});`);
       }
     }
     return `
@@ -136,9 +163,9 @@ export class GemmProgram implements WebGPUProgram {
         ${this.b.load}
       }
       ${epilogueSnippet(this.epilogue)}
-      fn writeC(batch : i32, row : i32, col : i32, sum : f32) {
+      fn writeC(matrix : i32, row : i32, col : i32, sum : f32) {
         if (row < uniforms.dimM && col < uniforms.dimN) {
-          result[(batch * uniforms.dimM + row) * uniforms.dimN + col] = epilogue(sum, col);
+          result[(matrix * uniforms.dimM + row) * uniforms.dimN + col] = epilogue(sum, col);
         }
       }
 
@@ -146,24 +173,30 @@ export class GemmProgram implements WebGPUProgram {
         let tx = i32(localId.x);
         let ty = i32(localId.y);
         let flat = i32(localIndex);
-        let batch = i32(workgroupId.z);
+        let matrix = i32(workgroupId.z);
+        let batch = matrix / uniforms.splits;
+        let kFirst = (matrix - batch * uniforms.splits) * uniforms.kPerSplit;
+        let kEnd = min(kFirst + uniforms.kPerSplit, uniforms.dimK);
         let rowStart = i32(workgroupId.y) * ${tileRows};
         let colStart = i32(workgroupId.x) * ${tileCols};
         ${declarations.join('\n        ')}
         var a = 0.0;
         ${Array.from({ length: cols }, (_, j) => `var b${j} = 0.0;`).join(' ')}
-        let slices = (uniforms.dimK + ${SLICE - 1}) / ${SLICE};
+        // Every split walks kPerSplit (a multiple of the slice): a bound that is uniform, as the
+        // barriers need (TF.js keeps workgroupId in a private variable, which the compiler does
+        // not take for uniform); the last split's steps past K load zeros.
+        let slices = uniforms.kPerSplit / ${SLICE};
         for (var s = 0; s < slices; s = s + 1) {
-          let kStart = s * ${SLICE};
+          let kStart = kFirst + s * ${SLICE};
           for (var l = 0; l < ${(tileRows * SLICE) / invocations}; l = l + 1) {
             let i = flat + l * ${invocations};
             ${place(this.a.rowMajor, tileRows, SLICE)}
-            tileA[r][c] = loadA(batch, rowStart + r, kStart + c);
+            tileA[r][c] = select(0.0, loadA(batch, rowStart + r, kStart + c), kStart + c < kEnd);
           }
           for (var l = 0; l < ${(SLICE * tileCols) / invocations}; l = l + 1) {
             let i = flat + l * ${invocations};
             ${place(this.b.rowMajor, SLICE, tileCols)}
-            tileB[r][c] = loadB(batch, kStart + r, colStart + c);
+            tileB[r][c] = select(0.0, loadB(batch, kStart + r, colStart + c), kStart + r < kEnd);
           }
           workgroupBarrier();
           ${lines.join('\n          ')}
