@@ -50,6 +50,8 @@ test('blocks per invocation: up to 4x4, narrower for narrow products, at most 2x
 test('K is split where the tiles leave few workgroups and K is long, into multiples of 16', (t) => {
   t.deepEqual(planGemm({ batch: 1, m: 8, n: 128, k: 9216 }), { blocks: { rows: 1, cols: 2 }, kPerSplit: 256, splits: 36 });
   t.deepEqual(planGemm({ batch: 1, m: 3, n: 5, k: 600 }), { blocks: { rows: 1, cols: 1 }, kPerSplit: 304, splits: 2 });
+  // The Keras CNN's first filter gradient at batch 1024: 9 taps x 32 channels over 692,224 pixels.
+  t.deepEqual(planGemm({ batch: 1, m: 9, n: 32, k: 1024 * 26 * 26 }), { blocks: { rows: 1, cols: 2 }, kPerSplit: 2704, splits: 256 });
   t.is(planGemm({ batch: 1, m: 1024, n: 1024, k: 4096 }).splits, 1);
   t.is(planGemm({ batch: 1, m: 8, n: 8, k: 255 }).splits, 1);
 });
