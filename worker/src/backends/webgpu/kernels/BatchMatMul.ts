@@ -14,24 +14,38 @@ type KernelArgs = Parameters<KernelFunc>[0];
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
+/**
+ * Which matrix of an operand output matrix `batch` reads: 'one' (the operand has one), 'same'
+ * (its batch dimensions are the output's) or 'broadcast' (outerIndex, a loop of divisions that
+ * the other two spare every load).
+ */
+type Batching = 'one' | 'same' | 'broadcast';
+
+function batching(outer: number[], operandOuter: number[]): Batching {
+  if (size(operandOuter) === 1) return 'one';
+  return size(operandOuter) === size(outer) ? 'same' : 'broadcast';
+}
+
+const matrixOf = (how: Batching, shape: string) => (how === 'one' ? '0' : how === 'same' ? 'batch' : `outerIndex(batch, uniforms.${shape})`);
+
 /** A[b, m, k]: element (m, k) of matrix b of A, stored [M, K], or [K, M] when transposed. */
-function operandA(transposed: boolean) {
+function operandA(transposed: boolean, how: Batching) {
   const at = transposed ? '(b * uniforms.dimK + col) * uniforms.dimM + row' : '(b * uniforms.dimM + row) * uniforms.dimK + col';
   return {
     rowMajor: !transposed,
     load: `if (row >= uniforms.dimM || col >= uniforms.dimK) { return 0.0; }
-        let b = outerIndex(batch, uniforms.outerA);
+        let b = ${matrixOf(how, 'outerA')};
         return A[${at}];`,
   };
 }
 
 /** B[b, k, n], stored [K, N], or [N, K] when transposed. */
-function operandB(transposed: boolean) {
+function operandB(transposed: boolean, how: Batching) {
   const at = transposed ? '(b * uniforms.dimN + col) * uniforms.dimK + row' : '(b * uniforms.dimK + row) * uniforms.dimN + col';
   return {
     rowMajor: !transposed,
     load: `if (row >= uniforms.dimK || col >= uniforms.dimN) { return 0.0; }
-        let b = outerIndex(batch, uniforms.outerB);
+        let b = ${matrixOf(how, 'outerB')};
         return B[${at}];`,
   };
 }
@@ -89,11 +103,12 @@ function matMul(gpu: WebGPUBackend, m: MatMulArgs): TensorInfo | string {
   if (typeof epilogue === 'string') return epilogue;
   const batch = size(outer);
   const shape = { batch, m: M, n: N, k: K };
+  const [howA, howB] = [batching(outer, outerA), batching(outer, outerB)];
   const tooLarge = exceedsDispatch(gpu.device, shape);
   if (tooLarge) return tooLarge;
 
   return runGemm(gpu, {
-    name: 'MatMul',
+    name: `MatMul_${howA}_${howB}`,
     shape,
     operands: [a, b],
     operandNames: ['A', 'B'],
@@ -103,8 +118,8 @@ function matMul(gpu: WebGPUBackend, m: MatMulArgs): TensorInfo | string {
       { type: 'int32', data: padded(outerA) },
       { type: 'int32', data: padded(outerB) },
     ],
-    a: operandA(transposeA),
-    b: operandB(transposeB),
+    a: operandA(transposeA, howA),
+    b: operandB(transposeB, howB),
     helpers: OUTER_INDEX,
     epilogue,
     epilogueTensors: [...(m.bias ? [m.bias] : []), ...(epilogue.prelu ? [m.prelu!] : [])],
