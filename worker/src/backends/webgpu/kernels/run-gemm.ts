@@ -1,7 +1,7 @@
 // Runs our tiled product for a kernel: the program, and where K was split (planGemm), a second
-// pass that adds the partial products and applies bias and activation to the sum (TF.js's Sum
-// over the leading axis runs a workgroup per output element: 14x slower than the product for a
-// convolution's input gradient on SwiftShader); the result in the op's shape.
+// pass that adds the partial products and applies bias and activation to the sum (through
+// TF.js's Sum over the splits' axis instead, a convolution's input gradient took 5x as long on
+// SwiftShader); the result in the op's shape.
 import type { TensorInfo } from '@tensorflow/tfjs';
 import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import { webgpu_util } from '@tensorflow/tfjs-backend-webgpu';
