@@ -6,6 +6,7 @@ import { allreduceBench } from '../worker/bench/allreduce.js';
 import { augmentBench } from '../worker/bench/augment.js';
 import { trainBenches } from '../worker/bench/train.js';
 import { vsPytorchBench } from '../worker/bench/vs-pytorch.js';
+import { webgpuKernelsBench } from '../worker/bench/webgpu-kernels.js';
 import { sdkBenches } from '../sdk/bench/index.js';
 
 export type Emit = (figures: Record<string, unknown>) => void;
@@ -14,7 +15,7 @@ export type Emit = (figures: Record<string, unknown>) => void;
 export interface BenchOptions {
   /** The TF.js backend to train on (train-mlp, train-cnn); default wasm. */
   backend?: string;
-  /** Global batch size (train-mlp, train-cnn on a backend other than wasm); default 256. */
+  /** Global batch size (train-mlp, train-cnn on a backend other than wasm; webgpu-kernels); default 256 (webgpu-kernels: 8). */
   batch?: number;
 }
 
@@ -24,4 +25,4 @@ export interface Bench {
   run(emit: Emit, options?: BenchOptions): Promise<void>;
 }
 
-export const benches: Bench[] = [...trainBenches, augmentBench, vsPytorchBench, allreduceBench, compressionBench, scalingBench, registryBench, ...sdkBenches];
+export const benches: Bench[] = [...trainBenches, webgpuKernelsBench, augmentBench, vsPytorchBench, allreduceBench, compressionBench, scalingBench, registryBench, ...sdkBenches];

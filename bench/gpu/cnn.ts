@@ -13,7 +13,7 @@ const { values } = parseArgs({ options: { batches: { type: 'string', default: '2
 const batches = values.batches.split(',').map(Number);
 if (batches.some((b) => !(Number.isInteger(b) && b > 0))) throw new Error(`--batches takes positive integers, comma-separated: ${values.batches}`);
 
-const results: { batch: number; kernels: string; samplesPerSecond: number }[] = [];
+const results: { batch: number; kernels: string; samplesPerSecond: number; ours: string[]; declined: Record<string, number> }[] = [];
 for (const batch of batches) {
   await deviceTrainBench(CNN, 'webgpu', batch, (figures) => {
     console.log(JSON.stringify({ bench: 'gpu-cnn', ...figures }));
@@ -21,10 +21,21 @@ for (const batch of batches) {
       console.error('bench/gpu: the adapter is a software one (SwiftShader): this is not a GPU figure. Pass --allow-software to run anyway.');
       process.exit(3);
     }
-    results.push({ batch, kernels: String(figures.kernels), samplesPerSecond: figures.samplesPerSecond as number });
+    results.push({
+      batch,
+      kernels: String(figures.kernels),
+      samplesPerSecond: figures.samplesPerSecond as number,
+      ours: (figures.ours as string[] | undefined) ?? [],
+      declined: (figures.declined as Record<string, number> | undefined) ?? {},
+    });
   });
 }
-for (const { batch, kernels, samplesPerSecond } of results) {
-  console.log(`Keras CNN on webgpu, batch ${batch}, ${kernels === 'syncline' ? "Syncline's kernels" : "TF.js's own kernels"}: ${samplesPerSecond} samples/s = ${(samplesPerSecond / REFERENCE.samplesPerSecond).toFixed(2)}x the reference ${REFERENCE.samplesPerSecond} samples/s (${REFERENCE.what}); goal >= 10x`);
+for (const { batch, kernels, samplesPerSecond, ours, declined } of results) {
+  const which = kernels === 'syncline' ? `Syncline's kernels (ours: ${ours.join(', ')}; handed to TF.js's: ${Object.keys(declined).length ? JSON.stringify(declined) : 'none'})` : "TF.js's own kernels";
+  console.log(`Keras CNN on webgpu, batch ${batch}, ${which}: ${samplesPerSecond} samples/s = ${(samplesPerSecond / REFERENCE.samplesPerSecond).toFixed(2)}x the reference ${REFERENCE.samplesPerSecond} samples/s (${REFERENCE.what}); goal >= 10x`);
+}
+for (const batch of batches) {
+  const [ours, theirs] = ['syncline', 'backend'].map((k) => results.find((r) => r.batch === batch && r.kernels === k));
+  if (ours && theirs) console.log(`batch ${batch}: Syncline's kernels at ${(ours.samplesPerSecond / theirs.samplesPerSecond).toFixed(2)}x TF.js's own`);
 }
 releaseWebGPU();

@@ -7,14 +7,17 @@
 //   applyMs      the mean gradients uploaded and the optimizer's update, until the device is done
 // roofline = the step's FLOP/s over the backend's own 1024^3 product in the same run; kernelMs /
 // topKernelsMs profile one step (on webgpu, GPU time from timestamp queries where the adapter has them).
-// Where Syncline replaces kernels of the backend (webgpu: Conv2DBackpropFilter) the step is
-// measured with ours ("kernels": "syncline") and with the backend's own ("backend").
+// Where Syncline replaces kernels of the backend (webgpu: our WGSL products, convolutions and
+// convolution gradients) the step is measured with ours ("kernels": "syncline", with "ours": the
+// kernels that were ours, and "declined": calls ours handed to TF.js's kernels, by reason) and
+// with the backend's own ("backend").
 import * as tf from '@tensorflow/tfjs';
 import { JobSpec } from '@syncline/proto';
 import type { Emit } from '../../bench/registry.js';
 import { selectBackend } from '../src/backend.js';
 import type { DatasetShape } from '../src/data/dataset.js';
-import { registerTrainingKernels, restoreBackendKernels } from '../src/kernels/register.js';
+import { declinedCalls, resetDeclinedCalls } from '../src/backends/webgpu/kernels/theirs.js';
+import { oursRegistered, registerTrainingKernels, restoreBackendKernels } from '../src/kernels/register.js';
 import { Trainer, soloAllReduce } from '../src/train/trainer.js';
 import { forwardMultiplyAdds, kernelTimes, type Model } from './train.js';
 
@@ -72,7 +75,10 @@ export async function deviceTrainBench(model: Model, backendName: string, batch:
   for (const kernels of ['syncline', 'backend'] as const) {
     if (kernels === 'backend' && restoreBackendKernels(backend.name).length === 0) break;
     try {
-      emit({ kernels, ...(await measure()) });
+      resetDeclinedCalls();
+      const figures = await measure();
+      const ours = kernels === 'syncline' ? { ours: oursRegistered(backend.name), declined: declinedCalls() } : {};
+      emit({ kernels, ...ours, ...figures });
     } finally {
       registerTrainingKernels(backend.name);
     }

@@ -6,7 +6,8 @@ import test from 'ava';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend.js';
 import { releaseWebGPU } from '../src/backends/webgpu/backend.js';
-import { conv2DBackpropFilterConfig, samplesPerChunk } from '../src/backends/webgpu/kernels/Conv2DBackpropFilter.js';
+import { conv2DBackpropFilterConfig } from '../src/backends/webgpu/kernels/Conv2DBackpropFilter.js';
+import { declinedCalls, resetDeclinedCalls } from '../src/backends/webgpu/kernels/theirs.js';
 import { kernelsMissingForTraining } from '../src/kernels/missing-kernels.js';
 import { discrepancyOn, TOLERANCE, values } from './helpers/kernel-check.js';
 import { families, gradients, sumLoss } from './helpers/model-families.js';
@@ -39,8 +40,10 @@ for (const [name, family] of Object.entries(families)) {
     model.dispose();
 
     const cpu = await gradients('cpu', family, weights);
+    resetDeclinedCalls();
     const gpu = await gradients('webgpu', family, weights);
     t.is(tf.getBackend(), 'webgpu');
+    t.deepEqual(declinedCalls(), {}, "our WGSL kernels ran every product and convolution; none went to TF.js's");
     cpu.forEach((expected, i) => {
       const scale = Math.max(1, ...Array.from(expected, Math.abs));
       const worst = Math.max(...Array.from(expected, (v, j) => Math.abs(v - gpu[i]![j]!)));
@@ -73,8 +76,8 @@ for (const [name, args] of kernelCases) {
   });
 }
 
-// Ours (backends/webgpu/kernels): the filter gradient split over chunks of the batch. One sample
-// (no reduction), one sample per chunk, and several per chunk with a short last chunk.
+// Ours (backends/webgpu/kernels): the filter gradient as an implicit GEMM whose long sum over
+// the batch's pixels is split where the filter alone gives too few workgroups.
 const filterGrad = (x: number[], dy: number[], filterShape: number[], strides: number, pad: 'same' | 'valid' | number) => ({
   x: { values: values(x.reduce((a, b) => a * b, 1), 21), shape: x },
   dy: { values: values(dy.reduce((a, b) => a * b, 1), 22), shape: dy },
@@ -82,18 +85,16 @@ const filterGrad = (x: number[], dy: number[], filterShape: number[], strides: n
 });
 const filterCases = {
   'one sample': filterGrad([1, 7, 7, 3], [1, 4, 4, 5], [3, 3, 3, 5], 2, 'same'),
-  'a sample per chunk, padded': filterGrad([5, 6, 8, 2], [5, 6, 8, 4], [3, 2, 2, 4], 1, 'same'),
-  'several samples per chunk, a short last one': filterGrad([20, 6, 6, 64], [20, 4, 4, 64], [3, 3, 64, 64], 1, 'valid'),
+  'five samples, padded': filterGrad([5, 6, 8, 2], [5, 6, 8, 4], [3, 2, 2, 4], 1, 'same'),
+  'twenty samples, 64 channels': filterGrad([20, 6, 6, 64], [20, 4, 4, 64], [3, 3, 64, 64], 1, 'valid'),
+  'the sum over pixels split in two': filterGrad([4, 14, 14, 3], [4, 12, 12, 8], [3, 3, 3, 8], 1, 'valid'),
 };
-test('samples per chunk: chunks up to one per sample, fewer when the filter alone fills the GPU', (t) => {
-  t.is(samplesPerChunk(256, 288), 1);
-  t.is(samplesPerChunk(20, 3 * 3 * 64 * 64), 3);
-  t.is(samplesPerChunk(7, 1 << 20), 7);
-});
 for (const [name, c] of Object.entries(filterCases)) {
   gpuTest(`our Conv2DBackpropFilter on webgpu equals cpu: ${name}`, async (t) => {
     t.is(tf.getKernel('Conv2DBackpropFilter', 'webgpu'), conv2DBackpropFilterConfig, 'ours is registered');
+    resetDeclinedCalls();
     const d = await discrepancyOn('webgpu')('Conv2DBackpropFilter', { x: c.x, dy: c.dy }, c.attrs);
     t.true(typeof d === 'number' && d < TOLERANCE, `discrepancy ${d}`);
+    t.deepEqual(declinedCalls(), {}, 'ours ran it');
   });
 }

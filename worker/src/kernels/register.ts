@@ -3,7 +3,10 @@
 // the backend already has is left alone unless its entry is marked `replaces`.
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig } from '@tensorflow/tfjs';
+import { batchMatMulConfig as webgpuBatchMatMulConfig, fusedMatMulConfig as webgpuFusedMatMulConfig } from '../backends/webgpu/kernels/BatchMatMul.js';
+import { conv2DConfig as webgpuConv2DConfig, fusedConv2DConfig as webgpuFusedConv2DConfig } from '../backends/webgpu/kernels/Conv2D.js';
 import { conv2DBackpropFilterConfig as webgpuConv2DBackpropFilterConfig } from '../backends/webgpu/kernels/Conv2DBackpropFilter.js';
+import { conv2DBackpropInputConfig as webgpuConv2DBackpropInputConfig } from '../backends/webgpu/kernels/Conv2DBackpropInput.js';
 import { batchMatMulConfig } from './BatchMatMul.js';
 import { castConfig } from './Cast.js';
 import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter.js';
@@ -38,9 +41,21 @@ export const trainingKernels: readonly TrainingKernel[] = [
   { config: sumConfig, replaces: 'reducing leading axes (bias gradients) transposes the whole tensor first; other reductions go to the original' },
   { config: unsortedSegmentSumConfig },
   { config: webgpuConv2DBackpropFilterConfig, replaces: 'one invocation per filter element sums over the whole batch: a few hundred threads for a first layer' },
+  // Ours, written here to be measured and tuned against TF.js's (MatMulPacked, Conv2DMM,
+  // Conv2DDerInputMM); each hands the cases it declines to TF.js's kernel (backends/webgpu/kernels/theirs.ts).
+  { config: webgpuBatchMatMulConfig, replaces: 'our tiled WGSL product (64x64 or 32x32 tiles, a register block per invocation)' },
+  { config: webgpuFusedMatMulConfig, replaces: 'our tiled WGSL product with bias and activation in its epilogue' },
+  { config: webgpuConv2DConfig, replaces: 'our implicit GEMM over NHWC on the same tiled product' },
+  { config: webgpuFusedConv2DConfig, replaces: 'our implicit GEMM with bias and activation in its epilogue' },
+  { config: webgpuConv2DBackpropInputConfig, replaces: 'our implicit GEMM over dy and the filter read transposed in place' },
 ];
 
 export { replacedKernel };
+
+/** The kernels of `backendName` that are ours right now (registered and not restored). */
+export function oursRegistered(backendName: string): string[] {
+  return trainingKernels.filter(({ config }) => config.backendName === backendName && tf.getKernel(config.kernelName, backendName) === config).map(({ config }) => config.kernelName);
+}
 
 export interface Registration {
   added: string[];

@@ -1,105 +1,86 @@
-// The filter gradient of a convolution, split over the batch. TF.js's webgpu kernel runs one
-// invocation per filter element, each summing over every (sample, output row, output column):
-// the Keras CNN's first layer has 288 filter elements, so 288 invocations of 173,000
-// multiply-adds each, a few hundred threads on a GPU that runs hundreds of thousands. Ours runs
-// one invocation per (filter element, chunk of samples), writing partial sums that a reduction
-// over the chunks adds up: the same products, summed in chunk order, with enough parallel work.
+// The filter gradient of a convolution, NHWC, as an implicit GEMM through our tiled product:
+// dW[tap, out-channel] = Σ over output pixels of x[pixel's input under tap] · dy[pixel, out-channel],
+// M = filter taps (row, column, in-channel), N = out-channels, K = every (sample, output row,
+// output column). TF.js's webgpu kernel runs one invocation per filter element, each summing
+// over the whole batch: the Keras CNN's first layer has 288 filter elements, so 288 invocations
+// of 173,000 multiply-adds each. Here K is that long sum, which the product splits into ranges
+// (planGemm) whose partial products are added afterwards: enough workgroups, and each operand
+// staged in workgroup memory instead of every product reading both from device memory.
+// NCHW goes to TF.js's kernel.
 import * as tf from '@tensorflow/tfjs';
-import type { Conv2DBackpropFilterAttrs, KernelConfig, TensorInfo } from '@tensorflow/tfjs';
-import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
-import { webgpu_util } from '@tensorflow/tfjs-backend-webgpu';
+import type { Conv2DBackpropFilterAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { NO_EPILOGUE } from './epilogue.js';
+import { exceedsDispatch } from './gemm-program.js';
+import { runGemm } from './run-gemm.js';
+import { theirs } from './theirs.js';
 
-/** Invocations to aim for: enough to fill a large GPU several times over. */
-const TARGET_INVOCATIONS = 1 << 18;
+type KernelArgs = Parameters<KernelFunc>[0];
 
-/** Samples per chunk: as many chunks as bring the invocations to the target, at most one per sample. */
-export function samplesPerChunk(batch: number, filterSize: number): number {
-  const chunks = Math.max(1, Math.min(batch, Math.ceil(TARGET_INVOCATIONS / filterSize)));
-  return Math.ceil(batch / chunks);
-}
+/** A[tap, pixel]: the input element under filter tap `row` for output pixel `col`, 0 in the padding. */
+const IMAGE_BY_TAP = {
+  rowMajor: false,
+  load: `if (row >= uniforms.dimM || col >= uniforms.dimK) { return 0.0; }
+        let pixels = uniforms.outSize.x * uniforms.outSize.y;
+        let image = col / pixels;
+        let pixel = col - image * pixels;
+        let outRow = pixel / uniforms.outSize.y;
+        let outCol = pixel - outRow * uniforms.outSize.y;
+        let tapWidth = uniforms.filterWidth * uniforms.inChannels;
+        let tapRow = row / tapWidth;
+        let rest = row - tapRow * tapWidth;
+        let tapCol = rest / uniforms.inChannels;
+        let channel = rest - tapCol * uniforms.inChannels;
+        let inRow = outRow * uniforms.strides.x - uniforms.pads.x + tapRow;
+        let inCol = outCol * uniforms.strides.y - uniforms.pads.y + tapCol;
+        if (inRow < 0 || inRow >= uniforms.inSize.x || inCol < 0 || inCol >= uniforms.inSize.y) { return 0.0; }
+        return x[((image * uniforms.inSize.x + inRow) * uniforms.inSize.y + inCol) * uniforms.inChannels + channel];`,
+};
 
-class SplitFilterGradProgram implements WebGPUProgram {
-  readonly variableNames = ['x', 'dy'];
-  readonly uniforms = 'pads : vec2<i32>, strides : vec2<i32>, batchSize : i32, outHeight : i32, outWidth : i32, inHeight : i32, inWidth : i32, chunk : i32,';
-  readonly workgroupSize: [number, number, number] = [64, 1, 1];
-  readonly size = true;
-  readonly outputShape: number[];
-  readonly dispatchLayout: { x: number[] };
-  readonly dispatch: [number, number, number];
-  readonly shaderKey = 'synclineConv2DDerFilterSplit';
+/** B[pixel, out-channel]: dy itself, [samples · rows · columns, out-channels]. */
+const GRADIENT = {
+  rowMajor: true,
+  load: `if (row >= uniforms.dimK || col >= uniforms.dimN) { return 0.0; }
+        return dy[row * uniforms.dimN + col];`,
+};
 
-  constructor(chunks: number, filterShape: [number, number, number, number]) {
-    this.outputShape = [chunks, ...filterShape];
-    this.dispatchLayout = webgpu_util.flatDispatchLayout(this.outputShape);
-    this.dispatch = webgpu_util.computeDispatch(this.dispatchLayout, this.outputShape, this.workgroupSize);
-  }
+function conv2DBackpropFilter(gpu: WebGPUBackend, x: TensorInfo, dy: TensorInfo, attrs: Conv2DBackpropFilterAttrs): TensorInfo | string {
+  if (x.dtype !== 'float32' || dy.dtype !== 'float32') return `${x.dtype} x, ${dy.dtype} dy`;
+  const format = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat);
+  if (format !== 'channelsLast') return 'NCHW';
+  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, format);
+  const shape = { batch: 1, m: info.filterHeight * info.filterWidth * info.inChannels, n: info.outChannels, k: info.batchSize * info.outHeight * info.outWidth };
+  const tooLarge = exceedsDispatch(gpu.device, shape);
+  if (tooLarge) return tooLarge;
 
-  getUserCode(): string {
-    return `
-      fn main(index : i32) {
-        if (index < uniforms.size) {
-          let coords = getCoordsFromIndex(index);
-          // A rank-5 coordinate is TF.js's vec5 struct (x, y, z, w, u), not an indexable vector.
-          let first = coords.x * uniforms.chunk;
-          let last = min(first + uniforms.chunk, uniforms.batchSize);
-          let wR = coords.y;
-          let wC = coords.z;
-          let d1 = coords.w;
-          let d2 = coords.u;
-          var dotProd = 0.0;
-          for (var b = first; b < last; b = b + 1) {
-            for (var yR = 0; yR < uniforms.outHeight; yR = yR + 1) {
-              let xR = wR + yR * uniforms.strides[0] - uniforms.pads[0];
-              if (xR < 0 || xR >= uniforms.inHeight) {
-                continue;
-              }
-              for (var yC = 0; yC < uniforms.outWidth; yC = yC + 1) {
-                let xC = wC + yC * uniforms.strides[1] - uniforms.pads[1];
-                if (xC < 0 || xC >= uniforms.inWidth) {
-                  continue;
-                }
-                dotProd = dotProd + getX(b, xR, xC, d1) * getDy(b, yR, yC, d2);
-              }
-            }
-          }
-          setOutputAtIndex(index, dotProd);
-        }
-      }
-    `;
-  }
+  return runGemm(gpu, {
+    name: 'Conv2DBackpropFilter',
+    shape,
+    operands: [x, dy],
+    operandNames: ['x', 'dy'],
+    uniforms: 'outSize : vec2<i32>, inSize : vec2<i32>, strides : vec2<i32>, pads : vec2<i32>, filterWidth : i32, inChannels : i32,',
+    uniformData: [
+      { type: 'int32', data: [info.outHeight, info.outWidth] },
+      { type: 'int32', data: [info.inHeight, info.inWidth] },
+      { type: 'int32', data: [info.strideHeight, info.strideWidth] },
+      { type: 'int32', data: [info.padInfo.top, info.padInfo.left] },
+      { type: 'int32', data: [info.filterWidth] },
+      { type: 'int32', data: [info.inChannels] },
+    ],
+    a: IMAGE_BY_TAP,
+    b: GRADIENT,
+    epilogue: NO_EPILOGUE,
+    epilogueTensors: [],
+    outShape: info.filterShape,
+  });
 }
 
 export const conv2DBackpropFilterConfig: KernelConfig = {
   kernelName: tf.Conv2DBackpropFilter,
   backendName: 'webgpu',
-  kernelFunc: ({ inputs, backend, attrs }) => {
-    const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-    const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as Conv2DBackpropFilterAttrs;
-    const gpu = backend as WebGPUBackend;
-    const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, tf.backend_util.convertConv2DDataFormat(dataFormat));
-    if (info.dataFormat !== 'channelsLast') throw new Error('Conv2DBackpropFilter on webgpu: only NHWC (channelsLast) is supported');
-    const chunk = samplesPerChunk(info.batchSize, filterShape.reduce((a, b) => a * b, 1));
-    const chunks = Math.ceil(info.batchSize / chunk);
-    const program = new SplitFilterGradProgram(chunks, info.filterShape as [number, number, number, number]);
-    const uniforms = [
-      { type: 'int32', data: [info.padInfo.top, info.padInfo.left] },
-      { type: 'int32', data: [info.strideHeight, info.strideWidth] },
-      { type: 'int32', data: [info.batchSize] },
-      { type: 'int32', data: [info.outHeight] },
-      { type: 'int32', data: [info.outWidth] },
-      { type: 'int32', data: [info.inHeight] },
-      { type: 'int32', data: [info.inWidth] },
-      { type: 'int32', data: [chunk] },
-    ];
-    const partial = gpu.runWebGPUProgram(program, [x, dy], 'float32', uniforms);
-    if (chunks === 1) {
-      return { dataId: partial.dataId, shape: info.filterShape, dtype: 'float32' };
-    }
-    // The sum over the chunks, through the backend's own reduction.
-    const sumKernel = tf.getKernel(tf.Sum, 'webgpu');
-    if (!sumKernel) throw new Error('the webgpu backend has no Sum kernel');
-    const sum = sumKernel.kernelFunc({ inputs: { x: partial }, backend, attrs: { axis: [0], keepDims: false } }) as TensorInfo;
-    gpu.disposeData(partial.dataId);
-    return sum;
+  kernelFunc: (args: KernelArgs) => {
+    const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+    const out = conv2DBackpropFilter(args.backend as WebGPUBackend, x, dy, args.attrs as unknown as Conv2DBackpropFilterAttrs);
+    return typeof out === 'string' ? theirs(tf.Conv2DBackpropFilter, args, out) : out;
   },
 };
