@@ -268,6 +268,29 @@ test('recurrent, embedding and GAN specs that fit pass', (t) => {
   );
   t.is(gan.model, undefined);
   t.is(gan.gan?.latentDim, 8);
+  t.is(gan.gan?.realLabel, 1, 'no label smoothing unless asked');
+});
+
+test('gan.realLabel: one-sided label smoothing in (0.5, 1]', (t) => {
+  const withLabel = (realLabel: number) =>
+    validateJobSpec(
+      spec({
+        gan: {
+          latentDim: 8,
+          generator: [{ dense: { units: 784, activation: 'sigmoid' } }],
+          discriminator: [{ dense: { units: 1, activation: 'sigmoid' } }],
+          realLabel,
+          ...adams,
+        },
+      }),
+    );
+  t.is(withLabel(0.9).gan?.realLabel, 0.9);
+  t.is(withLabel(1).gan?.realLabel, 1);
+  for (const bad of [0.5, 0.2, 1.1, -1, Number.NaN]) {
+    const err = t.throws(() => withLabel(bad), { instanceOf: InvalidSpecError }, String(bad));
+    t.is(err!.field, 'gan.realLabel');
+    t.true(err!.message.includes('(0.5, 1]'), err!.message);
+  }
 });
 
 test('transposed convolutions and upsampling infer their shapes and get their defaults', (t) => {

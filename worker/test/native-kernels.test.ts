@@ -310,6 +310,32 @@ test.serial('Sum: random shapes and axes, keepDims (contiguous axes native, othe
   setThreads(1);
 });
 
+test.serial('Mean: random shapes and axes, keepDims (contiguous axes native, others cpu), and batch-norm moments', async (t) => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 4 }),
+      fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+      fc.boolean(),
+      fc.constantFrom(...THREADS),
+      fc.integer({ min: 1, max: 1 << 30 }),
+      async (shape, pick, keepDims, threads, seed) => {
+        setThreads(threads);
+        const axis = shape.map((_, i) => i).filter((i) => pick[i]);
+        return ok(await discrepancy('Mean', { x: input(shape, seed) }, { axis: axis.length ? axis : [0], keepDims }));
+      },
+    ),
+    RUNS,
+  );
+  setThreads(3);
+  // Batch norm's moments: over the batch of a dense layer's outputs, and over batch and pixels of a convolution's.
+  t.true(ok(await discrepancy('Mean', { x: input([64, 3136], 4) }, { axis: [0], keepDims: true })));
+  t.true(ok(await discrepancy('Mean', { x: input([64, 14, 14, 32], 5) }, { axis: [0, 1, 2], keepDims: true })));
+  // A per-sample mean (the last axis) and a middle axis.
+  t.true(ok(await discrepancy('Mean', { x: input([300, 10], 6) }, { axis: [1], keepDims: false })));
+  t.true(ok(await discrepancy('Mean', { x: input([3, 4096, 33], 7) }, { axis: [1], keepDims: false })));
+  setThreads(1);
+});
+
 test.serial('Softmax over the last axis', async (t) => {
   for (const shape of [[7, 10], [3, 4, 5], [1], [40_000, 3]]) {
     const x = { values: values(size(shape), 5).map((v) => v * 20), shape };

@@ -8,7 +8,7 @@ import { InvalidSpecError } from '../errors.js';
 import { validateAugmentation, validateClasses } from './augment.js';
 import { requestedVersion, validateBase, type BaseModelInfo } from './base-model.js';
 import { ACCELERATORS } from '../scheduling/accelerators.js';
-import { integerIn, notOneOf, numberIn, oneOf, quote, shapeText } from './checks.js';
+import { integerIn, notOneOf, numberIn, oneOf, quote, shapeText, show } from './checks.js';
 import { checkLayerFields, checkStack, type CheckedStack } from './layers.js';
 import { validateOptimizer, validateSchedule } from './optimizer.js';
 
@@ -156,7 +156,17 @@ function validateGan(gan: GanSpec, info: DatasetInfo): GanSpec {
     discriminator: discriminator.layers,
     generatorOptimizer: validateOptimizer(gan.generatorOptimizer, 'gan.generatorOptimizer'),
     discriminatorOptimizer: validateOptimizer(gan.discriminatorOptimizer, 'gan.discriminatorOptimizer'),
+    realLabel: realLabel(gan.realLabel),
   };
+}
+
+/** The discriminator's target for real samples: 0 means 1; at or below one half it would not tell real from fake. */
+function realLabel(value: number): number {
+  if (value === 0) return 1;
+  if (!Number.isFinite(value) || value <= 0.5 || value > 1) {
+    throw new InvalidSpecError('gan.realLabel', `must be a number in (0.5, 1] (0.9 is usual one-sided label smoothing; 0 or absent means 1), got ${show(value)}`);
+  }
+  return value;
 }
 
 function validateDataset(dataset: DatasetSpec | undefined, userDatasets: Readonly<Record<string, DatasetInfo>>): { dataset: DatasetSpec; info: DatasetInfo; heldout: number } {

@@ -692,6 +692,11 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "repeated": false,
       "type": "message",
       "message": "syncline.v1.Optimizer"
+    },
+    "realLabel": {
+      "protoName": "real_label",
+      "repeated": false,
+      "type": "double"
     }
   },
   "syncline.v1.GetDatasetUploadRequest": {

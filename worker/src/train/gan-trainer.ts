@@ -33,10 +33,15 @@ const Pass = {
 
 const EPS = 1e-7;
 
-/** Summed binary cross-entropy of probabilities `p` against a constant label. */
-function bceSum(p: tf.Tensor, label: 0 | 1): tf.Scalar {
+/**
+ * Summed binary cross-entropy of probabilities `p` against a constant label in [0, 1]:
+ * -Σ (label log p + (1 - label) log (1 - p)); a label between 0 and 1 is a smoothed one.
+ */
+export function bceSum(p: tf.Tensor, label: number): tf.Scalar {
   const clipped = tf.clipByValue(p, EPS, 1 - EPS);
-  return tf.neg(tf.sum(label === 1 ? tf.log(clipped) : tf.log(tf.sub(1, clipped)))) as tf.Scalar;
+  if (label === 1) return tf.neg(tf.sum(tf.log(clipped))) as tf.Scalar;
+  if (label === 0) return tf.neg(tf.sum(tf.log(tf.sub(1, clipped)))) as tf.Scalar;
+  return tf.neg(tf.add(tf.mul(label, tf.sum(tf.log(clipped))), tf.mul(1 - label, tf.sum(tf.log(tf.sub(1, clipped)))))) as tf.Scalar;
 }
 
 export class GanTrainer implements Replica {
@@ -54,6 +59,8 @@ export class GanTrainer implements Replica {
   private readonly gRate: number;
   private readonly dRate: number;
   private readonly clipNorm: number;
+  /** The discriminator's target for real samples (below 1: one-sided label smoothing). */
+  private readonly realLabel: number;
   private readonly seed: number;
   private readonly gDraws = new SampleDraws(0);
   private readonly dDraws = new SampleDraws(1);
@@ -82,6 +89,7 @@ export class GanTrainer implements Replica {
     this.gRate = baseLearningRate(gan.generatorOptimizer);
     this.dRate = baseLearningRate(gan.discriminatorOptimizer);
     this.clipNorm = spec.training.clipGlobalNorm;
+    this.realLabel = gan.realLabel === 0 ? 1 : gan.realLabel;
   }
 
   /** One latent vector per sample of the batch, for `phase`. */
@@ -110,7 +118,7 @@ export class GanTrainer implements Replica {
         const pReal = this.dDraws.during(this.keys(batch, Pass.real), () => this.discriminator.apply(real, { training: true }) as tf.Tensor);
         const pFake = this.dDraws.during(this.keys(batch, Pass.fakeInD), () => this.discriminator.apply(fake, { training: true }) as tf.Tensor);
         correct = tf.keep(tf.add(tf.sum(tf.cast(tf.greater(pReal, 0.5), 'float32')), tf.sum(tf.cast(tf.lessEqual(pFake, 0.5), 'float32'))) as tf.Scalar);
-        return tf.add(bceSum(pReal, 1), bceSum(pFake, 0)) as tf.Scalar;
+        return tf.add(bceSum(pReal, this.realLabel), bceSum(pFake, 0)) as tf.Scalar;
       }, this.d.variables);
       await readStep(dBuffer, this.d.ordered(grads), { [Stat.loss]: value, [Stat.correct]: correct!, [Stat.samples]: count });
       tf.dispose([real, z, fake, value, correct!, ...Object.values(grads)]);

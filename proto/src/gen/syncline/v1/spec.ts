@@ -88,7 +88,15 @@ export interface GanSpec {
   generator: Layer[];
   discriminator: Layer[];
   generatorOptimizer: Optimizer | undefined;
-  discriminatorOptimizer: Optimizer | undefined;
+  discriminatorOptimizer:
+    | Optimizer
+    | undefined;
+  /**
+   * The discriminator's target for real samples, in (0.5, 1]: below 1 is one-sided label
+   * smoothing (0.9 is usual), which keeps the discriminator from growing too sure of the real
+   * data. Fakes are always labelled 0, and the generator's target is always 1. 0 means 1.
+   */
+  realLabel: number;
 }
 
 /** Layer is one layer of a sequential model; exactly one kind is set. */
@@ -870,6 +878,7 @@ function createBaseGanSpec(): GanSpec {
     discriminator: [],
     generatorOptimizer: undefined,
     discriminatorOptimizer: undefined,
+    realLabel: 0,
   };
 }
 
@@ -889,6 +898,9 @@ export const GanSpec: MessageFns<GanSpec> = {
     }
     if (message.discriminatorOptimizer !== undefined) {
       Optimizer.encode(message.discriminatorOptimizer, writer.uint32(42).fork()).join();
+    }
+    if (message.realLabel !== 0) {
+      writer.uint32(49).double(message.realLabel);
     }
     return writer;
   },
@@ -946,6 +958,14 @@ export const GanSpec: MessageFns<GanSpec> = {
             message.discriminatorOptimizer = Optimizer.decode(reader, reader.uint32());
             continue;
           }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.realLabel = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -979,6 +999,11 @@ export const GanSpec: MessageFns<GanSpec> = {
         : isSet(object.discriminator_optimizer)
         ? Optimizer.fromJSON(object.discriminator_optimizer)
         : undefined,
+      realLabel: isSet(object.realLabel)
+        ? globalThis.Number(object.realLabel)
+        : isSet(object.real_label)
+        ? globalThis.Number(object.real_label)
+        : 0,
     };
   },
 
@@ -999,6 +1024,9 @@ export const GanSpec: MessageFns<GanSpec> = {
     if (message.discriminatorOptimizer !== undefined) {
       obj.discriminatorOptimizer = Optimizer.toJSON(message.discriminatorOptimizer);
     }
+    if (message.realLabel !== 0) {
+      obj.realLabel = floatToJson(message.realLabel);
+    }
     return obj;
   },
 
@@ -1017,6 +1045,7 @@ export const GanSpec: MessageFns<GanSpec> = {
       (object.discriminatorOptimizer !== undefined && object.discriminatorOptimizer !== null)
         ? Optimizer.fromPartial(object.discriminatorOptimizer)
         : undefined;
+    message.realLabel = object.realLabel ?? 0;
     return message;
   },
 };

@@ -8,7 +8,7 @@ import { batchMatMulConfig, fusedMatMulConfig } from './matmul.js';
 import { avgPoolConfig, avgPoolGradConfig, maxPoolConfig, maxPoolGradConfig } from './pooling.js';
 import { softmaxConfig } from './softmax.js';
 import { concatConfig, splitVConfig } from './split-concat.js';
-import { sumConfig } from './sum.js';
+import { meanConfig, sumConfig } from './sum.js';
 import { tileConfig } from './tile.js';
 import { unaryConfigs } from './unary.js';
 
@@ -24,6 +24,7 @@ export const nativeKernels: readonly KernelConfig[] = [
   avgPoolConfig,
   avgPoolGradConfig,
   sumConfig,
+  meanConfig,
   softmaxConfig,
   splitVConfig,
   concatConfig,
