@@ -8,6 +8,7 @@ import type { Conv2DAttrs, FusedConv2DAttrs, KernelConfig, KernelFunc, TensorInf
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { NO_EPILOGUE, planEpilogue } from './epilogue.js';
 import { exceedsDispatch } from './gemm-program.js';
+import { convGeometry } from './conv-geometry.js';
 import { runGemm } from './run-gemm.js';
 import { theirs } from './theirs.js';
 
@@ -74,16 +75,7 @@ function conv2d(gpu: WebGPUBackend, c: ConvArgs): TensorInfo | string {
     shape,
     operands: [x, filter],
     operandNames: ['x', 'W'],
-    uniforms: 'outSize : vec2<i32>, inSize : vec2<i32>, strides : vec2<i32>, pads : vec2<i32>, dilations : vec2<i32>, filterWidth : i32, inChannels : i32,',
-    uniformData: [
-      { type: 'int32', data: [info.outHeight, info.outWidth] },
-      { type: 'int32', data: [info.inHeight, info.inWidth] },
-      { type: 'int32', data: [info.strideHeight, info.strideWidth] },
-      { type: 'int32', data: [info.padInfo.top, info.padInfo.left] },
-      { type: 'int32', data: [info.dilationHeight, info.dilationWidth] },
-      { type: 'int32', data: [info.filterWidth] },
-      { type: 'int32', data: [info.inChannels] },
-    ],
+    ...convGeometry(info, 'inChannels', true),
     a: IMAGE,
     b: FILTER,
     epilogue,

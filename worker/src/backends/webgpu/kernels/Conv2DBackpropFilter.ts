@@ -12,6 +12,7 @@ import type { Conv2DBackpropFilterAttrs, KernelConfig, KernelFunc, TensorInfo } 
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { NO_EPILOGUE } from './epilogue.js';
 import { exceedsDispatch } from './gemm-program.js';
+import { convGeometry } from './conv-geometry.js';
 import { runGemm } from './run-gemm.js';
 import { theirs } from './theirs.js';
 
@@ -58,15 +59,7 @@ function conv2DBackpropFilter(gpu: WebGPUBackend, x: TensorInfo, dy: TensorInfo,
     shape,
     operands: [x, dy],
     operandNames: ['x', 'dy'],
-    uniforms: 'outSize : vec2<i32>, inSize : vec2<i32>, strides : vec2<i32>, pads : vec2<i32>, filterWidth : i32, inChannels : i32,',
-    uniformData: [
-      { type: 'int32', data: [info.outHeight, info.outWidth] },
-      { type: 'int32', data: [info.inHeight, info.inWidth] },
-      { type: 'int32', data: [info.strideHeight, info.strideWidth] },
-      { type: 'int32', data: [info.padInfo.top, info.padInfo.left] },
-      { type: 'int32', data: [info.filterWidth] },
-      { type: 'int32', data: [info.inChannels] },
-    ],
+    ...convGeometry(info, 'inChannels'),
     a: IMAGE_BY_TAP,
     b: GRADIENT,
     epilogue: NO_EPILOGUE,

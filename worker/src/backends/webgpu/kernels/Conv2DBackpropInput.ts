@@ -9,6 +9,7 @@ import type { Conv2DBackpropInputAttrs, KernelConfig, KernelFunc, TensorInfo } f
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { NO_EPILOGUE } from './epilogue.js';
 import { exceedsDispatch } from './gemm-program.js';
+import { convGeometry } from './conv-geometry.js';
 import { runGemm } from './run-gemm.js';
 import { theirs } from './theirs.js';
 
@@ -69,15 +70,7 @@ function conv2DBackpropInput(gpu: WebGPUBackend, dy: TensorInfo, filter: TensorI
     shape,
     operands: [dy, filter],
     operandNames: ['dy', 'W'],
-    uniforms: 'outSize : vec2<i32>, inSize : vec2<i32>, strides : vec2<i32>, pads : vec2<i32>, filterWidth : i32, outChannels : i32,',
-    uniformData: [
-      { type: 'int32', data: [info.outHeight, info.outWidth] },
-      { type: 'int32', data: [info.inHeight, info.inWidth] },
-      { type: 'int32', data: [info.strideHeight, info.strideWidth] },
-      { type: 'int32', data: [info.padInfo.top, info.padInfo.left] },
-      { type: 'int32', data: [info.filterWidth] },
-      { type: 'int32', data: [info.outChannels] },
-    ],
+    ...convGeometry(info, 'outChannels'),
     a: GRADIENT,
     b: FILTER,
     epilogue: NO_EPILOGUE,
