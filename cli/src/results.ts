@@ -98,11 +98,15 @@ async function ganFigures(name: string, model: SynclineModel, classifier: Syncli
     return fitGaussian(features, count, features.length / count);
   };
   const real = fit(mnist.heldout.x, mnist.heldout.count);
+  // The same share for real held-out digits: what the classifier grants real data, the ceiling
+  // a generator's confident share is read against.
+  const realBalance = classBalance(classifier.predictBatch(mnist.heldout.x.subarray(0, SCORED * size), SCORED), SCORED, classifier.outputSize);
   return {
     samples: SCORED,
     seed: SEED,
     classifier: `${classifier.name} v${classifier.version}`,
     confidentShare: balance.confidentShare,
+    realConfidentShare: realBalance.confidentShare,
     predictedClassCounts: balance.predictedClassCounts,
     maxMinClassRatio: Number.isFinite(balance.maxMinRatio) ? Number(balance.maxMinRatio.toFixed(2)) : null,
     frechetDistance: Number(frechetDistance(fit(samples, SCORED), real).toFixed(3)),
