@@ -2,9 +2,8 @@
 // uploaded to. Publishing registers the next version of a name for a job's artifacts.
 // Reads are served from memory: the version index follows the bucket, files and rendered
 // model.json bodies are kept in a bounded cache after their first read.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
-import { BUCKETS, FinalMetrics, PublishedModel, jobBucket, versionKey } from '@syncline/proto';
+import { BUCKETS, FinalMetrics, PublishedModel, isTransientNatsError, jobBucket, retryTransient, versionKey } from '@syncline/proto';
 import type { KV, NatsConnection, ObjectStore } from 'nats';
 import { ModelNotFoundError } from '../errors.js';
 import { kvKeys } from '../store/kv-keys.js';
@@ -97,21 +96,13 @@ export class ModelRegistry {
     if (!stored) throw new Error(`no model.json under ${artifactPrefix} in ${jobBucket(jobId)}`);
     // Signed as it is now: what anyone changes in the object store later fails the signature.
     const modelJson = JSON.parse(new TextDecoder().decode(stored)) as Record<string, unknown>;
-    // A failed create() is either a version another publisher took first (try the next) or the
-    // bucket being briefly unreachable, as while a cluster elects a new leader (wait and retry).
-    // A create that timed out may still have been stored: the key is read back before moving on,
-    // so one upload never becomes two versions.
-    const deadline = Date.now() + 60_000;
-    let lastError: unknown;
-    for (let attempt = 0; attempt < 200 && Date.now() < deadline; attempt++) {
-      let version: number;
-      try {
-        version = ((await this.storedLatestVersion(name)) ?? 0) + 1;
-      } catch (err) {
-        lastError = err;
-        await sleep(Math.min(2000, 100 * 2 ** Math.min(attempt, 5)));
-        continue;
-      }
+    // An outage (a cluster electing a new leader) is ridden out by retryTransient. A create()
+    // that still fails found the version taken: by another publisher (try the next), or by this
+    // one, when a retried create's first attempt was stored before its reply was lost (adopted,
+    // so one upload never becomes two versions).
+    const deadlineMs = 60_000;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const version = ((await retryTransient(() => this.storedLatestVersion(name), { deadlineMs })) ?? 0) + 1;
       const record: VersionRecord = {
         name,
         version,
@@ -121,26 +112,24 @@ export class ModelRegistry {
         metrics: metrics ? FinalMetrics.toJSON(metrics) : undefined,
         ...(this.signer ? { signature: this.signer.sign({ name, version, quantization: 'float32' }, modelJson) } : {}),
       };
+      const key = versionKey(name, version);
       try {
-        await this.kv.create(versionKey(name, version), JSON.stringify(record));
+        await retryTransient(() => this.kv.create(key, JSON.stringify(record)), { deadlineMs });
       } catch (err) {
-        lastError = err;
-        const holder = await this.kv.get(versionKey(name, version)).catch(() => undefined);
-        const held = holder && holder.value.length > 0 ? (JSON.parse(holder.string()) as Partial<VersionRecord>) : undefined;
-        if (held && held.jobId === jobId && held.artifactPrefix === artifactPrefix) {
-          // Our own create went through before its reply was lost.
-          this.index.add(held as VersionRecord);
-          return this.toResolved(held as VersionRecord);
+        if (isTransientNatsError(err)) throw new Error(`could not register a version of ${name}: ${err instanceof Error ? err.message : String(err)}`);
+        const holder = await retryTransient(() => this.kv.get(key), { deadlineMs });
+        const held = holder && holder.value.length > 0 ? (JSON.parse(holder.string()) as VersionRecord) : undefined;
+        if (held?.jobId === jobId && held.artifactPrefix === artifactPrefix) {
+          this.index.add(held);
+          return this.toResolved(held);
         }
-        // Taken by another publisher: the next version at once. Unreachable: wait first.
-        if (!held) await sleep(Math.min(2000, 100 * 2 ** Math.min(attempt, 5)));
         continue;
       }
       // Known here at once; the bucket's watch tells every other coordinator.
       this.index.add(record);
       return this.toResolved(record);
     }
-    throw new Error(`could not register a version of ${name}: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
+    throw new Error(`could not register a version of ${name}`);
   }
 
   /** From memory; the bucket is asked only for a version the index has not seen (yet). */
