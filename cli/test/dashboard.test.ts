@@ -124,6 +124,9 @@ test.serial('a job is watched from submission to success: state, growing curves,
   await page.waitForFunction(() => document.querySelector('.job-header .badge')?.textContent === 'succeeded', undefined, { timeout: 15_000 });
   await page.waitForSelector('#final-metrics');
   clearInterval(watch);
+  // The poll is asynchronous and may not have landed since the badge changed: read it once more.
+  const lastBadge = await page.textContent('.job-header .badge');
+  if (lastBadge) states.add(lastBadge);
   const late = await points();
   // Held-out evaluations come at epoch ends (64 steps), one each, and the chart shows each one
   // and the final evaluation. (A step reported by a generation just superseded is dropped by the
