@@ -83,16 +83,42 @@ export interface ClassBalance {
   maxMinRatio: number;
 }
 
+/** The most likely class of row `i`. */
+function argmax(probabilities: Float32Array, i: number, classes: number): number {
+  let best = 0;
+  for (let c = 1; c < classes; c++) if (probabilities[i * classes + c]! > probabilities[i * classes + best]!) best = c;
+  return best;
+}
+
 /** Confidence and class balance of `count` rows of class probabilities. */
 export function classBalance(probabilities: Float32Array, count: number, classes: number, threshold = 0.9): ClassBalance {
   const counts = new Array<number>(classes).fill(0);
   let confident = 0;
   for (let i = 0; i < count; i++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (probabilities[i * classes + c]! > probabilities[i * classes + best]!) best = c;
+    const best = argmax(probabilities, i, classes);
     counts[best]! += 1;
     if (probabilities[i * classes + best]! >= threshold) confident++;
   }
   const min = Math.min(...counts);
   return { confidentShare: confident / count, predictedClassCounts: counts, maxMinRatio: min === 0 ? Infinity : Math.max(...counts) / min };
+}
+
+export interface AskedClasses {
+  /** Share of samples whose most likely class is the one the generator was asked for. */
+  askedShare: number;
+  /** Share recognized as the asked class with probability ≥ the threshold. */
+  confidentAskedShare: number;
+}
+
+/** For a conditional generator: how often `count` rows of class probabilities name the class each sample was drawn as. */
+export function askedClasses(probabilities: Float32Array, count: number, classes: number, asked: readonly number[], threshold = 0.9): AskedClasses {
+  if (asked.length !== count) throw new RangeError(`${asked.length} asked classes for ${count} samples`);
+  let hits = 0;
+  let confident = 0;
+  for (let i = 0; i < count; i++) {
+    if (argmax(probabilities, i, classes) !== asked[i]) continue;
+    hits++;
+    if (probabilities[i * classes + asked[i]!]! >= threshold) confident++;
+  }
+  return { askedShare: hits / count, confidentAskedShare: confident / count };
 }

@@ -11,14 +11,14 @@ import { loadDataset } from '@syncline/worker/datasets';
 import { SynclineClient, stateName } from './client.js';
 import { readJobFile } from './job-file.js';
 import { startLocalCluster } from './local-cluster.js';
-import { classBalance, fitGaussian, frechetDistance } from './gan-quality.js';
+import { askedClasses, classBalance, fitGaussian, frechetDistance } from './gan-quality.js';
 import { imageGridPng, lineChartSvg } from './plots.js';
 import { watchWithProgress } from './progress.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const out = join(root, 'docs', 'results');
 // mnist-transfer-5-9 starts from the latest mnist-base-0-4, so the base comes first.
-const ORDER = ['mnist-mlp', 'mnist-cnn', 'mnist-base-0-4', 'mnist-transfer-5-9', 'mnist-scratch-5-9', 'mnist-small-1000', 'mnist-small-1000-augmented', 'sequence-lstm', 'sequence-rnn', 'keywords-gru', 'mnist-dcgan', 'mnist-gan'];
+const ORDER = ['mnist-mlp', 'mnist-cnn', 'mnist-base-0-4', 'mnist-transfer-5-9', 'mnist-scratch-5-9', 'mnist-small-1000', 'mnist-small-1000-augmented', 'sequence-lstm', 'sequence-rnn', 'keywords-gru', 'mnist-dcgan', 'mnist-acgan', 'mnist-gan'];
 /** Pairs of examples that differ in one thing, and what their held-out accuracies show. */
 const COMPARISONS = [
   { name: 'transfer-learning', what: 'digits 5-9 from 500 training samples: conv layers of mnist-base-0-4 (trained on digits 0-4) frozen and a new head, against the same network from scratch', with: 'mnist-transfer-5-9', without: 'mnist-scratch-5-9' },
@@ -83,13 +83,19 @@ const SCORED = 1000;
 const SEED = 12345;
 
 async function ganFigures(name: string, model: SynclineModel, classifier: SynclineModel | undefined) {
-  // The grid is the first 100 of the scored samples (the same seed draws the same latent vectors first).
-  const samples = model.generate(SCORED, { seed: SEED });
+  // The grid is the first 100 of the scored samples (the same seed draws the same latent vectors
+  // first). A conditional generator is asked for each class in turn (the grid's columns are the
+  // ten digits), so its class balance holds by construction: what it shows is how often the
+  // classifier recognizes the asked class.
+  const conditional = model.conditionClasses > 0;
+  const asked = Array.from({ length: SCORED }, (_, i) => i % Math.max(1, model.conditionClasses));
+  const samples = model.generate(SCORED, { seed: SEED, ...(conditional && { classes: asked }) });
   const size = model.outputSize;
   const images = Array.from({ length: 100 }, (_, i) => samples.subarray(i * size, (i + 1) * size));
   await writeFile(join(out, `${name}-samples.png`), imageGridPng(images, 28, 10, 2));
   if (!classifier) return { samples: SCORED };
-  const balance = classBalance(classifier.predictBatch(samples, SCORED), SCORED, classifier.outputSize);
+  const probabilities = classifier.predictBatch(samples, SCORED);
+  const balance = classBalance(probabilities, SCORED, classifier.outputSize);
   // Fréchet distance of the classifier's penultimate features: generated vs real held-out
   // digits, and, as the floor a perfect generator would reach, real training vs held-out digits.
   const mnist = loadDataset('mnist');
@@ -106,6 +112,7 @@ async function ganFigures(name: string, model: SynclineModel, classifier: Syncli
     seed: SEED,
     classifier: `${classifier.name} v${classifier.version}`,
     confidentShare: balance.confidentShare,
+    ...(conditional && { askedClasses: 'each class in turn', ...askedClasses(probabilities, SCORED, classifier.outputSize, asked) }),
     realConfidentShare: realBalance.confidentShare,
     predictedClassCounts: balance.predictedClassCounts,
     maxMinClassRatio: Number.isFinite(balance.maxMinRatio) ? Number(balance.maxMinRatio.toFixed(2)) : null,

@@ -356,3 +356,22 @@ test('activation layers: batch normalization before the activation, identity sha
   );
   t.is(gan.gan!.discriminator.length, 4);
 });
+
+test('gan.conditional (AC-GAN): the generator takes latent + one-hot class, the discriminator ends in 1 + classes linear units', (t) => {
+  const conditional = (discriminator: unknown[], extra: Record<string, unknown> = {}) =>
+    validateJobSpec(spec({ ...extra, gan: { latentDim: 8, conditional: true, generator: [{ dense: { units: 784, activation: 'sigmoid' } }], discriminator, ...adams } }));
+  const s = conditional([{ dense: { units: 16, activation: 'leakyRelu' } }, { dense: { units: 11 } }]);
+  t.true(s.gan?.conditional);
+  // Generator: (8 + 10) x 784 + 784; discriminator: 784 x 16 + 16 + 16 x 11 + 11.
+  t.is(countParameters(s, BUILTIN_DATASETS.mnist!), 18 * 784 + 784 + (784 * 16 + 16) + (16 * 11 + 11));
+  for (const [last, mentions] of [
+    [{ dense: { units: 1, activation: 'sigmoid' } }, 'must end in 11 linear units'],
+    [{ dense: { units: 11, activation: 'softmax' } }, 'with activation "softmax"'],
+  ] as const) {
+    const err = t.throws(() => conditional([last]), { instanceOf: InvalidSpecError });
+    t.is(err!.field, 'gan.discriminator[0]');
+    t.true(err!.message.includes(mentions), err!.message);
+  }
+  const regression = t.throws(() => conditional([{ dense: { units: 11 } }], { dataset: { name: 'adding' } }), { instanceOf: InvalidSpecError });
+  t.is(regression!.field, 'gan.conditional', regression!.message);
+});

@@ -3,6 +3,7 @@ export * from './gen/index.js';
 export * from './plan.js';
 export * from './shard-order.js';
 export * from './datasets.js';
+export * from './gan.js';
 export * from './tensor-file.js';
 export * from './label-index.js';
 export { ENUM_JSON_VALUES, MESSAGE_JSON_FIELDS, type JsonField } from './gen/json-schema.js';

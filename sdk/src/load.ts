@@ -68,7 +68,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
   try {
     return new SynclineModel(
       loaded.model,
-      { name: fetched.manifest.syncline.name, version: loaded.version, backend, quantization: fetched.manifest.syncline.quantization, ...(loaded.classNames && { classNames: loaded.classNames }) },
+      { name: fetched.manifest.syncline.name, version: loaded.version, backend, quantization: fetched.manifest.syncline.quantization, ...(loaded.classNames && { classNames: loaded.classNames }), ...(loaded.conditionClasses && { conditionClasses: loaded.conditionClasses }) },
       { cacheKeys: loaded.cacheKeys, ...(location !== undefined && { updates: updates(location, fetched.manifest.syncline.name, context) }) },
     );
   } catch (cause) {
@@ -80,8 +80,8 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
 async function build(fetched: FetchedModel, url: URL): Promise<LoadedVersion> {
   try {
     const model = await tfl.loadLayersModel({ load: async () => fetched.artifacts });
-    const { classNames } = fetched.manifest.syncline;
-    return { model, version: fetched.manifest.syncline.version, cacheKeys: fetched.cacheKeys, ...(classNames && { classNames }) };
+    const { classNames, conditionClasses } = fetched.manifest.syncline;
+    return { model, version: fetched.manifest.syncline.version, cacheKeys: fetched.cacheKeys, ...(classNames && { classNames }), ...(conditionClasses && { conditionClasses }) };
   } catch (cause) {
     throw new ModelLoadError(url.href, 'tfjs-layers could not build the model', { cause });
   }

@@ -26,7 +26,7 @@ export interface SynclineModelJson {
   modelTopology: object;
   weightsManifest: ShardGroup[];
   /** `quantization` is set by the coordinator on the variants it derives; absent means float32. */
-  syncline: { name: string; version: number; jobId: string; quantization: Quantization; classNames?: string[] };
+  syncline: { name: string; version: number; jobId: string; quantization: Quantization; classNames?: string[]; conditionClasses?: number };
 }
 
 const DTYPES = ['float32', 'int32', 'bool', 'complex64'] as const;
@@ -66,7 +66,7 @@ export function parseModelJson(body: unknown, url: string): SynclineModelJson {
   if (!isObject(modelTopology)) invalid(url, 'modelTopology is missing');
   if (!Array.isArray(weightsManifest)) invalid(url, 'weightsManifest is missing');
   if (!isObject(syncline)) invalid(url, 'the syncline block is missing');
-  const { name, version, jobId, quantization = 'float32', classNames } = syncline;
+  const { name, version, jobId, quantization = 'float32', classNames, conditionClasses } = syncline;
   if (typeof name !== 'string') invalid(url, 'syncline.name is not a string');
   if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
     invalid(url, 'syncline.version is not a positive integer');
@@ -74,13 +74,16 @@ export function parseModelJson(body: unknown, url: string): SynclineModelJson {
   if (typeof jobId !== 'string') invalid(url, 'syncline.jobId is not a string');
   if (!isQuantization(quantization)) invalid(url, `syncline.quantization ${JSON.stringify(quantization)} is not understood`);
   if (classNames !== undefined && !(Array.isArray(classNames) && classNames.every((c) => typeof c === 'string'))) invalid(url, 'syncline.classNames is not a list of strings');
+  if (conditionClasses !== undefined && !(typeof conditionClasses === 'number' && Number.isInteger(conditionClasses) && conditionClasses >= 1)) {
+    invalid(url, 'syncline.conditionClasses is not a positive integer');
+  }
   return {
     format,
     ...(typeof generatedBy === 'string' && { generatedBy }),
     ...(typeof convertedBy === 'string' && { convertedBy }),
     modelTopology,
     weightsManifest: weightsManifest.map((group: unknown, i) => parseGroup(group, url, `weightsManifest[${i}]`)),
-    syncline: { name, version, jobId, quantization, ...(classNames !== undefined && { classNames: classNames as string[] }) },
+    syncline: { name, version, jobId, quantization, ...(classNames !== undefined && { classNames: classNames as string[] }), ...(conditionClasses !== undefined && { conditionClasses }) },
   };
 }
 

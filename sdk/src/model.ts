@@ -7,7 +7,7 @@ import { ModelLoadError } from './errors.js';
 import type { ImageOptions } from './image.js';
 import { toBatch, type ModelInput } from './input.js';
 import { maximizeActivation, type MaximizedInput, type MaximizeOptions } from './maximize.js';
-import { normalSamples } from './random.js';
+import { mulberry32, normalSamples } from './random.js';
 import type { Quantization } from './source.js';
 
 export interface ModelInfo {
@@ -16,8 +16,10 @@ export interface ModelInfo {
   /** The tfjs backend that was current when the model was loaded. */
   backend: string;
   quantization?: Quantization;
-  /** Names of the classes, by output index, when the training data named them. */
+  /** Names of the classes, by output index, when the training data named them (a conditional generator: the classes it draws). */
   classNames?: string[];
+  /** A conditional GAN generator: the classes it draws, whose one-hot ends its input. */
+  conditionClasses?: number;
 }
 
 /** One of a sample's largest outputs: the class index and its output (a probability, for softmax). */
@@ -34,6 +36,7 @@ export interface LoadedVersion {
   version: number;
   cacheKeys: string[];
   classNames?: string[];
+  conditionClasses?: number;
 }
 
 /** How a model finds and fetches newer versions of itself (see load.ts). */
@@ -55,6 +58,39 @@ export interface WatchOptions {
 interface Shapes {
   inputShape: number[];
   outputSize: number;
+}
+
+/** A conditional generator's class count, checked against its input: a latent vector then the one-hot class. */
+function conditionClassesOf(info: Pick<ModelInfo, 'conditionClasses'>, inputShape: number[]): number {
+  const k = info.conditionClasses ?? 0;
+  if (k > 0 && !(inputShape.length === 1 && inputShape[0]! > k)) {
+    throw new RangeError(`a conditional generator of ${k} classes needs a flat input longer than ${k}; this one takes [${inputShape.join(', ')}]`);
+  }
+  return k;
+}
+
+/** Class names that fit: one per output (a classifier) or one per class drawn (a conditional generator). */
+function namesOf(info: Pick<ModelInfo, 'classNames'>, outputSize: number, conditionClasses: number): string[] | undefined {
+  const expected = conditionClasses > 0 ? conditionClasses : outputSize;
+  return info.classNames?.length === expected ? info.classNames : undefined;
+}
+
+/** Each sample's class for generate(): one for all, one each, or drawn uniformly from `seed`. */
+function classesFor(count: number, k: number, classes: number | readonly number[] | undefined, seed: number): number[] {
+  const valid = (c: number) => Number.isInteger(c) && c >= 0 && c < k;
+  if (classes === undefined) {
+    // A stream of its own, so the classes do not repeat the latent vectors' draws.
+    const random = mulberry32((seed ^ 0x9e3779b9) >>> 0);
+    return Array.from({ length: count }, () => Math.min(k - 1, Math.floor(random() * k)));
+  }
+  if (typeof classes === 'number') {
+    if (!valid(classes)) throw new RangeError(`generate(): class ${classes} is not one of 0..${k - 1}`);
+    return new Array<number>(count).fill(classes);
+  }
+  if (classes.length !== count) throw new RangeError(`generate(): ${classes.length} classes for ${count} samples`);
+  const bad = classes.find((c) => !valid(c));
+  if (bad !== undefined) throw new RangeError(`generate(): class ${bad} is not one of 0..${k - 1}`);
+  return [...classes];
 }
 
 /** The per-sample dims of a symbolic shape; throws where one is unknown (flat input could not be reshaped). */
@@ -98,6 +134,7 @@ export class SynclineModel {
   /** Values per sample in the output (e.g. 10 class probabilities). */
   readonly outputSize: number;
   #classNames: string[] | undefined;
+  #conditionClasses: number;
   #model: LayersModel;
   /** The same layers up to the one before the last (built on first use, shares the weights). */
   #featureModel: LayersModel | undefined;
@@ -122,16 +159,25 @@ export class SynclineModel {
     this.quantization = info.quantization ?? 'float32';
     this.inputShape = inputShape;
     this.outputSize = outputSize;
-    this.#classNames = info.classNames?.length === outputSize ? info.classNames : undefined;
+    this.#conditionClasses = conditionClassesOf(info, inputShape);
+    this.#classNames = namesOf(info, outputSize, this.#conditionClasses);
     this.#sampleSize = inputShape.reduce((n, d) => n * d, 1);
     this.#model = model;
     this.#updates = options.updates;
     this.#cacheKeys = options.cacheKeys ?? [];
   }
 
-  /** Names of the classes, by output index, when the published model carries them. */
+  /**
+   * Names of the classes, by output index, when the published model carries them; for a
+   * conditional GAN generator, the names of the classes it draws.
+   */
   get classNames(): readonly string[] | undefined {
     return this.#classNames;
+  }
+
+  /** For a conditional GAN generator, the classes generate() can be asked for; 0 otherwise. */
+  get conditionClasses(): number {
+    return this.#conditionClasses;
   }
 
   /** The version whose weights predict() uses now; rises when update() swaps. */
@@ -148,18 +194,35 @@ export class SynclineModel {
   /**
    * For a published GAN generator (a model from latent vectors to samples): `count` samples from
    * standard-normal latent vectors, flattened row-major, outputSize values each. The same `seed`
-   * gives the same samples; pass `latent` (count x input size values) to choose the vectors.
+   * gives the same samples; pass `latent` (count x latent size values) to choose the vectors.
+   *
+   * A conditional generator (conditionClasses > 0) draws the class it is asked for: `classes` is
+   * one class index for every sample or one per sample; absent, each sample's class is drawn
+   * uniformly (from `seed`, when given).
    */
-  generate(count = 1, options: { seed?: number; latent?: Float32Array } = {}): Float32Array {
+  generate(count = 1, options: { seed?: number; latent?: Float32Array; classes?: number | readonly number[] } = {}): Float32Array {
     if (this.inputShape.length !== 1) {
       throw new RangeError(`generate() needs a model whose input is a latent vector; this one takes [${this.inputShape.join(', ')}]`);
     }
     if (!Number.isInteger(count) || count < 1) throw new RangeError(`generate(count): count must be a positive integer, got ${count}`);
-    const latent = options.latent ?? normalSamples(count * this.#sampleSize, options.seed ?? Math.floor(Math.random() * 2 ** 32));
-    if (latent.length !== count * this.#sampleSize) {
-      throw new RangeError(`generate(): latent has ${latent.length} values; ${count} samples need ${count * this.#sampleSize}`);
+    const k = this.#conditionClasses;
+    const latentSize = this.#sampleSize - k;
+    const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
+    const latent = options.latent ?? normalSamples(count * latentSize, seed);
+    if (latent.length !== count * latentSize) {
+      throw new RangeError(`generate(): latent has ${latent.length} values; ${count} samples need ${count * latentSize}`);
     }
-    return this.#run(latent, count);
+    if (k === 0) {
+      if (options.classes !== undefined) throw new RangeError(`generate(): classes were given, but ${this.name} is not a conditional generator`);
+      return this.#run(latent, count);
+    }
+    const classes = classesFor(count, k, options.classes, seed);
+    const input = new Float32Array(count * this.#sampleSize);
+    for (let i = 0; i < count; i++) {
+      input.set(latent.subarray(i * latentSize, (i + 1) * latentSize), i * this.#sampleSize);
+      input[i * this.#sampleSize + latentSize + classes[i]!] = 1;
+    }
+    return this.#run(input, count);
   }
 
   /** The values predict() feeds the model for `input` (an image resized and normalised, say), flattened. */
@@ -285,6 +348,7 @@ export class SynclineModel {
         next.model.dispose();
         return false;
       }
+      let conditionClasses = 0;
       try {
         const shapes = shapesOf(next.model);
         if (shapes.inputShape.join() !== this.inputShape.join() || shapes.outputSize !== this.outputSize) {
@@ -294,6 +358,7 @@ export class SynclineModel {
           );
         }
         await warm(next.model, this.inputShape);
+        conditionClasses = conditionClassesOf(next, this.inputShape);
       } catch (error) {
         next.model.dispose();
         throw error;
@@ -303,7 +368,8 @@ export class SynclineModel {
       this.#featureModel = undefined;
       this.#version = next.version;
       this.#cacheKeys = next.cacheKeys;
-      this.#classNames = next.classNames?.length === this.outputSize ? next.classNames : undefined;
+      this.#conditionClasses = conditionClasses;
+      this.#classNames = namesOf(next, this.outputSize, this.#conditionClasses);
       previous.model.dispose();
       await updates.evict(previous.cacheKeys.filter((key) => !next.cacheKeys.includes(key)));
       return true;

@@ -85,3 +85,46 @@ test.serial('features() gives the penultimate layer of a published classifier, a
     await rm(genRoot, { recursive: true, force: true });
   }
 });
+
+test.serial('a conditional generator draws the class it is asked for: its latent vector followed by the one-hot class', async (t) => {
+  await tf.setBackend('cpu');
+  const root = await mkdtemp(path.join(tmpdir(), 'syncline-sdk-cgan-'));
+  // 6 latent values, then the one-hot of 3 classes.
+  const generator = tf.sequential({ layers: [tf.layers.dense({ inputShape: [9], units: 5, activation: 'sigmoid', kernelInitializer: tf.initializers.glorotUniform({ seed: 11 }) })] });
+  await publish(generator, root, 'cgan', 1, 1, { kind: 'gan-generator', latentDim: 6, conditionClasses: 3, classNames: ['a', 'b', 'c'] });
+  const server = await serveArtifacts(root);
+  const model = await loadModel({ baseUrl: server.baseUrl, name: 'cgan', version: 1 }, { backend: 'cpu', cache: false });
+  try {
+    t.is(model.conditionClasses, 3);
+    t.deepEqual(model.classNames, ['a', 'b', 'c']);
+    const expected = (classes: number[]) => {
+      const z = normalSamples(classes.length * 6, 7);
+      const input = new Float32Array(classes.length * 9);
+      classes.forEach((c, i) => {
+        input.set(z.subarray(i * 6, (i + 1) * 6), i * 9);
+        input[i * 9 + 6 + c] = 1;
+      });
+      return tf.tidy(() => (generator.predict(tf.tensor2d(input, [classes.length, 9])) as tf.Tensor).dataSync());
+    };
+    const close = (a: Float32Array, b: ArrayLike<number>) => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]!) < 1e-5);
+    t.true(close(model.generate(4, { seed: 7, classes: [2, 0, 1, 2] }), expected([2, 0, 1, 2])), 'one class per sample');
+    t.true(close(model.generate(3, { seed: 7, classes: 1 }), expected([1, 1, 1])), 'one class for all');
+    // Without classes: each sample's class is drawn from the seed, one of the three.
+    const drawn = model.generate(30, { seed: 7 });
+    t.deepEqual(model.generate(30, { seed: 7 }), drawn);
+    const matches = [0, 1, 2].map((c) => {
+      const one = expected(new Array<number>(30).fill(c));
+      return Array.from({ length: 30 }, (_, i) => close(drawn.subarray(i * 5, (i + 1) * 5), one.subarray(i * 5, (i + 1) * 5)));
+    });
+    t.true(Array.from({ length: 30 }).every((_, i) => matches.filter((m) => m[i]).length === 1), 'each sample is one of the classes');
+    t.true(matches.every((m) => m.some(Boolean)), 'and all three classes are drawn');
+    t.throws(() => model.generate(2, { classes: 3 }), { instanceOf: RangeError, message: /class 3 is not one of 0..2/ });
+    t.throws(() => model.generate(2, { classes: [0] }), { instanceOf: RangeError, message: /1 classes for 2 samples/ });
+    t.throws(() => model.generate(2, { latent: new Float32Array(18) }), { instanceOf: RangeError, message: /2 samples need 12/ });
+  } finally {
+    model.dispose();
+    generator.dispose();
+    await server.close();
+    await rm(root, { recursive: true, force: true });
+  }
+});

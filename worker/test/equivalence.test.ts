@@ -412,6 +412,20 @@ const FAMILIES: { name: string; json: Record<string, unknown> }[] = [
     },
   },
   {
+    name: 'a conditional GAN (AC-GAN: one-hot classes in, class logits out)',
+    json: {
+      gan: {
+        latentDim: 8,
+        conditional: true,
+        generator: [{ dense: { units: 32, activation: 'leakyRelu' } }, { dense: { units: 784, activation: 'sigmoid' } }],
+        discriminator: [{ dense: { units: 32, activation: 'leakyRelu' } }, { dropout: { rate: 0.3 } }, { dense: { units: 11 } }],
+        generatorOptimizer: { adam: { learningRate: 0.001, beta1: 0.5 } },
+        discriminatorOptimizer: { adam: { learningRate: 0.001, beta1: 0.5 } },
+      },
+      dataset: { name: 'mnist', trainLimit: 96 },
+    },
+  },
+  {
     // No batch norm: each replica normalizes by its own share's statistics (as DDP without
     // SyncBatchNorm does), so a model with it is not equal to one process by design.
     name: 'a convolutional GAN (transposed convolutions, upsampling)',

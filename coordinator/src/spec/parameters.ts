@@ -1,6 +1,6 @@
 // How many weights a (validated) job's model has, layer by layer, as TF.js builds them: for
 // the cluster's cap on model size. Counted on the shapes the spec checks derive.
-import type { DatasetInfo, JobSpec, Layer } from '@syncline/proto';
+import { generatorInputSize, type DatasetInfo, type JobSpec, type Layer } from '@syncline/proto';
 import { validateBase, type BaseModelInfo } from './base-model.js';
 import { checkStack } from './layers.js';
 
@@ -43,7 +43,7 @@ function stackParameters(layers: Layer[], field: string, input: { shape: number[
 export function countParameters(spec: JobSpec, info: DatasetInfo, base?: BaseModelInfo): number {
   if (spec.gan) {
     return (
-      stackParameters(spec.gan.generator, 'gan.generator', { shape: [spec.gan.latentDim], kind: 'float' }) +
+      stackParameters(spec.gan.generator, 'gan.generator', { shape: [generatorInputSize(spec.gan, info.target)], kind: 'float' }) +
       stackParameters(spec.gan.discriminator, 'gan.discriminator', { shape: info.inputShape, kind: 'float' })
     );
   }

@@ -3,7 +3,7 @@
 // batch size and worker count, each layer's input and the previous layer's output), and the error must
 // name the proto3 JSON path of the offending field.
 
-import { datasetInfo, stepsPerEpoch, BUILTIN_DATASETS, type CommunicationSpec, type DatasetInfo, type DatasetSpec, type EarlyStopping, type GanSpec, type JobSpec, type ModelSpec, type TrainingSpec, type WorkersSpec } from '@syncline/proto';
+import { datasetInfo, discriminatorOutputSize, ganClasses, generatorInputSize, stepsPerEpoch, BUILTIN_DATASETS, type CommunicationSpec, type DatasetInfo, type DatasetSpec, type EarlyStopping, type GanSpec, type JobSpec, type ModelSpec, type TrainingSpec, type WorkersSpec } from '@syncline/proto';
 import { InvalidSpecError } from '../errors.js';
 import { validateAugmentation, validateClasses } from './augment.js';
 import { requestedVersion, validateBase, type BaseModelInfo } from './base-model.js';
@@ -135,8 +135,12 @@ function checkOutput(stack: CheckedStack, loss: Loss, info: DatasetInfo, dataset
 
 function validateGan(gan: GanSpec, info: DatasetInfo): GanSpec {
   if (info.input !== 'float') throw new InvalidSpecError('dataset.name', 'a GAN needs a dataset of real-valued samples');
+  if (gan.conditional && info.target.kind !== 'classes') {
+    throw new InvalidSpecError('gan.conditional', 'a conditional GAN draws samples of a class it is given; the dataset has no classes (its targets are real values)');
+  }
   const latentDim = integerIn('gan.latentDim', gan.latentDim, 1, 65536);
-  const generator = checkStack(gan.generator, 'gan.generator', { shape: [latentDim], kind: 'float' });
+  const classes = ganClasses(gan, info.target);
+  const generator = checkStack(gan.generator, 'gan.generator', { shape: [generatorInputSize({ ...gan, latentDim }, info.target)], kind: 'float' });
   if (shapeText(generator.outputShape) !== shapeText(info.inputShape)) {
     throw new InvalidSpecError(
       `gan.generator[${gan.generator.length - 1}]`,
@@ -144,10 +148,20 @@ function validateGan(gan: GanSpec, info: DatasetInfo): GanSpec {
     );
   }
   const discriminator = checkStack(gan.discriminator, 'gan.discriminator', { shape: info.inputShape, kind: 'float' });
-  if (shapeText(discriminator.outputShape) !== '[1]' || discriminator.lastActivation?.value !== 'sigmoid') {
+  const last = `gan.discriminator[${gan.discriminator.length - 1}]`;
+  const activation = discriminator.lastActivation?.value ?? 'none';
+  if (classes > 0) {
+    const units = discriminatorOutputSize(gan, info.target);
+    if (shapeText(discriminator.outputShape) !== `[${units}]` || !['linear', 'none', ''].includes(activation)) {
+      throw new InvalidSpecError(
+        last,
+        `a conditional GAN's discriminator must end in ${units} linear units (a logit for "real", then one per class of the ${classes}); it outputs ${shapeText(discriminator.outputShape)} with activation ${quote(activation)}`,
+      );
+    }
+  } else if (shapeText(discriminator.outputShape) !== '[1]' || activation !== 'sigmoid') {
     throw new InvalidSpecError(
-      `gan.discriminator[${gan.discriminator.length - 1}]`,
-      `the discriminator must end in one sigmoid unit (the probability that its input is real); it outputs ${shapeText(discriminator.outputShape)} with activation ${quote(discriminator.lastActivation?.value ?? 'none')}`,
+      last,
+      `the discriminator must end in one sigmoid unit (the probability that its input is real); it outputs ${shapeText(discriminator.outputShape)} with activation ${quote(activation)}`,
     );
   }
   return {
@@ -157,6 +171,7 @@ function validateGan(gan: GanSpec, info: DatasetInfo): GanSpec {
     generatorOptimizer: validateOptimizer(gan.generatorOptimizer, 'gan.generatorOptimizer'),
     discriminatorOptimizer: validateOptimizer(gan.discriminatorOptimizer, 'gan.discriminatorOptimizer'),
     realLabel: realLabel(gan.realLabel),
+    conditional: gan.conditional,
   };
 }
 

@@ -697,6 +697,11 @@ export const MESSAGE_JSON_FIELDS: Record<string, Record<string, JsonField>> = {
       "protoName": "real_label",
       "repeated": false,
       "type": "double"
+    },
+    "conditional": {
+      "protoName": "conditional",
+      "repeated": false,
+      "type": "bool"
     }
   },
   "syncline.v1.GetDatasetUploadRequest": {

@@ -26,6 +26,7 @@ export async function publish(
   name: string,
   version: number,
   shardCount = 1,
+  syncline: Record<string, unknown> = {},
 ): Promise<string> {
   let saved: tf.io.ModelArtifacts | undefined;
   await model.save(
@@ -54,7 +55,7 @@ export async function publish(
     convertedBy: null,
     modelTopology: saved.modelTopology,
     weightsManifest: [{ paths, weights: saved.weightSpecs, sha256 }],
-    syncline: { name, version, jobId: `job-${name}-${version}` },
+    syncline: { name, version, jobId: `job-${name}-${version}`, ...syncline },
   };
   await writeFile(path.join(dir, 'model.json'), JSON.stringify(modelJson));
   return dir;

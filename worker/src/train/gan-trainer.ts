@@ -5,8 +5,12 @@
 //
 // Each real sample brings one fake per phase: its latent vector is drawn from (job seed, epoch,
 // the sample's index, phase), so fakes, like dropout masks, do not depend on the rank.
+//
+// A conditional GAN (AC-GAN) gives each fake the class of its real sample (a one-hot after the
+// latent vector), and its discriminator also names the class of what it sees: both networks add
+// the class cross-entropy of reals and fakes to their loss.
 import * as tf from '@tensorflow/tfjs';
-import type { JobSpec } from '@syncline/proto';
+import { ganClasses, type JobSpec } from '@syncline/proto';
 import type { DatasetShape } from '../data/dataset.js';
 import { indexRange } from '../data/evaluation-batches.js';
 import type { SampleSource } from '../data/sample-source.js';
@@ -44,12 +48,25 @@ export function bceSum(p: tf.Tensor, label: number): tf.Scalar {
   return tf.neg(tf.add(tf.mul(label, tf.sum(tf.log(clipped))), tf.mul(1 - label, tf.sum(tf.log(tf.sub(1, clipped)))))) as tf.Scalar;
 }
 
+/** What the discriminator says of a batch: the probability each sample is real and, for an AC-GAN, class logits. */
+interface Judgement {
+  pReal: tf.Tensor;
+  classLogits?: tf.Tensor2D;
+}
+
+/** Summed softmax cross-entropy of class logits against one-hot classes. */
+export function classCrossEntropySum(logits: tf.Tensor2D, oneHot: tf.Tensor2D): tf.Scalar {
+  return tf.neg(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)))) as tf.Scalar;
+}
+
 export class GanTrainer implements Replica {
   readonly generator: tf.Sequential;
   readonly discriminator: tf.Sequential;
   readonly phases: readonly PhaseLayout[];
   readonly weightLength: number;
   readonly latentDim: number;
+  /** Classes of a conditional GAN; 0 for an unconditional one. */
+  readonly classes: number;
   private readonly g: VariableSet;
   private readonly d: VariableSet;
   readonly state: VariableSet;
@@ -72,8 +89,10 @@ export class GanTrainer implements Replica {
     const gan = spec.gan;
     if (!gan || !spec.training) throw new Error('spec without gan or training');
     this.latentDim = gan.latentDim;
+    this.classes = ganClasses(gan, dataset.target);
+    if (this.classes > 0 && dataset.targetSize !== this.classes) throw new Error(`a conditional GAN over ${this.classes} classes got targets of ${dataset.targetSize} values`);
     this.seed = spec.training.seed;
-    this.generator = buildModel(gan.generator, [gan.latentDim], spec.training.seed, this.gDraws);
+    this.generator = buildModel(gan.generator, [gan.latentDim + this.classes], spec.training.seed, this.gDraws);
     this.discriminator = buildModel(gan.discriminator, dataset.inputShape, spec.training.seed + 1, this.dDraws);
     this.g = new VariableSet(trainableVariables(this.generator));
     this.d = new VariableSet(trainableVariables(this.discriminator));
@@ -92,10 +111,34 @@ export class GanTrainer implements Replica {
     this.realLabel = gan.realLabel === 0 ? 1 : gan.realLabel;
   }
 
-  /** One latent vector per sample of the batch, for `phase`. */
+  /** The generator's input for each sample of the batch, for `phase`: its latent vector, and its one-hot class when conditional. */
   private latents(batch: TrainingBatch, phase: number): tf.Tensor2D {
     const z = sampleNormals(this.seed, batch.epoch, batch.samples, Streams.latent(phase), this.latentDim);
-    return tf.tensor2d(z, [batch.count, this.latentDim]);
+    return this.generatorInput(z, batch.y, batch.count);
+  }
+
+  /** Latent vectors (`count x latentDim`) followed, when conditional, by the one-hot classes `y`. */
+  private generatorInput(z: Float32Array, y: Float32Array, count: number): tf.Tensor2D {
+    if (this.classes === 0) return tf.tensor2d(z, [count, this.latentDim]);
+    const width = this.latentDim + this.classes;
+    const input = new Float32Array(count * width);
+    for (let i = 0; i < count; i++) {
+      input.set(z.subarray(i * this.latentDim, (i + 1) * this.latentDim), i * width);
+      input.set(y.subarray(i * this.classes, (i + 1) * this.classes), i * width + this.latentDim);
+    }
+    return tf.tensor2d(input, [count, width]);
+  }
+
+  /** The discriminator's outputs read as a probability of being real and, for an AC-GAN, class logits. */
+  private judge(output: tf.Tensor): Judgement {
+    if (this.classes === 0) return { pReal: output };
+    const [logit, classLogits] = tf.split(output, [1, this.classes], 1) as [tf.Tensor2D, tf.Tensor2D];
+    return { pReal: tf.sigmoid(logit), classLogits };
+  }
+
+  /** The class term of a loss: 0 for an unconditional GAN. */
+  private classLoss(judged: Judgement, oneHot: tf.Tensor2D | undefined): tf.Scalar {
+    return judged.classLogits && oneHot ? classCrossEntropySum(judged.classLogits, oneHot) : tf.scalar(0);
   }
 
   private keys(batch: TrainingBatch, pass: number) {
@@ -111,17 +154,19 @@ export class GanTrainer implements Replica {
     const dBuffer = allReduce.buffer(0);
     if (count > 0) {
       const real = tf.tensor(batch.x, [count, ...this.dataset.inputShape]);
+      const classes = this.classes > 0 ? tf.tensor2d(batch.y, [count, this.classes]) : undefined;
       const z = this.latents(batch, 0);
       const fake = this.gDraws.during(this.keys(batch, Pass.fakesForD), () => tf.tidy(() => this.generator.apply(z, { training: true }) as tf.Tensor));
       let correct: tf.Scalar | undefined;
       const { value, grads } = tf.variableGrads(() => {
-        const pReal = this.dDraws.during(this.keys(batch, Pass.real), () => this.discriminator.apply(real, { training: true }) as tf.Tensor);
-        const pFake = this.dDraws.during(this.keys(batch, Pass.fakeInD), () => this.discriminator.apply(fake, { training: true }) as tf.Tensor);
-        correct = tf.keep(tf.add(tf.sum(tf.cast(tf.greater(pReal, 0.5), 'float32')), tf.sum(tf.cast(tf.lessEqual(pFake, 0.5), 'float32'))) as tf.Scalar);
-        return tf.add(bceSum(pReal, this.realLabel), bceSum(pFake, 0)) as tf.Scalar;
+        const onReal = this.judge(this.dDraws.during(this.keys(batch, Pass.real), () => this.discriminator.apply(real, { training: true }) as tf.Tensor));
+        const onFake = this.judge(this.dDraws.during(this.keys(batch, Pass.fakeInD), () => this.discriminator.apply(fake, { training: true }) as tf.Tensor));
+        correct = tf.keep(tf.add(tf.sum(tf.cast(tf.greater(onReal.pReal, 0.5), 'float32')), tf.sum(tf.cast(tf.lessEqual(onFake.pReal, 0.5), 'float32'))) as tf.Scalar);
+        const adversarial = tf.add(bceSum(onReal.pReal, this.realLabel), bceSum(onFake.pReal, 0));
+        return tf.addN([adversarial, this.classLoss(onReal, classes), this.classLoss(onFake, classes)]) as tf.Scalar;
       }, this.d.variables);
       await readStep(dBuffer, this.d.ordered(grads), { [Stat.loss]: value, [Stat.correct]: correct!, [Stat.samples]: count });
-      tf.dispose([real, z, fake, value, correct!, ...Object.values(grads)]);
+      tf.dispose([real, z, fake, value, correct!, ...(classes ? [classes] : []), ...Object.values(grads)]);
     }
     const dSum = await allReduce.sum(dBuffer, 0);
     const samples = dSum.stat(Stat.samples);
@@ -137,13 +182,15 @@ export class GanTrainer implements Replica {
       // Generator: its gradients, loss sum and sample count, one fake per real sample.
       const gBuffer = allReduce.buffer(1);
       if (count > 0) {
+        const classes = this.classes > 0 ? tf.tensor2d(batch.y, [count, this.classes]) : undefined;
         const z = this.latents(batch, 1);
         const { value, grads } = tf.variableGrads(() => {
           const fake = this.gDraws.during(this.keys(batch, Pass.fakesForG), () => this.generator.apply(z, { training: true }) as tf.Tensor);
-          return bceSum(this.dDraws.during(this.keys(batch, Pass.fakeInG), () => this.discriminator.apply(fake, { training: true }) as tf.Tensor), 1);
+          const judged = this.judge(this.dDraws.during(this.keys(batch, Pass.fakeInG), () => this.discriminator.apply(fake, { training: true }) as tf.Tensor));
+          return tf.add(bceSum(judged.pReal, 1), this.classLoss(judged, classes)) as tf.Scalar;
         }, this.g.variables);
         await readStep(gBuffer, this.g.ordered(grads), { [Stat.loss]: value, [Stat.samples]: count });
-        tf.dispose([z, value, ...Object.values(grads)]);
+        tf.dispose([z, value, ...(classes ? [classes] : []), ...Object.values(grads)]);
       }
       const gSum = await allReduce.sum(gBuffer, 1);
       const gGrads = this.g.meanGradients(gSum.gradients, gSum.stat(Stat.samples), this.clipNorm);
@@ -184,12 +231,14 @@ export class GanTrainer implements Replica {
   /** The discriminator's loss and accuracy on the first (at most 1,000) held-out real samples and as many fakes. */
   async evaluate(heldout: SampleSource, signal?: AbortSignal): Promise<Evaluation> {
     const n = Math.min(heldout.count, 1000);
-    const { x } = await heldout.rows(indexRange(0, n), signal);
+    const { x, y } = await heldout.rows(indexRange(0, n), signal);
+    const z = await tf.tidy(() => tf.randomNormal([n, this.latentDim], 0, 1, 'float32', this.seed)).data() as Float32Array;
     const result = tf.tidy(() => {
       const real = tf.tensor(x, [n, ...this.dataset.inputShape]);
-      const fake = this.generator.predict(tf.randomNormal([n, this.latentDim], 0, 1, 'float32', this.seed)) as tf.Tensor;
-      const pReal = this.discriminator.predict(real) as tf.Tensor;
-      const pFake = this.discriminator.predict(fake) as tf.Tensor;
+      // An AC-GAN's fakes take the held-out samples' classes.
+      const fake = this.generator.predict(this.generatorInput(z, y, n)) as tf.Tensor;
+      const pReal = this.judge(this.discriminator.predict(real) as tf.Tensor).pReal;
+      const pFake = this.judge(this.discriminator.predict(fake) as tf.Tensor).pReal;
       const correct = tf.add(tf.sum(tf.cast(tf.greater(pReal, 0.5), 'float32')), tf.sum(tf.cast(tf.lessEqual(pFake, 0.5), 'float32')));
       return tf.stack([tf.add(bceSum(pReal, 1), bceSum(pFake, 0)), correct, bceSum(pFake, 1)]);
     });

@@ -97,6 +97,16 @@ export interface GanSpec {
    * data. Fakes are always labelled 0, and the generator's target is always 1. 0 means 1.
    */
   realLabel: number;
+  /**
+   * An auxiliary-classifier GAN (AC-GAN, Odena et al. 2017) on a classification dataset: the
+   * generator's input is its latent vector followed by a one-hot class (latent_dim + classes
+   * values; each fake takes the class of the real sample it is paired with), and the
+   * discriminator's last layer is a linear dense layer of 1 + classes units: the first a logit
+   * for "real", the rest class logits. Both networks are also trained to make the class of real
+   * samples and of fakes recognizable (softmax cross-entropy). The published generator draws
+   * the class it is given.
+   */
+  conditional: boolean;
 }
 
 /** Layer is one layer of a sequential model; exactly one kind is set. */
@@ -879,6 +889,7 @@ function createBaseGanSpec(): GanSpec {
     generatorOptimizer: undefined,
     discriminatorOptimizer: undefined,
     realLabel: 0,
+    conditional: false,
   };
 }
 
@@ -901,6 +912,9 @@ export const GanSpec: MessageFns<GanSpec> = {
     }
     if (message.realLabel !== 0) {
       writer.uint32(49).double(message.realLabel);
+    }
+    if (message.conditional !== false) {
+      writer.uint32(56).bool(message.conditional);
     }
     return writer;
   },
@@ -966,6 +980,14 @@ export const GanSpec: MessageFns<GanSpec> = {
             message.realLabel = reader.double();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.conditional = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1004,6 +1026,7 @@ export const GanSpec: MessageFns<GanSpec> = {
         : isSet(object.real_label)
         ? globalThis.Number(object.real_label)
         : 0,
+      conditional: isSet(object.conditional) ? globalThis.Boolean(object.conditional) : false,
     };
   },
 
@@ -1027,6 +1050,9 @@ export const GanSpec: MessageFns<GanSpec> = {
     if (message.realLabel !== 0) {
       obj.realLabel = floatToJson(message.realLabel);
     }
+    if (message.conditional !== false) {
+      obj.conditional = message.conditional;
+    }
     return obj;
   },
 
@@ -1046,6 +1072,7 @@ export const GanSpec: MessageFns<GanSpec> = {
         ? Optimizer.fromPartial(object.discriminatorOptimizer)
         : undefined;
     message.realLabel = object.realLabel ?? 0;
+    message.conditional = object.conditional ?? false;
     return message;
   },
 };
