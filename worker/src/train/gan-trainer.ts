@@ -111,22 +111,20 @@ export class GanTrainer implements Replica {
     this.realLabel = gan.realLabel === 0 ? 1 : gan.realLabel;
   }
 
-  /** The generator's input for each sample of the batch, for `phase`: its latent vector, and its one-hot class when conditional. */
-  private latents(batch: TrainingBatch, phase: number): tf.Tensor2D {
-    const z = sampleNormals(this.seed, batch.epoch, batch.samples, Streams.latent(phase), this.latentDim);
-    return this.generatorInput(z, batch.y, batch.count);
+  /** The one-hot classes of `count` rows of targets, for a conditional GAN; undefined for an unconditional one. */
+  private oneHot(y: Float32Array, count: number): tf.Tensor2D | undefined {
+    return this.classes > 0 ? tf.tensor2d(y, [count, this.classes]) : undefined;
   }
 
-  /** Latent vectors (`count x latentDim`) followed, when conditional, by the one-hot classes `y`. */
-  private generatorInput(z: Float32Array, y: Float32Array, count: number): tf.Tensor2D {
-    if (this.classes === 0) return tf.tensor2d(z, [count, this.latentDim]);
-    const width = this.latentDim + this.classes;
-    const input = new Float32Array(count * width);
-    for (let i = 0; i < count; i++) {
-      input.set(z.subarray(i * this.latentDim, (i + 1) * this.latentDim), i * width);
-      input.set(y.subarray(i * this.classes, (i + 1) * this.classes), i * width + this.latentDim);
-    }
-    return tf.tensor2d(input, [count, width]);
+  /** The generator's input for each sample of the batch, for `phase`: its latent vector, then its one-hot class when conditional. */
+  private latents(batch: TrainingBatch, phase: number, classes: tf.Tensor2D | undefined): tf.Tensor2D {
+    const z = sampleNormals(this.seed, batch.epoch, batch.samples, Streams.latent(phase), this.latentDim);
+    return tf.tidy(() => this.generatorInput(tf.tensor2d(z, [batch.count, this.latentDim]), classes));
+  }
+
+  /** Latent vectors followed, when conditional, by the one-hot classes. */
+  private generatorInput(z: tf.Tensor2D, classes: tf.Tensor2D | undefined): tf.Tensor2D {
+    return classes ? tf.concat([z, classes], 1) : z;
   }
 
   /** The discriminator's outputs read as a probability of being real and, for an AC-GAN, class logits. */
@@ -136,9 +134,10 @@ export class GanTrainer implements Replica {
     return { pReal: tf.sigmoid(logit), classLogits };
   }
 
-  /** The class term of a loss: 0 for an unconditional GAN. */
-  private classLoss(judged: Judgement, oneHot: tf.Tensor2D | undefined): tf.Scalar {
-    return judged.classLogits && oneHot ? classCrossEntropySum(judged.classLogits, oneHot) : tf.scalar(0);
+  /** `adversarial` plus, for an AC-GAN, the class cross-entropy of each judgement (an unconditional GAN adds nothing). */
+  private withClassLoss(adversarial: tf.Tensor, judged: Judgement[], oneHot: tf.Tensor2D | undefined): tf.Scalar {
+    if (!oneHot) return adversarial as tf.Scalar;
+    return tf.addN([adversarial, ...judged.map((j) => classCrossEntropySum(j.classLogits!, oneHot))]) as tf.Scalar;
   }
 
   private keys(batch: TrainingBatch, pass: number) {
@@ -154,16 +153,15 @@ export class GanTrainer implements Replica {
     const dBuffer = allReduce.buffer(0);
     if (count > 0) {
       const real = tf.tensor(batch.x, [count, ...this.dataset.inputShape]);
-      const classes = this.classes > 0 ? tf.tensor2d(batch.y, [count, this.classes]) : undefined;
-      const z = this.latents(batch, 0);
+      const classes = this.oneHot(batch.y, count);
+      const z = this.latents(batch, 0, classes);
       const fake = this.gDraws.during(this.keys(batch, Pass.fakesForD), () => tf.tidy(() => this.generator.apply(z, { training: true }) as tf.Tensor));
       let correct: tf.Scalar | undefined;
       const { value, grads } = tf.variableGrads(() => {
         const onReal = this.judge(this.dDraws.during(this.keys(batch, Pass.real), () => this.discriminator.apply(real, { training: true }) as tf.Tensor));
         const onFake = this.judge(this.dDraws.during(this.keys(batch, Pass.fakeInD), () => this.discriminator.apply(fake, { training: true }) as tf.Tensor));
         correct = tf.keep(tf.add(tf.sum(tf.cast(tf.greater(onReal.pReal, 0.5), 'float32')), tf.sum(tf.cast(tf.lessEqual(onFake.pReal, 0.5), 'float32'))) as tf.Scalar);
-        const adversarial = tf.add(bceSum(onReal.pReal, this.realLabel), bceSum(onFake.pReal, 0));
-        return tf.addN([adversarial, this.classLoss(onReal, classes), this.classLoss(onFake, classes)]) as tf.Scalar;
+        return this.withClassLoss(tf.add(bceSum(onReal.pReal, this.realLabel), bceSum(onFake.pReal, 0)), [onReal, onFake], classes);
       }, this.d.variables);
       await readStep(dBuffer, this.d.ordered(grads), { [Stat.loss]: value, [Stat.correct]: correct!, [Stat.samples]: count });
       tf.dispose([real, z, fake, value, correct!, ...(classes ? [classes] : []), ...Object.values(grads)]);
@@ -182,12 +180,12 @@ export class GanTrainer implements Replica {
       // Generator: its gradients, loss sum and sample count, one fake per real sample.
       const gBuffer = allReduce.buffer(1);
       if (count > 0) {
-        const classes = this.classes > 0 ? tf.tensor2d(batch.y, [count, this.classes]) : undefined;
-        const z = this.latents(batch, 1);
+        const classes = this.oneHot(batch.y, count);
+        const z = this.latents(batch, 1, classes);
         const { value, grads } = tf.variableGrads(() => {
           const fake = this.gDraws.during(this.keys(batch, Pass.fakesForG), () => this.generator.apply(z, { training: true }) as tf.Tensor);
           const judged = this.judge(this.dDraws.during(this.keys(batch, Pass.fakeInG), () => this.discriminator.apply(fake, { training: true }) as tf.Tensor));
-          return tf.add(bceSum(judged.pReal, 1), this.classLoss(judged, classes)) as tf.Scalar;
+          return this.withClassLoss(bceSum(judged.pReal, 1), [judged], classes);
         }, this.g.variables);
         await readStep(gBuffer, this.g.ordered(grads), { [Stat.loss]: value, [Stat.samples]: count });
         tf.dispose([z, value, ...(classes ? [classes] : []), ...Object.values(grads)]);
@@ -232,11 +230,11 @@ export class GanTrainer implements Replica {
   async evaluate(heldout: SampleSource, signal?: AbortSignal): Promise<Evaluation> {
     const n = Math.min(heldout.count, 1000);
     const { x, y } = await heldout.rows(indexRange(0, n), signal);
-    const z = await tf.tidy(() => tf.randomNormal([n, this.latentDim], 0, 1, 'float32', this.seed)).data() as Float32Array;
     const result = tf.tidy(() => {
       const real = tf.tensor(x, [n, ...this.dataset.inputShape]);
       // An AC-GAN's fakes take the held-out samples' classes.
-      const fake = this.generator.predict(this.generatorInput(z, y, n)) as tf.Tensor;
+      const z = tf.randomNormal([n, this.latentDim], 0, 1, 'float32', this.seed) as tf.Tensor2D;
+      const fake = this.generator.predict(this.generatorInput(z, this.oneHot(y, n))) as tf.Tensor;
       const pReal = this.judge(this.discriminator.predict(real) as tf.Tensor).pReal;
       const pFake = this.judge(this.discriminator.predict(fake) as tf.Tensor).pReal;
       const correct = tf.add(tf.sum(tf.cast(tf.greater(pReal, 0.5), 'float32')), tf.sum(tf.cast(tf.lessEqual(pFake, 0.5), 'float32')));
