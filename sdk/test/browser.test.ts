@@ -47,12 +47,15 @@ const test = anyTest as TestFn<Context>;
 
 const LATENT = 8;
 
-/** The layer kinds of examples/mnist-dcgan.json (dense, batch norm, transposed convolutions), seeded weights. */
-function dcganGenerator(): tf.Sequential {
+/**
+ * The layer kinds of examples/mnist-dcgan.json (dense, batch norm, transposed convolutions), seeded
+ * weights; a conditional generator's input is the latent vector followed by `classes` one-hot values.
+ */
+function dcganGenerator(classes = 0): tf.Sequential {
   const init = (seed: number) => tf.initializers.glorotUniform({ seed });
   return tf.sequential({
     layers: [
-      tf.layers.dense({ inputShape: [LATENT], units: 7 * 7 * 8, kernelInitializer: init(1) }),
+      tf.layers.dense({ inputShape: [LATENT + classes], units: 7 * 7 * 8, kernelInitializer: init(1) }),
       tf.layers.leakyReLU({ alpha: 0.2 }),
       tf.layers.batchNormalization(),
       tf.layers.reshape({ targetShape: [7, 7, 8] }),
@@ -305,6 +308,18 @@ test.serial('the /demo page recognises a digit drawn with the mouse, with top 3 
   await page.screenshot({ path: screenshot });
 });
 
+/** The demo page's generated sample: 28x28 RGBA bytes. */
+function drawnSample(page: Page): Promise<number[]> {
+  return page.evaluate(() => Array.from(document.querySelector<HTMLCanvasElement>('#sample')!.getContext('2d')!.getImageData(0, 0, 28, 28).data));
+}
+
+/** The largest difference, in 1/255 steps, between generated values in [0, 1] and drawn RGBA bytes. */
+function worstDifference(expected: Float32Array, drawn: number[]): number {
+  let worst = 0;
+  expected.forEach((v, i) => (worst = Math.max(worst, Math.abs(Math.round(255 * v) - drawn[i * 4]!))));
+  return worst;
+}
+
 test.serial('the /demo page has a published GAN generator draw a digit, as the Node SDK generates it', async (t) => {
   const { browser, registry } = t.context;
   const context = await browser.newContext({ viewport: { width: 1200, height: 470 } });
@@ -317,16 +332,15 @@ test.serial('the /demo page has a published GAN generator draw a digit, as the N
   t.is(await page.getAttribute('body', 'data-state'), 'ready', await page.textContent('#status') ?? '');
   t.true((await page.textContent('#status'))!.startsWith('digits v1'));
   t.true(await page.isVisible('#generate'), await page.textContent('#generator-note') ?? '');
+  t.false(await page.isVisible('#class-choice'), 'an unconditional generator offers no class choice');
 
   await page.click('#generate');
   await page.waitForFunction(() => document.body.dataset.generatedSeed !== undefined && document.body.dataset.prediction !== '');
   const seed = Number(await page.getAttribute('body', 'data-generated-seed'));
-  const drawn = await page.evaluate(() => Array.from(document.querySelector<HTMLCanvasElement>('#sample')!.getContext('2d')!.getImageData(0, 0, 28, 28).data));
   const generator = await loadModel({ baseUrl: registry.baseUrl, name: 'dcgan' }, { cache: false });
   const expected = generator.generate(1, { seed });
   generator.dispose();
-  let worst = 0;
-  expected.forEach((v, i) => (worst = Math.max(worst, Math.abs(Math.round(255 * v) - drawn[i * 4]!))));
+  const worst = worstDifference(expected, await drawnSample(page));
   t.true(worst <= 1, `the page's sample differs from the Node SDK's by ${worst} / 255`);
   t.true(Math.max(...expected) - Math.min(...expected) > 4 / 255, 'the sample is not flat, so the comparison means something');
 
@@ -340,4 +354,41 @@ test.serial('the /demo page has a published GAN generator draw a digit, as the N
   classifier.dispose();
   t.is(await page.getAttribute('body', 'data-prediction'), String(best));
   await page.screenshot({ path: join(sdkDir, 'test', 'screenshots', 'demo-generated.png') });
+});
+
+test.serial('the /demo page has a conditional generator draw the class chosen, as the Node SDK generates it', async (t) => {
+  const { browser, registry } = t.context;
+  const names = Array.from({ length: 10 }, (_, c) => `digit ${c}`);
+  const generator = dcganGenerator(10);
+  await registry.publish(generator, 'acgan', { meta: { kind: 'gan-generator', latentDim: LATENT, conditionClasses: 10, classNames: names } });
+  generator.dispose();
+  const context = await browser.newContext({ viewport: { width: 1200, height: 470 } });
+  t.teardown(() => context.close());
+  const page = await context.newPage();
+  page.on('pageerror', (error) => t.log(`page error: ${error.message}`));
+  await page.goto(`${registry.baseUrl}/demo?generator=acgan`);
+  await page.waitForSelector('body[data-state]');
+  t.is(await page.getAttribute('body', 'data-state'), 'ready', await page.textContent('#status') ?? '');
+  t.true(await page.isVisible('#class-choice'), await page.textContent('#generator-note') ?? '');
+  const options = await page.$$eval('#generator-class option', (all) => all.map((o) => [(o as HTMLOptionElement).value, o.textContent]));
+  t.deepEqual(options, [['', 'any'], ...names.map((name, c) => [String(c), name])]);
+
+  const node = await loadModel({ baseUrl: registry.baseUrl, name: 'acgan' }, { cache: false });
+  t.teardown(() => node.dispose());
+  for (const asked of ['7', '2', '']) {
+    await page.selectOption('#generator-class', asked);
+    await page.evaluate(() => { delete document.body.dataset.generatedSeed; });
+    await page.click('#generate');
+    await page.waitForFunction(() => document.body.dataset.generatedSeed !== undefined && document.body.dataset.prediction !== '');
+    t.is(await page.getAttribute('body', 'data-generated-class'), asked);
+    const seed = Number(await page.getAttribute('body', 'data-generated-seed'));
+    const expected = node.generate(1, { seed, ...(asked !== '' && { classes: Number(asked) }) });
+    t.true(worstDifference(expected, await drawnSample(page)) <= 1, `class '${asked}': the page's sample differs from the Node SDK's`);
+    if (asked !== '') {
+      // The class matters: the same seed asked for another class draws something else.
+      const other = node.generate(1, { seed, classes: (Number(asked) + 1) % 10 });
+      t.true(worstDifference(other, await drawnSample(page)) > 1, `class '${asked}': another class draws the same sample`);
+      t.regex(await page.textContent('#generator-note') ?? '', new RegExp(`asked for digit ${asked}$`));
+    }
+  }
 });

@@ -3,7 +3,9 @@
 // of it. The page loads the SDK's browser bundle from /demo/sdk/ and the models from this
 // coordinator; ?model=NAME&version=N&quantization=uint8 pick the classifier (default: the first
 // listed model that is not a GAN generator), ?generator=NAME the generator (default: the first
-// listed one whose model.json says it is a GAN generator; none, and the button stays hidden).
+// listed one whose model.json says it is a GAN generator; none, and the button stays hidden). A
+// conditional generator (model.json's syncline.conditionClasses) gets a choice of the class to
+// draw; "any" lets the latent seed pick one.
 
 export function demoPage(): string {
   return `<!doctype html>
@@ -24,7 +26,9 @@ export function demoPage(): string {
   #pad { background: #000; touch-action: none; cursor: crosshair; }
   #saliency, #sample { image-rendering: pixelated; background: #000; }
   #sample { width: 140px; height: 140px; }
-  #generator[hidden] { display: none; }
+  #generator[hidden], #class-choice[hidden] { display: none; }
+  #class-choice { display: block; margin-top: 10px; font-size: 13px; color: #5a6478; }
+  select { font: inherit; padding: 4px 6px; border-radius: 6px; border: 1px solid #c3c9d6; }
   button { margin-top: 10px; font: inherit; padding: 6px 14px; border-radius: 6px; border: 1px solid #c3c9d6; background: #fff; cursor: pointer; }
   #digit { font-size: 96px; font-weight: 700; line-height: 1; text-align: center; width: 200px; margin: 8px 0 14px; }
   .row { display: flex; align-items: center; gap: 8px; margin: 6px 0; font-variant-numeric: tabular-nums; }
@@ -46,6 +50,7 @@ export function demoPage(): string {
   <section class="panel" id="generator" hidden>
     <h2>Draw me a digit</h2>
     <canvas id="sample" width="28" height="28"></canvas>
+    <label id="class-choice" hidden>Class <select id="generator-class"><option value="">any</option></select></label>
     <button id="generate" type="button">Draw me a digit</button>
     <div class="note" id="generator-note"></div>
   </section>
@@ -150,11 +155,18 @@ async function setUpGenerator(loadModel, listed) {
   }
   const note = document.getElementById('generator-note');
   note.textContent = generator.name + ' v' + generator.version + ' on ' + generator.backend;
+  const choice = document.getElementById('generator-class');
+  const classNames = generator.classNames ?? [];
+  for (let c = 0; c < generator.conditionClasses; c++) choice.append(new Option(classNames[c] ?? String(c), String(c)));
+  document.getElementById('class-choice').hidden = generator.conditionClasses === 0;
   document.getElementById('generate').addEventListener('click', () => {
     const seed = crypto.getRandomValues(new Uint32Array(1))[0];
-    paintSample(generator.generate(1, { seed }));
-    note.textContent = generator.name + ' v' + generator.version + ', latent seed ' + seed;
+    const asked = choice.value === '' ? undefined : Number(choice.value);
+    paintSample(generator.generate(1, { seed, ...(asked !== undefined && { classes: asked }) }));
+    note.textContent = generator.name + ' v' + generator.version + ', latent seed ' + seed +
+      (asked === undefined ? '' : ', asked for ' + (classNames[asked] ?? asked));
     document.body.dataset.generatedSeed = String(seed);
+    document.body.dataset.generatedClass = choice.value;
     onGenerated();
   });
   document.getElementById('generator').hidden = false;
