@@ -1,5 +1,7 @@
 // The models of `npm run bench -- vs-pytorch` on Syncline's side (worker/bench/pytorch/train.py
-// builds the same ones in PyTorch): batch 256, SGD, random data.
+// builds the same ones in PyTorch): batch 256, SGD, random data; and the DCGAN of
+// examples/mnist-dcgan.json (Adam, as the example trains it) at the same batch.
+import { readFileSync } from 'node:fs';
 import { JobSpec } from '@syncline/proto';
 import type { DatasetShape } from '../src/data/dataset.js';
 
@@ -67,3 +69,20 @@ export function benchBatch(model: BenchModel): { x: Float32Array; y: Float32Arra
   }
   return { x, y };
 }
+
+/**
+ * The job of examples/mnist-dcgan.json at batch BATCH on one worker, over random "digits" ([784]
+ * in [0, 1)); its one-value kernel sizes and strides written as pairs, as the coordinator's
+ * validation hands them to workers.
+ */
+export function dcganBenchSpec(): JobSpec {
+  const example = JSON.parse(readFileSync(new URL('../../examples/mnist-dcgan.json', import.meta.url), 'utf8'));
+  const asPairs = (layers: Record<string, Record<string, unknown>>[]) =>
+    layers.map((layer) =>
+      Object.fromEntries(Object.entries(layer).map(([kind, options]) => [kind, Object.fromEntries(Object.entries(options).map(([key, value]) =>
+        [key, (key === 'kernelSize' || key === 'strides') && Array.isArray(value) && value.length === 1 ? [value[0], value[0]] : value]))])));
+  const gan = { ...example.gan, generator: asPairs(example.gan.generator), discriminator: asPairs(example.gan.discriminator) };
+  return JobSpec.fromJSON({ ...example, gan, dataset: { name: 'random' }, training: { epochs: 1, globalBatchSize: BATCH, seed: 1 }, workers: { min: 1, max: 1 } });
+}
+
+export const DCGAN_SHAPE: DatasetShape = benchShape(BENCH_MODELS.mlp);

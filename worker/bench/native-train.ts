@@ -1,18 +1,21 @@
 // The Syncline side of `npm run bench -- vs-pytorch`, run as its own process so that it gets
 // the same environment and cores as the PyTorch process it is compared with:
-//   node --import tsx worker/bench/native-train.ts <mlp|cnn|lstm> <threads> <seconds>
+//   node --import tsx worker/bench/native-train.ts <mlp|cnn|lstm|dcgan> <threads> <seconds>
 // One worker's training step (Trainer.step: forward, backward, the fusion buffer out and back
-// as if all-reduced over one rank, optimizer update) on the native backend; prints one JSON
-// line with the median step, as train.py does.
+// as if all-reduced over one rank, optimizer update; for dcgan GanTrainer.step: the
+// discriminator's step on real and generated digits, then the generator's) on the native
+// backend; prints one JSON line with the median step, as train.py does.
 import { selectBackend } from '../src/backend.js';
-import { Trainer, soloAllReduce } from '../src/train/trainer.js';
-import { BATCH, BENCH_MODELS, benchBatch, benchShape, benchSpec } from './models.js';
+import { GanTrainer } from '../src/train/gan-trainer.js';
+import { Trainer, soloAllReduce, type Replica } from '../src/train/trainer.js';
+import { BATCH, BENCH_MODELS, DCGAN_SHAPE, benchBatch, benchShape, benchSpec, dcganBenchSpec } from './models.js';
 
 const [name, threadsArg, secondsArg] = process.argv.slice(2);
-const model = BENCH_MODELS[name as keyof typeof BENCH_MODELS];
-if (!model) throw new Error(`unknown model ${name}; expected one of ${Object.keys(BENCH_MODELS).join(', ')}`);
+const model = name === 'dcgan' ? BENCH_MODELS.mlp : BENCH_MODELS[name as keyof typeof BENCH_MODELS];
+if (!model) throw new Error(`unknown model ${name}; expected dcgan or one of ${Object.keys(BENCH_MODELS).join(', ')}`);
 const backend = await selectBackend(process.env.SYNCLINE_BACKEND ?? 'native', { threads: threadsArg });
-const trainer = new Trainer(benchSpec(name!, model), benchShape(model));
+// The DCGAN's real samples are MLP-shaped batches: 784 values in [0, 1) and a class each.
+const trainer: Replica = name === 'dcgan' ? new GanTrainer(dcganBenchSpec(), DCGAN_SHAPE) : new Trainer(benchSpec(name!, model), benchShape(model));
 const { x, y } = benchBatch(model);
 const samples = Uint32Array.from({ length: BATCH }, (_, i) => i);
 const step = () => trainer.step({ x, y, count: BATCH, epoch: 0, samples }, 1, soloAllReduce(trainer));

@@ -1,4 +1,5 @@
-// `npm run bench -- vs-pytorch`: the MLP, the Keras CNN and an LSTM (worker/bench/models.ts)
+// `npm run bench -- vs-pytorch`: the MLP, the Keras CNN, an LSTM and the DCGAN of
+// examples/mnist-dcgan.json (worker/bench/models.ts)
 // trained by PyTorch and by one Syncline worker on the native backend, on the same cores, in the
 // same run: one thread, then every core. One JSON line per model and thread count with both
 // samples/s and their ratio (Syncline / PyTorch).
@@ -20,7 +21,7 @@ import { loadAddon } from '../src/backends/native/addon.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const run = promisify(execFile);
-const MODELS = ['mlp', 'cnn', 'lstm'] as const;
+const MODELS = ['mlp', 'cnn', 'lstm', 'dcgan'] as const;
 const PYTHONS = ['/usr/bin/python3', 'python3'];
 
 interface Result {
@@ -63,7 +64,7 @@ const best = (a: Result, b: Result) => (b.samplesPerSecond > a.samplesPerSecond 
 
 export const vsPytorchBench: Bench = {
   name: 'vs-pytorch',
-  description: 'MLP, Keras CNN and LSTM (batch 256, SGD): PyTorch and one Syncline worker on the native backend, same cores, one thread and all cores',
+  description: 'MLP, Keras CNN and LSTM (batch 256, SGD) and the mnist-dcgan GAN step (batch 256, Adam): PyTorch and one Syncline worker on the native backend, same cores, one thread and all cores',
   async run(emit) {
     const addon = loadAddon();
     if ('reason' in addon) {

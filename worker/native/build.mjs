@@ -26,11 +26,11 @@ const compiler = process.env.CXX ?? 'c++';
 const FLAGS = ['-std=c++17', '-O3', '-fPIC', '-fopenmp', '-fvisibility=hidden', '-fno-math-errno', '-Wall', '-Wno-unknown-pragmas', '-DNODE_GYP_MODULE_NAME=syncline_native', '-DNAPI_VERSION=8'];
 const LIBS = ['-ldnnl', '-lopenblas', '-fopenmp'];
 /**
- * Flags of single sources. optimizer.cc must round every float32 operation on its own, as the
- * TF.js kernels it stands in for do: no contraction into fused multiply-adds (GCC contracts by
+ * Flags of single sources. optimizer.cc and norm.cc must round every operation on its own, as the
+ * TF.js kernels they stand in for do: no contraction into fused multiply-adds (GCC contracts by
  * default wherever the target has FMA, e.g. arm64).
  */
-const SOURCE_FLAGS = { 'optimizer.cc': ['-ffp-contract=off'] };
+const SOURCE_FLAGS = { 'optimizer.cc': ['-ffp-contract=off'], 'norm.cc': ['-ffp-contract=off'] };
 /** What each system header needs, named as Debian packages (the message for a machine without them). */
 const SYSTEM_HEADERS = [
   { header: 'dnnl.hpp', packages: ['libdnnl-dev'] },

@@ -7,7 +7,8 @@ import test from 'ava';
 import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend.js';
-import { loadAddon } from '../src/backends/native/addon.js';
+import { loadAddon, type NativeAddon } from '../src/backends/native/addon.js';
+import type { NativeBackend } from '../src/backends/native/backend.js';
 import { nativeKernels } from '../src/backends/native/kernels/register.js';
 import { TOLERANCE, discrepancyOn, runOn, size, tiedNonPositive, values, type Input } from './helpers/kernel-check.js';
 
@@ -341,6 +342,35 @@ test.serial('Softmax over the last axis', async (t) => {
     const x = { values: values(size(shape), 5).map((v) => v * 20), shape };
     t.true(ok(await discrepancy('Softmax', { logits: x }, { dim: -1 })), `[${shape}]`);
   }
+});
+
+test.serial('FusedBatchNorm: per-channel and single parameters, with and without scale and offset, exactly as cpu', async (t) => {
+  const params = (channels: number, seed: number, variance = false) => ({ values: values(channels, seed).map((v) => (variance ? v + 1.5 : v)), shape: [channels] });
+  // Counts the addon's batch norms, so that the cases meant to run natively are seen to.
+  const backend = tf.findBackend('native') as NativeBackend;
+  const addon = backend.addon;
+  let nativeCalls = 0;
+  const counted = (...args: Parameters<NativeAddon['batchNorm']>) => (nativeCalls++, addon.batchNorm(...args));
+  Object.assign(backend, { addon: new Proxy({}, { get: (_, key) => (key === 'batchNorm' ? counted : Reflect.get(addon, key)) }) });
+  t.teardown(() => Object.assign(backend, { addon }));
+  for (const threads of THREADS) {
+    setThreads(threads);
+    for (const shape of [[64, 3136], [16, 14, 14, 64], [3, 5], [2, 7, 7, 1], [40_000, 3]]) {
+      const c = shape[shape.length - 1]!;
+      const x = input(shape, 11);
+      const full = { x, mean: params(c, 12), variance: params(c, 13, true), scale: params(c, 14), offset: params(c, 15) };
+      // Bit for bit: the same double arithmetic as the cpu kernel.
+      t.is(await discrepancy('FusedBatchNorm', full, { varianceEpsilon: 0.001 }), 0, `[${shape}], ${threads} threads`);
+      t.is(await discrepancy('FusedBatchNorm', { x, mean: full.mean, variance: full.variance }, { varianceEpsilon: 1e-5 }), 0, `[${shape}] without scale and offset`);
+      t.is(await discrepancy('FusedBatchNorm', { ...full, scale: params(1, 16), offset: params(1, 17) }, {}), 0, `[${shape}] with one scale and offset, default epsilon`);
+    }
+  }
+  setThreads(1);
+  t.is(nativeCalls, 2 * 5 * 3);
+  // Parameters spanning more than the last axis (a cyclic broadcast) go to the cpu kernel.
+  const x = input([4, 6], 18);
+  t.is(await discrepancy('FusedBatchNorm', { x, mean: input([12], 19), variance: params(12, 20, true) }, { varianceEpsilon: 0.001 }), 0);
+  t.is(nativeCalls, 2 * 5 * 3);
 });
 
 // ---- Memory reuse -----------------------------------------------------------------------------

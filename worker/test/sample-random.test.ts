@@ -4,7 +4,8 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { philox4x32 } from '../src/random/philox.js';
-import { Streams, fillNormal, fillUniform, sampleNormals, sampleUniforms, type DrawKey } from '../src/random/sample-random.js';
+import { loadAddon } from '../src/backends/native/addon.js';
+import { Streams, dropoutMask, dropoutMaskHere, fillNormal, fillUniform, sampleNormals, sampleUniforms, type DrawKey } from '../src/random/sample-random.js';
 
 test('Philox4x32-10 matches the Random123 known-answer vectors', (t) => {
   const out = new Uint32Array(4);
@@ -88,4 +89,41 @@ test('uniforms are uniform in [0, 1) and normals standard normal', (t) => {
   t.true(Math.abs(variance - 1) < 0.02, `variance ${variance}`);
   // P(|Z| > 2) = 0.0455.
   t.true(Math.abs(beyond2 / n - 0.0455) < 0.003, `P(|z| > 2) ≈ ${beyond2 / n}`);
+});
+
+test.serial('dropout masks: the native addon draws what the JavaScript draws, bit for bit, on 1 and 3 threads', (t) => {
+  const load = loadAddon();
+  // A machine that runs the tests builds the addon (ensure-deps); without it dropoutMask is dropoutMaskHere.
+  if (!('addon' in load)) return t.fail(load.reason);
+  try {
+    for (const threads of [1, 3]) {
+      load.addon.setThreads(threads);
+      fc.assert(
+        fc.property(
+          fc.array(fc.integer({ min: 0, max: 2 ** 32 - 1 }), { minLength: 1, maxLength: 40 }),
+          fc.integer({ min: 1, max: 3000 }),
+          fc.constantFrom(0, 0.1, 0.3, 0.5, 0.999, 2 ** -24),
+          fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+          fc.integer({ min: 0, max: 300 }),
+          fc.boolean(),
+          (samples, perSample, rate, seed, epoch, typed) => {
+            const stream = Streams.dropout(1, 2, 5);
+            const keys = typed ? Uint32Array.from(samples) : samples;
+            const native = dropoutMask(seed, epoch, keys, stream, perSample, rate);
+            const here = dropoutMaskHere(seed, epoch, keys, stream, perSample, rate);
+            return native.length === here.length && native.every((v, i) => Object.is(v, here[i]));
+          },
+        ),
+        { seed: 20261203, numRuns: 60 },
+      );
+    }
+    // A mask is 0 or 1 / (1 - rate), and keeps about 1 - rate of the units.
+    const mask = dropoutMask(5, 1, Uint32Array.from({ length: 256 }, (_, i) => i), Streams.dropout(1, 0, 2), 12544, 0.3);
+    const kept = mask.filter((v) => v !== 0);
+    t.true(kept.every((v) => v === Math.fround(1 / 0.7)));
+    t.true(Math.abs(kept.length / mask.length - 0.7) < 0.002, `kept ${kept.length / mask.length}`);
+  } finally {
+    load.addon.setThreads(1);
+  }
+  t.pass();
 });

@@ -2,6 +2,7 @@
 // are used in place: the TF.js `native` backend keeps tensors in JS typed arrays, so nothing is
 // copied) and calls one kernel of kernels.h. Failures become JavaScript exceptions.
 #include <node_api.h>
+#include <cmath>
 #include <exception>
 #include <string>
 #include "kernels.h"
@@ -88,6 +89,36 @@ void CopyRows(const Args& a) {
 }
 void SumMiddle(const Args& a) { sum_middle(a.array<float>(0), a.array<float>(1), a.integer(2), a.integer(3), a.integer(4)); }
 void Softmax(const Args& a) { softmax(a.array<float>(0), a.array<float>(1), a.integer(2), a.integer(3)); }
+uint32_t uint32_arg(const Args& a, size_t i, const char* what) {
+  const double v = a.number(i);
+  if (!(v >= 0 && v <= 4294967295.0 && v == std::floor(v))) throw ArgError(std::string(what) + " must be an integer in [0, 2^32)");
+  return static_cast<uint32_t>(v);
+}
+void DropoutMask(const Args& a) {
+  size_t rows, n;
+  const uint32_t* samples = a.array<uint32_t>(2, &rows);
+  float* out = a.array<float>(7, &n);
+  const int64_t per_sample = a.integer(4);
+  if (per_sample < 0 || static_cast<int64_t>(n) != static_cast<int64_t>(rows) * per_sample) throw ArgError("dropoutMask: the output is not rows x perSample");
+  const double rate = a.number(5);
+  if (!(rate >= 0 && rate < 1)) throw ArgError("dropoutMask: rate must be in [0, 1)");
+  dropout_mask(uint32_arg(a, 0, "seed"), uint32_arg(a, 1, "epoch"), samples, static_cast<int64_t>(rows), uint32_arg(a, 3, "stream"),
+               per_sample, rate, static_cast<float>(a.number(6)), out);
+}
+void BatchNorm(const Args& a) {
+  size_t nx, ny, nm, nv, ns, no;
+  const float* x = a.array<float>(0, &nx);
+  const float* mean = a.array<float>(1, &nm);
+  const float* variance = a.array<float>(2, &nv);
+  const float* scale = a.array<float>(3, &ns);
+  const float* offset = a.array<float>(4, &no);
+  float* y = a.array<float>(6, &ny);
+  const int64_t channels = a.integer(7);
+  const auto fits = [&](size_t length) { return length == 1 || static_cast<int64_t>(length) == channels; };
+  if (channels < 1 || nx != ny || nx % channels != 0 || !fits(nm) || !fits(nv) || !fits(ns) || !fits(no))
+    throw ArgError("batchNorm: x and y must be rows x channels, each parameter 1 or channels values");
+  batch_norm(x, mean, nm, variance, nv, scale, ns, offset, no, a.number(5), y, static_cast<int64_t>(nx) / channels, channels);
+}
 // The fused updates take the whole all-reduced sum and the offset of the variable's slice.
 const float* gradient_slice(const Args& a, int64_t size) {
   size_t n;
@@ -177,6 +208,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"copyRows", nullptr, wrap<CopyRows>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumMiddle", nullptr, wrap<SumMiddle>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"softmax", nullptr, wrap<Softmax>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"dropoutMask", nullptr, wrap<DropoutMask>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNorm", nullptr, wrap<BatchNorm>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"meanGradientSquareSum", nullptr, MeanGradientSquareSum, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgdUpdate", nullptr, wrap<SgdUpdate>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"momentumUpdate", nullptr, wrap<MomentumUpdate>, nullptr, nullptr, nullptr, napi_default, nullptr},

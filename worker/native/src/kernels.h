@@ -68,6 +68,16 @@ void select(const uint8_t* cond, const float* a, const float* b, float* out, int
 void copy_rows(const float* src, int64_t src_offset, int64_t src_stride, float* dst, int64_t dst_offset,
                int64_t dst_stride, int64_t rows, int64_t length);
 
+// Dropout masks (random.cc): rows x per_sample values, row r from the Philox draws of sample
+// samples[r] (sample-random.ts's key layout): scale where the draw's uniform is >= rate, else 0.
+void dropout_mask(uint32_t seed, uint32_t epoch, const uint32_t* samples, int64_t rows, uint32_t stream,
+                  int64_t per_sample, double rate, float scale, float* out);
+// Batch normalization's forward (norm.cc) over rows x channels; each parameter has `channels`
+// values or one: y = offset + (x - mean) * scale / sqrt(variance + epsilon), in double.
+void batch_norm(const float* x, const float* mean, int64_t mean_length, const float* variance, int64_t variance_length,
+                const float* scale, int64_t scale_length, const float* offset, int64_t offset_length, double epsilon,
+                float* y, int64_t rows, int64_t channels);
+
 // out[o, i] = sum over r of x[o, r, i].
 void sum_middle(const float* x, float* out, int64_t outer, int64_t middle, int64_t inner);
 // Softmax over the last axis of rows x cols.

@@ -78,5 +78,7 @@ template <>
 inline napi_typedarray_type Args::expected<int32_t>() { return napi_int32_array; }
 template <>
 inline napi_typedarray_type Args::expected<uint8_t>() { return napi_uint8_array; }
+template <>
+inline napi_typedarray_type Args::expected<uint32_t>() { return napi_uint32_array; }
 
 }  // namespace syncline

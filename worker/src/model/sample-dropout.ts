@@ -2,7 +2,7 @@
 // sample comes from (job seed, epoch, sample index, layer) through random/sample-random.ts, so it
 // is the same whichever rank trains the sample, and N workers compute what one process does.
 import * as tf from '@tensorflow/tfjs';
-import { Streams, sampleUniforms } from '../random/sample-random.js';
+import { Streams, dropoutMask } from '../random/sample-random.js';
 
 /** Which samples a training pass sees, so that the model's random layers can key their draws. */
 export interface PassKeys {
@@ -72,10 +72,8 @@ export class SampleDropout extends tf.layers.Layer {
       const [rows, ...rest] = input.shape;
       if (rows !== keys.samples.length) throw new Error(`dropout: a batch of ${rows} rows with keys for ${keys.samples.length} samples`);
       const perSample = rest.reduce((a, b) => a * b, 1);
-      const mask = sampleUniforms(keys.seed, keys.epoch, keys.samples, Streams.dropout(this.draws.model, keys.pass, this.layer), perSample);
       // Inverted dropout, as Keras: kept units scaled by 1 / (1 − rate).
-      const scale = 1 / (1 - this.rate);
-      for (let i = 0; i < mask.length; i++) mask[i] = mask[i]! >= this.rate ? scale : 0;
+      const mask = dropoutMask(keys.seed, keys.epoch, keys.samples, Streams.dropout(this.draws.model, keys.pass, this.layer), perSample, this.rate);
       return tf.mul(input, tf.tensor(mask, input.shape));
     });
   }

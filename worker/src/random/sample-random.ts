@@ -11,8 +11,12 @@
 //   sampleUniforms(seed, epoch, samples, stream, perSample) / sampleNormals(...)
 //                           one row of `perSample` draws per sample, rows in `samples` order:
 //                           what a layer or an augmentation needs for a batch
+//   dropoutMask(seed, epoch, samples, stream, perSample, rate)
+//                           sampleUniforms made a dropout mask (1 / (1 - rate) where the uniform
+//                           is >= rate, else 0), by the native addon where it is built
 // Draw i of a key is always the same number, whatever `out`'s length: asking for more draws
 // extends the sequence, it never changes its start.
+import { loadAddon } from '../backends/native/addon.js';
 import { philox4x32 } from './philox.js';
 
 export interface DrawKey {
@@ -59,22 +63,25 @@ export const Streams = {
 /** 2^-24: uniforms keep 24 bits, so every value is exact in float32 and below 1. */
 const UNIT = 1 / 0x100_0000;
 
-/** Calls `use(i, bits)` with the uint32 draws 0 ..< count of `key`. */
-function draws(key: DrawKey, count: number, use: (i: number, bits: number) => void): void {
-  const block = new Uint32Array(4);
+/** One block of four uint32 draws, reused (the draws are computed synchronously). */
+const block = new Uint32Array(4);
+
+/**
+ * Writes draws 0 ..< count of `key` as uniforms in [0, 1) (24 bits) into `out[offset ..< offset + count]`.
+ * Counter: (sample, epoch, block of four draws, stream); key: (seed, domain).
+ */
+function uniforms(key: DrawKey, out: Float32Array | Float64Array, offset: number, count: number): void {
+  const { sample, epoch, stream, seed } = key;
   for (let i = 0; i < count; i += 4) {
-    // Counter: (sample, epoch, block of four draws, stream); key: (seed, domain).
-    philox4x32(key.sample, key.epoch, i / 4, key.stream, key.seed, DOMAIN, block);
+    philox4x32(sample, epoch, i / 4, stream, seed, DOMAIN, block);
     const n = Math.min(4, count - i);
-    for (let j = 0; j < n; j++) use(i + j, block[j]!);
+    for (let j = 0; j < n; j++) out[offset + i + j] = (block[j]! >>> 8) * UNIT;
   }
 }
 
 /** Fills `out[offset ..< offset + count]` with draws 0 ..< count of `key`, uniform in [0, 1). */
 export function fillUniform(key: DrawKey, out: Float32Array | Float64Array, offset = 0, count = out.length - offset): void {
-  draws(key, count, (i, bits) => {
-    out[offset + i] = (bits >>> 8) * UNIT;
-  });
+  uniforms(key, out, offset, count);
 }
 
 /**
@@ -84,9 +91,7 @@ export function fillUniform(key: DrawKey, out: Float32Array | Float64Array, offs
 export function fillNormal(key: DrawKey, out: Float32Array | Float64Array, offset = 0, count = out.length - offset): void {
   const pairs = Math.ceil(count / 2);
   const u = new Float64Array(2 * pairs);
-  draws(key, 2 * pairs, (i, bits) => {
-    u[i] = (bits >>> 8) * UNIT;
-  });
+  uniforms(key, u, 0, 2 * pairs);
   for (let p = 0; p < pairs; p++) {
     // 1 − u lies in (0, 1]: the logarithm stays finite.
     const radius = Math.sqrt(-2 * Math.log(1 - u[2 * p]!));
@@ -117,4 +122,27 @@ export function sampleUniforms(seed: number, epoch: number, samples: ArrayLike<n
 /** `samples.length` rows of `perSample` standard normal values, row r keyed by sample `samples[r]`. */
 export function sampleNormals(seed: number, epoch: number, samples: ArrayLike<number>, stream: number, perSample: number): Float32Array {
   return perSampleRows(fillNormal, seed, epoch, samples, stream, perSample);
+}
+
+/**
+ * An inverted-dropout mask for `samples.length` rows of `perSample` units: 1 / (1 − rate) (as
+ * float32) where the unit's uniform (sampleUniforms' draw) is ≥ rate, 0 elsewhere. The native
+ * addon computes the same numbers several times faster; without it, this module does.
+ */
+export function dropoutMask(seed: number, epoch: number, samples: ArrayLike<number>, stream: number, perSample: number, rate: number): Float32Array {
+  const load = loadAddon();
+  if (!('addon' in load)) return dropoutMaskHere(seed, epoch, samples, stream, perSample, rate);
+  const scale = 1 / (1 - rate);
+  const out = new Float32Array(samples.length * perSample);
+  const keys = samples instanceof Uint32Array ? samples : Uint32Array.from(samples);
+  load.addon.dropoutMask(seed >>> 0, epoch >>> 0, keys, stream >>> 0, perSample, rate, scale, out);
+  return out;
+}
+
+/** dropoutMask computed in JavaScript (what a worker without the native addon runs, and its reference). */
+export function dropoutMaskHere(seed: number, epoch: number, samples: ArrayLike<number>, stream: number, perSample: number, rate: number): Float32Array {
+  const scale = 1 / (1 - rate);
+  const mask = sampleUniforms(seed, epoch, samples, stream, perSample);
+  for (let i = 0; i < mask.length; i++) mask[i] = mask[i]! >= rate ? scale : 0;
+  return mask;
 }

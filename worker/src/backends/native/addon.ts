@@ -54,6 +54,14 @@ export interface NativeAddon {
   sumMiddle(x: F32, out: F32, outer: number, middle: number, inner: number): void;
   softmax(x: F32, y: F32, rows: number, cols: number): void;
   /**
+   * Dropout masks from per-sample Philox draws (random.cc), the numbers sample-random.ts draws:
+   * row r keyed by samples[r], `scale` where the uniform is >= rate, else 0. seed, epoch and
+   * stream are uint32; `out` has samples.length x perSample values.
+   */
+  dropoutMask(seed: number, epoch: number, samples: Uint32Array, stream: number, perSample: number, rate: number, scale: number, out: F32): void;
+  /** FusedBatchNorm's forward over rows of `channels` values (norm.cc); each parameter has `channels` values or one. */
+  batchNorm(x: F32, mean: F32, variance: F32, scale: F32, offset: F32, epsilon: number, y: F32, channels: number): void;
+  /**
    * Fused optimizer updates (optimizer.cc), in place: `sum` is the whole all-reduced gradient
    * sum, `offset` where the variable's slice starts; the mean gradient is sum / samples (times
    * `scale` in float64 when scale >= 0, the global-norm clip), exactly as VariableSet.meanGradients

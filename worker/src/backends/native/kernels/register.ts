@@ -1,6 +1,7 @@
 // Every kernel the native backend runs in the addon, in one list. The backend starts with a
 // copy of every cpu kernel; these replace the ones a training step spends its time in.
 import type { KernelConfig } from '@tensorflow/tfjs';
+import { fusedBatchNormConfig } from './batch-norm.js';
 import { binaryConfigs } from './binary.js';
 import { compareConfigs } from './compare.js';
 import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig, conv2DConfig, fusedConv2DConfig } from './conv2d.js';
@@ -26,6 +27,7 @@ export const nativeKernels: readonly KernelConfig[] = [
   sumConfig,
   meanConfig,
   softmaxConfig,
+  fusedBatchNormConfig,
   splitVConfig,
   concatConfig,
   tileConfig,
