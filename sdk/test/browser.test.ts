@@ -263,15 +263,21 @@ test.serial('with trustedKeys, a signed model loads and an altered model.json or
   t.is(other.error?.problem, 'untrusted-key', other.error?.message);
 });
 
-test.serial('the /demo page recognises a digit drawn with the mouse, with top 3 and saliency', async (t) => {
-  const { browser, registry } = t.context;
-  const context = await browser.newContext({ viewport: { width: 1000, height: 470 } });
+/** Opens the registry's /demo page (with `query`) in a new browser context closed at the test's end; the page is ready. */
+async function openDemo(t: ExecutionContext<Context>, query: string, width = 1200): Promise<Page> {
+  const context = await t.context.browser.newContext({ viewport: { width, height: 470 } });
   t.teardown(() => context.close());
   const page = await context.newPage();
   page.on('pageerror', (error) => t.log(`page error: ${error.message}`));
-  await page.goto(`${registry.baseUrl}/demo?model=digits`);
+  await page.goto(`${t.context.registry.baseUrl}/demo${query}`);
   await page.waitForSelector('body[data-state]');
   t.is(await page.getAttribute('body', 'data-state'), 'ready', await page.textContent('#status') ?? '');
+  return page;
+}
+
+test.serial('the /demo page recognises a digit drawn with the mouse, with top 3 and saliency', async (t) => {
+  const { registry } = t.context;
+  const page = await openDemo(t, '?model=digits', 1000);
 
   // A 7: a bar across the top, then a stroke down to the bottom left.
   const pad = await page.locator('#pad').boundingBox();
@@ -321,15 +327,9 @@ function worstDifference(expected: Float32Array, drawn: number[]): number {
 }
 
 test.serial('the /demo page has a published GAN generator draw a digit, as the Node SDK generates it', async (t) => {
-  const { browser, registry } = t.context;
-  const context = await browser.newContext({ viewport: { width: 1200, height: 470 } });
-  t.teardown(() => context.close());
-  const page = await context.newPage();
-  page.on('pageerror', (error) => t.log(`page error: ${error.message}`));
+  const { registry } = t.context;
   // No ?generator=: the page finds the generator by its model.json, and keeps it out of the classifier's place.
-  await page.goto(`${registry.baseUrl}/demo`);
-  await page.waitForSelector('body[data-state]');
-  t.is(await page.getAttribute('body', 'data-state'), 'ready', await page.textContent('#status') ?? '');
+  const page = await openDemo(t, '');
   t.true((await page.textContent('#status'))!.startsWith('digits v1'));
   t.true(await page.isVisible('#generate'), await page.textContent('#generator-note') ?? '');
   t.false(await page.isVisible('#class-choice'), 'an unconditional generator offers no class choice');
@@ -357,18 +357,12 @@ test.serial('the /demo page has a published GAN generator draw a digit, as the N
 });
 
 test.serial('the /demo page has a conditional generator draw the class chosen, as the Node SDK generates it', async (t) => {
-  const { browser, registry } = t.context;
+  const { registry } = t.context;
   const names = Array.from({ length: 10 }, (_, c) => `digit ${c}`);
   const generator = dcganGenerator(10);
   await registry.publish(generator, 'acgan', { meta: { kind: 'gan-generator', latentDim: LATENT, conditionClasses: 10, classNames: names } });
   generator.dispose();
-  const context = await browser.newContext({ viewport: { width: 1200, height: 470 } });
-  t.teardown(() => context.close());
-  const page = await context.newPage();
-  page.on('pageerror', (error) => t.log(`page error: ${error.message}`));
-  await page.goto(`${registry.baseUrl}/demo?generator=acgan`);
-  await page.waitForSelector('body[data-state]');
-  t.is(await page.getAttribute('body', 'data-state'), 'ready', await page.textContent('#status') ?? '');
+  const page = await openDemo(t, '?generator=acgan');
   t.true(await page.isVisible('#class-choice'), await page.textContent('#generator-note') ?? '');
   const options = await page.$$eval('#generator-class option', (all) => all.map((o) => [(o as HTMLOptionElement).value, o.textContent]));
   t.deepEqual(options, [['', 'any'], ...names.map((name, c) => [String(c), name])]);
@@ -391,4 +385,9 @@ test.serial('the /demo page has a conditional generator draw the class chosen, a
       t.regex(await page.textContent('#generator-note') ?? '', new RegExp(`asked for digit ${asked}$`));
     }
   }
+  // To look at: the class choice on a desktop window and on a phone's.
+  await page.selectOption('#generator-class', '7');
+  await page.screenshot({ path: join(sdkDir, 'test', 'screenshots', 'demo-conditional.png') });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: join(sdkDir, 'test', 'screenshots', 'demo-conditional-phone.png'), fullPage: true });
 });
