@@ -1,6 +1,7 @@
 // A three-node NATS cluster (JetStream replicas 3), as `syncline up --nats-cluster 3` and deploy/
 // run it: losing any one server mid-job never fails the job, and the published weights are those
-// of the uninterrupted run.
+// of the uninterrupted run. A job submitted while a server is away waits, saying why, and runs
+// once it is back.
 import anyTest, { type TestFn } from 'ava';
 import { JobState } from '@syncline/proto';
 import { FAULT_STEP, FaultHarness, faultySpec, referenceWeights, relativeError } from './helpers/fault-harness.js';
@@ -27,3 +28,15 @@ for (const server of [0, 2]) {
     await t.context.harness.cluster.nats[server]!.start();
   });
 }
+
+test.serial('a job submitted while server 1 of 3 is down waits for NATS, with the reason, and runs once the server is back', async (t) => {
+  // A new job's object store takes 3 replicas: JetStream cannot place it on 2 servers.
+  const outcome = await t.context.harness.run({ spec: faultySpec('cluster-placement'), faults: [], outage: { step: 'submit', server: 1, graceful: true, downMs: 4000 } });
+  t.is(outcome.submitted.state, JobState.JOB_STATE_PENDING, 'the submission answers with the waiting job');
+  t.regex(outcome.submitted.error, /^waiting for NATS to give the workers access to the job \(.+\)$/);
+  t.is(outcome.job.state, JobState.JOB_STATE_SUCCEEDED, `${outcome.job.error}\n${t.context.harness.logs.slice(-30).join('\n')}`);
+  t.is(outcome.job.error, '');
+  const error = relativeError(outcome.weights, t.context.reference);
+  t.true(error < 1e-5, `published weights differ from the uninterrupted run by ${error} (relative)`);
+  t.log(`cluster-placement: ${outcome.submitted.error}; succeeded ${outcome.seconds.toFixed(1)} s after the submission`);
+});

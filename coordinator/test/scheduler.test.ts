@@ -2,10 +2,11 @@
 // changes while a job finishes, stale reports of older generations, and publishing through a
 // NATS outage. (Whole jobs through real processes: cli/test/fault-injection.test.ts.)
 import test from 'ava';
-import { FinalMetrics, Job, JobSpec, JobState, objectNames, type JoinResponse, StepMetrics, type WorkerHello, sharesFromSpeeds } from '@syncline/proto';
+import { FinalMetrics, Job, JobSpec, JobState, NatsCredentials, objectNames, type JoinResponse, StepMetrics, type WorkerHello, sharesFromSpeeds } from '@syncline/proto';
 import { JobNotFoundError } from '../src/errors.js';
 import { JobEvents } from '../src/job-events.js';
 import { Scheduler, type Publisher } from '../src/scheduling/scheduler.js';
+import type { SchedulerOptions } from '../src/scheduling/context.js';
 import { WorkerPool, type ConnectedWorker } from '../src/scheduling/worker-pool.js';
 import type { JobStore } from '../src/store/job-store.js';
 
@@ -37,7 +38,7 @@ interface FakeWorker extends ConnectedWorker {
   inbox: JoinResponse[];
 }
 
-function fixture(publisher?: Partial<Publisher>) {
+function fixture(publisher?: Partial<Publisher>, natsAccess?: SchedulerOptions['natsAccess']) {
   const store = new MemoryJobStore();
   const pool = new WorkerPool();
   const published: string[] = [];
@@ -54,6 +55,7 @@ function fixture(publisher?: Partial<Publisher>) {
       published: async () => undefined,
       ...publisher,
     },
+    ...(natsAccess ? { natsAccess } : {}),
   });
   const workers: FakeWorker[] = [];
   const join = async (id: string, hello: Partial<WorkerHello> = {}, samplesPerSecond?: number) => {
@@ -164,6 +166,87 @@ test('publishing through a NATS outage is retried, and registers one version', a
   t.is(done.state, JobState.JOB_STATE_SUCCEEDED);
   t.is(done.model?.version, 1);
   t.is(failures, 1, 'the retry found the version registered and did not publish again');
+});
+
+// NATS access for a generation's workers (nats-auth/job-access.ts creates the job's object store,
+// which a JetStream cluster refuses while a restarted server rejoins it).
+function flakyAccess() {
+  const access = {
+    /** Set: every call fails with it. */
+    failure: undefined as Error | undefined,
+    calls: 0,
+    forWorker: async (job: Job) => {
+      access.calls++;
+      if (access.failure) throw access.failure;
+      return NatsCredentials.fromPartial({ jwt: `jwt-${job.id}-${access.calls}`, seed: 'seed' });
+    },
+  };
+  return access;
+}
+// What nats.js throws when an R3 stream cannot be placed (the api_error of a JetStream reply).
+const placement = () => Object.assign(new Error('no suitable peers for placement, peer offline'), { code: '10005', api_error: { code: 500, err_code: 10005, description: 'no suitable peers for placement, peer offline' } });
+
+test('a job whose object store NATS cannot place yet waits with the reason, takes no worker, and starts once it can', async (t) => {
+  const access = flakyAccess();
+  access.failure = placement();
+  const f = fixture(undefined, access);
+  const [a, b] = [await f.join('a'), await f.join('b')];
+  const job = await f.scheduler.submit(spec);
+  t.is(job.state, JobState.JOB_STATE_PENDING, 'submit answers with the waiting job, not an error');
+  t.is(job.error, 'waiting for NATS to give the workers access to the job (no suitable peers for placement, peer offline)');
+  t.is(job.generation, 0);
+  t.deepEqual(job.workers, []);
+  t.deepEqual([...assignments(a), ...assignments(b)], []);
+  t.is(f.pool.idle().length, 2, 'both workers stay free');
+
+  // The ticker's next pass: still refused, nothing written again.
+  const before = (await f.store.get(job.id))!.updatedUnixMs;
+  await f.scheduler.workerJoined();
+  t.is((await f.store.get(job.id))!.state, JobState.JOB_STATE_PENDING);
+  t.is((await f.store.get(job.id))!.updatedUnixMs, before);
+
+  access.failure = undefined;
+  await f.scheduler.workerJoined();
+  const running = (await f.store.get(job.id))!;
+  t.is(running.state, JobState.JOB_STATE_RUNNING);
+  t.is(running.generation, 1);
+  t.is(running.error, '', 'the wait is over');
+  t.deepEqual([assignments(a).length, assignments(b).length], [1, 1]);
+  t.regex(assignments(a)[0]!.natsCredentials!.jwt, new RegExp(`^jwt-${job.id}-`));
+});
+
+test('a job whose NATS access fails for good (its base model is gone) fails with the reason and frees nobody it never took', async (t) => {
+  const access = flakyAccess();
+  access.failure = new Error('model base-net version 3 not found');
+  const f = fixture(undefined, access);
+  const a = await f.join('a');
+  await f.join('b');
+  const job = await f.scheduler.submit(spec);
+  t.is(job.state, JobState.JOB_STATE_FAILED);
+  t.is(job.error, 'could not give the workers access to the job on NATS: model base-net version 3 not found');
+  t.deepEqual(assignments(a), []);
+  t.is(f.pool.idle().length, 2);
+});
+
+test('a worker lost while NATS cannot give the next generation access: the job waits, its survivor freed, and resumes later', async (t) => {
+  const access = flakyAccess();
+  const f = fixture(undefined, access);
+  const { job, a } = await runningJob(f);
+  await f.join('c');
+  access.failure = placement();
+  await f.scheduler.workerLost('b', 'stream ended');
+  const waiting = (await f.store.get(job.id))!;
+  t.is(waiting.state, JobState.JOB_STATE_PENDING);
+  t.regex(waiting.error, /^worker b was lost after step 0 \(stream ended\); waiting for NATS to give the workers access to the job \(no suitable peers.*\), then resuming from step 0 \(no checkpoint yet\)$/);
+  t.deepEqual(cancels(a).map((c) => c.reason), ['waiting for workers']);
+  t.is(f.pool.idle().length, 2, 'the survivor and the idle worker are free');
+
+  access.failure = undefined;
+  await f.scheduler.workerJoined();
+  const resumed = (await f.store.get(job.id))!;
+  t.is(resumed.state, JobState.JOB_STATE_RUNNING);
+  t.is(resumed.generation, 2);
+  t.deepEqual(resumed.workers, ['a', 'c']);
 });
 
 // Scheduling by accelerator (workers.accelerator): fake workers advertising what they compute on.

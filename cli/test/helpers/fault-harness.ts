@@ -2,11 +2,13 @@
 // of faults in (a rank killed at a step in a phase, nats-server killed for a few seconds), the
 // published weights out, compared with those of the same job trained by one process without
 // interruption. Worker processes that die are replaced, as a Deployment would.
+import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { validateJobSpec } from '@syncline/coordinator';
-import { JobSpec, JobState, type Job, type StepMetrics } from '@syncline/proto';
+import { NatsCredentialIssuer, validateJobSpec } from '@syncline/coordinator';
+import { JobSpec, JobState, isTransientNatsError, natsServers, type Job, type StepMetrics } from '@syncline/proto';
+import { connect, jwtAuthenticator } from 'nats';
 import { selectBackend } from '@syncline/worker';
 import { loadMnist } from '@syncline/worker/mnist';
 import { modelFiles } from '../../../worker/src/artifacts/model-files.js';
@@ -52,9 +54,11 @@ export async function referenceWeights(): Promise<Float32Array> {
 }
 
 export interface NatsOutage {
-  /** Kill a nats-server (the first, or `server` of a cluster) when rank 0 reports this step … */
-  step: number;
+  /** Kill a nats-server (the first, or `server` of a cluster) when rank 0 reports this step, or just before the job is submitted … */
+  step: number | 'submit';
   server?: number;
+  /** Shut it down as Kubernetes does in a rolling update (SIGTERM: the cluster hears it leave), not SIGKILL. */
+  graceful?: boolean;
   /** … and start it again this much later, on the same port and store (never, when absent). */
   downMs?: number;
 }
@@ -79,6 +83,8 @@ export interface FaultOutcome {
   medianPause: number;
   /** Worker processes that died (each replaced). */
   died: number;
+  /** The job as the submission answered. */
+  submitted: Job;
 }
 
 export class FaultHarness {
@@ -146,18 +152,23 @@ export class FaultHarness {
     await writeFile(this.planFile, JSON.stringify({ faults: this.planned, claims: join(this.dir, 'claims') }));
     const diedBefore = this.died;
     const started = Date.now();
+    let outage: Promise<void> | undefined;
+    if (job.outage?.step === 'submit') {
+      await this.natsDown(job.outage);
+      await this.untilPlacementRefused();
+    }
     const submitted = await this.client.submit(job.spec);
+    if (job.outage?.step === 'submit') outage = this.natsUp(job.outage);
     const seen = new Set<number>();
     const arrivals: number[] = [];
     let redone = 0;
-    let outage: Promise<void> | undefined;
     let terminated: Promise<void> | undefined;
     const final = await this.client.watch(submitted.id, {
       metrics: (m: StepMetrics) => {
         arrivals.push(Date.now());
         if (seen.has(m.step)) redone++;
         seen.add(m.step);
-        if (job.outage && !outage && m.step >= job.outage.step) outage = this.natsOutage(job.outage);
+        if (job.outage && !outage && m.step >= (job.outage.step as number)) outage = this.natsDown(job.outage).then(() => this.natsUp(job.outage!));
         if (job.terminate && !terminated && m.step >= job.terminate.step) terminated = this.terminate(submitted.id, job.terminate.rank);
       },
     });
@@ -181,6 +192,7 @@ export class FaultHarness {
       longestPause: pauses.at(-1) ?? 0,
       medianPause: pauses[Math.floor(pauses.length / 2)] ?? 0,
       died: this.died - diedBefore,
+      submitted,
     };
   }
 
@@ -197,12 +209,48 @@ export class FaultHarness {
     this.cluster.workers[index]?.kill('SIGTERM');
   }
 
-  private async natsOutage(outage: NatsOutage): Promise<void> {
+  private async natsDown(outage: NatsOutage): Promise<void> {
     const server = this.cluster.nats[outage.server ?? 0]!;
-    await server.kill();
+    if (!outage.graceful) return server.kill();
+    const exited = once(server.process, 'exit');
+    server.process.kill('SIGTERM');
+    await exited;
+  }
+
+  /**
+   * Waits until JetStream refuses to place a stream on every server. A server shut down gracefully
+   * is offline to the others at once; one killed (SIGKILL) was not within 30 s here, and until
+   * then a 3-replica stream is still created.
+   */
+  private async untilPlacementRefused(): Promise<void> {
+    const creds = await new NatsCredentialIssuer(this.cluster.natsAccountKey).coordinator();
+    const nc = await connect({ servers: natsServers(this.cluster.natsUrl), authenticator: jwtAuthenticator(creds.jwt, new TextEncoder().encode(creds.seed)) });
+    try {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        try {
+          const jsm = await nc.jetstreamManager();
+          await jsm.streams.add({ name: 'placement-probe', subjects: ['placement.probe'], num_replicas: this.cluster.nats.length });
+          await jsm.streams.delete('placement-probe');
+        } catch (err) {
+          const { message, api_error: api } = err as Error & { api_error?: { description?: string } };
+          if (/no suitable peers|insufficient resources/i.test(`${message} ${api?.description ?? ''}`)) return;
+          // A request may also fail while the cluster elects a new meta leader: try again.
+          if (!isTransientNatsError(err)) throw err;
+        }
+        if (Date.now() > deadline) throw new Error('JetStream still places streams on every server 30 s after one was shut down');
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    } finally {
+      await nc.close();
+    }
+  }
+
+  /** Starts the killed server again `downMs` later (never without). */
+  private async natsUp(outage: NatsOutage): Promise<void> {
     if (outage.downMs === undefined) return;
     await new Promise((r) => setTimeout(r, outage.downMs));
-    await server.start();
+    await this.cluster.nats[outage.server ?? 0]!.start();
   }
 
   private async publishedWeights(job: Job): Promise<Float32Array> {

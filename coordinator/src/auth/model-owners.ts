@@ -73,17 +73,18 @@ export class ModelOwners {
       try {
         if (!record) {
           const created: ModelOwner = { owner: p.name, visibility: visibility ?? 'public', createdUnixMs: Date.now() };
-          await this.kv.create(name, JSON.stringify(created));
+          await retryTransient(() => this.kv.create(name, JSON.stringify(created)));
           this.known.set(name, created);
           return created;
         }
         requirePublisher(p, name, record.value);
         if (!visibility || visibility === record.value.visibility) return record.value;
         const changed = { ...record.value, visibility };
-        await this.kv.update(name, JSON.stringify(changed), record.revision);
+        await retryTransient(() => this.kv.update(name, JSON.stringify(changed), record.revision));
         this.known.set(name, changed);
         return changed;
       } catch (err) {
+        // Lost a race, or a write retried through an outage had landed the first time: read again.
         if (err instanceof PermissionDeniedError || attempt >= 5) throw err;
       }
     }

@@ -3,7 +3,7 @@
 // counts, shape, class names) in a key-value bucket, written last. Uploads under way keep their
 // progress in a bucket of their own, so a broken one can be resumed (see upload.ts).
 import { randomUUID } from 'node:crypto';
-import { BUCKETS, BUILTIN_DATASETS, DatasetUploadHeader, UserDataset, datasetBucket, objectNames, type DatasetInfo, type GetDatasetUploadResponse } from '@syncline/proto';
+import { BUCKETS, BUILTIN_DATASETS, DatasetUploadHeader, UserDataset, datasetBucket, objectNames, retryTransient, type DatasetInfo, type GetDatasetUploadResponse } from '@syncline/proto';
 import type { KV, NatsConnection, ObjectStore } from 'nats';
 import { DatasetExistsError, InvalidRequestError, UploadResumeError, UploadTooLargeError } from '../errors.js';
 import { kvKeys } from '../store/kv-keys.js';
@@ -75,7 +75,7 @@ export class DatasetStore {
   }
 
   async get(name: string): Promise<UserDataset | undefined> {
-    const entry = await this.kv.get(name);
+    const entry = await retryTransient(() => this.kv.get(name));
     return entry && entry.operation === 'PUT' ? UserDataset.fromJSON(entry.json()) : undefined;
   }
 

@@ -138,7 +138,7 @@ export class ModelRegistry {
     if (known) return this.toResolved(known);
     const v = version === 'latest' ? await this.storedLatestVersion(name) : version;
     if (v === undefined) throw new ModelNotFoundError(`${name}@${version}`);
-    const entry = await this.kv.get(versionKey(name, v));
+    const entry = await retryTransient(() => this.kv.get(versionKey(name, v)));
     if (!entry || entry.operation !== 'PUT') throw new ModelNotFoundError(`${name}@${version}`);
     const record = entry.json<VersionRecord>();
     this.index.add(record);

@@ -1,5 +1,5 @@
 // Membership: putting workers on a job as a new generation, and what losing one means.
-import { JobState, objectNames, sharesFromSpeeds, stepsPerEpoch, type Job, type JobSpec } from '@syncline/proto';
+import { JobState, isTransientNatsError, objectNames, sharesFromSpeeds, stepsPerEpoch, type Job, type JobSpec, type NatsCredentials } from '@syncline/proto';
 import { WAITING_FOR, suits } from './accelerators.js';
 import type { SchedulingContext } from './context.js';
 import type { ConnectedWorker } from './worker-pool.js';
@@ -27,8 +27,18 @@ export function plannedSteps(spec: JobSpec): number {
  * Puts `chosen` on the job as a new generation; the first is rank 0. A worker that trained
  * the previous generation goes on from its own state, handed to the others by rank 0; rank 0
  * without one starts from the job's last checkpoint.
+ *
+ * The workers' NATS access comes first (it creates the job's object store, which a JetStream
+ * cluster can refuse while a restarted server rejoins it). Without it nothing changes and the
+ * reason is returned: a pending job records it and waits (the scheduler's ticker tries again),
+ * or fails where the reason will not pass; a running job is told by its caller.
  */
-export async function startGeneration(ctx: SchedulingContext, job: Job, chosen: ConnectedWorker[], why: string, finishing = false): Promise<void> {
+export async function startGeneration(ctx: SchedulingContext, job: Job, chosen: ConnectedWorker[], why: string, finishing = false): Promise<string | undefined> {
+  const credentials = await workerCredentials(ctx, job, chosen.length);
+  if (typeof credentials === 'string') {
+    await notStarted(ctx, job, credentials);
+    return credentials;
+  }
   const generation = job.generation + 1;
   const ids = chosen.map((w) => w.id);
   for (const w of chosen) w.jobId = job.id;
@@ -53,8 +63,6 @@ export async function startGeneration(ctx: SchedulingContext, job: Job, chosen: 
   });
   ctx.log({ job: job.id, generation, workers: ids, why }, 'generation started');
   const shares = initialShares(chosen.map((w) => w.samplesPerSecond));
-  const access = ctx.opts.natsAccess;
-  const credentials = access ? await Promise.all(chosen.map(() => access.forWorker(job))) : [];
   chosen.forEach((w, rank) => {
     w.send({
       msg: {
@@ -76,6 +84,34 @@ export async function startGeneration(ctx: SchedulingContext, job: Job, chosen: 
     });
   });
   ctx.announce(updated);
+  return undefined;
+}
+
+/** The start of a wait for NATS: a job that records it clears it when it starts (it begins with WAITING_FOR). */
+export const WAITING_FOR_NATS = `${WAITING_FOR}NATS to give the workers access to the job`;
+
+/** One set of credentials per worker, or why NATS cannot give them now (WAITING_FOR_NATS) or at all. */
+async function workerCredentials(ctx: SchedulingContext, job: Job, count: number): Promise<NatsCredentials[] | string> {
+  const access = ctx.opts.natsAccess;
+  if (!access) return [];
+  try {
+    return await Promise.all(Array.from({ length: count }, () => access.forWorker(job)));
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    return isTransientNatsError(err) ? `${WAITING_FOR_NATS} (${message})` : `could not give the workers access to the job on NATS: ${message}`;
+  }
+}
+
+/** A generation that could not start: a pending job waits with the reason, or fails on one that will not pass. */
+async function notStarted(ctx: SchedulingContext, job: Job, reason: string): Promise<void> {
+  const pending = job.state === JobState.JOB_STATE_PENDING;
+  // The ticker tries a waiting job again every second: a reason already recorded (alone, or in
+  // what parked a running job) is not news.
+  if (pending && job.error.includes(reason)) return;
+  ctx.warn({ job: job.id, generation: job.generation, reason }, 'generation not started');
+  if (!pending) return;
+  if (reason.startsWith(WAITING_FOR_NATS)) ctx.announce(await ctx.opts.store.update(job.id, (j) => (j.error = reason)));
+  else await ctx.finish(job.id, JobState.JOB_STATE_FAILED, reason, reason);
 }
 
 /**
@@ -106,16 +142,22 @@ export async function workerGone(ctx: SchedulingContext, jobId: string, lostId: 
     return;
   }
   if (run.finishing && survivors.length > 0) {
-    await startGeneration(ctx, job, survivors, `${lost}; a survivor evaluates and publishes the finished model`, true);
+    const unavailable = await startGeneration(ctx, job, survivors, `${lost}; a survivor evaluates and publishes the finished model`, true);
+    if (unavailable !== undefined) await park(ctx, jobId, survivors, `${lost}; ${unavailable}`);
     return;
   }
   const { min, max } = job.spec!.workers!;
   const candidates = [...survivors, ...ctx.opts.pool.idle().filter((w) => suits(job.spec, w))].slice(0, max);
   if (candidates.length >= min) {
-    await startGeneration(ctx, job, candidates, `${lost}; continuing with ${candidates.length}`);
+    const unavailable = await startGeneration(ctx, job, candidates, `${lost}; continuing with ${candidates.length}`);
+    if (unavailable !== undefined) await park(ctx, jobId, survivors, `${lost}; ${unavailable}`);
     return;
   }
-  // Too few workers: free the survivors and wait; the job resumes from its checkpoint.
+  await park(ctx, jobId, survivors, `${lost}; waiting for ${min} workers`);
+}
+
+/** Frees a running job's survivors and makes it wait (PENDING, `why`); it resumes from its checkpoint. */
+async function park(ctx: SchedulingContext, jobId: string, survivors: ConnectedWorker[], why: string): Promise<void> {
   ctx.running.delete(jobId);
   for (const w of survivors) {
     w.send({ msg: { $case: 'cancel', value: { jobId, reason: 'waiting for workers' } } });
@@ -124,7 +166,7 @@ export async function workerGone(ctx: SchedulingContext, jobId: string, lostId: 
   const updated = await ctx.opts.store.update(jobId, (j) => {
     j.state = JobState.JOB_STATE_PENDING;
     j.workers = [];
-    j.error = `${lost}; waiting for ${min} workers, then resuming from ${j.checkpointStep > 0 ? `the checkpoint at step ${j.checkpointStep}` : 'step 0 (no checkpoint yet)'}`;
+    j.error = `${why}, then resuming from ${j.checkpointStep > 0 ? `the checkpoint at step ${j.checkpointStep}` : 'step 0 (no checkpoint yet)'}`;
   });
   ctx.announce(updated);
 }
