@@ -31,7 +31,10 @@ for (const server of [0, 2]) {
 
 test.serial('a job submitted while server 1 of 3 is down waits for NATS, with the reason, and runs once the server is back', async (t) => {
   // A new job's object store takes 3 replicas: JetStream cannot place it on 2 servers.
-  const outcome = await t.context.harness.run({ spec: faultySpec('cluster-placement'), faults: [], outage: { step: 'submit', server: 1, graceful: true, downMs: 4000 } });
+  const outcome = await t.context.harness.run({ spec: faultySpec('cluster-placement'), faults: [], outage: { step: 'submit', server: 1, graceful: true, downMs: 4000 } }).catch((err: unknown) => {
+    t.log(t.context.harness.logs.slice(-60).join('\n'));
+    throw err;
+  });
   t.is(outcome.submitted.state, JobState.JOB_STATE_PENDING, 'the submission answers with the waiting job');
   t.regex(outcome.submitted.error, /^waiting for NATS to give the workers access to the job \(.+\)$/);
   t.is(outcome.job.state, JobState.JOB_STATE_SUCCEEDED, `${outcome.job.error}\n${t.context.harness.logs.slice(-30).join('\n')}`);

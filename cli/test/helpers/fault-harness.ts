@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NatsCredentialIssuer, validateJobSpec } from '@syncline/coordinator';
 import { JobSpec, JobState, isTransientNatsError, natsServers, type Job, type StepMetrics } from '@syncline/proto';
-import { connect, jwtAuthenticator } from 'nats';
+import { connect, jwtAuthenticator, type JetStreamManager } from 'nats';
 import { selectBackend } from '@syncline/worker';
 import { loadMnist } from '@syncline/worker/mnist';
 import { modelFiles } from '../../../worker/src/artifacts/model-files.js';
@@ -150,6 +150,7 @@ export class FaultHarness {
     this.planned.push(...job.faults.map((f) => ({ ...f, job: job.spec.name })));
     // Workers read the plan when they start: the ones started before see it through the file, re-read per job.
     await writeFile(this.planFile, JSON.stringify({ faults: this.planned, claims: join(this.dir, 'claims') }));
+    if (this.cluster.nats.length > 1) await this.untilHealed();
     const diedBefore = this.died;
     const started = Date.now();
     let outage: Promise<void> | undefined;
@@ -222,14 +223,11 @@ export class FaultHarness {
    * is offline to the others at once; one killed (SIGKILL) was not within 30 s here, and until
    * then a 3-replica stream is still created.
    */
-  private async untilPlacementRefused(): Promise<void> {
-    const creds = await new NatsCredentialIssuer(this.cluster.natsAccountKey).coordinator();
-    const nc = await connect({ servers: natsServers(this.cluster.natsUrl), authenticator: jwtAuthenticator(creds.jwt, new TextEncoder().encode(creds.seed)) });
-    try {
+  private untilPlacementRefused(): Promise<void> {
+    return this.withJetStream(async (jsm) => {
       const deadline = Date.now() + 30_000;
       for (;;) {
         try {
-          const jsm = await nc.jetstreamManager();
           await jsm.streams.add({ name: 'placement-probe', subjects: ['placement.probe'], num_replicas: this.cluster.nats.length });
           await jsm.streams.delete('placement-probe');
         } catch (err) {
@@ -241,6 +239,45 @@ export class FaultHarness {
         if (Date.now() > deadline) throw new Error('JetStream still places streams on every server 30 s after one was shut down');
         await new Promise((r) => setTimeout(r, 250));
       }
+    });
+  }
+
+  /**
+   * Waits until every stream has all its replicas current (a server started again has caught
+   * up), as a rolling update waits for a ready pod before it takes the next one down: losing a
+   * second server while the first still catches up leaves no quorum.
+   */
+  private untilHealed(): Promise<void> {
+    return this.withJetStream(async (jsm) => {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        let lagging: string[];
+        try {
+          const streams = await jsm.streams.list().next();
+          lagging = streams
+            .filter((info) => {
+              const replicas = info.cluster?.replicas ?? [];
+              return info.cluster?.leader === undefined || replicas.length < info.config.num_replicas - 1 || replicas.some((r) => !r.current || r.offline);
+            })
+            .map((info) => info.config.name);
+        } catch (err) {
+          if (!isTransientNatsError(err)) throw err;
+          lagging = [String(err)];
+        }
+        if (lagging.length === 0) return;
+        if (Date.now() > deadline) throw new Error(`NATS streams still without all replicas current after 60 s: ${lagging.join(', ')}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    });
+  }
+
+  /** Runs `fn` on a connection of the account's own user (everything within the account). */
+  private async withJetStream<T>(fn: (jsm: JetStreamManager) => Promise<T>): Promise<T> {
+    const creds = await new NatsCredentialIssuer(this.cluster.natsAccountKey).coordinator();
+    const nc = await connect({ servers: natsServers(this.cluster.natsUrl), authenticator: jwtAuthenticator(creds.jwt, new TextEncoder().encode(creds.seed)) });
+    try {
+      // No account check: it is one more request that can fail while a server is away.
+      return await fn(await nc.jetstreamManager({ checkAPI: false }));
     } finally {
       await nc.close();
     }
