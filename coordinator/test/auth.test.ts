@@ -244,6 +244,21 @@ test.serial('quotas: concurrent jobs and workers per user → RESOURCE_EXHAUSTED
   for (const jobId of [...held, admin.jobId!]) await unary((cb) => fx.client.cancelJob({ jobId }, cb));
 });
 
+test.serial('quotas hold against submissions at once: of 5 sent together, 3 are admitted and 2 refused', async (t) => {
+  const { fx, tokens } = t.context;
+  const bob = fx.clientWith(tokens.other);
+  const results = await Promise.all([0, 1, 2, 3, 4].map((i) => submit(bob, spec(`bob-burst-${i}`, 1))));
+  const admitted = results.filter((r) => r.err === null);
+  const refused = results.filter((r) => r.err !== null);
+  t.is(admitted.length, 3, results.map((r) => r.err?.details ?? r.jobId).join('; '));
+  t.is(refused.length, 2);
+  for (const r of refused) {
+    t.is(r.err!.code, status.RESOURCE_EXHAUSTED);
+    t.regex(r.err!.details, /"bob" has 3 jobs pending or running, the most a user may have at once \(3\)/);
+  }
+  for (const r of admitted) await unary((cb) => fx.client.cancelJob({ jobId: r.jobId! }, cb));
+});
+
 test('caps: layers, parameters and steps → INVALID_ARGUMENT naming the field; messages over the size limit → RESOURCE_EXHAUSTED', async (t) => {
   const { fx, tokens } = t.context;
   const alice = fx.clientWith(tokens.user);

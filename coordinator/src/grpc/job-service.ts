@@ -113,9 +113,11 @@ export function jobService(deps: {
     ...tokenHandlers(deps.tokens, unary),
     submitJob: unary(async (req, who) => {
       const { normalized, datasets, base } = await checkSubmission(req.spec, who);
-      checkQuotas(who, normalized, await deps.store.list(), deps.limits);
+      const quotas = (jobs: readonly Job[]) => checkQuotas(who, normalized, jobs, deps.limits);
+      // Before the name is claimed, and again where the job is stored (the count may have moved).
+      quotas(await deps.store.list());
       await deps.owners.claim(who, normalized.name, (normalized.visibility || undefined) as Visibility | undefined);
-      return { job: await deps.scheduler.submit(normalized, datasets, base, who.name) };
+      return { job: await deps.scheduler.submit(normalized, datasets, base, who.name, quotas) };
     }),
     validateJob: unary(async (req, who) => {
       const { normalized } = await checkSubmission(req.spec, who);

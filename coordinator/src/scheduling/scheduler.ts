@@ -81,10 +81,16 @@ export class Scheduler {
     });
   }
 
-  /** `userDatasets`: descriptions of uploaded datasets the spec may name; `baseModel`: the registered model its model.base names; `owner`: the submitting token's name. */
-  submit(spec: JobSpec | undefined, userDatasets: Readonly<Record<string, DatasetInfo>> = {}, baseModel?: BaseModelInfo, owner = ''): Promise<Job> {
+  /**
+   * `userDatasets`: descriptions of uploaded datasets the spec may name; `baseModel`: the registered
+   * model its model.base names; `owner`: the submitting token's name; `admit`: throws to refuse
+   * the job given every stored job (quotas), checked in the same transition that stores it, so
+   * that submissions at once cannot all pass on the same count.
+   */
+  submit(spec: JobSpec | undefined, userDatasets: Readonly<Record<string, DatasetInfo>> = {}, baseModel?: BaseModelInfo, owner = '', admit?: (jobs: readonly Job[]) => void): Promise<Job> {
     const normalized = validateJobSpec(spec, userDatasets, baseModel);
     return this.serial(async () => {
+      admit?.(await this.opts.store.list());
       const now = Date.now();
       const job = Job.fromPartial({
         id: `job-${randomUUID().slice(0, 8)}`,
