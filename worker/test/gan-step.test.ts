@@ -8,17 +8,20 @@ import { validateJobSpec } from '@syncline/coordinator';
 import { JobSpec } from '@syncline/proto';
 import { selectBackend } from '../src/backend.js';
 import { loadMnist } from '../src/data/mnist.js';
+import { memorySource } from '../src/data/sample-source.js';
 import { GanTrainer, bceSum } from '../src/train/gan-trainer.js';
 import { soloAllReduce, type AllReduce } from '../src/train/trainer.js';
 
-const spec = () =>
+/** `conditional`: an AC-GAN (one-hot classes in, a real/fake logit and 10 class logits out). */
+const spec = (conditional = false) =>
   validateJobSpec(
     JobSpec.fromJSON({
       name: 'gan-step',
       gan: {
         latentDim: 8,
+        conditional,
         generator: [{ dense: { units: 16, activation: 'relu' } }, { dense: { units: 784, activation: 'sigmoid' } }],
-        discriminator: [{ dense: { units: 16, activation: 'leakyRelu' } }, { dropout: { rate: 0.3 } }, { dense: { units: 1, activation: 'sigmoid' } }],
+        discriminator: [{ dense: { units: 16, activation: 'leakyRelu' } }, { dropout: { rate: 0.3 } }, { dense: conditional ? { units: 11 } : { units: 1, activation: 'sigmoid' } }],
         generatorOptimizer: { adam: { learningRate: 0.01 } },
         discriminatorOptimizer: { adam: { learningRate: 0.01 } },
       },
@@ -91,4 +94,37 @@ test.serial('gan.realLabel smooths the real samples\' target in the discriminato
   t.true(Math.abs((smooth - hard) / 0.1 - (smoother - hard) / 0.3) < 1e-3 * Math.abs(smooth - hard) / 0.1 + 1e-5, `${hard} ${smooth} ${smoother}`);
   // A spec without it (0) trains against 1.
   t.is(await firstLoss(0), hard);
+});
+
+test.serial("an AC-GAN's held-out losses carry the class cross-entropy, as its training losses do", async (t) => {
+  await selectBackend('wasm');
+  const data = loadMnist();
+  const s = spec(true);
+  const gan = new GanTrainer(s, data);
+  try {
+    // One step, so that the networks are not at their initial weights only.
+    const batch = { x: data.train.x.subarray(0, 16 * 784), y: data.train.y.subarray(0, 16 * 10), count: 16, epoch: 0, samples: Uint32Array.from({ length: 16 }, (_, i) => i) };
+    await gan.step(batch, 1, soloAllReduce(gan));
+    const got = await gan.evaluate(memorySource(data.heldout, data));
+
+    // The reference: Keras-style pieces, summed over the first 1,000 held-out digits.
+    const n = Math.min(data.heldout.count, 1000);
+    const [dLoss, gLoss, classPart] = tf.tidy(() => {
+      const y = tf.tensor2d(data.heldout.y.subarray(0, n * 10), [n, 10]);
+      const z = tf.randomNormal([n, 8], 0, 1, 'float32', s.training!.seed) as tf.Tensor2D;
+      const fake = gan.generator.predict(tf.concat([z, y], 1)) as tf.Tensor;
+      const split = (out: tf.Tensor) => tf.split(out, [1, 10], 1) as [tf.Tensor2D, tf.Tensor2D];
+      const [realLogit, realClasses] = split(gan.discriminator.predict(tf.tensor2d(data.heldout.x.subarray(0, n * 784), [n, 784])) as tf.Tensor);
+      const [fakeLogit, fakeClasses] = split(gan.discriminator.predict(fake) as tf.Tensor);
+      const bce = (logits: tf.Tensor, label: number) => tf.losses.sigmoidCrossEntropy(tf.fill(logits.shape, label), logits, undefined, 0, tf.Reduction.SUM);
+      const ce = (logits: tf.Tensor2D) => tf.losses.softmaxCrossEntropy(y, logits, undefined, 0, tf.Reduction.SUM);
+      const classes = tf.add(ce(realClasses), ce(fakeClasses));
+      return [tf.addN([bce(realLogit, 1), bce(fakeLogit, 0), classes]), tf.add(bce(fakeLogit, 1), ce(fakeClasses)), classes].map((v) => v.dataSync()[0]! / n);
+    });
+    t.true(classPart! > 0.1, `the class part counts: ${classPart}`);
+    t.true(Math.abs(got.loss - dLoss!) < 1e-4 * dLoss!, `discriminator: ${got.loss} vs ${dLoss}`);
+    t.true(Math.abs(got.generatorLoss! - gLoss!) < 1e-4 * gLoss!, `generator: ${got.generatorLoss} vs ${gLoss}`);
+  } finally {
+    gan.dispose();
+  }
 });

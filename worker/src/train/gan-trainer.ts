@@ -226,19 +226,25 @@ export class GanTrainer implements Replica {
     this.all.assign(flat);
   }
 
-  /** The discriminator's loss and accuracy on the first (at most 1,000) held-out real samples and as many fakes. */
+  /**
+   * The discriminator's loss and accuracy on the first (at most 1,000) held-out real samples and
+   * as many fakes, and the generator's loss on those fakes. An AC-GAN's losses include the class
+   * cross-entropy, as its training losses do (its accuracy stays real against fake).
+   */
   async evaluate(heldout: SampleSource, signal?: AbortSignal): Promise<Evaluation> {
     const n = Math.min(heldout.count, 1000);
     const { x, y } = await heldout.rows(indexRange(0, n), signal);
     const result = tf.tidy(() => {
       const real = tf.tensor(x, [n, ...this.dataset.inputShape]);
       // An AC-GAN's fakes take the held-out samples' classes.
+      const classes = this.oneHot(y, n);
       const z = tf.randomNormal([n, this.latentDim], 0, 1, 'float32', this.seed) as tf.Tensor2D;
-      const fake = this.generator.predict(this.generatorInput(z, this.oneHot(y, n))) as tf.Tensor;
-      const pReal = this.judge(this.discriminator.predict(real) as tf.Tensor).pReal;
-      const pFake = this.judge(this.discriminator.predict(fake) as tf.Tensor).pReal;
-      const correct = tf.add(tf.sum(tf.cast(tf.greater(pReal, 0.5), 'float32')), tf.sum(tf.cast(tf.lessEqual(pFake, 0.5), 'float32')));
-      return tf.stack([tf.add(bceSum(pReal, 1), bceSum(pFake, 0)), correct, bceSum(pFake, 1)]);
+      const fake = this.generator.predict(this.generatorInput(z, classes)) as tf.Tensor;
+      const onReal = this.judge(this.discriminator.predict(real) as tf.Tensor);
+      const onFake = this.judge(this.discriminator.predict(fake) as tf.Tensor);
+      const correct = tf.add(tf.sum(tf.cast(tf.greater(onReal.pReal, 0.5), 'float32')), tf.sum(tf.cast(tf.lessEqual(onFake.pReal, 0.5), 'float32')));
+      const dLoss = this.withClassLoss(tf.add(bceSum(onReal.pReal, 1), bceSum(onFake.pReal, 0)), [onReal, onFake], classes);
+      return tf.stack([dLoss, correct, this.withClassLoss(bceSum(onFake.pReal, 1), [onFake], classes)]);
     });
     const [loss, correct, gLoss] = await result.data();
     result.dispose();
