@@ -34,6 +34,7 @@ const program = new Command()
   .option('--max-jobs-per-user <n>', 'jobs one user may have pending or running (env SYNCLINE_MAX_JOBS_PER_USER)', env.SYNCLINE_MAX_JOBS_PER_USER ?? String(DEFAULT_LIMITS.maxConcurrentJobsPerUser))
   .option('--max-workers-per-user <n>', "workers (sum of workers.max) over one user's pending and running jobs (env SYNCLINE_MAX_WORKERS_PER_USER)", env.SYNCLINE_MAX_WORKERS_PER_USER ?? String(DEFAULT_LIMITS.maxWorkersPerUser))
   .option('--max-upload-bytes <bytes>', 'largest dataset file an upload may send (env SYNCLINE_MAX_UPLOAD_BYTES)', env.SYNCLINE_MAX_UPLOAD_BYTES ?? String(16 * 1024 ** 3))
+  .option('--allreduce-timeout <seconds>', "how long a rank waits for its peers' gradients before the step, and the job, fail: longer than a NATS outage you expect to ride out (env SYNCLINE_ALLREDUCE_TIMEOUT)", env.SYNCLINE_ALLREDUCE_TIMEOUT ?? '60')
   .option('--dataset-shard-bytes <bytes>', 'bytes of samples per stored dataset shard (env SYNCLINE_DATASET_SHARD_BYTES)', env.SYNCLINE_DATASET_SHARD_BYTES ?? String(16 * 1024 ** 2))
   .parse();
 const o = program.opts<{
@@ -53,6 +54,7 @@ const o = program.opts<{
   registryCacheMb: string;
   maxUploadBytes: string;
   datasetShardBytes: string;
+  allreduceTimeout: string;
   adminToken?: string;
   workerToken?: string;
   maxParameters: string;
@@ -76,6 +78,8 @@ const maxUploadBytes = Number(o.maxUploadBytes);
 if (!Number.isSafeInteger(maxUploadBytes) || maxUploadBytes < 1) program.error(`--max-upload-bytes: expected a positive number of bytes, got ${JSON.stringify(o.maxUploadBytes)}`);
 const datasetShardBytes = Number(o.datasetShardBytes);
 if (!Number.isInteger(datasetShardBytes) || datasetShardBytes < 4096 || datasetShardBytes > 64 * 1024 ** 2) program.error(`--dataset-shard-bytes: expected 4096 to 67108864, got ${JSON.stringify(o.datasetShardBytes)}`);
+const allreduceTimeoutSeconds = Number(o.allreduceTimeout);
+if (!Number.isInteger(allreduceTimeoutSeconds) || allreduceTimeoutSeconds < 1) program.error(`--allreduce-timeout: expected a whole number of seconds, at least 1, got ${JSON.stringify(o.allreduceTimeout)}`);
 const replicas = Number(o.replicas);
 if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) program.error(`--replicas must be an integer from 1 to 5, got ${o.replicas}`);
 const keyFile = o.natsAccountKey ?? program.error('--nats-account-key (or SYNCLINE_NATS_ACCOUNT_KEY) is required: NATS admits no anonymous clients');
@@ -100,6 +104,7 @@ const coordinator = await startCoordinator({
   ...(natsCa ? { natsCa } : {}),
   ...(modelSigner ? { modelSigner } : {}),
   replicas,
+  allreduceTimeoutSeconds,
   host: o.host,
   grpcPort: Number(o.grpcPort),
   httpPort: Number(o.httpPort),
