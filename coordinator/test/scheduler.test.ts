@@ -238,7 +238,7 @@ test('a worker lost while NATS cannot give the next generation access: the job w
   const waiting = (await f.store.get(job.id))!;
   t.is(waiting.state, JobState.JOB_STATE_PENDING);
   t.regex(waiting.error, /^worker b was lost after step 0 \(stream ended\); waiting for NATS to give the workers access to the job \(no suitable peers.*\), then resuming from step 0 \(no checkpoint yet\)$/);
-  t.deepEqual(cancels(a).map((c) => c.reason), ['waiting for workers']);
+  t.deepEqual(cancels(a).map((c) => c.reason), ['waiting for NATS']);
   t.is(f.pool.idle().length, 2, 'the survivor and the idle worker are free');
 
   access.failure = undefined;

@@ -2,13 +2,11 @@
 // of faults in (a rank killed at a step in a phase, nats-server killed for a few seconds), the
 // published weights out, compared with those of the same job trained by one process without
 // interruption. Worker processes that die are replaced, as a Deployment would.
-import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NatsCredentialIssuer, validateJobSpec } from '@syncline/coordinator';
-import { JobSpec, JobState, isTransientNatsError, natsServers, type Job, type StepMetrics } from '@syncline/proto';
-import { connect, jwtAuthenticator, type JetStreamManager } from 'nats';
+import { validateJobSpec } from '@syncline/coordinator';
+import { JobSpec, JobState, type Job, type StepMetrics } from '@syncline/proto';
 import { selectBackend } from '@syncline/worker';
 import { loadMnist } from '@syncline/worker/mnist';
 import { modelFiles } from '../../../worker/src/artifacts/model-files.js';
@@ -17,6 +15,8 @@ import { runJob } from '../../../worker/src/train/run-job.js';
 export { maxRelativeError as relativeError } from '../../../worker/test/helpers/in-process-job.js';
 import { SynclineClient } from '../../src/client.js';
 import { startLocalCluster, type LocalCluster } from '../../src/local-cluster.js';
+import { NatsOutages, type NatsOutage } from './nats-outages.js';
+export type { NatsOutage } from './nats-outages.js';
 
 /** Steps of the jobs the harness runs, and the step mid-job faults land at. */
 export const STEPS = 24;
@@ -51,16 +51,6 @@ export async function referenceWeights(): Promise<Float32Array> {
   const paths = (modelJson.weightsManifest as { paths: string[] }[]).flatMap((g) => g.paths);
   const bytes = Buffer.concat(paths.map((p) => files.get(p)!));
   return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4).slice();
-}
-
-export interface NatsOutage {
-  /** Kill a nats-server (the first, or `server` of a cluster) when rank 0 reports this step, or just before the job is submitted … */
-  step: number | 'submit';
-  server?: number;
-  /** Shut it down as Kubernetes does in a rolling update (SIGTERM: the cluster hears it leave), not SIGKILL. */
-  graceful?: boolean;
-  /** … and start it again this much later, on the same port and store (never, when absent). */
-  downMs?: number;
 }
 
 export interface FaultyJob {
@@ -98,7 +88,11 @@ export class FaultHarness {
     private readonly dir: string,
     private readonly planFile: string,
     readonly logs: string[],
-  ) {}
+  ) {
+    this.nats = new NatsOutages(cluster);
+  }
+
+  private readonly nats: NatsOutages;
 
   /**
    * A cluster of `workers` worker processes sharing one fault plan, on a nats-server with a small
@@ -150,16 +144,16 @@ export class FaultHarness {
     this.planned.push(...job.faults.map((f) => ({ ...f, job: job.spec.name })));
     // Workers read the plan when they start: the ones started before see it through the file, re-read per job.
     await writeFile(this.planFile, JSON.stringify({ faults: this.planned, claims: join(this.dir, 'claims') }));
-    if (this.cluster.nats.length > 1) await this.untilHealed();
+    if (this.cluster.nats.length > 1) await this.nats.untilHealed();
     const diedBefore = this.died;
     const started = Date.now();
     let outage: Promise<void> | undefined;
     if (job.outage?.step === 'submit') {
-      await this.natsDown(job.outage);
-      await this.untilPlacementRefused();
+      await this.nats.down(job.outage);
+      await this.nats.untilPlacementRefused();
     }
     const submitted = await this.client.submit(job.spec);
-    if (job.outage?.step === 'submit') outage = this.natsUp(job.outage);
+    if (job.outage?.step === 'submit') outage = this.nats.up(job.outage);
     const seen = new Set<number>();
     const arrivals: number[] = [];
     let redone = 0;
@@ -169,7 +163,7 @@ export class FaultHarness {
         arrivals.push(Date.now());
         if (seen.has(m.step)) redone++;
         seen.add(m.step);
-        if (job.outage && !outage && m.step >= (job.outage.step as number)) outage = this.natsDown(job.outage).then(() => this.natsUp(job.outage!));
+        if (job.outage && !outage && m.step >= (job.outage.step as number)) outage = this.nats.down(job.outage).then(() => this.nats.up(job.outage!));
         if (job.terminate && !terminated && m.step >= job.terminate.step) terminated = this.terminate(submitted.id, job.terminate.rank);
       },
     });
@@ -208,86 +202,6 @@ export class FaultHarness {
     const id = (await this.client.get(jobId)).workers[rank];
     const index = Number(/^local-(\d+)$/.exec(id ?? '')?.[1]);
     this.cluster.workers[index]?.kill('SIGTERM');
-  }
-
-  private async natsDown(outage: NatsOutage): Promise<void> {
-    const server = this.cluster.nats[outage.server ?? 0]!;
-    if (!outage.graceful) return server.kill();
-    const exited = once(server.process, 'exit');
-    server.process.kill('SIGTERM');
-    await exited;
-  }
-
-  /**
-   * Waits until JetStream refuses to place a stream on every server. A server shut down gracefully
-   * is offline to the others at once; one killed (SIGKILL) was not within 30 s here, and until
-   * then a 3-replica stream is still created.
-   */
-  private untilPlacementRefused(): Promise<void> {
-    return this.withJetStream(async (jsm) => {
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        try {
-          await jsm.streams.add({ name: 'placement-probe', subjects: ['placement.probe'], num_replicas: this.cluster.nats.length });
-          await jsm.streams.delete('placement-probe');
-        } catch (err) {
-          const { message, api_error: api } = err as Error & { api_error?: { description?: string } };
-          if (/no suitable peers|insufficient resources/i.test(`${message} ${api?.description ?? ''}`)) return;
-          // A request may also fail while the cluster elects a new meta leader: try again.
-          if (!isTransientNatsError(err)) throw err;
-        }
-        if (Date.now() > deadline) throw new Error('JetStream still places streams on every server 30 s after one was shut down');
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    });
-  }
-
-  /**
-   * Waits until every stream has all its replicas current (a server started again has caught
-   * up), as a rolling update waits for a ready pod before it takes the next one down: losing a
-   * second server while the first still catches up leaves no quorum.
-   */
-  private untilHealed(): Promise<void> {
-    return this.withJetStream(async (jsm) => {
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        let lagging: string[];
-        try {
-          const streams = await jsm.streams.list().next();
-          lagging = streams
-            .filter((info) => {
-              const replicas = info.cluster?.replicas ?? [];
-              return info.cluster?.leader === undefined || replicas.length < info.config.num_replicas - 1 || replicas.some((r) => !r.current || r.offline);
-            })
-            .map((info) => info.config.name);
-        } catch (err) {
-          if (!isTransientNatsError(err)) throw err;
-          lagging = [String(err)];
-        }
-        if (lagging.length === 0) return;
-        if (Date.now() > deadline) throw new Error(`NATS streams still without all replicas current after 60 s: ${lagging.join(', ')}`);
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    });
-  }
-
-  /** Runs `fn` on a connection of the account's own user (everything within the account). */
-  private async withJetStream<T>(fn: (jsm: JetStreamManager) => Promise<T>): Promise<T> {
-    const creds = await new NatsCredentialIssuer(this.cluster.natsAccountKey).coordinator();
-    const nc = await connect({ servers: natsServers(this.cluster.natsUrl), authenticator: jwtAuthenticator(creds.jwt, new TextEncoder().encode(creds.seed)) });
-    try {
-      // No account check: it is one more request that can fail while a server is away.
-      return await fn(await nc.jetstreamManager({ checkAPI: false }));
-    } finally {
-      await nc.close();
-    }
-  }
-
-  /** Starts the killed server again `downMs` later (never without). */
-  private async natsUp(outage: NatsOutage): Promise<void> {
-    if (outage.downMs === undefined) return;
-    await new Promise((r) => setTimeout(r, outage.downMs));
-    await this.cluster.nats[outage.server ?? 0]!.start();
   }
 
   private async publishedWeights(job: Job): Promise<Float32Array> {

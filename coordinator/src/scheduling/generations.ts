@@ -143,24 +143,24 @@ export async function workerGone(ctx: SchedulingContext, jobId: string, lostId: 
   }
   if (run.finishing && survivors.length > 0) {
     const unavailable = await startGeneration(ctx, job, survivors, `${lost}; a survivor evaluates and publishes the finished model`, true);
-    if (unavailable !== undefined) await park(ctx, jobId, survivors, `${lost}; ${unavailable}`);
+    if (unavailable !== undefined) await park(ctx, jobId, survivors, `${lost}; ${unavailable}`, 'waiting for NATS');
     return;
   }
   const { min, max } = job.spec!.workers!;
   const candidates = [...survivors, ...ctx.opts.pool.idle().filter((w) => suits(job.spec, w))].slice(0, max);
   if (candidates.length >= min) {
     const unavailable = await startGeneration(ctx, job, candidates, `${lost}; continuing with ${candidates.length}`);
-    if (unavailable !== undefined) await park(ctx, jobId, survivors, `${lost}; ${unavailable}`);
+    if (unavailable !== undefined) await park(ctx, jobId, survivors, `${lost}; ${unavailable}`, 'waiting for NATS');
     return;
   }
-  await park(ctx, jobId, survivors, `${lost}; waiting for ${min} workers`);
+  await park(ctx, jobId, survivors, `${lost}; waiting for ${min} workers`, 'waiting for workers');
 }
 
-/** Frees a running job's survivors and makes it wait (PENDING, `why`); it resumes from its checkpoint. */
-async function park(ctx: SchedulingContext, jobId: string, survivors: ConnectedWorker[], why: string): Promise<void> {
+/** Frees a running job's survivors (telling them `cancelReason`) and makes it wait (PENDING, `why`); it resumes from its checkpoint. */
+async function park(ctx: SchedulingContext, jobId: string, survivors: ConnectedWorker[], why: string, cancelReason: string): Promise<void> {
   ctx.running.delete(jobId);
   for (const w of survivors) {
-    w.send({ msg: { $case: 'cancel', value: { jobId, reason: 'waiting for workers' } } });
+    w.send({ msg: { $case: 'cancel', value: { jobId, reason: cancelReason } } });
     w.jobId = undefined;
   }
   const updated = await ctx.opts.store.update(jobId, (j) => {
