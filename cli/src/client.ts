@@ -28,11 +28,12 @@ import {
   type WatchJobResponse,
   type TokenInfo,
   type TokenRole,
+  NATS_UNAVAILABLE,
   withBearer,
 } from '@syncline/proto';
 import { resolveConfig } from './config.js';
 import { UploadSourceError, bytesSource, streamUpload, type UploadOptions, type UploadSource } from './datasets/upload-stream.js';
-import { CoordinatorUnreachableError, CredentialRefusedError, RequestRefusedError, UsageError } from './errors.js';
+import { CoordinatorUnreachableError, CredentialRefusedError, NatsUnavailableError, RequestRefusedError, UsageError } from './errors.js';
 
 export interface ClientOptions {
   /** Sent as `authorization: Bearer <token>` with every call. */
@@ -131,6 +132,7 @@ export class SynclineClient {
 
   /** gRPC status to the CLI's errors: no answer is an unreachable coordinator, any other status a refusal. */
   private toCliError(err: ServiceError, timeoutMs: number): Error {
+    if (err.code === status.UNAVAILABLE && err.details?.startsWith(NATS_UNAVAILABLE)) return new NatsUnavailableError(this.address, err.details, { cause: err });
     if (err.code === status.UNAVAILABLE) return new CoordinatorUnreachableError(this.address, unavailableReason(err.details), { cause: err });
     if (err.code === status.DEADLINE_EXCEEDED) return new CoordinatorUnreachableError(this.address, `no answer within ${timeoutMs / 1000} s`, { cause: err });
     if (err.code === status.UNAUTHENTICATED || err.code === status.PERMISSION_DENIED) {

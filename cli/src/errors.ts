@@ -9,7 +9,7 @@ export const EXIT = {
   usage: 2,
   /** The job file is not valid: its syntax, its fields, or the coordinator's checks. */
   invalidJobFile: 3,
-  /** No coordinator answered at the address tried. */
+  /** No coordinator answered at the address tried, or it answered that NATS is unavailable to it. */
   unreachable: 4,
   /** The coordinator answered and refused (unknown job, job already finished, bad dataset file, a quota…). */
   refused: 5,
@@ -61,6 +61,18 @@ export class CoordinatorUnreachableError extends Error {
   }
 }
 
+/** The coordinator answered, but its NATS is passing through an outage: the request may be tried again. */
+export class NatsUnavailableError extends Error {
+  constructor(
+    readonly address: string,
+    readonly details: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the coordinator at ${address} answered: ${details}`, options);
+    this.name = 'NatsUnavailableError';
+  }
+}
+
 /** The coordinator answered with an error status; `field` is set when it rejected a job spec's field. */
 export class RequestRefusedError extends Error {
   constructor(
@@ -97,7 +109,7 @@ export class UsageError extends Error {
 
 export function exitCodeFor(err: unknown): number {
   if (err instanceof JobFileError) return EXIT.invalidJobFile;
-  if (err instanceof CoordinatorUnreachableError) return EXIT.unreachable;
+  if (err instanceof CoordinatorUnreachableError || err instanceof NatsUnavailableError) return EXIT.unreachable;
   if (err instanceof RequestRefusedError) return EXIT.refused;
   if (err instanceof CredentialRefusedError) return EXIT.denied;
   return EXIT.usage;

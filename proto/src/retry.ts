@@ -7,6 +7,12 @@ import type { Logger } from './logging.js';
 const TRANSIENT_CODES = new Set(['TIMEOUT', '503', '408', 'DISCONNECT', 'CONNECTION_REFUSED', 'CONNECTION_TIMEOUT', 'REQUEST_ERROR']);
 const TRANSIENT_TEXT = /timeout|timed out|temporarily unavailable|not available|no responders|disconnect|not connected|stale connection|no suitable peers|leader|insufficient resources|reconnect/i;
 
+/**
+ * How the coordinator words a passing NATS outage to its clients (gRPC UNAVAILABLE, HTTP 503),
+ * followed by the error; the CLI tells it from a coordinator it cannot reach by this start.
+ */
+export const NATS_UNAVAILABLE = 'NATS is unavailable to the coordinator';
+
 /** Whether `err` (from nats.js) says the server or cluster is passing through an outage. */
 export function isTransientNatsError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;

@@ -7,11 +7,15 @@ import { ModelIntegrityError, ModelLoadError } from './errors.js';
 import { get, readBytes, readText, type Fetch } from './http.js';
 import { matchesShard, verifyGroupLength, verifyShard, type Shard } from './integrity.js';
 import { parseModelJson, type ShardGroup, type SynclineModelJson } from './manifest.js';
+import { mayPass } from './retry.js';
 import { verifyModelSignature } from './signature.js';
 import { locationUrl, parseModelUrl, shardBaseUrl, type Quantization } from './source.js';
 
 export interface FetchContext {
+  /** Asks again after a failure that may pass (retry.ts). */
   fetch: Fetch;
+  /** The same, asking once: where a cached copy can stand in at once. */
+  fetchOnce: Fetch;
   cache: ModelCache | undefined;
   /** When set, every model.json must be signed by one of these keys (signature.ts). */
   trustedKeys?: readonly string[];
@@ -88,14 +92,18 @@ export async function fetchManifest(url: URL, expected: Expected, context: Fetch
     const cached = await fromCache(cache, url, expected, context);
     if (cached !== undefined) return cached;
   }
+  // `latest` with a cached copy: when the registry is unreachable or answers 502–504, the cached
+  // copy serves at once (no retries first); without one, the request is retried as any other.
+  const fallBack = cacheable && readCache && isLatest;
   let response: Response;
   try {
-    response = await get(context.fetch, url);
+    response = await get(fallBack ? context.fetchOnce : context.fetch, url);
   } catch (error) {
-    const offline = error instanceof ModelLoadError && error.status === undefined;
-    const cached = offline && cacheable && readCache && isLatest ? await fromCache(cache, url, expected, context) : undefined;
+    const passing = error instanceof ModelLoadError && mayPass(error.status);
+    if (!(passing && fallBack)) throw error;
+    const cached = await fromCache(cache, url, expected, context);
     if (cached !== undefined) return cached;
-    throw error;
+    response = await get(context.fetch, url);
   }
   const text = await readText(response, url);
   const json = await decodeManifest(text, url, context);

@@ -6,6 +6,7 @@ import { selectBackend, type BackendName } from './backend.js';
 import { defaultCache, type ModelCache } from './cache.js';
 import { ModelLoadError } from './errors.js';
 import type { Fetch } from './http.js';
+import { DEFAULT_RETRIES, withRetries } from './retry.js';
 import { SynclineModel, type LoadedVersion, type ModelUpdates } from './model.js';
 import { locate, locationUrl, type ModelLocation, type ModelSource, type Quantization } from './source.js';
 
@@ -35,6 +36,12 @@ export interface LoadOptions {
    * signing is refused with ModelSignatureError. Without it, signatures are not checked.
    */
   trustedKeys?: readonly string[];
+  /**
+   * How many times a request is asked again after a network failure or a 502, 503 or 504
+   * answer (with pauses of 250 ms, 500 ms, … or what Retry-After asks, at most 10 s); default 2,
+   * 0 for none. Other answers (404, 403, …) are final.
+   */
+  retries?: number;
 }
 
 function withToken(fetchFn: Fetch, token: string | undefined): Fetch {
@@ -53,8 +60,10 @@ function withToken(fetchFn: Fetch, token: string | undefined): Fetch {
  */
 export async function loadModel(source: ModelSource, options: LoadOptions = {}): Promise<SynclineModel> {
   const { url, location } = locate(source, options.quantization);
+  const fetchOnce = withToken(options.fetch ?? globalThis.fetch.bind(globalThis), options.token);
   const context: FetchContext = {
-    fetch: withToken(options.fetch ?? globalThis.fetch.bind(globalThis), options.token),
+    fetch: withRetries(fetchOnce, options.retries ?? DEFAULT_RETRIES),
+    fetchOnce,
     cache: options.cache === false ? undefined : (options.cache ?? defaultCache()),
     ...(options.trustedKeys !== undefined ? { trustedKeys: options.trustedKeys } : {}),
   };

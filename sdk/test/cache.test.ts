@@ -72,6 +72,15 @@ test('latest asks only for its model.json once the version is cached, and works 
   t.deepEqual(await load(t, cache, { version: 1 }), []);
   const offline = () => Promise.reject(new TypeError('fetch failed'));
   t.deepEqual(await load(t, cache, { version: 'latest', fetch: offline }), ['/v1/models/cached/latest/model.json']);
+  // A registry riding out a NATS outage: the cached copy serves at once, without retries.
+  const unavailable = () => Promise.resolve(new Response('{"error":"NATS is unavailable"}', { status: 503, headers: { 'retry-after': '1' } }));
+  t.deepEqual(await load(t, cache, { version: 'latest', fetch: unavailable }), ['/v1/models/cached/latest/model.json']);
+});
+
+test('latest with nothing cached is asked again through a passing failure', async (t) => {
+  let failures = 2;
+  const flaky = (input: string | URL | Request, init?: RequestInit) => (new URL(String(input)).pathname.endsWith('model.json') && failures-- > 0 ? Promise.reject(new TypeError('fetch failed')) : fetch(input, init));
+  t.deepEqual(await load(t, memoryCache(), { version: 'latest', fetch: flaky }), ['/v1/models/cached/latest/model.json', '/v1/models/cached/latest/model.json', '/v1/models/cached/latest/model.json', SHARD]);
 });
 
 test('a corrupt cached shard is detected, dropped and fetched again', async (t) => {

@@ -165,6 +165,48 @@ test.serial('a network failure is a ModelLoadError with the cause', async (t) =>
   t.is(error?.status, undefined);
 });
 
+test.serial('a 503 or a network failure is asked again (Retry-After honoured) and the model loads; a 404 is final; retries: 0 asks once', async (t) => {
+  const { server, inputs, expected } = t.context;
+  const url = `${server.baseUrl}/v1/models/mlp/1/model.json`;
+  // Each file's first request fails: model.json with a refused connection, then a 503 with
+  // Retry-After; the shard with a 502.
+  const seen = new Map<string, number>();
+  const flaky = async (input: string | URL | Request, init?: RequestInit) => {
+    const path = new URL(String(input)).pathname;
+    const n = (seen.get(path) ?? 0) + 1;
+    seen.set(path, n);
+    if (path.endsWith('model.json') && n === 1) throw new TypeError('fetch failed');
+    if (path.endsWith('model.json') && n === 2) return new Response(JSON.stringify({ error: 'NATS is unavailable' }), { status: 503, headers: { 'retry-after': '1' } });
+    if (path.endsWith('.bin') && n === 1) return new Response('bad gateway', { status: 502 });
+    return fetch(input, init);
+  };
+  const started = performance.now();
+  const model = await loadModel(url, { fetch: flaky, cache: false, backend: 'cpu' });
+  const waited = performance.now() - started;
+  assertClose(t, model.predict(inputs), expected.get(1));
+  model.dispose();
+  t.deepEqual([...seen.values()], [3, 2], 'model.json asked 3 times, the shard twice');
+  t.true(waited >= 1000, `Retry-After: 1 was honoured (${waited.toFixed(0)} ms)`);
+
+  const asked = (counts: Map<string, number>) => [...counts.values()].reduce((a, b) => a + b, 0);
+  const missing = new Map<string, number>();
+  const notFound = await t.throwsAsync(
+    loadModel(`${server.baseUrl}/v1/models/none/1/model.json`, { cache: false, fetch: (input, init) => (missing.set(String(input), (missing.get(String(input)) ?? 0) + 1), fetch(input, init)) }),
+    { instanceOf: ModelLoadError },
+  );
+  t.is(notFound?.status, 404);
+  t.is(asked(missing), 1, 'a 404 is not asked again');
+
+  const unavailable = new Map<string, number>();
+  const once = await t.throwsAsync(
+    loadModel(url, { cache: false, retries: 0, fetch: (input) => (unavailable.set(String(input), (unavailable.get(String(input)) ?? 0) + 1), Promise.resolve(new Response('{"error":"down"}', { status: 503 }))) }),
+    { instanceOf: ModelLoadError },
+  );
+  t.is(once?.status, 503);
+  t.is(once?.serverMessage, 'down');
+  t.is(asked(unavailable), 1, 'retries: 0 asks once');
+});
+
 test.serial('dispose leaves no tensors behind', async (t) => {
   const { server, inputs } = t.context;
   for (const backend of ['wasm', 'cpu'] satisfies BackendName[]) {

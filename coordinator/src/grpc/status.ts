@@ -1,5 +1,6 @@
 // The one place where coordinator errors become gRPC status codes; handlers just throw.
 import { status, type ServiceError, Metadata } from '@grpc/grpc-js';
+import { NATS_UNAVAILABLE, isTransientNatsError } from '@syncline/proto';
 import {
   DatasetExistsError,
   DatasetFileError,
@@ -37,8 +38,14 @@ const codes: [new (...args: never[]) => Error, status][] = [
 ];
 
 export function toServiceError(err: unknown): Partial<ServiceError> {
-  const message = err instanceof Error ? err.message : String(err);
-  const code = codes.find(([cls]) => err instanceof cls)?.[1] ?? status.INTERNAL;
+  let message = err instanceof Error ? err.message : String(err);
+  let code = codes.find(([cls]) => err instanceof cls)?.[1];
+  if (code === undefined && isTransientNatsError(err)) {
+    // A passing outage that outlasted the request's retries: UNAVAILABLE, which clients retry.
+    code = status.UNAVAILABLE;
+    message = `${NATS_UNAVAILABLE} (${message}); try again`;
+  }
+  code ??= status.INTERNAL;
   const metadata = new Metadata();
   if (err instanceof InvalidSpecError) metadata.set('syncline-field', err.field);
   return { code, details: message, message, metadata };

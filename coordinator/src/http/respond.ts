@@ -1,6 +1,7 @@
 // Writing HTTP answers: open CORS on every answer (the SDK and the dashboard are loaded from
 // any origin), JSON errors, and the status an error carries.
 import type { ServerResponse } from 'node:http';
+import { NATS_UNAVAILABLE, isTransientNatsError } from '@syncline/proto';
 
 export const IMMUTABLE = 'public, max-age=31536000, immutable';
 export const REVALIDATE = 'no-cache';
@@ -43,4 +44,15 @@ export function matches(header: string | undefined, etag: string): boolean {
     const t = tag.trim();
     return t === '*' || t === etag || t === `W/${etag}`;
   });
+}
+
+/**
+ * The answer to a failed request: an HttpError's status; a passing NATS outage 503 with
+ * Retry-After, which clients (the SDK) ask again after; anything else 500.
+ */
+export function sendError(res: ServerResponse, err: unknown): void {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof HttpError) return sendJson(res, err.status, { error: message });
+  if (!isTransientNatsError(err)) return sendJson(res, 500, { error: message });
+  send(res, 503, JSON.stringify({ error: `${NATS_UNAVAILABLE} (${message}); try again` }), { 'content-type': 'application/json', 'cache-control': REVALIDATE, 'retry-after': '1' });
 }

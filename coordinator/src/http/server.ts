@@ -9,7 +9,7 @@ import { Counter, Histogram, type Registry as MetricsRegistry } from 'prom-clien
 import { demoPage } from '../registry/demo-page.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import { modelRoutes, type ModelAccess } from '../registry/model-routes.js';
-import { HttpError, REVALIDATE, send, sendJson } from './respond.js';
+import { HttpError, REVALIDATE, send, sendError, sendJson } from './respond.js';
 import { readStatic } from './static-files.js';
 
 export interface HttpEndpoint {
@@ -139,8 +139,7 @@ export async function startHttpEndpoint(opts: ModelAccess & {
       count(route, res.statusCode);
     });
     handle(req, res, pathname, parts, q < 0 ? '' : raw.slice(q + 1)).catch((err: unknown) => {
-      const status = err instanceof HttpError ? err.status : 500;
-      if (!res.headersSent) sendJson(res, status, { error: err instanceof Error ? err.message : String(err) });
+      if (!res.headersSent) sendError(res, err);
       else res.destroy();
     });
   };
