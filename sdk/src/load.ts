@@ -6,8 +6,8 @@ import { selectBackend, type BackendName } from './backend.js';
 import { defaultCache, type ModelCache } from './cache.js';
 import { ModelLoadError } from './errors.js';
 import type { Fetch } from './http.js';
-import { DEFAULT_RETRIES, withRetries } from './retry.js';
 import { SynclineModel, type LoadedVersion, type ModelUpdates } from './model.js';
+import { DEFAULT_RETRIES, withRetries } from './retry.js';
 import { locate, locationUrl, type ModelLocation, type ModelSource, type Quantization } from './source.js';
 
 export interface LoadOptions {
