@@ -7,7 +7,7 @@ import { ModelIntegrityError, ModelLoadError } from './errors.js';
 import { get, readBytes, readText, type Fetch } from './http.js';
 import { matchesShard, verifyGroupLength, verifyShard, type Shard } from './integrity.js';
 import { parseModelJson, type ShardGroup, type SynclineModelJson } from './manifest.js';
-import { mayPass } from './retry.js';
+import { backoffMs, mayPass, pause } from './retry.js';
 import { verifyModelSignature } from './signature.js';
 import { locationUrl, parseModelUrl, shardBaseUrl, type Quantization } from './source.js';
 
@@ -16,6 +16,8 @@ export interface FetchContext {
   fetch: Fetch;
   /** The same, asking once: where a cached copy can stand in at once. */
   fetchOnce: Fetch;
+  /** How many times a shard whose body is cut off mid-way is downloaded again (LoadOptions.retries). */
+  retries: number;
   cache: ModelCache | undefined;
   /** When set, every model.json must be signed by one of these keys (signature.ts). */
   trustedKeys?: readonly string[];
@@ -189,7 +191,7 @@ async function fetchShard(
   group: ShardGroup,
   spec: ShardGroup['shards'][number],
   base: URL,
-  { fetch, cache }: FetchContext,
+  { fetch, cache, retries }: FetchContext,
   onBytes: (count: number) => void,
 ): Promise<Shard> {
   const url = new URL(spec.path, base);
@@ -208,10 +210,32 @@ async function fetchShard(
       await cache.delete(url.href);
     }
   }
-  const shard = { ...spec, url, bytes: await readBytes(await get(fetch, url), url, onBytes) };
+  const shard = { ...spec, url, bytes: await download(url, fetch, retries, onBytes) };
   await verifyShard(group, shard);
   await cache?.put(url.href, shard.bytes);
   return shard;
+}
+
+/**
+ * A shard's bytes. A body cut off mid-way (a connection reset) is downloaded again, up to
+ * `retries` times, and its partial bytes are taken back from the progress count; a failed
+ * request is retried by `fetchFn` itself.
+ */
+async function download(url: URL, fetchFn: Fetch, retries: number, onBytes: (count: number) => void): Promise<ArrayBuffer> {
+  for (let attempt = 0; ; attempt++) {
+    const response = await get(fetchFn, url);
+    let counted = 0;
+    try {
+      return await readBytes(response, url, (count) => {
+        counted += count;
+        onBytes(count);
+      });
+    } catch (error) {
+      onBytes(-counted);
+      if (attempt >= retries) throw error;
+      await pause(backoffMs(attempt));
+    }
+  }
 }
 
 /** Turns byte counts into monotone fractions, so parallel shard downloads report one progress. */
@@ -224,7 +248,8 @@ function progressReporter(totalBytes: number, onProgress: ((fraction: number) =>
     onProgress(fraction);
   };
   return {
-    // Held below 1 until every shard is in, even when shards are longer than the manifest says.
+    // Held below 1 until every shard is in, even when shards are longer than the manifest says;
+    // bytes of a download cut off come back as a negative count (the fraction never falls).
     add: (count: number) => {
       received += count;
       if (totalBytes > 0) report(Math.min(received / totalBytes, 0.99));

@@ -38,8 +38,9 @@ export interface LoadOptions {
   trustedKeys?: readonly string[];
   /**
    * How many times a request is asked again after a network failure or a 502, 503 or 504
-   * answer (with pauses of 250 ms, 500 ms, … or what Retry-After asks, at most 10 s); default 2,
-   * 0 for none. Other answers (404, 403, …) are final.
+   * answer (with pauses of 250 ms, 500 ms, … or what Retry-After asks, at most 10 s), and a
+   * shard whose download is cut off mid-way fetched again; default 2, 0 for none. Other
+   * answers (404, 403, …) are final.
    */
   retries?: number;
 }
@@ -61,9 +62,12 @@ function withToken(fetchFn: Fetch, token: string | undefined): Fetch {
 export async function loadModel(source: ModelSource, options: LoadOptions = {}): Promise<SynclineModel> {
   const { url, location } = locate(source, options.quantization);
   const fetchOnce = withToken(options.fetch ?? globalThis.fetch.bind(globalThis), options.token);
+  const retries = options.retries ?? DEFAULT_RETRIES;
+  if (!Number.isInteger(retries) || retries < 0) throw new TypeError(`options.retries must be a whole number, 0 or more; got ${retries}`);
   const context: FetchContext = {
-    fetch: withRetries(fetchOnce, options.retries ?? DEFAULT_RETRIES),
+    fetch: withRetries(fetchOnce, retries),
     fetchOnce,
+    retries,
     cache: options.cache === false ? undefined : (options.cache ?? defaultCache()),
     ...(options.trustedKeys !== undefined ? { trustedKeys: options.trustedKeys } : {}),
   };

@@ -26,7 +26,7 @@ function retryAfterMs(response: Response): number | undefined {
   return Math.min(MAX_PAUSE_MS, Number(value) * 1000);
 }
 
-const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** `fetchFn`, asking up to `retries` more times after a failure that may pass. */
 export function withRetries(fetchFn: Fetch, retries: number, sleep: (ms: number) => Promise<void> = pause): Fetch {

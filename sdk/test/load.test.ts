@@ -207,6 +207,45 @@ test.serial('a 503 or a network failure is asked again (Retry-After honoured) an
   t.is(asked(unavailable), 1, 'retries: 0 asks once');
 });
 
+test.serial('a shard whose download is cut off mid-way is fetched again, and progress never falls; with retries: 0 the load fails', async (t) => {
+  const { server, inputs, expected } = t.context;
+  const url = `${server.baseUrl}/v1/models/mlp/2/model.json`;
+  // The first answer for each shard sends 100 bytes, then the connection "resets".
+  const cut = (retries: number) => {
+    const shards = new Map<string, number>();
+    const fetchFn = async (input: string | URL | Request, init?: RequestInit) => {
+      const response = await fetch(input, init);
+      const path = new URL(String(input)).pathname;
+      if (!path.endsWith('.bin')) return response;
+      const n = (shards.get(path) ?? 0) + 1;
+      shards.set(path, n);
+      if (n > 1) return response;
+      const head = new Uint8Array(await response.arrayBuffer()).subarray(0, 100);
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(head);
+          controller.error(new Error('connection reset'));
+        },
+      });
+      return new Response(body, { status: 200, headers: response.headers });
+    };
+    const progress: number[] = [];
+    return { shards, progress, options: { fetch: fetchFn, cache: false as const, backend: 'cpu', retries, onProgress: (f: number) => progress.push(f) } };
+  };
+  const again = cut(2);
+  const model = await loadModel(url, again.options);
+  assertClose(t, model.predict(inputs), expected.get(2));
+  model.dispose();
+  t.deepEqual([...again.shards.values()], [2, 2, 2], 'each of the 3 shards downloaded twice');
+  t.true(again.progress.every((f, i) => i === 0 || f > again.progress[i - 1]!), `progress rises: ${again.progress.join(', ')}`);
+  t.is(again.progress.at(-1), 1);
+
+  const once = cut(0);
+  const error = await t.throwsAsync(loadModel(url, once.options), { instanceOf: ModelLoadError });
+  t.regex(error!.message, /reading the response body failed/);
+  await t.throwsAsync(loadModel(url, { retries: -1 }), { instanceOf: TypeError, message: /options.retries must be a whole number/ });
+});
+
 test.serial('dispose leaves no tensors behind', async (t) => {
   const { server, inputs } = t.context;
   for (const backend of ['wasm', 'cpu'] satisfies BackendName[]) {
