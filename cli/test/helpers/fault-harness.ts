@@ -75,6 +75,8 @@ export interface FaultOutcome {
   died: number;
   /** The job as the submission answered. */
   submitted: Job;
+  /** How long the registry answered 5xx (riding out the fault) before it served the weights. */
+  registryWaitSeconds: number;
 }
 
 export class FaultHarness {
@@ -178,16 +180,21 @@ export class FaultHarness {
     const waitStart = Date.now();
     while (this.died - diedBefore < fired && Date.now() < exitDeadline) await new Promise((r) => setTimeout(r, 50));
     if (fired > 0) this.logs.push(`harness: ${fired} fault(s) fired, ${this.died - diedBefore} exit(s) seen ${Date.now() - waitStart} ms after the job ended`);
+    let registryWait = 0;
     const pauses = arrivals.slice(1).map((t, i) => (t - arrivals[i]!) / 1000).sort((a, b) => a - b);
     return {
       job: final,
-      weights: await this.publishedWeights(final),
+      weights: await this.publishedWeights(final, (ms, failure) => {
+        registryWait += ms;
+        if (failure) this.logs.push(`harness: ${job.spec.name}: the registry served the weights after ${ms} ms; until then: ${failure}`);
+      }),
       redoneSteps: redone,
       seconds: (Date.now() - started) / 1000,
       longestPause: pauses.at(-1) ?? 0,
       medianPause: pauses[Math.floor(pauses.length / 2)] ?? 0,
       died: this.died - diedBefore,
       submitted,
+      registryWaitSeconds: registryWait / 1000,
     };
   }
 
@@ -204,12 +211,12 @@ export class FaultHarness {
     this.cluster.workers[index]?.kill('SIGTERM');
   }
 
-  private async publishedWeights(job: Job): Promise<Float32Array> {
+  private async publishedWeights(job: Job, waited: (ms: number, failure?: string) => void): Promise<Float32Array> {
     if (job.state !== JobState.JOB_STATE_SUCCEEDED || !job.model) return new Float32Array(0);
-    const modelJson = JSON.parse(new TextDecoder().decode(await download(job.model.url))) as { weightsManifest: { paths: string[] }[] };
+    const modelJson = JSON.parse(new TextDecoder().decode(await download(job.model.url, waited))) as { weightsManifest: { paths: string[] }[] };
     const base = job.model.url.replace(/model\.json$/, '');
     const parts: Uint8Array[] = [];
-    for (const path of modelJson.weightsManifest.flatMap((g) => g.paths)) parts.push(await download(base + path));
+    for (const path of modelJson.weightsManifest.flatMap((g) => g.paths)) parts.push(await download(base + path, waited));
     const bytes = Buffer.concat(parts);
     return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4).slice();
   }
@@ -222,13 +229,22 @@ export class FaultHarness {
   }
 }
 
-/** GET `url`, retried as an SDK client would while the registry's store recovers from an outage. */
-async function download(url: string): Promise<Uint8Array> {
-  const deadline = Date.now() + 30_000;
+/**
+ * GET `url`, retried as an SDK client would while the registry's store recovers from an outage;
+ * `waited` is told how long that took. Up to 90 s: once, on a CI machine under full load, reads of
+ * a job's object store timed out for over 30 s after one server of three was killed (SIGKILL).
+ */
+async function download(url: string, waited: (ms: number, failure?: string) => void): Promise<Uint8Array> {
+  const started = Date.now();
+  let failure: string | undefined;
   for (;;) {
     const res = await fetch(url);
-    if (res.ok) return new Uint8Array(await res.arrayBuffer());
-    if (Date.now() > deadline) throw new Error(`GET ${url}: ${res.status} ${await res.text()}`);
+    if (res.ok) {
+      waited(Date.now() - started, failure);
+      return new Uint8Array(await res.arrayBuffer());
+    }
+    failure = `GET ${url}: ${res.status} ${await res.text()}`;
+    if (Date.now() > started + 90_000) throw new Error(`${failure} (for 90 s)`);
     await new Promise((r) => setTimeout(r, 500));
   }
 }
