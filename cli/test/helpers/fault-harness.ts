@@ -75,8 +75,10 @@ export interface FaultOutcome {
   died: number;
   /** The job as the submission answered. */
   submitted: Job;
-  /** How long the registry answered 5xx (riding out the fault) before it served the weights. */
+  /** How long the registry took to serve the weights (answering 5xx while it rode out the fault) … */
   registryWaitSeconds: number;
+  /** … and the last such answer, if any. */
+  registryFailure?: string;
 }
 
 export class FaultHarness {
@@ -165,7 +167,8 @@ export class FaultHarness {
         arrivals.push(Date.now());
         if (seen.has(m.step)) redone++;
         seen.add(m.step);
-        if (job.outage && !outage && m.step >= (job.outage.step as number)) outage = this.nats.down(job.outage).then(() => this.nats.up(job.outage!));
+        const at = job.outage?.step;
+        if (typeof at === 'number' && !outage && m.step >= at) outage = this.nats.down(job.outage!).then(() => this.nats.up(job.outage!));
         if (job.terminate && !terminated && m.step >= job.terminate.step) terminated = this.terminate(submitted.id, job.terminate.rank);
       },
     });
@@ -180,21 +183,19 @@ export class FaultHarness {
     const waitStart = Date.now();
     while (this.died - diedBefore < fired && Date.now() < exitDeadline) await new Promise((r) => setTimeout(r, 50));
     if (fired > 0) this.logs.push(`harness: ${fired} fault(s) fired, ${this.died - diedBefore} exit(s) seen ${Date.now() - waitStart} ms after the job ended`);
-    let registryWait = 0;
     const pauses = arrivals.slice(1).map((t, i) => (t - arrivals[i]!) / 1000).sort((a, b) => a - b);
+    const registry = await this.publishedWeights(final);
     return {
       job: final,
-      weights: await this.publishedWeights(final, (ms, failure) => {
-        registryWait += ms;
-        if (failure) this.logs.push(`harness: ${job.spec.name}: the registry served the weights after ${ms} ms; until then: ${failure}`);
-      }),
+      weights: registry.weights,
       redoneSteps: redone,
       seconds: (Date.now() - started) / 1000,
       longestPause: pauses.at(-1) ?? 0,
       medianPause: pauses[Math.floor(pauses.length / 2)] ?? 0,
       died: this.died - diedBefore,
       submitted,
-      registryWaitSeconds: registryWait / 1000,
+      registryWaitSeconds: registry.waitedMs / 1000,
+      ...(registry.failure !== undefined && { registryFailure: registry.failure }),
     };
   }
 
@@ -211,14 +212,22 @@ export class FaultHarness {
     this.cluster.workers[index]?.kill('SIGTERM');
   }
 
-  private async publishedWeights(job: Job, waited: (ms: number, failure?: string) => void): Promise<Float32Array> {
-    if (job.state !== JobState.JOB_STATE_SUCCEEDED || !job.model) return new Float32Array(0);
-    const modelJson = JSON.parse(new TextDecoder().decode(await download(job.model.url, waited))) as { weightsManifest: { paths: string[] }[] };
+  private async publishedWeights(job: Job): Promise<{ weights: Float32Array; waitedMs: number; failure?: string }> {
+    if (job.state !== JobState.JOB_STATE_SUCCEEDED || !job.model) return { weights: new Float32Array(0), waitedMs: 0 };
+    const started = Date.now();
+    let failure: string | undefined;
+    const get = async (url: string) => {
+      const got = await download(url);
+      failure = got.failure ?? failure;
+      return got.bytes;
+    };
+    const modelJson = JSON.parse(new TextDecoder().decode(await get(job.model.url))) as { weightsManifest: { paths: string[] }[] };
     const base = job.model.url.replace(/model\.json$/, '');
     const parts: Uint8Array[] = [];
-    for (const path of modelJson.weightsManifest.flatMap((g) => g.paths)) parts.push(await download(base + path, waited));
+    for (const path of modelJson.weightsManifest.flatMap((g) => g.paths)) parts.push(await get(base + path));
     const bytes = Buffer.concat(parts);
-    return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4).slice();
+    const weights = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4).slice();
+    return { weights, waitedMs: Date.now() - started, ...(failure !== undefined && { failure }) };
   }
 
   async stop(): Promise<void> {
@@ -230,19 +239,16 @@ export class FaultHarness {
 }
 
 /**
- * GET `url`, retried as an SDK client would while the registry's store recovers from an outage;
- * `waited` is told how long that took. Up to 90 s: once, on a CI machine under full load, reads of
- * a job's object store timed out for over 30 s after one server of three was killed (SIGKILL).
+ * GET `url`, retried as an SDK client would while the registry's store recovers from an outage,
+ * with the last failed answer. Up to 90 s: once, on a CI machine under full load, reads of a
+ * job's object store timed out for over 30 s after one server of three was killed (SIGKILL).
  */
-async function download(url: string, waited: (ms: number, failure?: string) => void): Promise<Uint8Array> {
+async function download(url: string): Promise<{ bytes: Uint8Array; failure?: string }> {
   const started = Date.now();
   let failure: string | undefined;
   for (;;) {
     const res = await fetch(url);
-    if (res.ok) {
-      waited(Date.now() - started, failure);
-      return new Uint8Array(await res.arrayBuffer());
-    }
+    if (res.ok) return { bytes: new Uint8Array(await res.arrayBuffer()), ...(failure !== undefined && { failure }) };
     failure = `GET ${url}: ${res.status} ${await res.text()}`;
     if (Date.now() > started + 90_000) throw new Error(`${failure} (for 90 s)`);
     await new Promise((r) => setTimeout(r, 500));

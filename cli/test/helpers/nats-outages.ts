@@ -5,6 +5,7 @@ import { NatsCredentialIssuer } from '@syncline/coordinator';
 import { isTransientNatsError, natsServers } from '@syncline/proto';
 import { connect, jwtAuthenticator, type JetStreamManager } from 'nats';
 import type { LocalCluster } from '../../src/local-cluster.js';
+import { eventually } from './processes.js';
 
 export interface NatsOutage {
   /** Kill a nats-server (the first, or `server` of a cluster) when rank 0 reports this step, or just before the job is submitted … */
@@ -33,22 +34,25 @@ export class NatsOutages {
    * then a 3-replica stream is still created.
    */
   untilPlacementRefused(): Promise<void> {
-    return this.withJetStream(async (jsm) => {
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        try {
-          await jsm.streams.add({ name: 'placement-probe', subjects: ['placement.probe'], num_replicas: this.cluster.nats.length });
-          await jsm.streams.delete('placement-probe');
-        } catch (err) {
-          const { message, api_error: api } = err as Error & { api_error?: { description?: string } };
-          if (/no suitable peers|insufficient resources/i.test(`${message} ${api?.description ?? ''}`)) return;
-          // A request may also fail while the cluster elects a new meta leader: try again.
-          if (!isTransientNatsError(err)) throw err;
-        }
-        if (Date.now() > deadline) throw new Error('JetStream still places streams on every server 30 s after one was shut down');
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    });
+    return this.withJetStream((jsm) =>
+      eventually(
+        'JetStream to refuse placing a stream on every server',
+        async () => {
+          try {
+            await jsm.streams.add({ name: 'placement-probe', subjects: ['placement.probe'], num_replicas: this.cluster.nats.length });
+            await jsm.streams.delete('placement-probe');
+            return false;
+          } catch (err) {
+            const { message, api_error: api } = err as Error & { api_error?: { description?: string } };
+            if (/no suitable peers|insufficient resources/i.test(`${message} ${api?.description ?? ''}`)) return true;
+            // A request may also fail while the cluster elects a new meta leader: try again.
+            if (!isTransientNatsError(err)) throw err;
+            return false;
+          }
+        },
+        30_000,
+      ),
+    );
   }
 
   /**
@@ -58,25 +62,23 @@ export class NatsOutages {
    */
   untilHealed(): Promise<void> {
     return this.withJetStream(async (jsm) => {
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        let lagging: string[];
+      let lagging: string[] = [];
+      const healed = async () => {
         try {
           const streams = await jsm.streams.list().next();
-          lagging = streams
-            .filter((info) => {
-              const replicas = info.cluster?.replicas ?? [];
-              return info.cluster?.leader === undefined || replicas.length < info.config.num_replicas - 1 || replicas.some((r) => !r.current || r.offline);
-            })
-            .map((info) => info.config.name);
+          lagging = streams.filter((info) => {
+            const replicas = info.cluster?.replicas ?? [];
+            return info.cluster?.leader === undefined || replicas.length < info.config.num_replicas - 1 || replicas.some((r) => !r.current || r.offline);
+          }).map((info) => info.config.name);
         } catch (err) {
           if (!isTransientNatsError(err)) throw err;
           lagging = [String(err)];
         }
-        if (lagging.length === 0) return;
-        if (Date.now() > deadline) throw new Error(`NATS streams still without all replicas current after 60 s: ${lagging.join(', ')}`);
-        await new Promise((r) => setTimeout(r, 250));
-      }
+        return lagging.length === 0;
+      };
+      await eventually('every NATS stream to have all its replicas current', healed, 60_000).catch((err: Error) => {
+        throw new Error(`${err.message}; still behind: ${lagging.join(', ')}`);
+      });
     });
   }
 

@@ -35,9 +35,9 @@ export function plannedSteps(spec: JobSpec): number {
  */
 export async function startGeneration(ctx: SchedulingContext, job: Job, chosen: ConnectedWorker[], why: string, finishing = false): Promise<string | undefined> {
   const credentials = await workerCredentials(ctx, job, chosen.length);
-  if (typeof credentials === 'string') {
+  if (!Array.isArray(credentials)) {
     await notStarted(ctx, job, credentials);
-    return credentials;
+    return credentials.reason;
   }
   const generation = job.generation + 1;
   const ids = chosen.map((w) => w.id);
@@ -87,30 +87,35 @@ export async function startGeneration(ctx: SchedulingContext, job: Job, chosen: 
   return undefined;
 }
 
-/** The start of a wait for NATS: a job that records it clears it when it starts (it begins with WAITING_FOR). */
-export const WAITING_FOR_NATS = `${WAITING_FOR}NATS to give the workers access to the job`;
+/** Why a generation could not start, and whether that may pass (a NATS outage) or not. */
+interface NoAccess {
+  reason: string;
+  passing: boolean;
+}
 
-/** One set of credentials per worker, or why NATS cannot give them now (WAITING_FOR_NATS) or at all. */
-async function workerCredentials(ctx: SchedulingContext, job: Job, count: number): Promise<NatsCredentials[] | string> {
+/** One set of credentials per worker, or why NATS cannot give them. */
+async function workerCredentials(ctx: SchedulingContext, job: Job, count: number): Promise<NatsCredentials[] | NoAccess> {
   const access = ctx.opts.natsAccess;
   if (!access) return [];
   try {
     return await Promise.all(Array.from({ length: count }, () => access.forWorker(job)));
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    return isTransientNatsError(err) ? `${WAITING_FOR_NATS} (${message})` : `could not give the workers access to the job on NATS: ${message}`;
+    // A wait begins with WAITING_FOR, so the job's error is cleared when it starts.
+    if (isTransientNatsError(err)) return { reason: `${WAITING_FOR}NATS to give the workers access to the job (${message})`, passing: true };
+    return { reason: `could not give the workers access to the job on NATS: ${message}`, passing: false };
   }
 }
 
 /** A generation that could not start: a pending job waits with the reason, or fails on one that will not pass. */
-async function notStarted(ctx: SchedulingContext, job: Job, reason: string): Promise<void> {
+async function notStarted(ctx: SchedulingContext, job: Job, { reason, passing }: NoAccess): Promise<void> {
   const pending = job.state === JobState.JOB_STATE_PENDING;
   // The ticker tries a waiting job again every second: a reason already recorded (alone, or in
   // what parked a running job) is not news.
   if (pending && job.error.includes(reason)) return;
   ctx.warn({ job: job.id, generation: job.generation, reason }, 'generation not started');
   if (!pending) return;
-  if (reason.startsWith(WAITING_FOR_NATS)) ctx.announce(await ctx.opts.store.update(job.id, (j) => (j.error = reason)));
+  if (passing) ctx.announce(await ctx.opts.store.update(job.id, (j) => (j.error = reason)));
   else await ctx.finish(job.id, JobState.JOB_STATE_FAILED, reason, reason);
 }
 
